@@ -1,0 +1,216 @@
+//
+// ImgateServer.cpp
+//
+// Layer: app
+//
+
+#include "server/app/ImgateServer.h"
+#include "server/app/Server.h"
+#include "server/app/Settings.h"
+#include "Poco/AutoPtr.h"
+#include "Poco/ConsoleChannel.h"
+#include "Poco/File.h"
+#include "Poco/FormattingChannel.h"
+#include "Poco/Net/NetException.h"
+#include "Poco/Path.h"
+#include "Poco/PatternFormatter.h"
+#include "Poco/Util/HelpFormatter.h"
+#include "Poco/Util/LoggingConfigurator.h"
+#include "Poco/Util/Option.h"
+#include "Poco/Util/OptionCallback.h"
+#include "Poco/Util/OptionException.h"
+#include "Poco/Util/PropertyFileConfiguration.h"
+#include <csignal>
+#include <iostream>
+
+#ifndef IMGATE_VERSION
+#define IMGATE_VERSION "0.0.0"
+#endif
+
+using Poco::Util::Option;
+using Poco::Util::OptionCallback;
+
+namespace imgate {
+namespace app {
+
+ImgateServer::ImgateServer()
+{
+	setUnixOptions(true);
+}
+
+
+void ImgateServer::defineOptions(Poco::Util::OptionSet& options)
+{
+	ServerApplication::defineOptions(options);
+	options.addOption(Option("config", "c", "Load the configuration from a .properties file. Without it, built-in defaults are used.")
+		.required(false).repeatable(false).argument("PATH")
+		.callback(OptionCallback<ImgateServer>(this, &ImgateServer::handleConfig)));
+	options.addOption(Option("help", "h", "Print this help and exit.")
+		.required(false).repeatable(false)
+		.callback(OptionCallback<ImgateServer>(this, &ImgateServer::handleHelp)));
+	options.addOption(Option("version", "", "Print the version and exit.")
+		.required(false).repeatable(false)
+		.callback(OptionCallback<ImgateServer>(this, &ImgateServer::handleVersion)));
+}
+
+
+void ImgateServer::handleOption(const std::string& name, const std::string& value)
+{
+	ServerApplication::handleOption(name, value);
+}
+
+
+void ImgateServer::handleConfig(const std::string&, const std::string& value)
+{
+	// Made absolute now: --daemon changes the working directory to / later.
+	_configPath = Poco::Path(value).absolute().toString();
+}
+
+
+void ImgateServer::handleHelp(const std::string&, const std::string&)
+{
+	_helpRequested = true;
+	stopOptionsProcessing();
+}
+
+
+void ImgateServer::handleVersion(const std::string&, const std::string&)
+{
+	_versionRequested = true;
+	stopOptionsProcessing();
+}
+
+
+void ImgateServer::initialize(Poco::Util::Application& self)
+{
+	setUpLogging();
+	if (_helpRequested || _versionRequested) return;
+	try
+	{
+		loadConfigFile();
+		// The LoggingSubsystem configures again later but only logs its errors;
+		// configuring here turns a bad logging.* key into a start-up error.
+		Poco::Util::LoggingConfigurator().configure(Poco::AutoPtr<Poco::Util::AbstractConfiguration>(&config(), true));
+	}
+	catch (Poco::Exception& exc)
+	{
+		// Reported by main(): an exception thrown here would escape run().
+		_startupError = exc.displayText();
+		return;
+	}
+	ServerApplication::initialize(self);
+}
+
+
+void ImgateServer::setUpLogging()
+{
+	// Default: the console, with timestamps. logging.* keys replace it.
+	Poco::AutoPtr<Poco::PatternFormatter> pFormatter = new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i %q %s: %t");
+	Poco::AutoPtr<Poco::FormattingChannel> pChannel = new Poco::FormattingChannel(pFormatter, new Poco::ConsoleChannel);
+	Poco::Logger::root().setChannel(pChannel);
+	Poco::Logger::root().setLevel(Poco::Message::PRIO_INFORMATION);
+	for (const char* name: {"imgate.app", "imgate.net", "imgate.protocol", "imgate.session", "imgate.store"})
+	{
+		Poco::Logger::get(name).setChannel(pChannel);
+		Poco::Logger::get(name).setLevel(Poco::Message::PRIO_INFORMATION);
+	}
+	config().setString("application.logger", "imgate.app"); // read by the LoggingSubsystem
+	setLogger(Poco::Logger::get("imgate.app"));
+}
+
+
+void ImgateServer::loadConfigFile()
+{
+	if (_configPath.empty()) return;
+	Poco::File file(_configPath);
+	if (!file.exists())
+		throw ConfigException(_configPath + ": configuration file not found");
+	if (!file.canRead())
+		throw ConfigException(_configPath + ": configuration file is not readable");
+	try
+	{
+		_pFileConfig = new Poco::Util::PropertyFileConfiguration(_configPath);
+	}
+	catch (Poco::Exception& exc)
+	{
+		throw ConfigException(_configPath + ": cannot read: " + exc.displayText());
+	}
+	// The layered config() sees the file too (for logging.*); validation
+	// looks at the file's own keys only, not at application.* / system.*.
+	config().add(_pFileConfig, PRIO_DEFAULT, false);
+}
+
+
+int ImgateServer::main(const std::vector<std::string>& args)
+{
+	if (_helpRequested)
+	{
+		Poco::Util::HelpFormatter help(options());
+		help.setCommand(commandName());
+		help.setUsage("[--config=PATH] [--daemon] [--pidfile=PATH]");
+		help.setHeader("imgate instant-messaging server, protocol v1.");
+		help.setFooter("Configuration keys: docs/configuration.md. Signals: SIGTERM/SIGINT drain and stop.");
+		help.format(std::cout);
+		return EXIT_OK;
+	}
+	if (_versionRequested)
+	{
+		std::cout << "imgated " << IMGATE_VERSION << " (protocol v1)" << std::endl;
+		return EXIT_OK;
+	}
+	Poco::Logger& log = Poco::Logger::get("imgate.app");
+	if (!args.empty())
+	{
+		log.fatal("unexpected argument \"%s\" (see --help)", args.front());
+		return EXIT_USAGE;
+	}
+	if (!_startupError.empty())
+	{
+		log.fatal(_startupError);
+		return EXIT_CONFIG;
+	}
+
+	// Signals are taken by waitForTerminationRequest() in this thread; block
+	// them before any thread starts so that every thread inherits the mask.
+	sigset_t signals;
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGQUIT);
+	sigaddset(&signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+	std::signal(SIGPIPE, SIG_IGN);
+	std::signal(SIGHUP, SIG_IGN);
+
+	std::unique_ptr<Server> pServer;
+	try
+	{
+		Settings settings = _pFileConfig ? Settings::load(*_pFileConfig, _configPath) : Settings::defaults();
+		if (!Poco::Path(settings.storePath).isAbsolute())
+			settings.storePath = Poco::Path(settings.storePath).absolute().toString();
+		log.information("imgated %s starting (config: %s)", std::string(IMGATE_VERSION),
+			_configPath.empty() ? std::string("built-in defaults") : _configPath);
+		pServer.reset(new Server(settings));
+		pServer->start();
+	}
+	catch (ConfigException& exc)
+	{
+		log.fatal(exc.message());
+		return EXIT_CONFIG;
+	}
+	catch (Poco::Net::NetException& exc)
+	{
+		log.fatal(exc.message());
+		return EXIT_UNAVAILABLE;
+	}
+	catch (Poco::Exception& exc)
+	{
+		log.fatal("cannot start: %s", exc.displayText());
+		return EXIT_SOFTWARE;
+	}
+
+	waitForTerminationRequest();
+	pServer->shutdown();
+	return EXIT_OK;
+}
+
+} } // namespace imgate::app

@@ -1,0 +1,164 @@
+//
+// Server.cpp
+//
+// Layer: app
+//
+
+#include "server/app/Server.h"
+#include "server/protocol/FrameEncoder.h"
+#include "server/store/MemoryMessageStore.h"
+#include "imgate/v1/imgate.pb.h"
+#include "Poco/Net/NetException.h"
+#include "Poco/Net/ServerSocket.h"
+#include "Poco/Net/SocketAddress.h"
+#include "Poco/Thread.h"
+#include "Poco/Timestamp.h"
+#include <sys/resource.h>
+
+namespace imgate {
+namespace app {
+
+namespace {
+
+constexpr std::size_t RESERVED_FILES = 64;
+
+session::SessionConfig sessionConfig(const Settings& s)
+{
+	session::SessionConfig c;
+	c.maxBodySize = s.maxBodySize;
+	c.maxPayloadSize = s.maxPayloadSize;
+	c.heartbeatInterval = s.heartbeatInterval;
+	c.heartbeatTimeout = s.heartbeatTimeout;
+	c.loginTimeout = s.loginTimeout;
+	c.takeoverGuard = s.takeoverGuard;
+	c.retransmitTimeout = s.retransmitTimeout;
+	c.window = s.window;
+	c.drainTime = s.drainTime;
+	c.allowAnonymous = s.allowAnonymous;
+	return c;
+}
+
+std::string busyReply()
+{
+	imgate::v1::Error error;
+	error.set_message("server is at its session limit; try again later");
+	return protocol::FrameEncoder::encode(protocol::Command::ERROR, protocol::Status::SERVER_BUSY, 0, error);
+}
+
+} // namespace
+
+
+std::size_t Server::openFileLimit()
+{
+	// Raise the soft limit to the hard one: each session is a descriptor.
+	rlimit rl{};
+	if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+	if (rl.rlim_cur < rl.rlim_max)
+	{
+		rlimit raised = rl;
+		raised.rlim_cur = rl.rlim_max;
+		if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? 0 : static_cast<std::size_t>(rl.rlim_cur);
+}
+
+
+std::size_t Server::effectiveMaxSessions(std::size_t configured, std::size_t openFileLimit)
+{
+	if (openFileLimit == 0) return configured;
+	std::size_t available = openFileLimit > RESERVED_FILES ? openFileLimit - RESERVED_FILES : 1;
+	return configured < available ? configured : available;
+}
+
+
+std::unique_ptr<store::MessageStore> Server::makeStore(const Settings& settings)
+{
+	store::MemoryMessageStore::Limits limits;
+	limits.maxPendingPerRecipient = settings.maxPendingPerRecipient;
+	limits.maxBytes = settings.memoryMaxBytes;
+	return std::unique_ptr<store::MessageStore>(new store::MemoryMessageStore(limits));
+}
+
+
+Server::Server(const Settings& settings):
+	_settings(settings),
+	_logger(Poco::Logger::get("imgate.app"))
+{
+	std::size_t files = openFileLimit();
+	std::size_t maxSessions = effectiveMaxSessions(settings.maxSessions, files);
+	if (maxSessions < settings.maxSessions)
+	{
+		_logger.warning("server.maxSessions=%z is above what the open-file limit (%z) allows; serving at most %z sessions"
+			" (raise LimitNOFILE / ulimit -n to serve more)", settings.maxSessions, files, maxSessions);
+	}
+	_pStore = makeStore(settings);
+	_pLoops.reset(new net::LoopPool(settings.ioThreads, maxSessions));
+	_pSessions.reset(new session::SessionManager(sessionConfig(settings), *_pLoops, *_pStore));
+}
+
+
+Server::~Server()
+{
+	if (!_stopped)
+	{
+		if (_pAcceptor) _pAcceptor->stop();
+		_pLoops->stop();
+		_pStore->close();
+	}
+}
+
+
+void Server::start()
+{
+	Poco::Net::SocketAddress address(_settings.address, static_cast<Poco::UInt16>(_settings.port));
+	Poco::Net::ServerSocket socket;
+	try
+	{
+		socket.bind(address, true);
+		socket.listen(1024);
+	}
+	catch (Poco::Exception& exc)
+	{
+		throw Poco::Net::NetException("cannot listen on " + address.toString() + ": " + exc.displayText());
+	}
+	_pAcceptor.reset(new net::Acceptor(*_pLoops, *_pSessions, socket, busyReply()));
+	_pLoops->start();
+	_pAcceptor->start();
+	_logger.information("store: %s", _pStore->describe());
+	if (!_settings.allowAnonymous)
+		_logger.warning("auth.allowAnonymous is false and no auth plugin is loaded: every login will be refused (AUTH_FAILED)");
+	_logger.information("listening on %s:%hu with %u event loops, at most %z sessions",
+		_settings.address, port(), _settings.ioThreads, _pLoops->limiter().maximum());
+}
+
+
+void Server::shutdown()
+{
+	if (_stopped) return;
+	_stopped = true;
+	if (_pAcceptor) _pAcceptor->stop();
+	std::size_t open = _pSessions->sessionCount();
+	_logger.information("shutting down: draining %z sessions over %u s", open, _settings.drainTime);
+	_pSessions->beginDrain();
+	// Kicks go out within drainTime; each closes after flushing, or after
+	// its linger (2 s) if the peer does not read.
+	Poco::Timestamp started;
+	const Poco::Timestamp::TimeDiff limit = (static_cast<Poco::Timestamp::TimeDiff>(_settings.drainTime) + 3) * 1000000;
+	while (_pSessions->sessionCount() > 0 && !started.isElapsed(limit))
+	{
+		Poco::Thread::sleep(20);
+	}
+	std::size_t left = _pSessions->sessionCount();
+	if (left > 0) _logger.warning("closing %z sessions that did not close in time", left);
+	_pLoops->stop();
+	_pStore->close();
+	_logger.information("stopped");
+}
+
+
+Poco::UInt16 Server::port() const
+{
+	return _pAcceptor ? _pAcceptor->port() : 0;
+}
+
+} } // namespace imgate::app

@@ -1,0 +1,71 @@
+//
+// Server.h
+//
+// Layer: app
+// Wires the layers together: store, loops, session manager, acceptor.
+//
+
+#ifndef imgate_app_Server_INCLUDED
+#define imgate_app_Server_INCLUDED
+
+#include "server/app/Settings.h"
+#include "server/net/Acceptor.h"
+#include "server/net/LoopPool.h"
+#include "server/session/SessionManager.h"
+#include "server/store/MessageStore.h"
+#include "Poco/Logger.h"
+#include <memory>
+
+namespace imgate {
+namespace app {
+
+class Server
+	/// Main thread only. Construction allocates; start() binds and starts
+	/// the threads; shutdown() drains and stops them.
+{
+public:
+	explicit Server(const Settings& settings);
+		/// Throws ConfigException if the settings cannot be served.
+
+	~Server();
+		/// Stops without draining if shutdown() was not called.
+
+	void start();
+		/// Binds server.address:server.port and starts the loops and the
+		/// acceptor. Throws Poco::Net::NetException naming address and port.
+
+	void shutdown();
+		/// Stops accepting, kicks every session (SHUTDOWN) spread over
+		/// drainTime, waits for them to close (at most drainTime + 3 s),
+		/// then stops the loops and closes the store.
+
+	Poco::UInt16 port() const;
+		/// The bound port (useful with server.port = 0).
+
+	session::SessionManager& sessions();
+
+	static std::size_t effectiveMaxSessions(std::size_t configured, std::size_t openFileLimit);
+		/// configured, lowered to leave 64 descriptors for everything else.
+
+private:
+	static std::unique_ptr<store::MessageStore> makeStore(const Settings& settings);
+	static std::size_t openFileLimit();
+
+	Settings _settings;
+	Poco::Logger& _logger;
+	std::unique_ptr<store::MessageStore> _pStore;
+	std::unique_ptr<net::LoopPool> _pLoops;
+	std::unique_ptr<session::SessionManager> _pSessions;
+	std::unique_ptr<net::Acceptor> _pAcceptor;
+	bool _stopped = false;
+};
+
+
+inline session::SessionManager& Server::sessions()
+{
+	return *_pSessions;
+}
+
+} } // namespace imgate::app
+
+#endif // imgate_app_Server_INCLUDED

@@ -1,0 +1,268 @@
+//
+// Settings.cpp
+//
+// Layer: app
+//
+
+#include "server/app/Settings.h"
+#include "Poco/Environment.h"
+#include "Poco/Net/IPAddress.h"
+#include "Poco/NumberParser.h"
+#include "Poco/String.h"
+#include "Poco/StringTokenizer.h"
+#include "Poco/Util/MapConfiguration.h"
+#include <fstream>
+#include <functional>
+#include <map>
+
+#ifndef IMGATE_DEFAULT_PLUGIN_DIR
+#define IMGATE_DEFAULT_PLUGIN_DIR "/usr/lib/imgate/plugins"
+#endif
+
+namespace imgate {
+namespace app {
+
+POCO_IMPLEMENT_EXCEPTION(ConfigException, Poco::DataException, "Configuration error")
+
+
+const std::vector<SettingKey>& Settings::schema()
+{
+	static const std::vector<SettingKey> keys =
+	{
+		{"server.address", SettingKey::STRING, "0.0.0.0", 0, 0, nullptr, false,
+			"IP address to listen on for clients (IPv4 or IPv6; 0.0.0.0 is every IPv4 interface)."},
+		{"server.port", SettingKey::INT, "7700", 0, 65535, nullptr, false,
+			"TCP port for clients; 0 picks a free port (the log names it)."},
+		{"server.maxSessions", SettingKey::INT, "100000", 1, 10000000, nullptr, false,
+			"Most client connections at once; more are answered ERROR SERVER_BUSY and closed. Capped at start-up to the open-file limit minus 64."},
+		{"server.drainTime", SettingKey::INT, "2", 0, 300, nullptr, false,
+			"Seconds over which SIGTERM/SIGINT spreads the KICK (SHUTDOWN) to every session; the process exits within drainTime + 5 s."},
+		{"server.ioThreads", SettingKey::INT, "", 1, 256, nullptr, false,
+			"Event-loop threads that own the sessions. Default: the number of CPU cores."},
+		{"session.heartbeatInterval", SettingKey::INT, "30", 1, 3600, nullptr, false,
+			"Seconds between client heartbeats, told to the client in LOGIN_RESP."},
+		{"session.heartbeatTimeout", SettingKey::INT, "", 1, 86400, nullptr, false,
+			"Seconds of silence after which a logged-in session is closed. Default: 3 x session.heartbeatInterval; never below it."},
+		{"session.loginTimeout", SettingKey::INT, "10", 1, 3600, nullptr, false,
+			"Seconds a new connection has to log in before it is closed."},
+		{"session.takeoverGuard", SettingKey::INT, "10", 0, 3600, nullptr, false,
+			"Seconds during which a device displaced by a newer login of the same uid cannot take the uid back (LOGIN_RESP RATE_LIMITED); 0 disables the guard."},
+		{"protocol.maxBodySize", SettingKey::INT, "65536", 256, 16777216, nullptr, false,
+			"Largest frame body in bytes; a larger body_len is answered ERROR FRAME_TOO_LARGE and the connection closed, without reading the body."},
+		{"message.maxPayloadSize", SettingKey::INT, "32768", 1, 16777216, nullptr, false,
+			"Largest MSG_SEND payload in bytes (MSG_SEND_ACK PAYLOAD_TOO_LARGE above); at most protocol.maxBodySize - 256."},
+		{"delivery.retransmitTimeout", SettingKey::INT, "10", 1, 3600, nullptr, false,
+			"Seconds after which an unacknowledged MSG_DELIVER is sent again."},
+		{"delivery.window", SettingKey::INT, "64", 1, 4096, nullptr, false,
+			"Most unacknowledged deliveries in flight per session; the rest waits in the store."},
+		{"store.type", SettingKey::CHOICE, "memory", 0, 0, "memory", false,
+			"Message store: memory (fast, lost on restart). The durable sqlite store is planned."},
+		{"store.path", SettingKey::STRING, "data/imgate.db", 0, 0, nullptr, false,
+			"Database file of the durable store (reserved: not used by the memory store). Relative paths are resolved against the working directory at start-up."},
+		{"store.maxPendingPerRecipient", SettingKey::INT, "10000", 1, 100000000, nullptr, false,
+			"Most undelivered messages one recipient may have; a send beyond it gets MSG_SEND_ACK SERVER_BUSY."},
+		{"store.memoryMaxBytes", SettingKey::INT, "268435456", 1048576, 1099511627776LL, nullptr, false,
+			"Memory store only: most bytes of pending messages in all; a send beyond it gets MSG_SEND_ACK SERVER_BUSY."},
+		{"auth.allowAnonymous", SettingKey::BOOL, "false", 0, 0, nullptr, false,
+			"Accept a LOGIN without checking its token. Without it, and with no auth plugin loaded, every login gets AUTH_FAILED."},
+		{"plugins.dir", SettingKey::STRING, IMGATE_DEFAULT_PLUGIN_DIR, 0, 0, nullptr, false,
+			"Folder the filter plugins are loaded from."},
+		{"plugins.load", SettingKey::LIST, "", 0, 0, nullptr, false,
+			"Comma-separated plugin names, in filter-chain order. Must be empty in this version (no plugin can be loaded yet)."}
+	};
+	return keys;
+}
+
+
+namespace {
+
+class Reader
+	/// Validates one key at a time and builds the error text.
+{
+public:
+	Reader(const Poco::Util::AbstractConfiguration& config, const std::string& path):
+		_config(config),
+		_path(path)
+	{
+	}
+
+	[[noreturn]] void fail(const std::string& key, const std::string& what) const
+	{
+		std::string where = _path;
+		int line = _path.empty() ? 0 : lineOfKey(_path, key);
+		if (line > 0) where += ":" + std::to_string(line);
+		throw ConfigException(where + ": " + key + ": " + what);
+	}
+
+	bool has(const std::string& key) const
+	{
+		return _config.hasProperty(key);
+	}
+
+	std::string raw(const std::string& key) const
+	{
+		return Poco::trim(_config.getRawString(key));
+	}
+
+	Poco::Int64 integer(const SettingKey& k, Poco::Int64 fallback) const
+	{
+		if (!has(k.name)) return fallback;
+		std::string text = raw(k.name);
+		Poco::Int64 value;
+		if (!Poco::NumberParser::tryParse64(text, value))
+			fail(k.name, "expected a whole number from " + std::to_string(k.min) + " to " + std::to_string(k.max) + ", got \"" + text + "\"");
+		if (value < k.min || value > k.max)
+			fail(k.name, "expected a whole number from " + std::to_string(k.min) + " to " + std::to_string(k.max) + ", got " + text);
+		return value;
+	}
+
+	bool boolean(const SettingKey& k, bool fallback) const
+	{
+		if (!has(k.name)) return fallback;
+		std::string text = Poco::toLower(raw(k.name));
+		if (text == "true" || text == "yes" || text == "on" || text == "1") return true;
+		if (text == "false" || text == "no" || text == "off" || text == "0") return false;
+		fail(k.name, "expected true or false, got \"" + raw(k.name) + "\"");
+	}
+
+	std::string string(const SettingKey& k, const std::string& fallback) const
+	{
+		return has(k.name) ? raw(k.name) : fallback;
+	}
+
+	std::string choice(const SettingKey& k, const std::string& fallback) const
+	{
+		if (!has(k.name)) return fallback;
+		std::string text = raw(k.name);
+		Poco::StringTokenizer choices(k.choices, "|");
+		for (const auto& c: choices)
+		{
+			if (c == text) return text;
+		}
+		fail(k.name, "expected one of " + Poco::replace(std::string(k.choices), "|", ", ") + ", got \"" + text + "\"");
+	}
+
+	std::vector<std::string> list(const SettingKey& k) const
+	{
+		std::vector<std::string> result;
+		if (!has(k.name)) return result;
+		Poco::StringTokenizer items(raw(k.name), ",", Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+		for (const auto& item: items) result.push_back(item);
+		return result;
+	}
+
+	void collectKeys(const std::string& prefix, std::vector<std::string>& out) const
+	{
+		Poco::Util::AbstractConfiguration::Keys keys;
+		_config.keys(prefix, keys);
+		if (keys.empty())
+		{
+			if (!prefix.empty()) out.push_back(prefix);
+			return;
+		}
+		if (!prefix.empty() && _config.hasProperty(prefix)) out.push_back(prefix);
+		for (const auto& k: keys) collectKeys(prefix.empty() ? k : prefix + "." + k, out);
+	}
+
+private:
+	const Poco::Util::AbstractConfiguration& _config;
+	std::string _path;
+};
+
+
+const SettingKey& keyOf(const std::string& name)
+{
+	for (const auto& k: Settings::schema())
+	{
+		if (name == k.name) return k;
+	}
+	throw Poco::NotFoundException(name);
+}
+
+} // namespace
+
+
+Settings Settings::defaults()
+{
+	Poco::AutoPtr<Poco::Util::AbstractConfiguration> pEmpty = new Poco::Util::MapConfiguration;
+	return load(*pEmpty, "");
+}
+
+
+Settings Settings::load(const Poco::Util::AbstractConfiguration& config, const std::string& path)
+{
+	Reader r(config, path);
+
+	// Unknown keys are errors: a typo must not silently fall back to a default.
+	std::vector<std::string> present;
+	r.collectKeys("", present);
+	for (const auto& key: present)
+	{
+		if (key.compare(0, 8, "logging.") == 0) continue; // Poco::Util::LoggingConfigurator's own keys
+		bool known = false;
+		for (const auto& k: schema())
+		{
+			if (key == k.name) known = true;
+		}
+		if (known) continue;
+		if (key.compare(0, 8, "plugins.") == 0)
+			r.fail(key, "plugin settings need their plugin in plugins.load");
+		r.fail(key, "unknown key (see docs/configuration.md for the keys imgated knows)");
+	}
+
+	Settings s;
+	s.address = r.string(keyOf("server.address"), "0.0.0.0");
+	Poco::Net::IPAddress ip;
+	if (!Poco::Net::IPAddress::tryParse(s.address, ip))
+		r.fail("server.address", "expected an IPv4 or IPv6 address, got \"" + s.address + "\"");
+	s.port = static_cast<unsigned>(r.integer(keyOf("server.port"), 7700));
+	s.maxSessions = static_cast<std::size_t>(r.integer(keyOf("server.maxSessions"), 100000));
+	s.drainTime = static_cast<unsigned>(r.integer(keyOf("server.drainTime"), 2));
+	s.ioThreads = static_cast<unsigned>(r.integer(keyOf("server.ioThreads"), Poco::Environment::processorCount()));
+	s.heartbeatInterval = static_cast<unsigned>(r.integer(keyOf("session.heartbeatInterval"), 30));
+	s.heartbeatTimeout = static_cast<unsigned>(r.integer(keyOf("session.heartbeatTimeout"), 3 * s.heartbeatInterval));
+	if (s.heartbeatTimeout < s.heartbeatInterval)
+		r.fail(r.has("session.heartbeatTimeout") ? "session.heartbeatTimeout" : "session.heartbeatInterval",
+			"session.heartbeatTimeout (" + std::to_string(s.heartbeatTimeout) + ") must not be below session.heartbeatInterval ("
+			+ std::to_string(s.heartbeatInterval) + ")");
+	s.loginTimeout = static_cast<unsigned>(r.integer(keyOf("session.loginTimeout"), 10));
+	s.takeoverGuard = static_cast<unsigned>(r.integer(keyOf("session.takeoverGuard"), 10));
+	s.maxBodySize = static_cast<unsigned>(r.integer(keyOf("protocol.maxBodySize"), 65536));
+	s.maxPayloadSize = static_cast<unsigned>(r.integer(keyOf("message.maxPayloadSize"), 32768));
+	if (s.maxPayloadSize + 256 > s.maxBodySize)
+		r.fail(r.has("message.maxPayloadSize") ? "message.maxPayloadSize" : "protocol.maxBodySize",
+			"message.maxPayloadSize (" + std::to_string(s.maxPayloadSize) + ") must be at most protocol.maxBodySize - 256 ("
+			+ std::to_string(static_cast<long>(s.maxBodySize) - 256) + ") so that a full MSG_SEND fits in a frame");
+	s.retransmitTimeout = static_cast<unsigned>(r.integer(keyOf("delivery.retransmitTimeout"), 10));
+	s.window = static_cast<unsigned>(r.integer(keyOf("delivery.window"), 64));
+	s.storeType = r.choice(keyOf("store.type"), "memory");
+	s.storePath = r.string(keyOf("store.path"), "data/imgate.db");
+	if (s.storePath.empty()) r.fail("store.path", "expected a file path, got an empty value");
+	s.maxPendingPerRecipient = static_cast<std::size_t>(r.integer(keyOf("store.maxPendingPerRecipient"), 10000));
+	s.memoryMaxBytes = static_cast<std::size_t>(r.integer(keyOf("store.memoryMaxBytes"), 268435456));
+	s.allowAnonymous = r.boolean(keyOf("auth.allowAnonymous"), false);
+	s.pluginsDir = r.string(keyOf("plugins.dir"), IMGATE_DEFAULT_PLUGIN_DIR);
+	s.pluginsLoad = r.list(keyOf("plugins.load"));
+	if (!s.pluginsLoad.empty())
+		r.fail("plugins.load", "this version of imgated cannot load plugins yet; leave plugins.load empty");
+	return s;
+}
+
+
+int lineOfKey(const std::string& path, const std::string& key)
+{
+	std::ifstream in(path);
+	std::string line;
+	int n = 0;
+	while (std::getline(in, line))
+	{
+		++n;
+		std::size_t i = line.find_first_not_of(" \t");
+		if (i == std::string::npos || line.compare(i, key.size(), key) != 0) continue;
+		std::size_t j = i + key.size();
+		if (j == line.size() || line[j] == ' ' || line[j] == '\t' || line[j] == '=' || line[j] == ':') return n;
+	}
+	return 0;
+}
+
+} } // namespace imgate::app

@@ -1,0 +1,87 @@
+//
+// Settings.h
+//
+// Layer: app
+// Every configuration key of imgated: one schema table (name, default,
+// bounds, meaning) and the validated values read from a .properties file.
+//
+
+#ifndef imgate_app_Settings_INCLUDED
+#define imgate_app_Settings_INCLUDED
+
+#include "Poco/Exception.h"
+#include "Poco/Util/AbstractConfiguration.h"
+#include <string>
+#include <vector>
+
+namespace imgate {
+namespace app {
+
+POCO_DECLARE_EXCEPTION(, ConfigException, Poco::DataException)
+	/// A configuration error. displayText() names the file, the line (when
+	/// known), the key, and what was expected.
+
+
+struct SettingKey
+	/// One row of the schema.
+{
+	enum Type { INT, BOOL, STRING, LIST, CHOICE };
+
+	const char* name;
+	Type type;
+	const char* defaultValue;  /// As written in a file; "" where derived (see description).
+	Poco::Int64 min;           /// INT only.
+	Poco::Int64 max;           /// INT only.
+	const char* choices;       /// CHOICE only: '|'-separated.
+	bool reloadable;           /// Applied by a reload (SIGHUP) without restart.
+	const char* description;
+};
+
+
+class Settings
+	/// Plain values, valid once load() or defaults() returned.
+{
+public:
+	static const std::vector<SettingKey>& schema();
+		/// Every key imgated knows, in documentation order. logging.* keys
+		/// (Poco::Util::LoggingConfigurator) and plugins.<name>.* keys (read
+		/// by the plugin) are not in it.
+
+	static Settings defaults();
+		/// The built-in defaults.
+
+	static Settings load(const Poco::Util::AbstractConfiguration& config, const std::string& path);
+		/// Validates config (read from the file at path) against the schema.
+		/// Throws ConfigException naming path, the line, the key and what is
+		/// expected: for an unknown key, a malformed or out-of-range value,
+		/// or an inconsistent combination.
+
+	std::string address = "0.0.0.0";
+	unsigned port = 7700;
+	std::size_t maxSessions = 100000;
+	unsigned drainTime = 2;
+	unsigned ioThreads = 1;
+	unsigned heartbeatInterval = 30;
+	unsigned heartbeatTimeout = 90;
+	unsigned loginTimeout = 10;
+	unsigned takeoverGuard = 10;
+	unsigned maxBodySize = 65536;
+	unsigned maxPayloadSize = 32768;
+	unsigned retransmitTimeout = 10;
+	unsigned window = 64;
+	std::string storeType = "memory";
+	std::string storePath;
+	std::size_t maxPendingPerRecipient = 10000;
+	std::size_t memoryMaxBytes = 268435456;
+	bool allowAnonymous = false;
+	std::string pluginsDir;
+	std::vector<std::string> pluginsLoad;
+};
+
+
+int lineOfKey(const std::string& path, const std::string& key);
+	/// The 1-based line of path where key is set, or 0 if not found.
+
+} } // namespace imgate::app
+
+#endif // imgate_app_Settings_INCLUDED

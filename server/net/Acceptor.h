@@ -1,0 +1,79 @@
+//
+// Acceptor.h
+//
+// Layer: net
+// Poco::Net::TCPServer accepts; each accepted socket is checked at accept
+// time, then handed to the next event loop, which owns it from then on.
+//
+
+#ifndef imgate_net_Acceptor_INCLUDED
+#define imgate_net_Acceptor_INCLUDED
+
+#include "server/net/LoopPool.h"
+#include "Poco/Net/ServerSocket.h"
+#include "Poco/Net/TCPServer.h"
+#include "Poco/ThreadPool.h"
+#include <memory>
+#include <string>
+
+namespace imgate {
+namespace net {
+
+class ConnectionFactory
+	/// Creates the handler of an adopted socket; implemented by the session layer.
+{
+public:
+	virtual ~ConnectionFactory();
+
+	virtual std::unique_ptr<Connection> createConnection(EventLoop& loop, const Poco::Net::StreamSocket& socket) = 0;
+		/// Loop thread of loop. The socket is already non-blocking.
+};
+
+
+class AcceptCheck
+	/// An accept-time check (e.g. an address blacklist). Acceptor thread:
+	/// must be fast and must not block.
+{
+public:
+	virtual ~AcceptCheck();
+
+	virtual bool accept(const Poco::Net::StreamSocket& socket) = 0;
+		/// Returns false to refuse; may write a short reply first (the
+		/// socket is blocking here; write with a timeout or not at all).
+};
+
+
+class Acceptor
+	/// Owns the TCPServer. Thread set: TCPServer's accept thread (limit and
+	/// checks only) and a two-thread pool whose TCPServerConnection::run()
+	/// posts the socket to LoopPool::next() and returns.
+{
+public:
+	Acceptor(LoopPool& loops, ConnectionFactory& factory, const Poco::Net::ServerSocket& socket,
+		const std::string& busyReply, AcceptCheck* pCheck = nullptr);
+		/// busyReply is written (best effort) to a connection refused because
+		/// the limiter of loops is full. pCheck may be null.
+
+	~Acceptor();
+
+	void start();
+	void stop();
+		/// Stops accepting; waits for hand-offs under way.
+
+	Poco::UInt16 port() const;
+
+	Poco::UInt64 refusedBusy() const;
+		/// Connections refused by the limiter since start.
+
+private:
+	class Filter;
+	class HandOffFactory;
+
+	Poco::ThreadPool _threadPool;
+	Poco::Net::TCPServer _server;
+	Poco::AutoPtr<Filter> _pFilter;
+};
+
+} } // namespace imgate::net
+
+#endif // imgate_net_Acceptor_INCLUDED

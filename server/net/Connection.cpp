@@ -1,0 +1,49 @@
+//
+// Connection.cpp
+//
+// Layer: net
+//
+
+#include "server/net/Connection.h"
+#include "server/net/EventLoop.h"
+
+namespace imgate {
+namespace net {
+
+Connection::Connection(EventLoop& loop, const Poco::Net::StreamSocket& socket):
+	_loop(loop),
+	_socket(socket),
+	_id(loop.nextId())
+{
+}
+
+
+Connection::~Connection()
+{
+}
+
+
+std::string& Connection::output()
+{
+	if (!_pOutput) _pOutput.reset(new std::string);
+	_loop.markDirty(*this);
+	return *_pOutput;
+}
+
+
+void Connection::close()
+{
+	_loop.closeConnection(*this);
+}
+
+
+void Connection::closeAfterFlush(Poco::UInt32 lingerTicks)
+{
+	if (closing()) return;
+	_flags |= DRAINING;
+	_loop.timers().schedule(*this, _loop.tick() + lingerTicks);
+	_loop.markDirty(*this);
+	_loop.updateInterest(*this);
+}
+
+} } // namespace imgate::net

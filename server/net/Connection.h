@@ -1,0 +1,127 @@
+//
+// Connection.h
+//
+// Layer: net
+// One non-blocking client socket owned by one EventLoop: reads into the
+// loop's buffer, buffers output only while there is something to send.
+//
+
+#ifndef imgate_net_Connection_INCLUDED
+#define imgate_net_Connection_INCLUDED
+
+#include "server/net/TimerWheel.h"
+#include "Poco/Net/StreamSocket.h"
+#include <memory>
+#include <string>
+
+namespace imgate {
+namespace net {
+
+class EventLoop;
+
+
+class Connection: public TimerWheel::Entry
+	/// Base of every connection handler; the net layer knows bytes only.
+	/// Subclasses implement onData(), onTimer() and onClose().
+	///
+	/// Ownership: the EventLoop owns its connections (adopt()). Loop thread
+	/// only, for every member. Other threads refer to a connection by id()
+	/// and post work to its loop.
+	///
+	/// Output: append frames to output(); the loop writes every connection
+	/// that has output at the end of its turn, so pipelined responses go out
+	/// in one send(). While more than HIGH_WATER bytes wait to be sent the
+	/// loop stops reading from this connection (TCP back-pressure).
+{
+public:
+	static constexpr std::size_t HIGH_WATER = 256 * 1024;
+
+	Connection(EventLoop& loop, const Poco::Net::StreamSocket& socket);
+	virtual ~Connection();
+
+	Poco::UInt64 id() const;
+		/// Unique in the process; never reused.
+
+	EventLoop& loop() const;
+	const Poco::Net::StreamSocket& socket() const;
+
+	std::string& output();
+		/// The output buffer, created on first use; the loop writes it at the
+		/// end of the current turn and frees it when empty.
+
+	std::size_t outputSize() const;
+
+	void close();
+		/// Closes at once: the socket is closed, onClose() runs, and the loop
+		/// destroys the object at the end of its turn. Idempotent.
+
+	void closeAfterFlush(Poco::UInt32 lingerTicks);
+		/// Stops reading, writes what is buffered, then closes; closes anyway
+		/// after lingerTicks if the peer does not read.
+
+	bool closing() const;
+		/// True after close() or closeAfterFlush().
+
+protected:
+	virtual void onData(const char* data, std::size_t length) = 0;
+		/// Bytes arrived. May call close() or closeAfterFlush().
+
+	virtual void onTimer() = 0;
+		/// The entry scheduled with loop().timers() has become due (not
+		/// called for a connection that is closing after flush).
+
+	virtual void onClose() = 0;
+		/// Called once, when the connection closes for any reason.
+
+private:
+	friend class EventLoop;
+
+	enum Flag: Poco::UInt8
+	{
+		CLOSED       = 1,
+		DRAINING     = 2,  // closeAfterFlush(): no more reads
+		WANT_WRITE   = 4,  // EPOLLOUT registered
+		READ_PAUSED  = 8,  // EPOLLIN removed: output above HIGH_WATER
+		DIRTY        = 16  // in the loop's flush list
+	};
+
+	EventLoop& _loop;
+	Poco::Net::StreamSocket _socket;
+	std::unique_ptr<std::string> _pOutput;
+	Poco::UInt64 _id;
+	Poco::UInt8 _flags = 0;
+};
+
+
+inline Poco::UInt64 Connection::id() const
+{
+	return _id;
+}
+
+
+inline EventLoop& Connection::loop() const
+{
+	return _loop;
+}
+
+
+inline const Poco::Net::StreamSocket& Connection::socket() const
+{
+	return _socket;
+}
+
+
+inline std::size_t Connection::outputSize() const
+{
+	return _pOutput ? _pOutput->size() : 0;
+}
+
+
+inline bool Connection::closing() const
+{
+	return (_flags & (CLOSED | DRAINING)) != 0;
+}
+
+} } // namespace imgate::net
+
+#endif // imgate_net_Connection_INCLUDED

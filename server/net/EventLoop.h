@@ -1,0 +1,166 @@
+//
+// EventLoop.h
+//
+// Layer: net
+// One thread's epoll loop: owns its connections, their timers, and a task
+// queue that other threads post to (woken through an eventfd).
+//
+
+#ifndef imgate_net_EventLoop_INCLUDED
+#define imgate_net_EventLoop_INCLUDED
+
+#include "server/net/TimerWheel.h"
+#include "Poco/Runnable.h"
+#include "Poco/Logger.h"
+#include "Poco/Mutex.h"
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+namespace imgate {
+namespace net {
+
+class Connection;
+class ConnectionLimiter;
+
+
+class EventLoop: public Poco::Runnable
+	/// Runs on one thread (run()). Everything but post(), stop(),
+	/// index() and connectionCount() is for that thread only.
+	///
+	/// Each turn: wait for socket events, tasks or the next 100 ms tick;
+	/// handle reads and writes; run posted tasks; fire due timers; write
+	/// every connection with pending output; destroy closed connections.
+	/// An exception from a connection's handler closes only that connection.
+{
+public:
+	using Task = std::function<void()>;
+	static constexpr Poco::UInt32 TICK_MS = 100;
+	static constexpr std::size_t READ_BUFFER_SIZE = 64 * 1024;
+
+	explicit EventLoop(std::size_t index);
+		/// Creates the epoll and eventfd descriptors. Throws Poco::SystemException.
+
+	~EventLoop();
+		/// Destroys the remaining connections (closing them).
+
+	std::size_t index() const;
+
+	void setLimiter(ConnectionLimiter* pLimiter);
+		/// Every connection this loop closes releases one unit of pLimiter
+		/// (acquired at accept time). Call before run().
+
+	void post(Task task);
+		/// Runs task on the loop thread, in posting order. Any thread.
+		/// Tasks posted after stop() are discarded when the loop ends.
+
+	void run() override;
+		/// The loop; returns after stop().
+
+	void stop();
+		/// Makes run() close every connection and return. Any thread.
+
+	void adopt(std::unique_ptr<Connection> pConnection);
+		/// Takes ownership and starts reading. Loop thread only.
+
+	Connection* find(Poco::UInt64 id) const;
+		/// The open connection with that id, or null.
+
+	template <class F>
+	void forEach(F&& f);
+		/// Calls f(Connection&) for every open connection.
+
+	TimerWheel& timers();
+		/// This loop's timers; advanced once per tick.
+
+	Poco::UInt32 tick() const;
+		/// Ticks since the loop started (TICK_MS each).
+
+	std::size_t connectionCount() const;
+		/// Open connections. Any thread.
+
+	bool inLoopThread() const;
+
+	static Poco::UInt32 ticksFromSeconds(unsigned seconds);
+
+private:
+	friend class Connection;
+	void handleEvent(Connection& c, Poco::UInt32 events);
+	void readFrom(Connection& c);
+	void flush(Connection& c);
+	void updateInterest(Connection& c);
+	void markDirty(Connection& c);
+	void closeConnection(Connection& c);
+	void runTasks();
+	void advanceTimers();
+	void flushDirty();
+	void reap();
+	Poco::UInt64 nextId();
+
+	std::size_t _index;
+	int _epollFd;
+	int _wakeFd;
+	Poco::Logger& _logger;
+	Poco::FastMutex _taskMutex;
+	std::vector<Task> _tasks;
+	std::vector<Task> _running;
+	std::atomic<bool> _stopped{false};
+	std::atomic<std::size_t> _connectionCount{0};
+	std::unordered_map<Poco::UInt64, std::unique_ptr<Connection>> _connections;
+	std::vector<std::unique_ptr<Connection>> _closed;
+	std::vector<Connection*> _dirty;
+	TimerWheel _timers;
+	Poco::UInt32 _tick = 0;
+	Poco::Int64 _startMs;
+	Poco::UInt64 _idCounter = 0;
+	std::atomic<unsigned long> _threadId{0};
+	std::unique_ptr<char[]> _pReadBuffer;
+	ConnectionLimiter* _pLimiter = nullptr;
+};
+
+
+inline std::size_t EventLoop::index() const
+{
+	return _index;
+}
+
+
+inline TimerWheel& EventLoop::timers()
+{
+	return _timers;
+}
+
+
+inline Poco::UInt32 EventLoop::tick() const
+{
+	return _tick;
+}
+
+
+inline std::size_t EventLoop::connectionCount() const
+{
+	return _connectionCount.load(std::memory_order_relaxed);
+}
+
+
+inline Poco::UInt32 EventLoop::ticksFromSeconds(unsigned seconds)
+{
+	return static_cast<Poco::UInt32>(seconds * (1000 / TICK_MS));
+}
+
+
+template <class F>
+void EventLoop::forEach(F&& f)
+{
+	// Collect first: f may close connections.
+	std::vector<Connection*> all;
+	all.reserve(_connections.size());
+	for (auto& entry: _connections) all.push_back(entry.second.get());
+	for (Connection* p: all) f(*p);
+}
+
+} } // namespace imgate::net
+
+#endif // imgate_net_EventLoop_INCLUDED

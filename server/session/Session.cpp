@@ -1,0 +1,471 @@
+//
+// Session.cpp
+//
+// Layer: session
+//
+
+#include "server/session/Session.h"
+#include "server/session/SessionManager.h"
+#include "server/net/EventLoop.h"
+#include "server/protocol/FrameEncoder.h"
+#include "server/protocol/Uid.h"
+#include "imgate/v1/imgate.pb.h"
+#include "Poco/NumberFormatter.h"
+#include "Poco/Timestamp.h"
+
+using imgate::net::EventLoop;
+using imgate::protocol::Command;
+using imgate::protocol::FrameDecoder;
+using imgate::protocol::FrameEncoder;
+using imgate::protocol::Status;
+
+namespace imgate {
+namespace session {
+
+namespace {
+
+constexpr std::size_t MAX_DEVICE_LENGTH = 128;
+constexpr std::size_t MAX_CLIENT_VERSION_LENGTH = 128;
+
+Poco::Int64 nowMs()
+{
+	return Poco::Timestamp().epochMicroseconds() / 1000;
+}
+
+bool before(Poco::UInt32 a, Poco::UInt32 b)
+{
+	return static_cast<Poco::Int32>(a - b) < 0;
+}
+
+bool reached(Poco::UInt32 now, Poco::UInt32 deadline)
+{
+	return static_cast<Poco::Int32>(now - deadline) >= 0;
+}
+
+std::string peerOf(const net::Connection& c)
+{
+	try
+	{
+		return c.socket().peerAddress().toString();
+	}
+	catch (Poco::Exception&)
+	{
+		return "(disconnected)";
+	}
+}
+
+} // namespace
+
+
+Session::Session(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, SessionManager& manager):
+	net::Connection(loop, socket),
+	_manager(manager),
+	_decoder(manager.config().maxBodySize),
+	_since(loop.tick())
+{
+	rearm();
+}
+
+
+Session::~Session()
+{
+}
+
+
+void Session::onData(const char* data, std::size_t length)
+{
+	FrameDecoder::Result r = _decoder.feed(data, length);
+	while (r == FrameDecoder::FRAME)
+	{
+		handleFrame(_decoder.frame());
+		if (closing()) return;
+		r = _decoder.next();
+	}
+	if (r == FrameDecoder::NEED_MORE) return;
+	switch (r)
+	{
+	case FrameDecoder::BAD_MAGIC:
+		failAndClose(Status::BAD_REQUEST, 0, "bad frame magic: not an imgate v1 stream");
+		break;
+	case FrameDecoder::BAD_VERSION:
+		failAndClose(Status::UNSUPPORTED_VERSION, 0, "unsupported protocol version; this server speaks version 1");
+		break;
+	default:
+		failAndClose(Status::FRAME_TOO_LARGE, 0,
+			"frame body above the maximum of " + std::to_string(_manager.config().maxBodySize) + " bytes");
+		break;
+	}
+}
+
+
+void Session::handleFrame(const protocol::Frame& frame)
+{
+	if (_state == LOGGED_IN) _since = loop().tick();
+	const Command cmd = static_cast<Command>(frame.cmd);
+	if (frame.flags != 0)
+	{
+		failRequest(frame, Status::BAD_REQUEST, "unknown flag bits set");
+		return;
+	}
+	switch (cmd)
+	{
+	case Command::LOGIN:
+		handleLogin(frame);
+		break;
+	case Command::HEARTBEAT:
+		FrameEncoder::append(output(), Command::HEARTBEAT_RESP, Status::OK, frame.seq);
+		break;
+	case Command::LOGOUT:
+		if (_state == LOGGED_IN) _manager.logger().information("logout uid=%s session=%Lx", _uid, id());
+		closeAfterFlush(EventLoop::ticksFromSeconds(_manager.config().closeLinger));
+		break;
+	case Command::MSG_SEND:
+		if (_state != LOGGED_IN) failRequest(frame, Status::NOT_LOGGED_IN, "log in first");
+		else handleSend(frame);
+		break;
+	case Command::MSG_DELIVER_ACK:
+		if (_state != LOGGED_IN) failRequest(frame, Status::NOT_LOGGED_IN, "log in first");
+		else handleDeliverAck(frame);
+		break;
+	case Command::LOGIN_RESP:
+	case Command::HEARTBEAT_RESP:
+	case Command::MSG_SEND_ACK:
+	case Command::MSG_DELIVER:
+	case Command::KICK:
+	case Command::ERROR:
+		sendError(Status::UNKNOWN_COMMAND, frame.seq,
+			std::string(protocol::commandName(frame.cmd)) + " is a server-to-client command");
+		break;
+	default:
+		sendError(Status::UNKNOWN_COMMAND, frame.seq, "unknown command 0x" + Poco::NumberFormatter::formatHex(frame.cmd, 4));
+		break;
+	}
+}
+
+
+void Session::handleLogin(const protocol::Frame& frame)
+{
+	if (_state == LOGGED_IN)
+	{
+		failRequest(frame, Status::ALREADY_LOGGED_IN, "this connection is already logged in as " + _uid);
+		return;
+	}
+	imgate::v1::LoginRequest request;
+	if (!request.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength)))
+	{
+		failRequest(frame, Status::BAD_REQUEST, "LoginRequest body does not parse");
+		return;
+	}
+	if (!protocol::isValidUid(request.uid()))
+	{
+		failRequest(frame, Status::BAD_REQUEST, "uid must be 1 to 64 characters of A-Z a-z 0-9 _ . @ -");
+		return;
+	}
+	if (request.device().size() > MAX_DEVICE_LENGTH || request.client_version().size() > MAX_CLIENT_VERSION_LENGTH)
+	{
+		failRequest(frame, Status::BAD_REQUEST, "device and client_version are limited to 128 bytes");
+		return;
+	}
+	const SessionConfig& config = _manager.config();
+	if (_manager.draining())
+	{
+		failRequest(frame, Status::SHUTTING_DOWN, "server is shutting down");
+		closeAfterFlush(EventLoop::ticksFromSeconds(config.closeLinger));
+		return;
+	}
+	if (!config.allowAnonymous)
+	{
+		// Until an auth plugin is loaded, a server that does not allow
+		// anonymous login refuses every login; the token is never logged.
+		_manager.logger().warning("login refused uid=%s peer=%s: anonymous login is disabled and no auth plugin is loaded",
+			request.uid(), peerOf(*this));
+		failRequest(frame, Status::AUTH_FAILED, "authentication failed");
+		closeAfterFlush(EventLoop::ticksFromSeconds(config.closeLinger));
+		return;
+	}
+	Poco::Int64 retryInMs = 0;
+	switch (_manager.login(*this, request.uid(), request.device(), retryInMs))
+	{
+	case SessionManager::LOGIN_REFUSED_TAKEOVER:
+		failRequest(frame, Status::RATE_LIMITED, "uid " + request.uid()
+			+ " was taken over by another device; retry in " + std::to_string((retryInMs + 999) / 1000) + " s");
+		return;
+	case SessionManager::LOGIN_DRAINING:
+		failRequest(frame, Status::SHUTTING_DOWN, "server is shutting down");
+		closeAfterFlush(EventLoop::ticksFromSeconds(config.closeLinger));
+		return;
+	case SessionManager::LOGIN_OK:
+		break;
+	}
+	_uid = request.uid();
+	_state = LOGGED_IN;
+	_since = loop().tick();
+	_manager.logger().information("login uid=%s peer=%s device=%s session=%Lx", _uid, peerOf(*this), request.device(), id());
+
+	imgate::v1::LoginResponse response;
+	response.set_server_time_ms(nowMs());
+	response.set_heartbeat_interval_s(config.heartbeatInterval);
+	response.set_session_id(Poco::NumberFormatter::formatHex(id(), 16));
+	FrameEncoder::append(output(), Command::LOGIN_RESP, Status::OK, frame.seq, response);
+	rearm();
+	deliverPending();
+}
+
+
+void Session::handleSend(const protocol::Frame& frame)
+{
+	imgate::v1::MessageSend request;
+	if (!request.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength)))
+	{
+		failRequest(frame, Status::BAD_REQUEST, "MessageSend body does not parse");
+		return;
+	}
+	Status status = Status::OK;
+	if (request.client_msg_id() == 0) status = Status::BAD_REQUEST;
+	else if (!protocol::isValidUid(request.to_uid())) status = Status::RECIPIENT_INVALID;
+	else if (request.payload().size() > _manager.config().maxPayloadSize) status = Status::PAYLOAD_TOO_LARGE;
+	if (status != Status::OK)
+	{
+		imgate::v1::MessageSendAck ack;
+		ack.set_client_msg_id(request.client_msg_id());
+		FrameEncoder::append(output(), Command::MSG_SEND_ACK, status, frame.seq, ack);
+		return;
+	}
+	store::NewMessage message;
+	message.fromUid = _uid;
+	message.toUid = request.to_uid();
+	message.clientMsgId = request.client_msg_id();
+	message.payload = std::move(*request.mutable_payload());
+	message.timestampMs = nowMs();
+	_manager.submit(*this, frame.seq, std::move(message));
+}
+
+
+void Session::sendAck(Poco::UInt32 seq, Poco::UInt64 clientMsgId, const store::AppendResult& result)
+{
+	if (closing()) return;
+	imgate::v1::MessageSendAck ack;
+	ack.set_client_msg_id(clientMsgId);
+	Status status = Status::OK;
+	switch (result.outcome)
+	{
+	case store::AppendResult::STORED:
+	case store::AppendResult::DUPLICATE:
+		ack.set_msg_id(result.msgId);
+		ack.set_timestamp_ms(result.timestampMs);
+		break;
+	case store::AppendResult::RECIPIENT_FULL:
+	case store::AppendResult::STORE_FULL:
+		status = Status::SERVER_BUSY;
+		break;
+	case store::AppendResult::FAILED:
+		status = Status::INTERNAL;
+		break;
+	}
+	FrameEncoder::append(output(), Command::MSG_SEND_ACK, status, seq, ack);
+}
+
+
+void Session::handleDeliverAck(const protocol::Frame& frame)
+{
+	imgate::v1::MessageDeliverAck request;
+	if (!request.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength)))
+	{
+		sendError(Status::BAD_REQUEST, frame.seq, "MessageDeliverAck body does not parse");
+		return;
+	}
+	if (!_pWindow) return; // nothing in flight: late or repeated acks
+	// Only deliveries in flight in this session can be acknowledged, so a
+	// client can never clear a message it was not sent.
+	std::vector<Poco::UInt64> acked;
+	for (Poco::UInt64 msgId: request.msg_ids())
+	{
+		if (_pWindow->acknowledge(msgId)) acked.push_back(msgId);
+	}
+	if (acked.empty()) return;
+	_manager.store().acknowledge(_uid, acked);
+	if (_pWindow->empty()) _pWindow.reset();
+	deliverPending();
+}
+
+
+void Session::deliverPending()
+{
+	if (_state != LOGGED_IN || closing()) return;
+	const std::size_t window = _manager.config().window;
+	std::size_t inFlight = _pWindow ? _pWindow->size() : 0;
+	if (inFlight >= window) return;
+	std::vector<store::StoredMessage> messages = _manager.store().pending(_uid, _pWindow ? _pWindow->cursor() : 0, window - inFlight);
+	if (messages.empty()) return;
+	if (!_pWindow) _pWindow.reset(new DeliveryWindow);
+	std::string& out = output();
+	const Poco::UInt32 now = loop().tick();
+	imgate::v1::MessageDeliver deliver;
+	for (auto& m: messages)
+	{
+		deliver.set_msg_id(m.msgId);
+		deliver.set_from_uid(m.fromUid);
+		deliver.set_payload(std::move(m.payload));
+		deliver.set_timestamp_ms(m.timestampMs);
+		FrameEncoder::append(out, Command::MSG_DELIVER, Status::OK, 0, deliver);
+		_pWindow->sent(m.msgId, now);
+	}
+	rearm();
+}
+
+
+void Session::retransmit(Poco::UInt32 now)
+{
+	if (!_pWindow) return;
+	const Poco::UInt32 timeout = EventLoop::ticksFromSeconds(_manager.config().retransmitTimeout);
+	if (!reached(now, _pWindow->oldestSentAt() + timeout)) return;
+	auto& entries = _pWindow->entries();
+	std::vector<store::StoredMessage> messages = _manager.store().pending(_uid, entries.front().msgId - 1, entries.size());
+	std::string& out = output();
+	imgate::v1::MessageDeliver deliver;
+	std::size_t m = 0;
+	std::size_t resent = 0;
+	for (auto it = entries.begin(); it != entries.end();)
+	{
+		while (m < messages.size() && messages[m].msgId < it->msgId) ++m;
+		if (m == messages.size() || messages[m].msgId != it->msgId)
+		{
+			it = entries.erase(it); // no longer pending in the store
+			continue;
+		}
+		if (reached(now, it->sentAt + timeout))
+		{
+			deliver.set_msg_id(messages[m].msgId);
+			deliver.set_from_uid(messages[m].fromUid);
+			deliver.set_payload(messages[m].payload);
+			deliver.set_timestamp_ms(messages[m].timestampMs);
+			FrameEncoder::append(out, Command::MSG_DELIVER, Status::OK, 0, deliver);
+			it->sentAt = now;
+			++resent;
+		}
+		++it;
+	}
+	if (resent) _manager.logger().debug("uid=%s: retransmitted %z deliveries", _uid, resent);
+	if (_pWindow->empty())
+	{
+		_pWindow.reset();
+		deliverPending();
+	}
+}
+
+
+void Session::kick(protocol::KickReason reason, const std::string& message)
+{
+	if (closing()) return;
+	imgate::v1::Kick kick;
+	kick.set_reason(static_cast<Poco::UInt32>(reason));
+	kick.set_message(message);
+	FrameEncoder::append(output(), Command::KICK, Status::OK, 0, kick);
+	if (_state == LOGGED_IN)
+		_manager.logger().information("kick uid=%s session=%Lx reason=%u: %s", _uid, id(), static_cast<unsigned>(reason), message);
+	closeAfterFlush(EventLoop::ticksFromSeconds(_manager.config().closeLinger));
+}
+
+
+void Session::scheduleDrainKick(Poco::UInt32 atTick)
+{
+	if (closing()) return;
+	_drainAt = atTick == 0 ? 1 : atTick;
+	rearm();
+}
+
+
+void Session::onTimer()
+{
+	const Poco::UInt32 now = loop().tick();
+	const SessionConfig& config = _manager.config();
+	if (_drainAt && reached(now, _drainAt))
+	{
+		kick(protocol::KickReason::SHUTDOWN, "server is shutting down");
+		return;
+	}
+	if (_state == CONNECTED && reached(now, _since + EventLoop::ticksFromSeconds(config.loginTimeout)))
+	{
+		_manager.logger().information("login timeout peer=%s session=%Lx", peerOf(*this), id());
+		failAndClose(Status::NOT_LOGGED_IN, 0, "login timeout");
+		return;
+	}
+	if (_state == LOGGED_IN && reached(now, _since + EventLoop::ticksFromSeconds(config.heartbeatTimeout)))
+	{
+		_manager.logger().information("heartbeat timeout uid=%s session=%Lx", _uid, id());
+		close();
+		return;
+	}
+	retransmit(now);
+	rearm();
+}
+
+
+Poco::UInt32 Session::nextDeadline() const
+{
+	const SessionConfig& config = _manager.config();
+	Poco::UInt32 deadline = _since + EventLoop::ticksFromSeconds(_state == LOGGED_IN ? config.heartbeatTimeout : config.loginTimeout);
+	if (_pWindow && !_pWindow->empty())
+	{
+		Poco::UInt32 retransmitAt = _pWindow->oldestSentAt() + EventLoop::ticksFromSeconds(config.retransmitTimeout);
+		if (before(retransmitAt, deadline)) deadline = retransmitAt;
+	}
+	if (_drainAt && before(_drainAt, deadline)) deadline = _drainAt;
+	return deadline;
+}
+
+
+void Session::rearm()
+{
+	if (closing()) return;
+	Poco::UInt32 deadline = nextDeadline();
+	if (!scheduled() || before(deadline, due())) loop().timers().schedule(*this, deadline);
+}
+
+
+void Session::onClose()
+{
+	_manager.closed(*this);
+}
+
+
+void Session::failRequest(const protocol::Frame& frame, Status status, const std::string& message)
+{
+	switch (static_cast<Command>(frame.cmd))
+	{
+	case Command::LOGIN:
+		{
+			imgate::v1::LoginResponse response;
+			response.set_server_time_ms(nowMs());
+			response.set_message(message);
+			FrameEncoder::append(output(), Command::LOGIN_RESP, status, frame.seq, response);
+		}
+		break;
+	case Command::HEARTBEAT:
+		FrameEncoder::append(output(), Command::HEARTBEAT_RESP, status, frame.seq);
+		break;
+	case Command::MSG_SEND:
+		FrameEncoder::append(output(), Command::MSG_SEND_ACK, status, frame.seq, imgate::v1::MessageSendAck());
+		break;
+	default:
+		sendError(status, frame.seq, message);
+		break;
+	}
+}
+
+
+void Session::sendError(Status status, Poco::UInt32 seq, const std::string& message)
+{
+	imgate::v1::Error error;
+	error.set_message(message);
+	FrameEncoder::append(output(), Command::ERROR, status, seq, error);
+}
+
+
+void Session::failAndClose(Status status, Poco::UInt32 seq, const std::string& message)
+{
+	sendError(status, seq, message);
+	closeAfterFlush(EventLoop::ticksFromSeconds(_manager.config().closeLinger));
+}
+
+} } // namespace imgate::session

@@ -1,0 +1,110 @@
+//
+// Session.h
+//
+// Layer: session
+// One client connection speaking protocol v1: its login state, its
+// heartbeat and login timeouts, and its delivery window.
+//
+
+#ifndef imgate_session_Session_INCLUDED
+#define imgate_session_Session_INCLUDED
+
+#include "server/net/Connection.h"
+#include "server/net/EventLoop.h"
+#include "server/protocol/Command.h"
+#include "server/protocol/FrameDecoder.h"
+#include "server/session/DeliveryWindow.h"
+#include "server/session/SessionRef.h"
+#include "server/store/MessageStore.h"
+#include <memory>
+#include <string>
+
+namespace imgate {
+namespace session {
+
+class SessionManager;
+
+
+class Session: public net::Connection
+	/// Loop thread only (the loop that adopted the socket), for every member.
+	///
+	/// Kept small on purpose (an idle session is a few hundred bytes): no
+	/// std::function members, no buffers while idle; the decoder keeps only
+	/// a partial frame and the window exists only while deliveries are in
+	/// flight. A single timer entry serves the login timeout, the heartbeat
+	/// timeout, retransmission and the drain kick: it fires at the earliest
+	/// of them and is re-armed lazily, so frames never touch the wheel.
+{
+public:
+	Session(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, SessionManager& manager);
+	~Session() override;
+
+	SessionRef ref() const;
+	const std::string& uid() const;
+	bool loggedIn() const;
+
+	void deliverPending();
+		/// Fills the delivery window from the store.
+
+	void sendAck(Poco::UInt32 seq, Poco::UInt64 clientMsgId, const store::AppendResult& result);
+		/// Answers a MSG_SEND once the store has decided.
+
+	void kick(protocol::KickReason reason, const std::string& message);
+		/// Sends KICK, then closes after flushing.
+
+	void scheduleDrainKick(Poco::UInt32 atTick);
+		/// Kicks with reason SHUTDOWN at atTick.
+
+protected:
+	void onData(const char* data, std::size_t length) override;
+	void onTimer() override;
+	void onClose() override;
+
+private:
+	enum State: Poco::UInt8
+	{
+		CONNECTED,
+		LOGGED_IN
+	};
+
+	void handleFrame(const protocol::Frame& frame);
+	void handleLogin(const protocol::Frame& frame);
+	void handleSend(const protocol::Frame& frame);
+	void handleDeliverAck(const protocol::Frame& frame);
+	void failRequest(const protocol::Frame& frame, protocol::Status status, const std::string& message);
+	void sendError(protocol::Status status, Poco::UInt32 seq, const std::string& message);
+	void failAndClose(protocol::Status status, Poco::UInt32 seq, const std::string& message);
+	void retransmit(Poco::UInt32 now);
+	void rearm();
+	Poco::UInt32 nextDeadline() const;
+
+	SessionManager& _manager;
+	protocol::FrameDecoder _decoder;
+	std::string _uid;
+	std::unique_ptr<DeliveryWindow> _pWindow;
+	Poco::UInt32 _since;    /// Tick of accept (before login) or of the last frame (after).
+	Poco::UInt32 _drainAt = 0;
+	State _state = CONNECTED;
+};
+
+
+inline SessionRef Session::ref() const
+{
+	return SessionRef{loop().index(), id()};
+}
+
+
+inline const std::string& Session::uid() const
+{
+	return _uid;
+}
+
+
+inline bool Session::loggedIn() const
+{
+	return _state == LOGGED_IN;
+}
+
+} } // namespace imgate::session
+
+#endif // imgate_session_Session_INCLUDED

@@ -1,0 +1,134 @@
+//
+// SessionManager.cpp
+//
+// Layer: session
+//
+
+#include "server/session/SessionManager.h"
+#include "server/session/Session.h"
+#include "server/net/EventLoop.h"
+#include "Poco/Timestamp.h"
+#include <random>
+
+namespace imgate {
+namespace session {
+
+SessionManager::SessionManager(const SessionConfig& config, net::LoopPool& loops, store::MessageStore& store):
+	_config(config),
+	_loops(loops),
+	_store(store),
+	_directory(static_cast<Poco::Int64>(config.takeoverGuard) * 1000),
+	_logger(Poco::Logger::get("imgate.session"))
+{
+}
+
+
+std::unique_ptr<net::Connection> SessionManager::createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket)
+{
+	return std::unique_ptr<net::Connection>(new Session(loop, socket, *this));
+}
+
+
+template <class Task>
+void SessionManager::runOn(std::size_t loopIndex, Task&& task)
+{
+	net::EventLoop& loop = _loops.loop(loopIndex);
+	if (loop.inLoopThread()) task();
+	else loop.post(std::forward<Task>(task));
+}
+
+
+Session* SessionManager::find(const SessionRef& ref)
+{
+	// Every connection this factory creates is a Session.
+	return static_cast<Session*>(_loops.loop(ref.loop).find(ref.id));
+}
+
+
+SessionManager::LoginOutcome SessionManager::login(Session& session, const std::string& uid, const std::string& device, Poco::Int64& retryInMs)
+{
+	if (_draining) return LOGIN_DRAINING;
+	UidDirectory::Claim claim = _directory.claim(uid, session.ref(), device, Poco::Timestamp().epochMicroseconds() / 1000);
+	if (claim.refused)
+	{
+		retryInMs = claim.retryInMs;
+		_logger.information("login refused uid=%s: takeover guard (retry in %Ld ms)", uid, claim.retryInMs);
+		return LOGIN_REFUSED_TAKEOVER;
+	}
+	if (claim.previous.valid())
+	{
+		SessionRef previous = claim.previous;
+		runOn(previous.loop, [this, previous]()
+		{
+			if (Session* pOld = find(previous))
+				pOld->kick(protocol::KickReason::DUPLICATE_LOGIN, "logged in from another connection");
+		});
+	}
+	return LOGIN_OK;
+}
+
+
+void SessionManager::closed(Session& session)
+{
+	if (!session.loggedIn()) return;
+	_directory.release(session.uid(), session.ref());
+	_logger.information("closed uid=%s session=%Lx", session.uid(), session.id());
+}
+
+
+void SessionManager::submit(Session& sender, Poco::UInt32 seq, store::NewMessage message)
+{
+	const SessionRef ref = sender.ref();
+	const Poco::UInt64 clientMsgId = message.clientMsgId;
+	std::string to = message.toUid;
+	_store.append(std::move(message), [this, ref, seq, clientMsgId, to](const store::AppendResult& result)
+	{
+		runOn(ref.loop, [this, ref, seq, clientMsgId, result]()
+		{
+			if (Session* pSender = find(ref)) pSender->sendAck(seq, clientMsgId, result);
+		});
+		if (result.outcome == store::AppendResult::STORED) notifyRecipient(to);
+		else if (result.outcome == store::AppendResult::FAILED) _logger.error("store: %s", result.error);
+	});
+}
+
+
+void SessionManager::notifyRecipient(const std::string& uid)
+{
+	SessionRef ref = _directory.find(uid);
+	if (!ref.valid()) return;
+	runOn(ref.loop, [this, ref]()
+	{
+		if (Session* pRecipient = find(ref)) pRecipient->deliverPending();
+	});
+}
+
+
+void SessionManager::beginDrain()
+{
+	if (_draining.exchange(true)) return;
+	const Poco::UInt32 spread = net::EventLoop::ticksFromSeconds(_config.drainTime);
+	for (std::size_t i = 0; i < _loops.size(); ++i)
+	{
+		net::EventLoop& loop = _loops.loop(i);
+		loop.post([&loop, spread]()
+		{
+			// Jitter: spread the kicks over drainTime so a fleet of clients
+			// does not reconnect to the next server all at once.
+			std::minstd_rand random(static_cast<unsigned>(Poco::Timestamp().epochMicroseconds() + loop.index()));
+			loop.forEach([&](net::Connection& c)
+			{
+				Poco::UInt32 offset = spread ? static_cast<Poco::UInt32>(random() % spread) : 0;
+				static_cast<Session&>(c).scheduleDrainKick(loop.tick() + 1 + offset);
+			});
+		});
+	}
+}
+
+
+std::size_t SessionManager::sessionCount() const
+{
+	return _loops.connectionCount();
+}
+
+} } // namespace imgate::session

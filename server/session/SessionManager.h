@@ -1,0 +1,118 @@
+//
+// SessionManager.h
+//
+// Layer: session
+// The centre: creates sessions for adopted sockets, keeps one session per
+// uid, routes messages between loops, and drains at shutdown.
+//
+
+#ifndef imgate_session_SessionManager_INCLUDED
+#define imgate_session_SessionManager_INCLUDED
+
+#include "server/net/Acceptor.h"
+#include "server/net/LoopPool.h"
+#include "server/session/SessionConfig.h"
+#include "server/session/UidDirectory.h"
+#include "server/store/MessageStore.h"
+#include "Poco/Logger.h"
+#include <atomic>
+
+namespace imgate {
+namespace session {
+
+class Session;
+
+
+class SessionManager: public net::ConnectionFactory
+	/// Shared by all loops; holds no per-session state of its own (each
+	/// session lives in its loop; the UidDirectory maps uids to them).
+	/// Work for a session on another loop is posted to that loop by
+	/// SessionRef; nothing is done under a shared lock but the directory's.
+{
+public:
+	SessionManager(const SessionConfig& config, net::LoopPool& loops, store::MessageStore& store);
+
+	std::unique_ptr<net::Connection> createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket) override;
+
+	const SessionConfig& config() const;
+	store::MessageStore& store();
+	UidDirectory& directory();
+	Poco::Logger& logger();
+
+	enum LoginOutcome
+	{
+		LOGIN_OK,
+		LOGIN_REFUSED_TAKEOVER, /// the takeover guard refused it (retryInMs)
+		LOGIN_DRAINING
+	};
+
+	LoginOutcome login(Session& session, const std::string& uid, const std::string& device, Poco::Int64& retryInMs);
+		/// Session's loop. Claims uid for session and kicks the uid's previous
+		/// session (DUPLICATE_LOGIN), wherever it runs.
+
+	void closed(Session& session);
+		/// Session's loop, from Session::onClose().
+
+	void submit(Session& sender, Poco::UInt32 seq, store::NewMessage message);
+		/// Session's loop. Hands message to the store; when the store has
+		/// decided, the sender gets MSG_SEND_ACK on its loop and the
+		/// recipient, if online, is told to fetch.
+
+	void notifyRecipient(const std::string& uid);
+		/// Any thread: the uid's session (if online) fills its window.
+
+	void beginDrain();
+		/// Any thread: new logins are refused with SHUTTING_DOWN, and every
+		/// session is kicked (SHUTDOWN) at a random moment within drainTime.
+
+	bool draining() const;
+
+	std::size_t sessionCount() const;
+		/// Open connections (logged in or not).
+
+private:
+	template <class Task>
+	void runOn(std::size_t loopIndex, Task&& task);
+	Session* find(const SessionRef& ref);
+
+	const SessionConfig _config;
+	net::LoopPool& _loops;
+	store::MessageStore& _store;
+	UidDirectory _directory;
+	Poco::Logger& _logger;
+	std::atomic<bool> _draining{false};
+};
+
+
+inline const SessionConfig& SessionManager::config() const
+{
+	return _config;
+}
+
+
+inline store::MessageStore& SessionManager::store()
+{
+	return _store;
+}
+
+
+inline UidDirectory& SessionManager::directory()
+{
+	return _directory;
+}
+
+
+inline Poco::Logger& SessionManager::logger()
+{
+	return _logger;
+}
+
+
+inline bool SessionManager::draining() const
+{
+	return _draining.load();
+}
+
+} } // namespace imgate::session
+
+#endif // imgate_session_SessionManager_INCLUDED

@@ -1,0 +1,140 @@
+//
+// MemoryMessageStore.cpp
+//
+// Layer: store
+//
+
+#include "server/store/MemoryMessageStore.h"
+
+namespace imgate {
+namespace store {
+
+MemoryMessageStore::MemoryMessageStore(const Limits& limits):
+	_limits(limits)
+{
+}
+
+
+MemoryMessageStore::~MemoryMessageStore()
+{
+}
+
+
+std::size_t MemoryMessageStore::cost(const StoredMessage& m)
+{
+	return m.payload.size() + m.fromUid.size() + sizeof(StoredMessage);
+}
+
+
+void MemoryMessageStore::append(NewMessage message, AppendCallback done)
+{
+	AppendResult result;
+	{
+		Poco::FastMutex::ScopedLock lock(_mutex);
+		auto sender = _senders.find(message.fromUid);
+		if (sender != _senders.end())
+		{
+			auto it = sender->second.byClientId.find(message.clientMsgId);
+			if (it != sender->second.byClientId.end())
+			{
+				result.outcome = AppendResult::DUPLICATE;
+				result.msgId = it->second.msgId;
+				result.timestampMs = it->second.timestampMs;
+			}
+		}
+		if (result.outcome != AppendResult::DUPLICATE) store(std::move(message), result);
+	}
+	done(result);
+}
+
+
+void MemoryMessageStore::store(NewMessage&& message, AppendResult& result)
+{
+	auto& queue = _queues[message.toUid];
+	StoredMessage stored;
+	stored.fromUid = message.fromUid;
+	stored.payload = std::move(message.payload);
+	stored.timestampMs = message.timestampMs;
+	if (queue.size() >= _limits.maxPendingPerRecipient)
+	{
+		result.outcome = AppendResult::RECIPIENT_FULL;
+	}
+	else if (_bytes + cost(stored) > _limits.maxBytes)
+	{
+		result.outcome = AppendResult::STORE_FULL;
+	}
+	else
+	{
+		stored.msgId = ++_lastMsgId;
+		_bytes += cost(stored);
+		result.outcome = AppendResult::STORED;
+		result.msgId = stored.msgId;
+		result.timestampMs = stored.timestampMs;
+		SenderLog& log = _senders[message.fromUid];
+		log.byClientId.emplace(message.clientMsgId, Sent{stored.msgId, stored.timestampMs});
+		log.order.push_back(message.clientMsgId);
+		if (log.order.size() > _limits.idempotencyPerSender)
+		{
+			log.byClientId.erase(log.order.front());
+			log.order.pop_front();
+		}
+		queue.emplace(stored.msgId, std::move(stored));
+	}
+	if (queue.empty()) _queues.erase(message.toUid);
+}
+
+
+std::vector<StoredMessage> MemoryMessageStore::pending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit)
+{
+	std::vector<StoredMessage> result;
+	Poco::FastMutex::ScopedLock lock(_mutex);
+	auto q = _queues.find(uid);
+	if (q == _queues.end()) return result;
+	for (auto it = q->second.upper_bound(afterMsgId); it != q->second.end() && result.size() < limit; ++it)
+	{
+		result.push_back(it->second);
+	}
+	return result;
+}
+
+
+std::size_t MemoryMessageStore::acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds)
+{
+	Poco::FastMutex::ScopedLock lock(_mutex);
+	auto q = _queues.find(uid);
+	if (q == _queues.end()) return 0;
+	std::size_t n = 0;
+	for (Poco::UInt64 id: msgIds)
+	{
+		auto it = q->second.find(id);
+		if (it == q->second.end()) continue;
+		_bytes -= cost(it->second);
+		q->second.erase(it);
+		++n;
+	}
+	if (q->second.empty()) _queues.erase(q);
+	return n;
+}
+
+
+std::size_t MemoryMessageStore::pendingCount(const std::string& uid)
+{
+	Poco::FastMutex::ScopedLock lock(_mutex);
+	auto q = _queues.find(uid);
+	return q == _queues.end() ? 0 : q->second.size();
+}
+
+
+std::string MemoryMessageStore::describe() const
+{
+	return "memory (not durable: pending messages are lost when the server stops)";
+}
+
+
+std::size_t MemoryMessageStore::bytes() const
+{
+	Poco::FastMutex::ScopedLock lock(_mutex);
+	return _bytes;
+}
+
+} } // namespace imgate::store

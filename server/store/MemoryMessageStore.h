@@ -1,0 +1,74 @@
+//
+// MemoryMessageStore.h
+//
+// Layer: store
+// A MessageStore in process memory: fast, bounded, and not durable (a
+// restart loses every pending message). For tests and for deployments that
+// choose speed over durability; the start-up log says so.
+//
+
+#ifndef imgate_store_MemoryMessageStore_INCLUDED
+#define imgate_store_MemoryMessageStore_INCLUDED
+
+#include "server/store/MessageStore.h"
+#include "Poco/Mutex.h"
+#include <deque>
+#include <map>
+#include <unordered_map>
+
+namespace imgate {
+namespace store {
+
+class MemoryMessageStore: public MessageStore
+	/// One mutex guards everything; append() completes inline.
+{
+public:
+	struct Limits
+	{
+		std::size_t maxPendingPerRecipient = 10000;
+			/// A recipient with this many pending messages gets no more (RECIPIENT_FULL).
+		std::size_t maxBytes = 256 * 1024 * 1024;
+			/// Payload plus uid bytes of all pending messages (STORE_FULL above).
+		std::size_t idempotencyPerSender = 4096;
+			/// The most recent client_msg_ids remembered per sender.
+	};
+
+	explicit MemoryMessageStore(const Limits& limits);
+	~MemoryMessageStore() override;
+
+	void append(NewMessage message, AppendCallback done) override;
+	std::vector<StoredMessage> pending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit) override;
+	std::size_t acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds) override;
+	std::size_t pendingCount(const std::string& uid) override;
+	std::string describe() const override;
+
+	std::size_t bytes() const;
+		/// Bytes accounted against Limits::maxBytes.
+
+private:
+	struct Sent
+	{
+		Poco::UInt64 msgId;
+		Poco::Int64 timestampMs;
+	};
+	struct SenderLog
+	{
+		std::unordered_map<Poco::UInt64, Sent> byClientId;
+		std::deque<Poco::UInt64> order; // oldest first, for eviction
+	};
+
+	void store(NewMessage&& message, AppendResult& result);
+		/// Caller holds _mutex.
+	static std::size_t cost(const StoredMessage& m);
+
+	const Limits _limits;
+	mutable Poco::FastMutex _mutex;
+	Poco::UInt64 _lastMsgId = 0;
+	std::size_t _bytes = 0;
+	std::unordered_map<std::string, std::map<Poco::UInt64, StoredMessage>> _queues;
+	std::unordered_map<std::string, SenderLog> _senders;
+};
+
+} } // namespace imgate::store
+
+#endif // imgate_store_MemoryMessageStore_INCLUDED

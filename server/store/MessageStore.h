@@ -1,0 +1,102 @@
+//
+// MessageStore.h
+//
+// Layer: store
+// Where accepted messages live until their recipient acknowledges them.
+// The session layer sees only this interface; implementations:
+// MemoryMessageStore now, the durable SQLite store later.
+//
+
+#ifndef imgate_store_MessageStore_INCLUDED
+#define imgate_store_MessageStore_INCLUDED
+
+#include "Poco/Types.h"
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace imgate {
+namespace store {
+
+struct NewMessage
+	/// A message as the sender submitted it.
+{
+	std::string fromUid;
+	std::string toUid;
+	Poco::UInt64 clientMsgId = 0;
+	std::string payload;
+	Poco::Int64 timestampMs = 0;
+};
+
+
+struct StoredMessage
+	/// A message waiting for its recipient.
+{
+	Poco::UInt64 msgId = 0;
+	std::string fromUid;
+	std::string payload;
+	Poco::Int64 timestampMs = 0;
+};
+
+
+struct AppendResult
+{
+	enum Outcome
+	{
+		STORED,          /// Newly stored under msgId.
+		DUPLICATE,       /// (fromUid, clientMsgId) was stored before as msgId; not stored again.
+		RECIPIENT_FULL,  /// The recipient has too many pending messages.
+		STORE_FULL,      /// The store as a whole is full.
+		FAILED           /// The store could not write; error says why.
+	};
+
+	Outcome outcome = FAILED;
+	Poco::UInt64 msgId = 0;
+	Poco::Int64 timestampMs = 0;
+	std::string error;
+};
+
+
+class MessageStore
+	/// Thread-safe: every member may be called from any loop.
+	///
+	/// Ordering contract: msgIds are unique in the store and, for each
+	/// recipient, increase in the order appends complete; pending() returns
+	/// a recipient's messages in msgId order. So once a message with msgId
+	/// N is visible to pending(), no message with a smaller id can appear
+	/// later for that recipient.
+{
+public:
+	using AppendCallback = std::function<void(const AppendResult&)>;
+
+	virtual ~MessageStore();
+
+	virtual void append(NewMessage message, AppendCallback done) = 0;
+		/// Stores message, or finds that (fromUid, clientMsgId) was stored
+		/// already (idempotent resend: done gets DUPLICATE and the original
+		/// msgId and timestamp). done runs exactly once, on any thread
+		/// (possibly before append() returns), with no store lock held,
+		/// after the message is as durable as the store promises.
+
+	virtual std::vector<StoredMessage> pending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit) = 0;
+		/// At most limit unacknowledged messages for uid with msgId >
+		/// afterMsgId, in msgId order. Never loads more than limit.
+
+	virtual std::size_t acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds) = 0;
+		/// Marks uid's messages delivered; ids that are not uid's pending
+		/// messages are ignored. Returns how many were pending.
+
+	virtual std::size_t pendingCount(const std::string& uid) = 0;
+		/// Unacknowledged messages for uid.
+
+	virtual std::string describe() const = 0;
+		/// One line for the start-up log ("memory (not durable)").
+
+	virtual void close();
+		/// Finishes outstanding work; called once at shutdown, after the
+		/// loops have stopped. Default: nothing.
+};
+
+} } // namespace imgate::store
+
+#endif // imgate_store_MessageStore_INCLUDED

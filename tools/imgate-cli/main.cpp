@@ -1,0 +1,257 @@
+//
+// main.cpp
+//
+// imgate-cli: a small protocol-v1 client for people and scripts.
+//
+//   imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] send TO TEXT
+//   imgate-cli [--host H] [--port P] --uid U [--token T] listen [--count N] [--seconds S]
+//   imgate-cli [--host H] [--port P] ping
+//
+// Exit codes: 0 success; 1 the server answered with an error status;
+// 2 usage; 3 cannot connect, timeout or connection lost.
+//
+
+#include "tools/imgate-cli/ImgateClient.h"
+#include "imgate/v1/imgate.pb.h"
+#include "Poco/Exception.h"
+#include "Poco/NumberParser.h"
+#include "Poco/Timestamp.h"
+#include <iostream>
+#include <map>
+#include <random>
+
+using imgate::client::ImgateClient;
+using imgate::client::Reply;
+using imgate::protocol::Command;
+using imgate::protocol::Status;
+
+namespace {
+
+const int EXIT_ERROR_STATUS = 1;
+const int EXIT_USAGE = 2;
+const int EXIT_CONNECTION = 3;
+
+void usage(std::ostream& out)
+{
+	out << "usage: imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] send TO TEXT\n"
+	       "       imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] listen [--count N] [--seconds S]\n"
+	       "       imgate-cli [--host H] [--port P] ping\n"
+	       "       imgate-cli --help | --version\n"
+	       "Defaults: --host 127.0.0.1 --port 7700. listen prints each delivery as\n"
+	       "'msg_id=N from=UID: TEXT', acknowledges it, and runs until KICK, --count\n"
+	       "deliveries or --seconds seconds. Exit codes: 0 ok, 1 error status from the\n"
+	       "server, 2 usage, 3 connection failure or timeout.\n";
+}
+
+std::string describe(const Reply& reply)
+{
+	std::string text = imgate::protocol::statusName(reply.status);
+	std::string message;
+	if (reply.command() == Command::LOGIN_RESP) message = reply.parse<imgate::v1::LoginResponse>().message();
+	else if (reply.command() == Command::ERROR) message = reply.parse<imgate::v1::Error>().message();
+	if (!message.empty()) text += ": " + message;
+	return text;
+}
+
+const char* kickReason(unsigned reason)
+{
+	switch (reason)
+	{
+	case 1: return "DUPLICATE_LOGIN";
+	case 2: return "ADMIN";
+	case 3: return "BANNED";
+	case 4: return "SHUTDOWN";
+	default: return "UNKNOWN";
+	}
+}
+
+struct Options
+{
+	std::string host = "127.0.0.1";
+	Poco::UInt16 port = 7700;
+	std::string uid;
+	std::string token;
+	std::string device = "imgate-cli";
+	std::string command;
+	std::vector<std::string> args;
+	long count = 0;
+	long seconds = 0;
+};
+
+bool parseNumber(const std::string& text, long min, long max, long& value)
+{
+	int v;
+	if (!Poco::NumberParser::tryParse(text, v) || v < min || v > max) return false;
+	value = v;
+	return true;
+}
+
+int login(ImgateClient& client, const Options& o)
+{
+	Reply reply = client.login(o.uid, o.token, o.device);
+	if (reply.result() != Status::OK)
+	{
+		std::cerr << "imgate-cli: login failed: " << describe(reply) << std::endl;
+		return EXIT_ERROR_STATUS;
+	}
+	return 0;
+}
+
+int runSend(ImgateClient& client, const Options& o)
+{
+	if (int rc = login(client, o)) return rc;
+	std::random_device rd;
+	Poco::UInt64 clientMsgId = (static_cast<Poco::UInt64>(rd()) << 32) | rd() | 1;
+	Reply ack = client.sendMessage(o.args[0], clientMsgId, o.args[1]);
+	if (ack.result() != Status::OK)
+	{
+		std::cerr << "imgate-cli: send failed: " << describe(ack) << std::endl;
+		return EXIT_ERROR_STATUS;
+	}
+	auto body = ack.parse<imgate::v1::MessageSendAck>();
+	std::cout << "sent msg_id=" << body.msg_id() << " to=" << o.args[0] << std::endl;
+	client.send(Command::LOGOUT, client.nextSeq());
+	client.waitClosed(Poco::Timespan(2, 0));
+	return 0;
+}
+
+int runListen(ImgateClient& client, const Options& o)
+{
+	Reply loginReply = client.login(o.uid, o.token, o.device);
+	if (loginReply.result() != Status::OK)
+	{
+		std::cerr << "imgate-cli: login failed: " << describe(loginReply) << std::endl;
+		return EXIT_ERROR_STATUS;
+	}
+	unsigned interval = loginReply.parse<imgate::v1::LoginResponse>().heartbeat_interval_s();
+	if (interval == 0) interval = 30;
+	std::cout << "listening as " << o.uid << std::endl;
+	Poco::Timestamp started;
+	Poco::Timestamp lastBeat;
+	long received = 0;
+	while (o.count == 0 || received < o.count)
+	{
+		if (o.seconds > 0 && started.isElapsed(o.seconds * Poco::Timestamp::resolution())) return 0;
+		if (lastBeat.isElapsed(static_cast<Poco::Timestamp::TimeDiff>(interval) * Poco::Timestamp::resolution() / 2))
+		{
+			client.send(Command::HEARTBEAT, client.nextSeq());
+			lastBeat.update();
+		}
+		Reply frame;
+		if (!client.receive(frame, Poco::Timespan(0, 200000)))
+		{
+			if (client.closed())
+			{
+				std::cerr << "imgate-cli: connection closed by the server" << std::endl;
+				return EXIT_CONNECTION;
+			}
+			continue;
+		}
+		switch (frame.command())
+		{
+		case Command::MSG_DELIVER:
+			{
+				auto m = frame.parse<imgate::v1::MessageDeliver>();
+				std::cout << "msg_id=" << m.msg_id() << " from=" << m.from_uid() << ": " << m.payload() << std::endl;
+				client.ackDeliveries({m.msg_id()});
+				++received;
+			}
+			break;
+		case Command::KICK:
+			{
+				auto k = frame.parse<imgate::v1::Kick>();
+				std::cerr << "imgate-cli: kicked (" << kickReason(k.reason()) << "): " << k.message() << std::endl;
+				return EXIT_ERROR_STATUS;
+			}
+		case Command::ERROR:
+			std::cerr << "imgate-cli: server error: " << describe(frame) << std::endl;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+int runPing(ImgateClient& client)
+{
+	Poco::Timestamp start;
+	Poco::UInt32 seq = client.nextSeq();
+	client.send(Command::HEARTBEAT, seq);
+	Reply reply;
+	if (!client.receiveReply(reply, Command::HEARTBEAT_RESP, seq, Poco::Timespan(5, 0)))
+	{
+		std::cerr << "imgate-cli: no HEARTBEAT_RESP within 5 s" << std::endl;
+		return EXIT_CONNECTION;
+	}
+	if (reply.result() != Status::OK)
+	{
+		std::cerr << "imgate-cli: ping failed: " << describe(reply) << std::endl;
+		return EXIT_ERROR_STATUS;
+	}
+	std::cout << "pong in " << start.elapsed() / 1000.0 << " ms" << std::endl;
+	return 0;
+}
+
+} // namespace
+
+
+int main(int argc, char** argv)
+{
+	Options o;
+	std::vector<std::string> args(argv + 1, argv + argc);
+	for (std::size_t i = 0; i < args.size(); ++i)
+	{
+		const std::string& a = args[i];
+		auto value = [&](const char* name) -> std::string
+		{
+			if (i + 1 >= args.size())
+			{
+				std::cerr << "imgate-cli: " << name << " needs a value" << std::endl;
+				std::exit(EXIT_USAGE);
+			}
+			return args[++i];
+		};
+		if (a == "--help" || a == "-h") { usage(std::cout); return 0; }
+		else if (a == "--version") { std::cout << "imgate-cli " << IMGATE_VERSION << " (protocol v1)" << std::endl; return 0; }
+		else if (a == "--host") o.host = value("--host");
+		else if (a == "--port")
+		{
+			long p;
+			if (!parseNumber(value("--port"), 1, 65535, p)) { std::cerr << "imgate-cli: --port must be 1 to 65535" << std::endl; return EXIT_USAGE; }
+			o.port = static_cast<Poco::UInt16>(p);
+		}
+		else if (a == "--uid") o.uid = value("--uid");
+		else if (a == "--token") o.token = value("--token");
+		else if (a == "--device") o.device = value("--device");
+		else if (a == "--count")
+		{
+			if (!parseNumber(value("--count"), 1, 1000000000, o.count)) { std::cerr << "imgate-cli: --count must be a positive number" << std::endl; return EXIT_USAGE; }
+		}
+		else if (a == "--seconds")
+		{
+			if (!parseNumber(value("--seconds"), 1, 1000000000, o.seconds)) { std::cerr << "imgate-cli: --seconds must be a positive number" << std::endl; return EXIT_USAGE; }
+		}
+		else if (!a.empty() && a[0] == '-') { std::cerr << "imgate-cli: unknown option " << a << std::endl; usage(std::cerr); return EXIT_USAGE; }
+		else if (o.command.empty()) o.command = a;
+		else o.args.push_back(a);
+	}
+	if (o.command.empty()) { usage(std::cerr); return EXIT_USAGE; }
+	if (o.command == "send" && o.args.size() != 2) { std::cerr << "imgate-cli: send takes TO and TEXT" << std::endl; return EXIT_USAGE; }
+	if ((o.command == "listen" || o.command == "ping") && !o.args.empty()) { std::cerr << "imgate-cli: " << o.command << " takes no arguments" << std::endl; return EXIT_USAGE; }
+	if (o.command != "send" && o.command != "listen" && o.command != "ping") { std::cerr << "imgate-cli: unknown command " << o.command << std::endl; usage(std::cerr); return EXIT_USAGE; }
+	if (o.command != "ping" && o.uid.empty()) { std::cerr << "imgate-cli: " << o.command << " needs --uid" << std::endl; return EXIT_USAGE; }
+
+	try
+	{
+		ImgateClient client(o.host, o.port);
+		if (o.command == "send") return runSend(client, o);
+		if (o.command == "listen") return runListen(client, o);
+		return runPing(client);
+	}
+	catch (Poco::Exception& exc)
+	{
+		std::cerr << "imgate-cli: " << exc.displayText() << std::endl;
+		return EXIT_CONNECTION;
+	}
+}
