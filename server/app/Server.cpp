@@ -114,7 +114,10 @@ void Server::start()
 	Poco::Net::ServerSocket socket;
 	try
 	{
-		socket.bind(address, true);
+		// SO_REUSEADDR (restart while old connections linger in TIME_WAIT) but
+		// not SO_REUSEPORT, which Poco's bind(address, true) also sets: a
+		// second server on the same port must fail, not share the port.
+		socket.bind(address, true, false);
 		socket.listen(1024);
 	}
 	catch (Poco::Exception& exc)

@@ -65,8 +65,8 @@ const std::vector<SettingKey>& Settings::schema()
 			"Memory store only: most bytes of pending messages in all; a send beyond it gets MSG_SEND_ACK SERVER_BUSY."},
 		{"auth.allowAnonymous", SettingKey::BOOL, "false", 0, 0, nullptr, false,
 			"Accept a LOGIN without checking its token. Without it, and with no auth plugin loaded, every login gets AUTH_FAILED."},
-		{"plugins.dir", SettingKey::STRING, IMGATE_DEFAULT_PLUGIN_DIR, 0, 0, nullptr, false,
-			"Folder the filter plugins are loaded from."},
+		{"plugins.dir", SettingKey::STRING, "", 0, 0, nullptr, false,
+			"Folder the filter plugins are loaded from. Default: <libdir>/imgate/plugins of the install prefix."},
 		{"plugins.load", SettingKey::LIST, "", 0, 0, nullptr, false,
 			"Comma-separated plugin names, in filter-chain order. Must be empty in this version (no plugin can be loaded yet)."}
 	};

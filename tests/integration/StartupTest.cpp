@@ -1,0 +1,139 @@
+//
+// StartupTest.cpp
+//
+// Start-up errors are clear and final, with the documented exit codes.
+//
+
+#include "tests/support/ServerProcess.h"
+#include "Poco/File.h"
+#include "Poco/Net/ServerSocket.h"
+#include <fstream>
+#include <cppunit/extensions/HelperMacros.h>
+
+using imgate::test::ServerProcess;
+
+class StartupTest: public CppUnit::TestFixture
+{
+	CPPUNIT_TEST_SUITE(StartupTest);
+	CPPUNIT_TEST(testVersion);
+	CPPUNIT_TEST(testHelp);
+	CPPUNIT_TEST(testMissingConfigFile);
+	CPPUNIT_TEST(testBadValueNamesFileLineKey);
+	CPPUNIT_TEST(testUnknownKey);
+	CPPUNIT_TEST(testBadLoggingConfig);
+	CPPUNIT_TEST(testBusyPort);
+	CPPUNIT_TEST(testUnexpectedArgument);
+	CPPUNIT_TEST(testDevConfigServes);
+	CPPUNIT_TEST_SUITE_END();
+
+public:
+	void setUp() override
+	{
+		_dir = ServerProcess::makeTempDir();
+	}
+
+	void tearDown() override
+	{
+		Poco::File(_dir).remove(true);
+	}
+
+	std::string config(const std::string& text)
+	{
+		std::string path = _dir + "imgate.properties";
+		ServerProcess::writeFile(path, text);
+		return path;
+	}
+
+	static int countLines(const std::string& text, const std::string& needle)
+	{
+		int n = 0;
+		for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+		return n;
+	}
+
+	void testVersion()
+	{
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(0, ServerProcess::run({"--version"}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("imgated ") == 0);
+		CPPUNIT_ASSERT(out.find("protocol v1") != std::string::npos);
+	}
+
+	void testHelp()
+	{
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(0, ServerProcess::run({"--help"}, out));
+		CPPUNIT_ASSERT(out.find("--config") != std::string::npos);
+		CPPUNIT_ASSERT(out.find("--daemon") != std::string::npos);
+		CPPUNIT_ASSERT(out.find("--pidfile") != std::string::npos);
+	}
+
+	void testMissingConfigFile()
+	{
+		std::string path = _dir + "nope/imgate.properties";
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--config=" + path}, out)); // EXIT_CONFIG
+		CPPUNIT_ASSERT_MESSAGE(out, out.find(path + ": configuration file not found") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(1, countLines(out, "\n")); // one line, no stack of exceptions
+	}
+
+	void testBadValueNamesFileLineKey()
+	{
+		std::string path = config("# test\nserver.address = 127.0.0.1\nserver.port = 77x\n");
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"-c", path}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find(path + ":3: server.port: expected a whole number from 0 to 65535, got \"77x\"") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(1, countLines(out, "\n"));
+	}
+
+	void testUnknownKey()
+	{
+		std::string path = config("server.address = 127.0.0.1\nsession.hearbeatInterval = 5\n");
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--config=" + path}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find(path + ":2: session.hearbeatInterval: unknown key") != std::string::npos);
+	}
+
+	void testBadLoggingConfig()
+	{
+		std::string path = config("server.address = 127.0.0.1\nserver.port = 0\nlogging.loggers.l1.name = imgate\nlogging.loggers.l1.level = loud\n");
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--config=" + path}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("loud") != std::string::npos);
+	}
+
+	void testBusyPort()
+	{
+		Poco::Net::ServerSocket busy(Poco::Net::SocketAddress("127.0.0.1", 0));
+		std::string port = std::to_string(busy.address().port());
+		std::string path = config("server.address = 127.0.0.1\nserver.port = " + port + "\n");
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(69, ServerProcess::run({"--config=" + path}, out)); // EXIT_UNAVAILABLE
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("cannot listen on 127.0.0.1:" + port) != std::string::npos);
+		CPPUNIT_ASSERT(out.find("in use") != std::string::npos);
+	}
+
+	void testUnexpectedArgument()
+	{
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(64, ServerProcess::run({"extra"}, out)); // EXIT_USAGE
+		CPPUNIT_ASSERT(out.find("unexpected argument \"extra\"") != std::string::npos);
+	}
+
+	void testDevConfigServes()
+	{
+		// The README's development config (moved to 127.0.0.1, port 0):
+		// anonymous login works and two users exchange a message.
+		ServerProcess server(std::string(IMGATE_SOURCE_DIR) + "/etc/imgate.dev.properties", {});
+		auto alice = server.login("alice");
+		auto bob = server.login("bob");
+		CPPUNIT_ASSERT(alice->sendMessage("bob", 1, "hi").result() == imgate::protocol::Status::OK);
+		imgate::client::Reply d;
+		CPPUNIT_ASSERT(bob->receiveCommand(d, imgate::protocol::Command::MSG_DELIVER, Poco::Timespan(5, 0)));
+	}
+
+private:
+	std::string _dir;
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(StartupTest);

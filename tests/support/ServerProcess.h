@@ -1,0 +1,84 @@
+//
+// ServerProcess.h
+//
+// A real imgated process for integration tests: its own temporary folder,
+// a generated .properties file, 127.0.0.1 on a port the kernel picks.
+//
+
+#ifndef imgate_test_ServerProcess_INCLUDED
+#define imgate_test_ServerProcess_INCLUDED
+
+#include "tools/imgate-cli/ImgateClient.h"
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+#include <sys/types.h>
+
+namespace imgate {
+namespace test {
+
+class ServerProcess
+	/// Starts on construction and waits (up to 10 s) until the log says it
+	/// listens. The destructor kills the process if it still runs and
+	/// removes the folder: no process is left behind.
+{
+public:
+	using Settings = std::map<std::string, std::string>;
+
+	explicit ServerProcess(const Settings& overrides = Settings());
+	ServerProcess(const std::string& baseConfig, const Settings& overrides);
+		/// Test defaults: server.address=127.0.0.1, server.port=0,
+		/// auth.allowAnonymous=true, server.ioThreads=2; or, with a
+		/// baseConfig file, that file's settings with only the address and
+		/// port moved to 127.0.0.1:0. overrides win (an empty value removes a
+		/// key). Throws Poco::RuntimeException with the log if the server
+		/// does not come up.
+
+	~ServerProcess();
+
+	ServerProcess(const ServerProcess&) = delete;
+	ServerProcess& operator = (const ServerProcess&) = delete;
+
+	Poco::UInt16 port() const;
+
+	std::unique_ptr<client::ImgateClient> connect() const;
+
+	std::unique_ptr<client::ImgateClient> login(const std::string& uid, const std::string& device = "test") const;
+		/// Connects and logs in; throws unless LOGIN_RESP is OK.
+
+	void signal(int sig) const;
+
+	int waitExit(long timeoutMs);
+		/// The exit code, 128 + signal if killed, or -1 if still running.
+
+	std::string log() const;
+	bool waitForLog(const std::string& text, long timeoutMs = 5000) const;
+
+	static int run(const std::vector<std::string>& args, std::string& output, long timeoutMs = 10000);
+		/// Runs imgated with args to completion and returns its exit code
+		/// (-1 if it had to be killed), with stdout and stderr in output.
+
+	static std::string makeTempDir();
+	static void writeFile(const std::string& path, const std::string& text);
+
+private:
+	void start(Settings settings, const Settings& overrides);
+
+	std::string _dir;
+	std::string _logPath;
+	pid_t _pid = -1;
+	int _status = 0;
+	bool _exited = false;
+	Poco::UInt16 _port = 0;
+};
+
+
+inline Poco::UInt16 ServerProcess::port() const
+{
+	return _port;
+}
+
+} } // namespace imgate::test
+
+#endif // imgate_test_ServerProcess_INCLUDED

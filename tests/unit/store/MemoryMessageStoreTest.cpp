@@ -1,0 +1,160 @@
+//
+// MemoryMessageStoreTest.cpp
+//
+
+#include "server/store/MemoryMessageStore.h"
+#include <cppunit/extensions/HelperMacros.h>
+
+using namespace imgate::store;
+
+class MemoryMessageStoreTest: public CppUnit::TestFixture
+{
+	CPPUNIT_TEST_SUITE(MemoryMessageStoreTest);
+	CPPUNIT_TEST(testAppendAndPendingInOrder);
+	CPPUNIT_TEST(testPaging);
+	CPPUNIT_TEST(testAcknowledge);
+	CPPUNIT_TEST(testAcknowledgeOnlyOwnMessages);
+	CPPUNIT_TEST(testIdempotentResend);
+	CPPUNIT_TEST(testSameClientIdFromOtherSenderIsNew);
+	CPPUNIT_TEST(testRecipientLimit);
+	CPPUNIT_TEST(testByteLimit);
+	CPPUNIT_TEST(testIdsIncreaseAcrossRecipients);
+	CPPUNIT_TEST_SUITE_END();
+
+public:
+	static AppendResult append(MessageStore& store, const std::string& from, const std::string& to, Poco::UInt64 clientId, const std::string& payload)
+	{
+		NewMessage m;
+		m.fromUid = from;
+		m.toUid = to;
+		m.clientMsgId = clientId;
+		m.payload = payload;
+		m.timestampMs = 1000 + static_cast<Poco::Int64>(clientId);
+		AppendResult result;
+		int calls = 0;
+		store.append(std::move(m), [&](const AppendResult& r) { result = r; ++calls; });
+		CPPUNIT_ASSERT_EQUAL(1, calls);
+		return result;
+	}
+
+	void testAppendAndPendingInOrder()
+	{
+		MemoryMessageStore store{MemoryMessageStore::Limits()};
+		for (Poco::UInt64 i = 1; i <= 5; ++i)
+		{
+			AppendResult r = append(store, "alice", "bob", i, "m" + std::to_string(i));
+			CPPUNIT_ASSERT(r.outcome == AppendResult::STORED);
+			CPPUNIT_ASSERT_EQUAL(i, r.msgId);
+		}
+		auto pending = store.pending("bob", 0, 100);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(5), pending.size());
+		for (std::size_t i = 0; i < 5; ++i)
+		{
+			CPPUNIT_ASSERT_EQUAL(Poco::UInt64(i + 1), pending[i].msgId);
+			CPPUNIT_ASSERT_EQUAL("m" + std::to_string(i + 1), pending[i].payload);
+			CPPUNIT_ASSERT_EQUAL(std::string("alice"), pending[i].fromUid);
+		}
+		CPPUNIT_ASSERT(store.pending("alice", 0, 100).empty());
+		CPPUNIT_ASSERT_EQUAL(std::size_t(5), store.pendingCount("bob"));
+	}
+
+	void testPaging()
+	{
+		MemoryMessageStore store{MemoryMessageStore::Limits()};
+		for (Poco::UInt64 i = 1; i <= 10; ++i) append(store, "a", "b", i, "x");
+		auto page1 = store.pending("b", 0, 4);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(4), page1.size());
+		auto page2 = store.pending("b", page1.back().msgId, 4);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(4), page2.size());
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(5), page2.front().msgId);
+		auto page3 = store.pending("b", page2.back().msgId, 4);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), page3.size());
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(10), page3.back().msgId);
+	}
+
+	void testAcknowledge()
+	{
+		MemoryMessageStore store{MemoryMessageStore::Limits()};
+		for (Poco::UInt64 i = 1; i <= 3; ++i) append(store, "a", "b", i, "x");
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), store.acknowledge("b", {1, 3, 99}));
+		auto pending = store.pending("b", 0, 10);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), pending.size());
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(2), pending[0].msgId);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.acknowledge("b", {2}));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store.pendingCount("b"));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store.bytes());
+	}
+
+	void testAcknowledgeOnlyOwnMessages()
+	{
+		MemoryMessageStore store{MemoryMessageStore::Limits()};
+		AppendResult r = append(store, "a", "bob", 1, "for bob");
+		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store.acknowledge("mallory", {r.msgId}));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.pendingCount("bob"));
+	}
+
+	void testIdempotentResend()
+	{
+		MemoryMessageStore store{MemoryMessageStore::Limits()};
+		AppendResult first = append(store, "alice", "bob", 42, "hello");
+		AppendResult again = append(store, "alice", "bob", 42, "hello");
+		CPPUNIT_ASSERT(again.outcome == AppendResult::DUPLICATE);
+		CPPUNIT_ASSERT_EQUAL(first.msgId, again.msgId);
+		CPPUNIT_ASSERT_EQUAL(first.timestampMs, again.timestampMs);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.pendingCount("bob"));
+		// Still a duplicate after delivery was acknowledged.
+		store.acknowledge("bob", {first.msgId});
+		CPPUNIT_ASSERT(append(store, "alice", "bob", 42, "hello").outcome == AppendResult::DUPLICATE);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store.pendingCount("bob"));
+	}
+
+	void testSameClientIdFromOtherSenderIsNew()
+	{
+		MemoryMessageStore store{MemoryMessageStore::Limits()};
+		AppendResult a = append(store, "alice", "bob", 7, "x");
+		AppendResult c = append(store, "carol", "bob", 7, "y");
+		CPPUNIT_ASSERT(c.outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT(a.msgId != c.msgId);
+	}
+
+	void testRecipientLimit()
+	{
+		MemoryMessageStore::Limits limits;
+		limits.maxPendingPerRecipient = 3;
+		MemoryMessageStore store(limits);
+		for (Poco::UInt64 i = 1; i <= 3; ++i) CPPUNIT_ASSERT(append(store, "a", "b", i, "x").outcome == AppendResult::STORED);
+		AppendResult full = append(store, "a", "b", 4, "x");
+		CPPUNIT_ASSERT(full.outcome == AppendResult::RECIPIENT_FULL);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(3), store.pendingCount("b"));
+		// A refused send is not remembered: the resend after space frees up is stored.
+		store.acknowledge("b", {1});
+		CPPUNIT_ASSERT(append(store, "a", "b", 4, "x").outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT(append(store, "a", "other", 5, "x").outcome == AppendResult::STORED);
+	}
+
+	void testByteLimit()
+	{
+		MemoryMessageStore::Limits limits;
+		limits.maxBytes = 4096;
+		MemoryMessageStore store(limits);
+		CPPUNIT_ASSERT(append(store, "a", "b", 1, std::string(2000, 'x')).outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT(append(store, "a", "c", 2, std::string(3000, 'x')).outcome == AppendResult::STORE_FULL);
+		CPPUNIT_ASSERT(store.bytes() <= limits.maxBytes);
+		store.acknowledge("b", {1});
+		CPPUNIT_ASSERT(append(store, "a", "c", 2, std::string(3000, 'x')).outcome == AppendResult::STORED);
+	}
+
+	void testIdsIncreaseAcrossRecipients()
+	{
+		MemoryMessageStore store{MemoryMessageStore::Limits()};
+		Poco::UInt64 last = 0;
+		for (Poco::UInt64 i = 1; i <= 20; ++i)
+		{
+			AppendResult r = append(store, "a", i % 2 ? "b" : "c", i, "x");
+			CPPUNIT_ASSERT(r.msgId > last);
+			last = r.msgId;
+		}
+	}
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(MemoryMessageStoreTest);
