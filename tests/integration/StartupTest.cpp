@@ -23,6 +23,7 @@ class StartupTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testBadLoggingConfig);
 	CPPUNIT_TEST(testBusyPort);
 	CPPUNIT_TEST(testUnexpectedArgument);
+	CPPUNIT_TEST(testUnknownOption);
 	CPPUNIT_TEST(testDevConfigServes);
 	CPPUNIT_TEST_SUITE_END();
 
@@ -118,6 +119,13 @@ public:
 		std::string out;
 		CPPUNIT_ASSERT_EQUAL(64, ServerProcess::run({"extra"}, out)); // EXIT_USAGE
 		CPPUNIT_ASSERT(out.find("unexpected argument \"extra\"") != std::string::npos);
+	}
+
+	void testUnknownOption()
+	{
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--bogus"}, out)); // ServerApplication: EXIT_CONFIG
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("Unknown option specified: bogus") != std::string::npos);
 	}
 
 	void testDevConfigServes()
