@@ -11,6 +11,14 @@ namespace imgate {
 namespace protocol {
 
 FrameDecoder::FrameDecoder(Poco::UInt32 maxBodySize):
+	_partial(_ownPartial),
+	_maxBodySize(maxBodySize)
+{
+}
+
+
+FrameDecoder::FrameDecoder(Poco::UInt32 maxBodySize, std::vector<char>& partial):
+	_partial(partial),
 	_maxBodySize(maxBodySize)
 {
 }

@@ -53,7 +53,18 @@ public:
 	};
 
 	explicit FrameDecoder(Poco::UInt32 maxBodySize);
-		/// Bodies above maxBodySize bytes are refused with TOO_LARGE.
+		/// Bodies above maxBodySize bytes are refused with TOO_LARGE. The
+		/// decoder keeps partial frames in a buffer of its own.
+
+	FrameDecoder(Poco::UInt32 maxBodySize, std::vector<char>& partial);
+		/// Keeps partial frames in the caller's buffer instead: a server
+		/// session holds only that buffer between reads and makes a decoder
+		/// on the stack for each read. Consume the input (next() until
+		/// NEED_MORE) before the decoder goes; after an error the caller
+		/// closes the connection.
+
+	FrameDecoder(const FrameDecoder&) = delete;
+	FrameDecoder& operator = (const FrameDecoder&) = delete;
 
 	Result feed(const char* data, std::size_t length);
 		/// Takes the next chunk of input (borrowed until next() returns
@@ -82,7 +93,8 @@ private:
 
 	const char* _pInput = nullptr;
 	std::size_t _inputLength = 0;
-	std::vector<char> _partial;
+	std::vector<char> _ownPartial;
+	std::vector<char>& _partial;
 	Frame _frame;
 	Poco::UInt32 _maxBodySize;
 	Result _failure = NEED_MORE;

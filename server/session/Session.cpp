@@ -60,7 +60,6 @@ std::string peerOf(const net::Connection& c)
 Session::Session(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, SessionManager& manager):
 	net::Connection(loop, socket),
 	_manager(manager),
-	_decoder(manager.config().maxBodySize),
 	_since(loop.tick())
 {
 	rearm();
@@ -74,12 +73,13 @@ Session::~Session()
 
 void Session::onData(const char* data, std::size_t length)
 {
-	FrameDecoder::Result r = _decoder.feed(data, length);
+	FrameDecoder decoder(_manager.config().maxBodySize, _partialFrame);
+	FrameDecoder::Result r = decoder.feed(data, length);
 	while (r == FrameDecoder::FRAME)
 	{
-		handleFrame(_decoder.frame());
+		handleFrame(decoder.frame());
 		if (closing()) return;
-		r = _decoder.next();
+		r = decoder.next();
 	}
 	if (r == FrameDecoder::NEED_MORE) return;
 	switch (r)

@@ -29,9 +29,9 @@ class Session: public net::Connection
 	/// Loop thread only (the loop that adopted the socket), for every member.
 	///
 	/// Kept small on purpose (an idle session is a few hundred bytes): no
-	/// std::function members, no buffers while idle; the decoder keeps only
-	/// a partial frame and the window exists only while deliveries are in
-	/// flight. A single timer entry serves the login timeout, the heartbeat
+	/// std::function members, no buffers while idle; it keeps only a
+	/// partial frame (the decoder lives on the stack for each read) and the
+	/// window exists only while deliveries are in flight. A single timer entry serves the login timeout, the heartbeat
 	/// timeout, retransmission and the drain kick: it fires at the earliest
 	/// of them and is re-armed lazily, so frames never touch the wheel.
 {
@@ -79,7 +79,7 @@ private:
 	Poco::UInt32 nextDeadline() const;
 
 	SessionManager& _manager;
-	protocol::FrameDecoder _decoder;
+	std::vector<char> _partialFrame;   /// The only input state kept between reads.
 	std::string _uid;
 	std::unique_ptr<DeliveryWindow> _pWindow;
 	Poco::UInt32 _since;    /// Tick of accept (before login) or of the last frame (after).

@@ -25,6 +25,7 @@ UidDirectory::Shard& UidDirectory::shardOf(const std::string& uid) const
 UidDirectory::Claim UidDirectory::claim(const std::string& uid, const SessionRef& session, const std::string& device, Poco::Int64 nowMs)
 {
 	Claim result;
+	const std::size_t deviceHash = std::hash<std::string>()(device);
 	Shard& shard = shardOf(uid);
 	Poco::FastMutex::ScopedLock lock(shard.mutex);
 	auto it = shard.entries.find(uid);
@@ -32,22 +33,23 @@ UidDirectory::Claim UidDirectory::claim(const std::string& uid, const SessionRef
 	{
 		Entry& e = shard.entries[uid];
 		e.session = session;
-		e.device = device;
+		e.device = deviceHash;
 		return result;
 	}
 	Entry& e = it->second;
 	Poco::Int64 elapsed = nowMs - e.displacedAtMs;
-	if (device == e.displacedDevice && device != e.device && !e.displacedDevice.empty() && elapsed < _guardMs)
+	if (e.displaced && deviceHash == e.displacedDevice && deviceHash != e.device && elapsed < _guardMs)
 	{
 		result.refused = true;
 		result.retryInMs = _guardMs - elapsed;
 		return result;
 	}
 	result.previous = e.session;
+	e.displaced = true;
 	e.displacedDevice = e.device;
 	e.displacedAtMs = nowMs;
 	e.session = session;
-	e.device = device;
+	e.device = deviceHash;
 	return result;
 }
 

@@ -54,11 +54,14 @@ public:
 
 private:
 	struct Entry
+		/// Devices are kept as hashes: the rule only compares them, and an
+		/// online uid then costs no strings beyond its key.
 	{
 		SessionRef session;
-		std::string device;
-		std::string displacedDevice;
+		std::size_t device = 0;
+		std::size_t displacedDevice = 0;
 		Poco::Int64 displacedAtMs = 0;
+		bool displaced = false;
 	};
 	struct Shard
 	{
