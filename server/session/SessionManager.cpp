@@ -25,7 +25,11 @@ SessionManager::SessionManager(const SessionConfig& config, net::LoopPool& loops
 
 std::unique_ptr<net::Connection> SessionManager::createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket)
 {
-	return std::unique_ptr<net::Connection>(new Session(loop, socket, *this));
+	std::unique_ptr<Session> pSession(new Session(loop, socket, *this));
+	// A hand-off still in the loop's queue when the drain swept the loop
+	// would otherwise never be kicked.
+	if (_draining) pSession->scheduleDrainKick(loop.tick() + 1);
+	return std::unique_ptr<net::Connection>(pSession.release());
 }
 
 

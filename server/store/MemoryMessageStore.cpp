@@ -34,8 +34,8 @@ void MemoryMessageStore::append(NewMessage message, AppendCallback done)
 		auto sender = _senders.find(message.fromUid);
 		if (sender != _senders.end())
 		{
-			auto it = sender->second.byClientId.find(message.clientMsgId);
-			if (it != sender->second.byClientId.end())
+			auto it = sender->second.find(message.clientMsgId);
+			if (it != sender->second.end())
 			{
 				result.outcome = AppendResult::DUPLICATE;
 				result.msgId = it->second.msgId;
@@ -70,17 +70,32 @@ void MemoryMessageStore::store(NewMessage&& message, AppendResult& result)
 		result.outcome = AppendResult::STORED;
 		result.msgId = stored.msgId;
 		result.timestampMs = stored.timestampMs;
-		SenderLog& log = _senders[message.fromUid];
-		log.byClientId.emplace(message.clientMsgId, Sent{stored.msgId, stored.timestampMs});
-		log.order.push_back(message.clientMsgId);
-		if (log.order.size() > _limits.idempotencyPerSender)
-		{
-			log.byClientId.erase(log.order.front());
-			log.order.pop_front();
-		}
+		_senders[message.fromUid].emplace(message.clientMsgId, Sent{stored.msgId, stored.timestampMs});
+		_acceptedOrder.push_back(Accepted{message.fromUid, message.clientMsgId});
+		if (_acceptedOrder.size() > _limits.idempotencyEntries) forgetOldest();
 		queue.emplace(stored.msgId, std::move(stored));
 	}
 	if (queue.empty()) _queues.erase(message.toUid);
+}
+
+
+void MemoryMessageStore::forgetOldest()
+{
+	const Accepted& oldest = _acceptedOrder.front();
+	auto sender = _senders.find(oldest.fromUid);
+	if (sender != _senders.end())
+	{
+		sender->second.erase(oldest.clientMsgId);
+		if (sender->second.empty()) _senders.erase(sender);
+	}
+	_acceptedOrder.pop_front();
+}
+
+
+std::size_t MemoryMessageStore::idempotencyEntries() const
+{
+	Poco::FastMutex::ScopedLock lock(_mutex);
+	return _acceptedOrder.size();
 }
 
 

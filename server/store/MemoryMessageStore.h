@@ -29,8 +29,10 @@ public:
 			/// A recipient with this many pending messages gets no more (RECIPIENT_FULL).
 		std::size_t maxBytes = 256 * 1024 * 1024;
 			/// Payload plus uid bytes of all pending messages (STORE_FULL above).
-		std::size_t idempotencyPerSender = 4096;
-			/// The most recent client_msg_ids remembered per sender.
+		std::size_t idempotencyEntries = 262144;
+			/// The most recent (sender, client_msg_id) pairs remembered, over
+			/// all senders (oldest forgotten first): bounds the memory a
+			/// client can make the store keep by minting new sender uids.
 	};
 
 	explicit MemoryMessageStore(const Limits& limits);
@@ -45,19 +47,24 @@ public:
 	std::size_t bytes() const;
 		/// Bytes accounted against Limits::maxBytes.
 
+	std::size_t idempotencyEntries() const;
+		/// (sender, client_msg_id) pairs remembered now.
+
 private:
 	struct Sent
 	{
 		Poco::UInt64 msgId;
 		Poco::Int64 timestampMs;
 	};
-	struct SenderLog
+	struct Accepted
 	{
-		std::unordered_map<Poco::UInt64, Sent> byClientId;
-		std::deque<Poco::UInt64> order; // oldest first, for eviction
+		std::string fromUid;
+		Poco::UInt64 clientMsgId;
 	};
 
 	void store(NewMessage&& message, AppendResult& result);
+		/// Caller holds _mutex.
+	void forgetOldest();
 		/// Caller holds _mutex.
 	static std::size_t cost(const StoredMessage& m);
 
@@ -66,7 +73,8 @@ private:
 	Poco::UInt64 _lastMsgId = 0;
 	std::size_t _bytes = 0;
 	std::unordered_map<std::string, std::map<Poco::UInt64, StoredMessage>> _queues;
-	std::unordered_map<std::string, SenderLog> _senders;
+	std::unordered_map<std::string, std::unordered_map<Poco::UInt64, Sent>> _senders;
+	std::deque<Accepted> _acceptedOrder; /// Oldest first, for eviction.
 };
 
 } } // namespace imgate::store

@@ -19,6 +19,7 @@ class MemoryMessageStoreTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testRecipientLimit);
 	CPPUNIT_TEST(testByteLimit);
 	CPPUNIT_TEST(testIdsIncreaseAcrossRecipients);
+	CPPUNIT_TEST(testIdempotencyMemoryIsBounded);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -142,6 +143,23 @@ public:
 		CPPUNIT_ASSERT(store.bytes() <= limits.maxBytes);
 		store.acknowledge("b", {1});
 		CPPUNIT_ASSERT(append(store, "a", "c", 2, std::string(3000, 'x')).outcome == AppendResult::STORED);
+	}
+
+	void testIdempotencyMemoryIsBounded()
+	{
+		MemoryMessageStore::Limits limits;
+		limits.idempotencyEntries = 100;
+		MemoryMessageStore store(limits);
+		for (Poco::UInt64 i = 1; i <= 500; ++i)
+		{
+			// A new sender uid for every message, each acknowledged at once.
+			AppendResult r = append(store, "sender" + std::to_string(i), "b", i, "x");
+			store.acknowledge("b", {r.msgId});
+		}
+		CPPUNIT_ASSERT_EQUAL(std::size_t(100), store.idempotencyEntries());
+		// The newest are still remembered, the oldest forgotten.
+		CPPUNIT_ASSERT(append(store, "sender500", "b", 500, "x").outcome == AppendResult::DUPLICATE);
+		CPPUNIT_ASSERT(append(store, "sender1", "b", 1, "x").outcome == AppendResult::STORED);
 	}
 
 	void testIdsIncreaseAcrossRecipients()
