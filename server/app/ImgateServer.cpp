@@ -33,7 +33,9 @@ using Poco::Util::OptionCallback;
 namespace imgate {
 namespace app {
 
-ImgateServer::ImgateServer()
+ImgateServer::ImgateServer():
+	// Before run(): --daemon changes the working directory to / later.
+	_launchDir(Poco::Path::current())
 {
 	setUnixOptions(true);
 }
@@ -62,8 +64,7 @@ void ImgateServer::handleOption(const std::string& name, const std::string& valu
 
 void ImgateServer::handleConfig(const std::string&, const std::string& value)
 {
-	// Made absolute now: --daemon changes the working directory to / later.
-	_configPath = Poco::Path(value).absolute().toString();
+	_configPath = Poco::Path(value).absolute(Poco::Path(_launchDir)).toString();
 }
 
 
@@ -186,7 +187,7 @@ int ImgateServer::main(const std::vector<std::string>& args)
 	{
 		Settings settings = _pFileConfig ? Settings::load(*_pFileConfig, _configPath) : Settings::defaults();
 		if (!Poco::Path(settings.storePath).isAbsolute())
-			settings.storePath = Poco::Path(settings.storePath).absolute().toString();
+			settings.storePath = Poco::Path(settings.storePath).absolute(Poco::Path(_launchDir)).toString();
 		log.information("imgated %s starting (config: %s)", std::string(IMGATE_VERSION),
 			_configPath.empty() ? std::string("built-in defaults") : _configPath);
 		pServer.reset(new Server(settings));

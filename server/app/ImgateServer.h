@@ -41,6 +41,7 @@ private:
 	void loadConfigFile();
 	void setUpLogging();
 
+	const std::string _launchDir;
 	std::string _configPath;
 	Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> _pFileConfig;
 	std::string _startupError;

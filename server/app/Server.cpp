@@ -63,10 +63,14 @@ std::size_t Server::openFileLimit()
 }
 
 
-std::size_t Server::effectiveMaxSessions(std::size_t configured, std::size_t openFileLimit)
+std::size_t Server::effectiveMaxSessions(std::size_t configured, std::size_t openFileLimit, unsigned ioThreads)
 {
 	if (openFileLimit == 0) return configured;
-	std::size_t available = openFileLimit > RESERVED_FILES ? openFileLimit - RESERVED_FILES : 1;
+	// Each loop holds an epoll and an eventfd descriptor. Running out of
+	// descriptors must never happen: POCO's accept loop retries a failing
+	// accept() at once, and clients would hang instead of getting SERVER_BUSY.
+	std::size_t reserved = RESERVED_FILES + 2 * static_cast<std::size_t>(ioThreads);
+	std::size_t available = openFileLimit > reserved ? openFileLimit - reserved : 1;
 	return configured < available ? configured : available;
 }
 
@@ -85,7 +89,7 @@ Server::Server(const Settings& settings):
 	_logger(Poco::Logger::get("imgate.app"))
 {
 	std::size_t files = openFileLimit();
-	std::size_t maxSessions = effectiveMaxSessions(settings.maxSessions, files);
+	std::size_t maxSessions = effectiveMaxSessions(settings.maxSessions, files, settings.ioThreads);
 	if (maxSessions < settings.maxSessions)
 	{
 		_logger.warning("server.maxSessions=%z is above what the open-file limit (%z) allows; serving at most %z sessions"

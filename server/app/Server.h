@@ -44,8 +44,9 @@ public:
 
 	session::SessionManager& sessions();
 
-	static std::size_t effectiveMaxSessions(std::size_t configured, std::size_t openFileLimit);
-		/// configured, lowered to leave 64 descriptors for everything else.
+	static std::size_t effectiveMaxSessions(std::size_t configured, std::size_t openFileLimit, unsigned ioThreads);
+		/// configured, lowered to leave 64 descriptors for everything else
+		/// plus two per event loop.
 
 private:
 	static std::unique_ptr<store::MessageStore> makeStore(const Settings& settings);

@@ -88,9 +88,10 @@ public:
 				s.setBlocking(false);
 				loop.adopt(factory.createConnection(loop, s));
 			}
-			catch (Poco::Exception&)
+			catch (...)
 			{
-				// The peer went away before adoption (e.g. ENOTCONN).
+				// The peer went away before adoption (e.g. ENOTCONN), or no
+				// memory: the connection is dropped, its unit released.
 				limiter.release();
 			}
 		});
@@ -142,10 +143,12 @@ Poco::Net::TCPServerParams::Ptr makeParams()
 Acceptor::Acceptor(LoopPool& loops, ConnectionFactory& factory, const Poco::Net::ServerSocket& socket,
 		const std::string& busyReply, AcceptCheck* pCheck):
 	_threadPool("imgate-accept", 1, 2),
+	_socket(socket),
 	_server(new HandOffFactory(loops, factory), _threadPool, socket, makeParams()),
 	_pFilter(new Filter(loops.limiter(), busyReply, pCheck))
 {
 	_server.setConnectionFilter(_pFilter);
+	_port = _socket.address().port();
 }
 
 
@@ -165,12 +168,21 @@ void Acceptor::stop()
 {
 	_server.stop();
 	_threadPool.joinAll();
+	// Close the listening socket now, so that clients reconnecting during a
+	// drain are refused at once instead of hanging in the backlog.
+	try
+	{
+		_socket.close();
+	}
+	catch (Poco::Exception&)
+	{
+	}
 }
 
 
 Poco::UInt16 Acceptor::port() const
 {
-	return _server.port();
+	return _port;
 }
 
 

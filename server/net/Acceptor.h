@@ -58,7 +58,8 @@ public:
 
 	void start();
 	void stop();
-		/// Stops accepting; waits for hand-offs under way.
+		/// Stops accepting, waits for hand-offs under way and closes the
+		/// listening socket. Idempotent.
 
 	Poco::UInt16 port() const;
 
@@ -70,7 +71,9 @@ private:
 	class HandOffFactory;
 
 	Poco::ThreadPool _threadPool;
+	Poco::Net::ServerSocket _socket;
 	Poco::Net::TCPServer _server;
+	Poco::UInt16 _port = 0;
 	Poco::AutoPtr<Filter> _pFilter;
 };
 

@@ -31,6 +31,11 @@ std::string& Connection::output()
 }
 
 
+void Connection::onWriteProgress()
+{
+}
+
+
 void Connection::close()
 {
 	_loop.closeConnection(*this);

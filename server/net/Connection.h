@@ -50,6 +50,11 @@ public:
 		/// end of the current turn and frees it when empty.
 
 	std::size_t outputSize() const;
+		/// Bytes appended to output() and not yet handed to the kernel.
+
+	bool readPaused() const;
+		/// True while the loop does not read from this connection because
+		/// too much output waits (back-pressure) or it is closing.
 
 	void close();
 		/// Closes at once: the socket is closed, onClose() runs, and the loop
@@ -73,6 +78,9 @@ protected:
 	virtual void onClose() = 0;
 		/// Called once, when the connection closes for any reason.
 
+	virtual void onWriteProgress();
+		/// Some output was handed to the kernel. Default: nothing.
+
 private:
 	friend class EventLoop;
 
@@ -89,6 +97,7 @@ private:
 	Poco::Net::StreamSocket _socket;
 	std::unique_ptr<std::string> _pOutput;
 	Poco::UInt64 _id;
+	Poco::UInt32 _outputSent = 0; /// Bytes at the front of *_pOutput already sent.
 	Poco::UInt8 _flags = 0;
 };
 
@@ -113,7 +122,13 @@ inline const Poco::Net::StreamSocket& Connection::socket() const
 
 inline std::size_t Connection::outputSize() const
 {
-	return _pOutput ? _pOutput->size() : 0;
+	return _pOutput ? _pOutput->size() - _outputSent : 0;
+}
+
+
+inline bool Connection::readPaused() const
+{
+	return (_flags & READ_PAUSED) != 0;
 }
 
 

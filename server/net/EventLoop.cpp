@@ -247,10 +247,10 @@ void EventLoop::flush(Connection& c)
 {
 	if (c._flags & Connection::CLOSED) return;
 	std::string* pOut = c._pOutput.get();
-	if (pOut && !pOut->empty())
+	if (pOut && pOut->size() > c._outputSent)
 	{
 		ssize_t n;
-		do n = ::send(socketFd(c), pOut->data(), pOut->size(), MSG_NOSIGNAL);
+		do n = ::send(socketFd(c), pOut->data() + c._outputSent, pOut->size() - c._outputSent, MSG_NOSIGNAL);
 		while (n < 0 && errno == EINTR);
 		if (n < 0)
 		{
@@ -260,18 +260,28 @@ void EventLoop::flush(Connection& c)
 				return;
 			}
 		}
-		else if (static_cast<std::size_t>(n) == pOut->size())
-		{
-			c._pOutput.reset();
-		}
 		else
 		{
-			pOut->erase(0, static_cast<std::size_t>(n));
+			c._outputSent += static_cast<Poco::UInt32>(n);
+			if (c._outputSent == pOut->size())
+			{
+				c._pOutput.reset();
+				c._outputSent = 0;
+			}
+			else if (c._outputSent >= pOut->size() / 2)
+			{
+				// Compact now and then, not on every partial send: erasing
+				// the front each time would be quadratic for a slow reader.
+				pOut->erase(0, c._outputSent);
+				c._outputSent = 0;
+			}
+			if (n > 0) c.onWriteProgress();
 		}
 	}
 	else
 	{
 		c._pOutput.reset();
+		c._outputSent = 0;
 	}
 	if (!c._pOutput && (c._flags & Connection::DRAINING))
 	{

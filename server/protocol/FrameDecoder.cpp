@@ -60,10 +60,9 @@ FrameDecoder::Result FrameDecoder::next()
 			}
 		}
 		if (_inputLength == 0) return NEED_MORE;
-		// A partial frame: keep it. The header (if whole) was checked, so
-		// the reservation is bounded by the maximum body size.
-		if (_inputLength >= FrameHeader::SIZE)
-			_partial.reserve(FrameHeader::SIZE + FrameHeader::read(_pInput).bodyLength);
+		// A partial frame: keep what arrived. Memory grows with the bytes
+		// received, not with what a header announces (17 bytes must not
+		// make an unauthenticated peer cost 64 KiB).
 		_partial.assign(_pInput, _pInput + _inputLength);
 		_inputLength = 0;
 		return NEED_MORE;
@@ -83,7 +82,6 @@ FrameDecoder::Result FrameDecoder::next()
 	if (r != FRAME) return r;
 	std::size_t total = FrameHeader::SIZE + header.bodyLength;
 	std::size_t n = std::min(total - _partial.size(), _inputLength);
-	if (_partial.capacity() < total) _partial.reserve(total);
 	_partial.insert(_partial.end(), _pInput, _pInput + n);
 	_pInput += n;
 	_inputLength -= n;

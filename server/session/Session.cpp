@@ -42,6 +42,17 @@ bool reached(Poco::UInt32 now, Poco::UInt32 deadline)
 	return static_cast<Poco::Int32>(now - deadline) >= 0;
 }
 
+std::string printable(const std::string& text)
+	/// Client-chosen text for a log line: control bytes could forge lines.
+{
+	std::string out(text);
+	for (char& ch: out)
+	{
+		if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+	}
+	return out;
+}
+
 std::string peerOf(const net::Connection& c)
 {
 	try
@@ -116,7 +127,12 @@ void Session::handleFrame(const protocol::Frame& frame)
 		FrameEncoder::append(output(), Command::HEARTBEAT_RESP, Status::OK, frame.seq);
 		break;
 	case Command::LOGOUT:
-		if (_state == LOGGED_IN) _manager.logger().information("logout uid=%s session=%Lx", _uid, id());
+		if (_state != LOGGED_IN)
+		{
+			failRequest(frame, Status::NOT_LOGGED_IN, "log in first");
+			break;
+		}
+		_manager.logger().information("logout uid=%s session=%Lx", _uid, id());
 		closeAfterFlush(EventLoop::ticksFromSeconds(_manager.config().closeLinger));
 		break;
 	case Command::MSG_SEND:
@@ -200,7 +216,7 @@ void Session::handleLogin(const protocol::Frame& frame)
 	_uid = request.uid();
 	_state = LOGGED_IN;
 	_since = loop().tick();
-	_manager.logger().information("login uid=%s peer=%s device=%s session=%Lx", _uid, peerOf(*this), request.device(), id());
+	_manager.logger().information("login uid=%s peer=%s device=%s session=%Lx", _uid, peerOf(*this), printable(request.device()), id());
 
 	imgate::v1::LoginResponse response;
 	response.set_server_time_ms(nowMs());
@@ -316,7 +332,9 @@ void Session::deliverPending()
 
 void Session::retransmit(Poco::UInt32 now)
 {
-	if (!_pWindow) return;
+	// Never queue a second copy while earlier output has not even reached
+	// the kernel: a peer that does not read would make it grow without bound.
+	if (!_pWindow || outputSize() > 0) return;
 	const Poco::UInt32 timeout = EventLoop::ticksFromSeconds(_manager.config().retransmitTimeout);
 	if (!reached(now, _pWindow->oldestSentAt() + timeout)) return;
 	auto& entries = _pWindow->entries();
@@ -423,6 +441,14 @@ void Session::rearm()
 }
 
 
+void Session::onWriteProgress()
+{
+	// While back-pressure keeps us from reading its frames, a client that
+	// keeps reading our output is not silent.
+	if (_state == LOGGED_IN && readPaused()) _since = loop().tick();
+}
+
+
 void Session::onClose()
 {
 	_manager.closed(*this);
@@ -445,7 +471,14 @@ void Session::failRequest(const protocol::Frame& frame, Status status, const std
 		FrameEncoder::append(output(), Command::HEARTBEAT_RESP, status, frame.seq);
 		break;
 	case Command::MSG_SEND:
-		FrameEncoder::append(output(), Command::MSG_SEND_ACK, status, frame.seq, imgate::v1::MessageSendAck());
+		{
+			// Echo client_msg_id whenever the body parses.
+			imgate::v1::MessageSend request;
+			imgate::v1::MessageSendAck ack;
+			if (request.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength)))
+				ack.set_client_msg_id(request.client_msg_id());
+			FrameEncoder::append(output(), Command::MSG_SEND_ACK, status, frame.seq, ack);
+		}
 		break;
 	default:
 		sendError(status, frame.seq, message);

@@ -59,6 +59,7 @@ protected:
 	void onData(const char* data, std::size_t length) override;
 	void onTimer() override;
 	void onClose() override;
+	void onWriteProgress() override;
 
 private:
 	enum State: Poco::UInt8

@@ -5,13 +5,27 @@
 //
 
 #include "server/store/MemoryMessageStore.h"
+#include "Poco/Timestamp.h"
 
 namespace imgate {
 namespace store {
 
 MemoryMessageStore::MemoryMessageStore(const Limits& limits):
-	_limits(limits)
+	MemoryMessageStore(limits, initialMsgId())
 {
+}
+
+
+MemoryMessageStore::MemoryMessageStore(const Limits& limits, Poco::UInt64 firstMsgId):
+	_limits(limits),
+	_lastMsgId(firstMsgId - 1)
+{
+}
+
+
+Poco::UInt64 MemoryMessageStore::initialMsgId(const Poco::Timestamp& now)
+{
+	return static_cast<Poco::UInt64>(now.epochMicroseconds() / 1000) << 10;
 }
 
 
@@ -22,7 +36,15 @@ MemoryMessageStore::~MemoryMessageStore()
 
 std::size_t MemoryMessageStore::cost(const StoredMessage& m)
 {
-	return m.payload.size() + m.fromUid.size() + sizeof(StoredMessage);
+	// Payload and sender plus the message's map node (about 64 bytes).
+	return m.payload.size() + m.fromUid.size() + sizeof(StoredMessage) + 64;
+}
+
+
+std::size_t MemoryMessageStore::queueCost(const std::string& recipient)
+{
+	// A recipient's queue: its key, the hash node and an empty std::map.
+	return recipient.size() + sizeof(std::string) + sizeof(std::map<Poco::UInt64, StoredMessage>) + 32;
 }
 
 
@@ -50,32 +72,33 @@ void MemoryMessageStore::append(NewMessage message, AppendCallback done)
 
 void MemoryMessageStore::store(NewMessage&& message, AppendResult& result)
 {
-	auto& queue = _queues[message.toUid];
+	auto q = _queues.find(message.toUid);
+	const std::size_t newQueueCost = q == _queues.end() ? queueCost(message.toUid) : 0;
 	StoredMessage stored;
 	stored.fromUid = message.fromUid;
 	stored.payload = std::move(message.payload);
 	stored.timestampMs = message.timestampMs;
-	if (queue.size() >= _limits.maxPendingPerRecipient)
+	if (q != _queues.end() && q->second.size() >= _limits.maxPendingPerRecipient)
 	{
 		result.outcome = AppendResult::RECIPIENT_FULL;
 	}
-	else if (_bytes + cost(stored) > _limits.maxBytes)
+	else if (_bytes + cost(stored) + newQueueCost > _limits.maxBytes)
 	{
 		result.outcome = AppendResult::STORE_FULL;
 	}
 	else
 	{
+		if (q == _queues.end()) q = _queues.emplace(message.toUid, std::map<Poco::UInt64, StoredMessage>()).first;
 		stored.msgId = ++_lastMsgId;
-		_bytes += cost(stored);
+		_bytes += cost(stored) + newQueueCost;
 		result.outcome = AppendResult::STORED;
 		result.msgId = stored.msgId;
 		result.timestampMs = stored.timestampMs;
 		_senders[message.fromUid].emplace(message.clientMsgId, Sent{stored.msgId, stored.timestampMs});
 		_acceptedOrder.push_back(Accepted{message.fromUid, message.clientMsgId});
 		if (_acceptedOrder.size() > _limits.idempotencyEntries) forgetOldest();
-		queue.emplace(stored.msgId, std::move(stored));
+		q->second.emplace(stored.msgId, std::move(stored));
 	}
-	if (queue.empty()) _queues.erase(message.toUid);
 }
 
 
@@ -127,7 +150,11 @@ std::size_t MemoryMessageStore::acknowledge(const std::string& uid, const std::v
 		q->second.erase(it);
 		++n;
 	}
-	if (q->second.empty()) _queues.erase(q);
+	if (q->second.empty())
+	{
+		_bytes -= queueCost(q->first);
+		_queues.erase(q);
+	}
 	return n;
 }
 

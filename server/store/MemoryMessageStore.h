@@ -12,6 +12,7 @@
 
 #include "server/store/MessageStore.h"
 #include "Poco/Mutex.h"
+#include "Poco/Timestamp.h"
 #include <deque>
 #include <map>
 #include <unordered_map>
@@ -36,6 +37,17 @@ public:
 	};
 
 	explicit MemoryMessageStore(const Limits& limits);
+		/// msgIds start at initialMsgId().
+
+	MemoryMessageStore(const Limits& limits, Poco::UInt64 firstMsgId);
+		/// msgIds start at firstMsgId (> 0).
+
+	static Poco::UInt64 initialMsgId(const Poco::Timestamp& now = Poco::Timestamp());
+		/// (Unix milliseconds of now) << 10: above every id an earlier process
+		/// issued unless it averaged over 1024 messages per millisecond, so
+		/// ids keep increasing across restarts (nothing is persisted); and
+		/// below 2^53, so clients that keep ids in a double (JavaScript) keep
+		/// them exact until the year 2248.
 	~MemoryMessageStore() override;
 
 	void append(NewMessage message, AppendCallback done) override;
@@ -67,6 +79,7 @@ private:
 	void forgetOldest();
 		/// Caller holds _mutex.
 	static std::size_t cost(const StoredMessage& m);
+	static std::size_t queueCost(const std::string& recipient);
 
 	const Limits _limits;
 	mutable Poco::FastMutex _mutex;

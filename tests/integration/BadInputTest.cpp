@@ -35,6 +35,7 @@ class BadInputTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testPipelinedMixedCommands);
 	CPPUNIT_TEST(testGarbageFromManyConnectionsWhileExchangeWorks);
 	CPPUNIT_TEST(testSessionLimit);
+	CPPUNIT_TEST(testNonReadingRecipientsCostBoundedMemory);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -108,6 +109,18 @@ public:
 		CPPUNIT_ASSERT(c->receiveReply(r, Command::HEARTBEAT_RESP, 8, Poco::Timespan(5, 0)));
 		CPPUNIT_ASSERT(r.result() == Status::BAD_REQUEST);
 		expectAlive(*c);
+		// A refused MSG_SEND still echoes its client_msg_id.
+		CPPUNIT_ASSERT(c->login("flagger", "").result() == Status::OK);
+		imgate::v1::MessageSend m;
+		m.set_to_uid("bob");
+		m.set_client_msg_id(4242);
+		std::string body = m.SerializeAsString();
+		std::string send;
+		FrameEncoder::appendRaw(send, 0x0010, 0, 9, body.data(), body.size(), 0x02);
+		c->sendRaw(send);
+		CPPUNIT_ASSERT(c->receiveReply(r, Command::MSG_SEND_ACK, 9, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT(r.result() == Status::BAD_REQUEST);
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(4242), static_cast<Poco::UInt64>(r.parse<imgate::v1::MessageSendAck>().client_msg_id()));
 	}
 
 	void testUnknownCommandKeepsConnection()
@@ -252,6 +265,36 @@ public:
 			}
 		}, 5000, 50);
 		CPPUNIT_ASSERT(admitted);
+	}
+
+	void testNonReadingRecipientsCostBoundedMemory()
+	{
+		// Four recipients with a full window (64 x 30 KB) that never read; the
+		// retransmit timer fires every second. Once the kernel's buffers are
+		// full, the server's memory must stop growing: a retransmission is
+		// not queued while earlier output still waits.
+		ServerProcess server(ServerProcess::Settings{{"delivery.retransmitTimeout", "1"}});
+		auto alice = server.login("alice");
+		std::vector<std::unique_ptr<ImgateClient>> sinks;
+		for (int i = 0; i < 4; ++i)
+		{
+			sinks.push_back(server.login("sink" + std::to_string(i)));
+			sinks.back()->socket().setReceiveBufferSize(4096);
+		}
+		const std::string payload(30000, 'p');
+		for (int i = 0; i < 4; ++i)
+			for (Poco::UInt64 k = 1; k <= 64; ++k)
+				CPPUNIT_ASSERT(alice->sendMessage("sink" + std::to_string(i), static_cast<Poco::UInt64>(i) * 1000 + k, payload).result() == Status::OK);
+		imgate::test::waitUntil([&]() { return false; }, 4000); // kernel buffers fill, a few retransmit periods pass
+		long settled = server.rssKiB();
+		imgate::test::waitUntil([&]() { return false; }, 4000); // four more retransmit periods
+		long growth = server.rssKiB() - settled;
+		// Queuing every retransmission would add 4 x 1.9 MB per period here.
+		CPPUNIT_ASSERT_MESSAGE("RSS grew by " + std::to_string(growth) + " KiB", growth < 2048);
+		// When a sink finally reads, it gets its messages.
+		Reply d;
+		CPPUNIT_ASSERT(sinks[0]->receiveCommand(d, Command::MSG_DELIVER, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT_EQUAL(payload, d.parse<imgate::v1::MessageDeliver>().payload());
 	}
 
 private:

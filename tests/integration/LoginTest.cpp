@@ -117,6 +117,10 @@ public:
 		Reply err;
 		CPPUNIT_ASSERT(c->receiveReply(err, Command::ERROR, 33, Poco::Timespan(5, 0)));
 		CPPUNIT_ASSERT(err.result() == Status::NOT_LOGGED_IN);
+		c->send(Command::LOGOUT, 34);
+		CPPUNIT_ASSERT(c->receiveReply(err, Command::ERROR, 34, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT(err.result() == Status::NOT_LOGGED_IN);
+		CPPUNIT_ASSERT(!c->closed());
 		CPPUNIT_ASSERT(c->login("alice", "").result() == Status::OK);
 	}
 

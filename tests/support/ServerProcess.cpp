@@ -210,6 +210,18 @@ int ServerProcess::waitExit(long timeoutMs)
 }
 
 
+long ServerProcess::rssKiB() const
+{
+	std::ifstream in("/proc/" + std::to_string(_pid) + "/status");
+	std::string line;
+	while (std::getline(in, line))
+	{
+		if (line.compare(0, 6, "VmRSS:") == 0) return std::stol(line.substr(6));
+	}
+	return -1;
+}
+
+
 std::string ServerProcess::log() const
 {
 	return readAll(_logPath);

@@ -52,6 +52,9 @@ public:
 	int waitExit(long timeoutMs);
 		/// The exit code, 128 + signal if killed, or -1 if still running.
 
+	long rssKiB() const;
+		/// The server's resident memory (VmRSS), or -1.
+
 	std::string log() const;
 	bool waitForLog(const std::string& text, long timeoutMs = 5000) const;
 

@@ -256,9 +256,10 @@ public:
 
 	void testEffectiveMaxSessions()
 	{
-		CPPUNIT_ASSERT_EQUAL(std::size_t(19936), Server::effectiveMaxSessions(100000, 20000));
-		CPPUNIT_ASSERT_EQUAL(std::size_t(500), Server::effectiveMaxSessions(500, 20000));
-		CPPUNIT_ASSERT_EQUAL(std::size_t(100000), Server::effectiveMaxSessions(100000, 0));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(19932), Server::effectiveMaxSessions(100000, 20000, 2));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(19424), Server::effectiveMaxSessions(100000, 20000, 256));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(500), Server::effectiveMaxSessions(500, 20000, 2));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(100000), Server::effectiveMaxSessions(100000, 0, 2));
 	}
 
 private:

@@ -20,6 +20,8 @@ namespace {
 
 struct Counters
 {
+	std::atomic<int> progress{0};
+	std::atomic<bool> pausedSeen{false};
 	std::atomic<int> closed{0};
 	std::atomic<int> timers{0};
 	std::atomic<std::size_t> bytes{0};
@@ -41,6 +43,11 @@ protected:
 			closeAfterFlush(10);
 			return;
 		}
+		if (length == 1 && data[0] == 'b')
+		{
+			output().append(2 * HIGH_WATER, 'B'); // more than the peer's buffers take
+			return;
+		}
 		if (length == 1 && data[0] == 't')
 		{
 			loop().timers().schedule(*this, loop().tick() + 1);
@@ -50,6 +57,11 @@ protected:
 	}
 	void onTimer() override { ++_c.timers; output() += "T"; }
 	void onClose() override { ++_c.closed; }
+	void onWriteProgress() override
+	{
+		++_c.progress;
+		if (readPaused()) _c.pausedSeen = true;
+	}
 
 private:
 	Counters& _c;
@@ -66,6 +78,7 @@ class EventLoopTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testCloseAfterFlush);
 	CPPUNIT_TEST(testTimer);
 	CPPUNIT_TEST(testLargeOutputIsFullyWritten);
+	CPPUNIT_TEST(testBackPressurePausesReadsAndReportsProgress);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -85,11 +98,12 @@ public:
 		_server.close();
 	}
 
-	Poco::Net::StreamSocket connectAndAdopt()
+	Poco::Net::StreamSocket connectAndAdopt(int serverSendBuffer = 0)
 	{
 		Poco::Net::StreamSocket client(_server.address());
 		Poco::Net::StreamSocket accepted = _server.acceptConnection();
 		accepted.setBlocking(false);
+		if (serverSendBuffer) accepted.setSendBufferSize(serverSendBuffer);
 		EventLoop* pLoop = _pLoop.get();
 		Counters* pCounters = &_counters;
 		_pLoop->post([pLoop, accepted, pCounters]()
@@ -189,6 +203,41 @@ public:
 		}
 		CPPUNIT_ASSERT_EQUAL(40 * chunk.size(), received.size());
 		CPPUNIT_ASSERT_EQUAL(chunk, received.substr(39 * chunk.size()));
+	}
+
+	bool readPausedInLoop()
+		/// Asks the loop thread whether its (only) connection has reads paused.
+	{
+		std::atomic<int> paused{-1};
+		EventLoop* pLoop = _pLoop.get();
+		_pLoop->post([&paused, pLoop]()
+		{
+			int value = 0;
+			pLoop->forEach([&value](Connection& c) { value = c.readPaused() ? 1 : 0; });
+			paused = value;
+		});
+		CPPUNIT_ASSERT(waitUntil([&]() { return paused.load() != -1; }));
+		return paused.load() == 1;
+	}
+
+	void testBackPressurePausesReadsAndReportsProgress()
+	{
+		// Small kernel buffers on both sides, so most of the 512 KiB stays in
+		// the connection's own output buffer: reads pause above HIGH_WATER,
+		// and every write that makes progress is reported (a session uses
+		// that to know a paused peer is alive).
+		Poco::Net::StreamSocket client = connectAndAdopt(4096);
+		client.setReceiveBufferSize(4096);
+		client.sendBytes("b", 1);
+		CPPUNIT_ASSERT(waitUntil([&]() { return readPausedInLoop(); }));
+		int progressWhileStalled = _counters.progress.load();
+		std::string received = readExactly(client, 2 * Connection::HIGH_WATER);
+		CPPUNIT_ASSERT_EQUAL(2 * Connection::HIGH_WATER, received.size());
+		CPPUNIT_ASSERT(_counters.pausedSeen.load());
+		CPPUNIT_ASSERT(_counters.progress.load() > progressWhileStalled);
+		// Reading resumed once the output drained.
+		client.sendBytes("x", 1);
+		CPPUNIT_ASSERT_EQUAL(std::string("x"), readExactly(client, 1));
 	}
 
 private:

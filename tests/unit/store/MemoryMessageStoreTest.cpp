@@ -20,6 +20,7 @@ class MemoryMessageStoreTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testByteLimit);
 	CPPUNIT_TEST(testIdsIncreaseAcrossRecipients);
 	CPPUNIT_TEST(testIdempotencyMemoryIsBounded);
+	CPPUNIT_TEST(testIdsIncreaseAcrossRestarts);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -40,7 +41,7 @@ public:
 
 	void testAppendAndPendingInOrder()
 	{
-		MemoryMessageStore store{MemoryMessageStore::Limits()};
+		MemoryMessageStore store(MemoryMessageStore::Limits(), 1);
 		for (Poco::UInt64 i = 1; i <= 5; ++i)
 		{
 			AppendResult r = append(store, "alice", "bob", i, "m" + std::to_string(i));
@@ -61,7 +62,7 @@ public:
 
 	void testPaging()
 	{
-		MemoryMessageStore store{MemoryMessageStore::Limits()};
+		MemoryMessageStore store(MemoryMessageStore::Limits(), 1);
 		for (Poco::UInt64 i = 1; i <= 10; ++i) append(store, "a", "b", i, "x");
 		auto page1 = store.pending("b", 0, 4);
 		CPPUNIT_ASSERT_EQUAL(std::size_t(4), page1.size());
@@ -75,7 +76,7 @@ public:
 
 	void testAcknowledge()
 	{
-		MemoryMessageStore store{MemoryMessageStore::Limits()};
+		MemoryMessageStore store(MemoryMessageStore::Limits(), 1);
 		for (Poco::UInt64 i = 1; i <= 3; ++i) append(store, "a", "b", i, "x");
 		CPPUNIT_ASSERT_EQUAL(std::size_t(2), store.acknowledge("b", {1, 3, 99}));
 		auto pending = store.pending("b", 0, 10);
@@ -88,7 +89,7 @@ public:
 
 	void testAcknowledgeOnlyOwnMessages()
 	{
-		MemoryMessageStore store{MemoryMessageStore::Limits()};
+		MemoryMessageStore store(MemoryMessageStore::Limits(), 1);
 		AppendResult r = append(store, "a", "bob", 1, "for bob");
 		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store.acknowledge("mallory", {r.msgId}));
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.pendingCount("bob"));
@@ -96,7 +97,7 @@ public:
 
 	void testIdempotentResend()
 	{
-		MemoryMessageStore store{MemoryMessageStore::Limits()};
+		MemoryMessageStore store(MemoryMessageStore::Limits(), 1);
 		AppendResult first = append(store, "alice", "bob", 42, "hello");
 		AppendResult again = append(store, "alice", "bob", 42, "hello");
 		CPPUNIT_ASSERT(again.outcome == AppendResult::DUPLICATE);
@@ -111,7 +112,7 @@ public:
 
 	void testSameClientIdFromOtherSenderIsNew()
 	{
-		MemoryMessageStore store{MemoryMessageStore::Limits()};
+		MemoryMessageStore store(MemoryMessageStore::Limits(), 1);
 		AppendResult a = append(store, "alice", "bob", 7, "x");
 		AppendResult c = append(store, "carol", "bob", 7, "y");
 		CPPUNIT_ASSERT(c.outcome == AppendResult::STORED);
@@ -122,7 +123,7 @@ public:
 	{
 		MemoryMessageStore::Limits limits;
 		limits.maxPendingPerRecipient = 3;
-		MemoryMessageStore store(limits);
+		MemoryMessageStore store(limits, 1);
 		for (Poco::UInt64 i = 1; i <= 3; ++i) CPPUNIT_ASSERT(append(store, "a", "b", i, "x").outcome == AppendResult::STORED);
 		AppendResult full = append(store, "a", "b", 4, "x");
 		CPPUNIT_ASSERT(full.outcome == AppendResult::RECIPIENT_FULL);
@@ -137,7 +138,7 @@ public:
 	{
 		MemoryMessageStore::Limits limits;
 		limits.maxBytes = 4096;
-		MemoryMessageStore store(limits);
+		MemoryMessageStore store(limits, 1);
 		CPPUNIT_ASSERT(append(store, "a", "b", 1, std::string(2000, 'x')).outcome == AppendResult::STORED);
 		CPPUNIT_ASSERT(append(store, "a", "c", 2, std::string(3000, 'x')).outcome == AppendResult::STORE_FULL);
 		CPPUNIT_ASSERT(store.bytes() <= limits.maxBytes);
@@ -149,7 +150,7 @@ public:
 	{
 		MemoryMessageStore::Limits limits;
 		limits.idempotencyEntries = 100;
-		MemoryMessageStore store(limits);
+		MemoryMessageStore store(limits, 1);
 		for (Poco::UInt64 i = 1; i <= 500; ++i)
 		{
 			// A new sender uid for every message, each acknowledged at once.
@@ -162,9 +163,29 @@ public:
 		CPPUNIT_ASSERT(append(store, "sender1", "b", 1, "x").outcome == AppendResult::STORED);
 	}
 
+	void testIdsIncreaseAcrossRestarts()
+	{
+		// A process started at T issues 1000 ids; one restarted a millisecond
+		// later starts above all of them.
+		Poco::Timestamp t0;
+		Poco::Timestamp t1 = t0 + 1000;
+		Poco::UInt64 last = 0;
+		{
+			MemoryMessageStore first(MemoryMessageStore::Limits(), MemoryMessageStore::initialMsgId(t0));
+			for (Poco::UInt64 i = 1; i <= 1000; ++i) last = append(first, "a", "b", i, "x").msgId;
+		}
+		MemoryMessageStore restarted(MemoryMessageStore::Limits(), MemoryMessageStore::initialMsgId(t1));
+		CPPUNIT_ASSERT(append(restarted, "a", "b", 1, "x").msgId > last);
+		CPPUNIT_ASSERT(MemoryMessageStore::initialMsgId(t1) > MemoryMessageStore::initialMsgId(t0));
+		CPPUNIT_ASSERT(MemoryMessageStore::initialMsgId() < (Poco::UInt64(1) << 53));
+		// The default store starts there too.
+		MemoryMessageStore byDefault{MemoryMessageStore::Limits()};
+		CPPUNIT_ASSERT(append(byDefault, "a", "b", 1, "x").msgId >= MemoryMessageStore::initialMsgId(t0));
+	}
+
 	void testIdsIncreaseAcrossRecipients()
 	{
-		MemoryMessageStore store{MemoryMessageStore::Limits()};
+		MemoryMessageStore store(MemoryMessageStore::Limits(), 1);
 		Poco::UInt64 last = 0;
 		for (Poco::UInt64 i = 1; i <= 20; ++i)
 		{
