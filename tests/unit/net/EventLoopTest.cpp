@@ -45,7 +45,7 @@ protected:
 		}
 		if (length == 1 && data[0] == 'b')
 		{
-			output().append(2 * HIGH_WATER, 'B'); // more than the peer's buffers take
+			output().append(4 * HIGH_WATER, 'B'); // more than the kernel buffers take
 			return;
 		}
 		if (length == 1 && data[0] == 't')
@@ -222,17 +222,17 @@ public:
 
 	void testBackPressurePausesReadsAndReportsProgress()
 	{
-		// Small kernel buffers on both sides, so most of the 512 KiB stays in
-		// the connection's own output buffer: reads pause above HIGH_WATER,
-		// and every write that makes progress is reported (a session uses
-		// that to know a paused peer is alive).
+		// A small send buffer on the server side, so most of the 1 MiB stays
+		// in the connection's own output buffer while the client does not
+		// read: reads pause above HIGH_WATER, and every write that makes
+		// progress is reported (a session uses that to know a paused peer is
+		// alive).
 		Poco::Net::StreamSocket client = connectAndAdopt(4096);
-		client.setReceiveBufferSize(4096);
 		client.sendBytes("b", 1);
 		CPPUNIT_ASSERT(waitUntil([&]() { return readPausedInLoop(); }));
 		int progressWhileStalled = _counters.progress.load();
-		std::string received = readExactly(client, 2 * Connection::HIGH_WATER);
-		CPPUNIT_ASSERT_EQUAL(2 * Connection::HIGH_WATER, received.size());
+		std::string received = readExactly(client, 4 * Connection::HIGH_WATER);
+		CPPUNIT_ASSERT_EQUAL(4 * Connection::HIGH_WATER, received.size());
 		CPPUNIT_ASSERT(_counters.pausedSeen.load());
 		CPPUNIT_ASSERT(_counters.progress.load() > progressWhileStalled);
 		// Reading resumed once the output drained.
