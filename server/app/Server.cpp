@@ -5,6 +5,7 @@
 //
 
 #include "server/app/Server.h"
+#include "Poco/Path.h"
 #include "server/protocol/FrameEncoder.h"
 #include "server/store/MemoryMessageStore.h"
 #include "imgate/v1/imgate.pb.h"
@@ -95,9 +96,35 @@ Server::Server(const Settings& settings):
 		_logger.warning("server.maxSessions=%z is above what the open-file limit (%z) allows; serving at most %z sessions"
 			" (raise LimitNOFILE / ulimit -n to serve more)", settings.maxSessions, files, maxSessions);
 	}
+	loadPlugins(settings);
 	_pStore = makeStore(settings);
 	_pLoops.reset(new net::LoopPool(settings.ioThreads, maxSessions));
-	_pSessions.reset(new session::SessionManager(sessionConfig(settings), *_pLoops, *_pStore));
+	_pSessions.reset(new session::SessionManager(sessionConfig(settings), *_pLoops, *_pStore, *_pFilters));
+}
+
+
+void Server::loadPlugins(const Settings& settings)
+{
+	_pPlugins.reset(new plugin::PluginHost);
+	for (const auto& name: settings.pluginsLoad)
+	{
+		Poco::Path path(settings.pluginsDir);
+		path.makeDirectory();
+		path.setFileName(name + ".so");
+		auto it = settings.pluginSettings.find(name);
+		try
+		{
+			_pPlugins->load(name, path.toString(), it == settings.pluginSettings.end() ? std::map<std::string, std::string>() : it->second);
+		}
+		catch (plugin::PluginException& exc)
+		{
+			throw ConfigException(exc.message());
+		}
+		_logger.information("plugin %s loaded from %s (plugin API %s)", name, path.toString(),
+			plugin::PluginHost::versionText(_pPlugins->plugins().back().apiVersion));
+	}
+	_pFilters.reset(new plugin::FilterChain(*_pPlugins));
+	if (!_pFilters->empty()) _pAcceptCheck.reset(new FilterAcceptCheck(*_pFilters));
 }
 
 
@@ -128,11 +155,11 @@ void Server::start()
 	{
 		throw Poco::Net::NetException("cannot listen on " + address.toString() + ": " + exc.displayText());
 	}
-	_pAcceptor.reset(new net::Acceptor(*_pLoops, *_pSessions, socket, busyReply()));
+	_pAcceptor.reset(new net::Acceptor(*_pLoops, *_pSessions, socket, busyReply(), _pAcceptCheck.get()));
 	_pLoops->start();
 	_pAcceptor->start();
 	_logger.information("store: %s", _pStore->describe());
-	if (!_settings.allowAnonymous)
+	if (!_settings.allowAnonymous && !_pFilters->hasAuthenticator())
 		_logger.warning("auth.allowAnonymous is false and no auth plugin is loaded: every login will be refused (AUTH_FAILED)");
 	_logger.information("listening on %s:%hu with %u event loops, at most %z sessions",
 		_settings.address, port(), _settings.ioThreads, _pLoops->limiter().maximum());

@@ -10,7 +10,10 @@
 
 #include "server/app/Settings.h"
 #include "server/net/Acceptor.h"
+#include "server/app/FilterAcceptCheck.h"
 #include "server/net/LoopPool.h"
+#include "server/plugin/FilterChain.h"
+#include "server/plugin/PluginHost.h"
 #include "server/session/SessionManager.h"
 #include "server/store/MessageStore.h"
 #include "Poco/Logger.h"
@@ -25,7 +28,8 @@ class Server
 {
 public:
 	explicit Server(const Settings& settings);
-		/// Throws ConfigException if the settings cannot be served.
+		/// Loads the plugins of plugins.load. Throws ConfigException if the
+		/// settings cannot be served or a plugin cannot be used.
 
 	~Server();
 		/// Stops without draining if shutdown() was not called.
@@ -49,11 +53,17 @@ public:
 		/// plus two per event loop.
 
 private:
+	void loadPlugins(const Settings& settings);
 	static std::unique_ptr<store::MessageStore> makeStore(const Settings& settings);
 	static std::size_t openFileLimit();
 
 	Settings _settings;
 	Poco::Logger& _logger;
+	// Declared before the loops: sessions hold plugin state, so the plugins
+	// (and their libraries) must outlive them.
+	std::unique_ptr<plugin::PluginHost> _pPlugins;
+	std::unique_ptr<plugin::FilterChain> _pFilters;
+	std::unique_ptr<FilterAcceptCheck> _pAcceptCheck;
 	std::unique_ptr<store::MessageStore> _pStore;
 	std::unique_ptr<net::LoopPool> _pLoops;
 	std::unique_ptr<session::SessionManager> _pSessions;

@@ -12,6 +12,7 @@
 #include "Poco/StringTokenizer.h"
 #include "Poco/Util/MapConfiguration.h"
 #include <fstream>
+#include <cctype>
 #include <functional>
 #include <map>
 
@@ -68,7 +69,7 @@ const std::vector<SettingKey>& Settings::schema()
 		{"plugins.dir", SettingKey::STRING, "", 0, 0, nullptr, false,
 			"Folder the filter plugins are loaded from. Default: <libdir>/imgate/plugins of the install prefix."},
 		{"plugins.load", SettingKey::LIST, "", 0, 0, nullptr, false,
-			"Comma-separated plugin names, in filter-chain order. Must be empty in this version (no plugin can be loaded yet)."}
+			"Comma-separated plugin names, in filter-chain order; plugin NAME is the file NAME.so in plugins.dir."}
 	};
 	return keys;
 }
@@ -205,8 +206,7 @@ Settings Settings::load(const Poco::Util::AbstractConfiguration& config, const s
 			if (key == k.name) known = true;
 		}
 		if (known) continue;
-		if (key.compare(0, 8, "plugins.") == 0)
-			r.fail(key, "plugin settings need their plugin in plugins.load");
+		if (key.compare(0, 8, "plugins.") == 0) continue; // checked below, once plugins.load is known
 		r.fail(key, "unknown key (see docs/configuration.md for the keys imgated knows)");
 	}
 
@@ -243,8 +243,29 @@ Settings Settings::load(const Poco::Util::AbstractConfiguration& config, const s
 	s.allowAnonymous = r.boolean(keyOf("auth.allowAnonymous"), false);
 	s.pluginsDir = r.string(keyOf("plugins.dir"), IMGATE_DEFAULT_PLUGIN_DIR);
 	s.pluginsLoad = r.list(keyOf("plugins.load"));
-	if (!s.pluginsLoad.empty())
-		r.fail("plugins.load", "this version of imgated cannot load plugins yet; leave plugins.load empty");
+	for (std::size_t i = 0; i < s.pluginsLoad.size(); ++i)
+	{
+		const std::string& name = s.pluginsLoad[i];
+		bool ok = !name.empty() && name.size() <= 64;
+		for (char c: name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+		if (!ok) r.fail("plugins.load", "plugin names are letters, digits, - and _ (the file NAME.so), got \"" + name + "\"");
+		for (std::size_t j = 0; j < i; ++j)
+		{
+			if (s.pluginsLoad[j] == name) r.fail("plugins.load", "plugin " + name + " is listed twice");
+		}
+	}
+	// plugins.NAME.KEY belongs to plugin NAME, which validates it.
+	for (const auto& key: present)
+	{
+		if (key.compare(0, 8, "plugins.") != 0 || key == "plugins.dir" || key == "plugins.load") continue;
+		std::size_t dot = key.find('.', 8);
+		std::string name = key.substr(8, dot == std::string::npos ? std::string::npos : dot - 8);
+		bool loaded = false;
+		for (const auto& p: s.pluginsLoad) loaded = loaded || p == name;
+		if (dot == std::string::npos || !loaded)
+			r.fail(key, "plugin settings need their plugin in plugins.load");
+		s.pluginSettings[name][key.substr(dot + 1)] = r.raw(key);
+	}
 	return s;
 }
 

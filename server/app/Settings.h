@@ -11,6 +11,7 @@
 
 #include "Poco/Exception.h"
 #include "Poco/Util/AbstractConfiguration.h"
+#include <map>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,8 @@ public:
 	bool allowAnonymous = false;
 	std::string pluginsDir;
 	std::vector<std::string> pluginsLoad;
+	std::map<std::string, std::map<std::string, std::string>> pluginSettings;
+		/// plugins.NAME.KEY = VALUE as pluginSettings[NAME][KEY] = VALUE.
 };
 
 

@@ -13,14 +13,16 @@
 #include "Poco/NumberFormatter.h"
 #include "Poco/Timestamp.h"
 
-using imgate::net::EventLoop;
-using imgate::protocol::Command;
-using imgate::protocol::FrameDecoder;
-using imgate::protocol::FrameEncoder;
-using imgate::protocol::Status;
 
 namespace imgate {
 namespace session {
+
+// protocol::Status, not the plugin SDK's imgate::Status, unless named.
+using net::EventLoop;
+using protocol::Command;
+using protocol::FrameDecoder;
+using protocol::FrameEncoder;
+using protocol::Status;
 
 namespace {
 
@@ -118,6 +120,7 @@ void Session::handleFrame(const protocol::Frame& frame)
 		failRequest(frame, Status::BAD_REQUEST, "unknown flag bits set");
 		return;
 	}
+	if (!_manager.filters().empty() && !filterFrame(frame)) return;
 	switch (cmd)
 	{
 	case Command::LOGIN:
@@ -159,6 +162,32 @@ void Session::handleFrame(const protocol::Frame& frame)
 }
 
 
+bool Session::filterFrame(const protocol::Frame& frame)
+{
+	FrameInfo info;
+	info.cmd = frame.cmd;
+	info.bodySize = static_cast<std::uint32_t>(frame.bodyLength);
+	info.pUid = _state == LOGGED_IN ? &_uid : nullptr;
+	Verdict verdict = _manager.filters().onFrame(info, _slots);
+	if (!verdict.stops()) return true;
+	refuse(frame, verdict);
+	return false;
+}
+
+
+void Session::refuse(const protocol::Frame& frame, const Verdict& verdict)
+{
+	// A plugin's status is a protocol status (the SDK mirrors the wire values).
+	Status status = static_cast<Status>(static_cast<Poco::UInt16>(verdict.status()));
+	failRequest(frame, status, verdict.message());
+	if (verdict.action() == Verdict::BAN || status == Status::BANNED
+		|| (status == Status::AUTH_FAILED && static_cast<Command>(frame.cmd) == Command::LOGIN))
+	{
+		closeAfterFlush(EventLoop::ticksFromSeconds(_manager.config().closeLinger));
+	}
+}
+
+
 void Session::handleLogin(const protocol::Frame& frame)
 {
 	if (_state == LOGGED_IN)
@@ -189,12 +218,32 @@ void Session::handleLogin(const protocol::Frame& frame)
 		closeAfterFlush(EventLoop::ticksFromSeconds(config.closeLinger));
 		return;
 	}
-	if (!config.allowAnonymous)
+	bool authenticated = false;
+	const plugin::FilterChain& filters = _manager.filters();
+	if (!filters.empty())
 	{
-		// Until an auth plugin is loaded, a server that does not allow
-		// anonymous login refuses every login; the token is never logged.
-		_manager.logger().warning("login refused uid=%s peer=%s: anonymous login is disabled and no auth plugin is loaded",
-			request.uid(), peerOf(*this));
+		LoginInfo login;
+		login.uid = request.uid();
+		login.token = request.token();
+		login.device = request.device();
+		login.clientVersion = request.client_version();
+		login.peer = peerInfo();
+		Verdict verdict = filters.onLogin(login, _slots, authenticated);
+		if (verdict.stops())
+		{
+			_manager.logger().information("login refused uid=%s peer=%s: %s (%s)", request.uid(), login.peer.address,
+				std::string(protocol::statusName(static_cast<Poco::UInt16>(verdict.status()))), printable(verdict.message()));
+			refuse(frame, verdict);
+			return;
+		}
+	}
+	// A login needs an authenticator's yes, or anonymous access allowed and
+	// no authenticator loaded (then allowAnonymous cannot bypass it).
+	if (!authenticated && !(config.allowAnonymous && !filters.hasAuthenticator()))
+	{
+		// The token is never logged.
+		_manager.logger().warning("login refused uid=%s peer=%s: %s", request.uid(), peerOf(*this),
+			std::string(filters.hasAuthenticator() ? "no auth plugin accepted it" : "anonymous login is disabled and no auth plugin is loaded"));
 		failRequest(frame, Status::AUTH_FAILED, "authentication failed");
 		closeAfterFlush(EventLoop::ticksFromSeconds(config.closeLinger));
 		return;
@@ -451,7 +500,30 @@ void Session::onWriteProgress()
 
 void Session::onClose()
 {
+	if (!_manager.filters().empty())
+	{
+		SessionInfo info;
+		if (_state == LOGGED_IN) info.uid = _uid;
+		info.peer = peerInfo();
+		_manager.filters().onClose(info, _slots);
+	}
 	_manager.closed(*this);
+}
+
+
+PeerInfo Session::peerInfo() const
+{
+	PeerInfo peer;
+	try
+	{
+		Poco::Net::SocketAddress address = socket().peerAddress();
+		peer.address = address.host().toString();
+		peer.port = address.port();
+	}
+	catch (Poco::Exception&)
+	{
+	}
+	return peer;
 }
 
 

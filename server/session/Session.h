@@ -12,6 +12,7 @@
 #include "server/net/Connection.h"
 #include "server/net/EventLoop.h"
 #include "server/protocol/Command.h"
+#include "server/plugin/FilterChain.h"
 #include "server/protocol/FrameDecoder.h"
 #include "server/session/DeliveryWindow.h"
 #include "server/session/SessionRef.h"
@@ -69,6 +70,11 @@ private:
 	};
 
 	void handleFrame(const protocol::Frame& frame);
+	bool filterFrame(const protocol::Frame& frame);
+	void refuse(const protocol::Frame& frame, const imgate::Verdict& verdict);
+		/// Answers a request a filter stopped; closes for BAN, BANNED and a
+		/// refused login (AUTH_FAILED).
+	imgate::PeerInfo peerInfo() const;
 	void handleLogin(const protocol::Frame& frame);
 	void handleSend(const protocol::Frame& frame);
 	void handleDeliverAck(const protocol::Frame& frame);
@@ -81,6 +87,7 @@ private:
 
 	SessionManager& _manager;
 	std::vector<char> _partialFrame;   /// The only input state kept between reads.
+	plugin::SessionSlots _slots;       /// Plugins' per-session state, allocated on first use.
 	std::string _uid;
 	std::unique_ptr<DeliveryWindow> _pWindow;
 	Poco::UInt32 _since;    /// Tick of accept (before login) or of the last frame (after).

@@ -13,9 +13,10 @@
 namespace imgate {
 namespace session {
 
-SessionManager::SessionManager(const SessionConfig& config, net::LoopPool& loops, store::MessageStore& store):
+SessionManager::SessionManager(const SessionConfig& config, net::LoopPool& loops, store::MessageStore& store, const plugin::FilterChain& filters):
 	_config(config),
 	_loops(loops),
+	_filters(filters),
 	_store(store),
 	_directory(static_cast<Poco::Int64>(config.takeoverGuard) * 1000),
 	_logger(Poco::Logger::get("imgate.session"))

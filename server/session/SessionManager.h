@@ -11,6 +11,7 @@
 
 #include "server/net/Acceptor.h"
 #include "server/net/LoopPool.h"
+#include "server/plugin/FilterChain.h"
 #include "server/session/SessionConfig.h"
 #include "server/session/UidDirectory.h"
 #include "server/store/MessageStore.h"
@@ -30,11 +31,13 @@ class SessionManager: public net::ConnectionFactory
 	/// SessionRef; nothing is done under a shared lock but the directory's.
 {
 public:
-	SessionManager(const SessionConfig& config, net::LoopPool& loops, store::MessageStore& store);
+	SessionManager(const SessionConfig& config, net::LoopPool& loops, store::MessageStore& store, const plugin::FilterChain& filters);
+		/// filters must outlive the sessions.
 
 	std::unique_ptr<net::Connection> createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket) override;
 
 	const SessionConfig& config() const;
+	const plugin::FilterChain& filters() const;
 	store::MessageStore& store();
 	UidDirectory& directory();
 	Poco::Logger& logger();
@@ -77,6 +80,7 @@ private:
 
 	const SessionConfig _config;
 	net::LoopPool& _loops;
+	const plugin::FilterChain& _filters;
 	store::MessageStore& _store;
 	UidDirectory _directory;
 	Poco::Logger& _logger;
@@ -87,6 +91,12 @@ private:
 inline const SessionConfig& SessionManager::config() const
 {
 	return _config;
+}
+
+
+inline const plugin::FilterChain& SessionManager::filters() const
+{
+	return _filters;
 }
 
 

@@ -46,7 +46,7 @@ class SettingsTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testBadAddress);
 	CPPUNIT_TEST(testTimeoutBelowInterval);
 	CPPUNIT_TEST(testPayloadMustFitBody);
-	CPPUNIT_TEST(testPluginsLoadRefused);
+	CPPUNIT_TEST(testPluginsLoadAndTheirSettings);
 	CPPUNIT_TEST(testLoggingKeysAllowed);
 	CPPUNIT_TEST(testSchemaMatchesDocs);
 	CPPUNIT_TEST(testSchemaMatchesShippedConfig);
@@ -185,10 +185,21 @@ public:
 		CPPUNIT_ASSERT_EQUAL(768u, loadText("protocol.maxBodySize = 1024\nmessage.maxPayloadSize = 768\n").maxPayloadSize);
 	}
 
-	void testPluginsLoadRefused()
+	void testPluginsLoadAndTheirSettings()
 	{
-		std::string e = errorOf("plugins.load = auth-jwt\n");
-		CPPUNIT_ASSERT_MESSAGE(e, e.find("plugins.load: ") != std::string::npos);
+		Settings s = loadText("plugins.load = blacklist, auth-jwt\nplugins.auth-jwt.secret = s3cret\nplugins.auth-jwt.leeway = 5\n");
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), s.pluginsLoad.size());
+		CPPUNIT_ASSERT_EQUAL(std::string("blacklist"), s.pluginsLoad[0]);
+		CPPUNIT_ASSERT_EQUAL(std::string("auth-jwt"), s.pluginsLoad[1]);
+		CPPUNIT_ASSERT_EQUAL(std::string("s3cret"), s.pluginSettings["auth-jwt"]["secret"]);
+		CPPUNIT_ASSERT_EQUAL(std::string("5"), s.pluginSettings["auth-jwt"]["leeway"]);
+		CPPUNIT_ASSERT(s.pluginSettings.count("blacklist") == 0);
+		std::string e = errorOf("plugins.load = a, ../evil\n");
+		CPPUNIT_ASSERT_MESSAGE(e, e.find(":1: plugins.load: plugin names are letters, digits, - and _ (the file NAME.so), got \"../evil\"") != std::string::npos);
+		e = errorOf("plugins.load = a,a\n");
+		CPPUNIT_ASSERT_MESSAGE(e, e.find("plugins.load: plugin a is listed twice") != std::string::npos);
+		e = errorOf("plugins.load = a\nplugins.b.key = 1\n");
+		CPPUNIT_ASSERT_MESSAGE(e, e.find(":2: plugins.b.key: plugin settings need their plugin in plugins.load") != std::string::npos);
 	}
 
 	void testLoggingKeysAllowed()

@@ -1,0 +1,100 @@
+//
+// Filter.h
+//
+// imgate plugin SDK: the filter interface. A plugin is a shared library
+// (NAME.so in plugins.dir) that defines one Filter subclass and ends with
+// IMGATE_PLUGIN(Class) (see Plugin.h).
+//
+
+#ifndef imgate_Filter_INCLUDED
+#define imgate_Filter_INCLUDED
+
+#include "imgate/Types.h"
+#include "imgate/Verdict.h"
+#include "Poco/Util/AbstractConfiguration.h"
+
+namespace imgate {
+
+class Filter
+	/// Base of every filter plugin.
+	///
+	/// Threads: onAccept() runs on the server's accept thread; every other
+	/// hook runs on the event loop that owns the session, concurrently with
+	/// the same hook for sessions of other loops. Hooks must return fast and
+	/// never block (no disk or network I/O, no sleeping, no long locks):
+	/// a slow hook stalls every session of its loop. Keep per-session state
+	/// in the SessionSlot; shared state must be thread-safe.
+	///
+	/// Errors: an exception from a hook fails only that request (status
+	/// INTERNAL) and is logged with the plugin's name; the server carries on.
+{
+public:
+	virtual ~Filter();
+
+	virtual void initialize(const Poco::Util::AbstractConfiguration& config) = 0;
+		/// Called once at start-up with a copy of this plugin's keys
+		/// (plugins.NAME.KEY appears as KEY). Throw
+		/// Poco::InvalidArgumentException naming the bad key to stop the
+		/// server start: "secretFile: cannot read /etc/x: ...".
+
+	virtual bool authenticates() const;
+		/// True for a filter that authenticates logins: then no login is
+		/// accepted without its Verdict::authenticated(), whatever
+		/// auth.allowAnonymous says. Default: false.
+
+	virtual Verdict onAccept(const PeerInfo& peer);
+		/// A new connection, before any byte is read. Default: proceed.
+		/// A stopping verdict closes the connection (see docs/plugins.md).
+
+	virtual Verdict onLogin(const LoginInfo& login, SessionSlot& slot);
+		/// A LOGIN with a valid uid. Default: proceed.
+
+	virtual Verdict onFrame(const FrameInfo& frame, SessionSlot& slot);
+		/// Every frame from the client, LOGIN included, before the server
+		/// acts on it. Default: proceed.
+
+	virtual void onClose(const SessionInfo& session, SessionSlot& slot);
+		/// The connection closed. Default: nothing.
+
+	// API 1.1+: new hooks are appended here, never inserted.
+};
+
+
+// Header-only on purpose: a plugin needs no symbol of the imgated binary.
+
+inline Filter::~Filter()
+{
+}
+
+
+inline bool Filter::authenticates() const
+{
+	return false;
+}
+
+
+inline Verdict Filter::onAccept(const PeerInfo&)
+{
+	return Verdict::proceed();
+}
+
+
+inline Verdict Filter::onLogin(const LoginInfo&, SessionSlot&)
+{
+	return Verdict::proceed();
+}
+
+
+inline Verdict Filter::onFrame(const FrameInfo&, SessionSlot&)
+{
+	return Verdict::proceed();
+}
+
+
+inline void Filter::onClose(const SessionInfo&, SessionSlot&)
+{
+}
+
+} // namespace imgate
+
+#endif // imgate_Filter_INCLUDED

@@ -1,0 +1,101 @@
+//
+// Types.h
+//
+// imgate plugin SDK: the values a filter sees. Nothing of the server's
+// internals: plain data, stable within a major API version.
+//
+
+#ifndef imgate_Types_INCLUDED
+#define imgate_Types_INCLUDED
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace imgate {
+
+enum class Status: std::uint16_t
+	/// Protocol v1 status codes a verdict can carry (wire values).
+{
+	OK                = 0,
+	BAD_REQUEST       = 1,
+	AUTH_FAILED       = 10,
+	BANNED            = 13,
+	RATE_LIMITED      = 14,
+	SERVER_BUSY       = 30,
+	INTERNAL          = 50
+};
+
+
+struct PeerInfo
+	/// The remote end of a connection.
+{
+	std::string address; /// "203.0.113.7" or "2001:db8::1" (no brackets, no port).
+	std::uint16_t port = 0;
+};
+
+
+struct LoginInfo
+	/// A LOGIN request. token is a secret: never log it.
+{
+	std::string uid;     /// Already checked: [A-Za-z0-9_.@-]{1,64}.
+	std::string token;
+	std::string device;  /// Free text, at most 128 bytes.
+	std::string clientVersion;
+	PeerInfo peer;
+};
+
+
+struct FrameInfo
+	/// A frame from a client, before the server acts on it.
+{
+	std::uint16_t cmd = 0;        /// Command code (LOGIN 0x0001, MSG_SEND 0x0010, ...).
+	std::uint32_t bodySize = 0;   /// Bytes.
+	const std::string* pUid = nullptr; /// The session's uid, or null before LOGIN.
+};
+
+
+struct SessionInfo
+	/// A session that is closing.
+{
+	std::string uid;     /// Empty if it never logged in.
+	PeerInfo peer;
+};
+
+
+class SlotData
+	/// Base of per-session plugin state (see SessionSlot).
+{
+public:
+	virtual ~SlotData() {}
+};
+
+
+class SessionSlot
+	/// One per plugin per session: where a plugin keeps per-session state
+	/// without locks (a session is only touched by its loop thread). Empty
+	/// until the plugin stores something; destroyed with the session, after
+	/// the plugin's onClose().
+{
+public:
+	SessionSlot() = default;
+	SessionSlot(const SessionSlot&) = delete;
+	SessionSlot& operator = (const SessionSlot&) = delete;
+
+	SlotData* get() const { return _pData.get(); }
+	void set(std::unique_ptr<SlotData> pData) { _pData = std::move(pData); }
+
+	template <class T>
+	T* as() const
+		/// The stored data as T, or null if empty or of another type.
+	{
+		return dynamic_cast<T*>(_pData.get());
+	}
+
+private:
+	std::unique_ptr<SlotData> _pData;
+};
+
+} // namespace imgate
+
+#endif // imgate_Types_INCLUDED

@@ -1,0 +1,100 @@
+//
+// FilterChain.h
+//
+// Layer: plugin
+// Runs the loaded filters in plugins.load order; the first stopping
+// verdict ends the chain. Shields the server from exceptions in hooks.
+//
+
+#ifndef imgate_plugin_FilterChain_INCLUDED
+#define imgate_plugin_FilterChain_INCLUDED
+
+#include "imgate/Filter.h"
+#include "Poco/Logger.h"
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace imgate {
+namespace plugin {
+
+class PluginHost;
+
+
+class SessionSlots
+	/// One SessionSlot per filter for one session, allocated on first use
+	/// (an idle session without plugin state costs one pointer).
+{
+public:
+	SessionSlot& at(std::size_t index, std::size_t count);
+
+private:
+	std::unique_ptr<SessionSlot[]> _pSlots;
+};
+
+
+class FilterChain
+	/// Immutable after construction; every member is safe from any thread
+	/// (the filters themselves promise that, see Filter.h).
+	///
+	/// A hook that throws fails only its request: the chain returns
+	/// reject(INTERNAL) and logs the plugin's name and the error.
+{
+public:
+	FilterChain();
+		/// An empty chain.
+
+	explicit FilterChain(const PluginHost& host);
+
+	std::size_t size() const;
+	bool empty() const;
+
+	bool hasAuthenticator() const;
+		/// A loaded filter authenticates logins.
+
+	Verdict onAccept(const PeerInfo& peer) const;
+
+	Verdict onLogin(const LoginInfo& login, SessionSlots& slots, bool& authenticated) const;
+		/// authenticated is set if a filter returned Verdict::authenticated().
+
+	Verdict onFrame(const FrameInfo& frame, SessionSlots& slots) const;
+
+	void onClose(const SessionInfo& session, SessionSlots& slots) const;
+		/// Every filter sees the close, also after another one threw.
+
+private:
+	struct Entry
+	{
+		Filter* pFilter;
+		std::string name;
+		Poco::Logger* pLogger;
+	};
+
+	template <class Hook>
+	Verdict run(const char* hookName, Hook&& hook) const;
+
+	std::vector<Entry> _entries;
+	bool _hasAuthenticator = false;
+};
+
+
+inline std::size_t FilterChain::size() const
+{
+	return _entries.size();
+}
+
+
+inline bool FilterChain::empty() const
+{
+	return _entries.empty();
+}
+
+
+inline bool FilterChain::hasAuthenticator() const
+{
+	return _hasAuthenticator;
+}
+
+} } // namespace imgate::plugin
+
+#endif // imgate_plugin_FilterChain_INCLUDED

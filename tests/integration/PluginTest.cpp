@@ -1,0 +1,149 @@
+//
+// PluginTest.cpp
+//
+// Real plugin .so files loaded from a folder into a real imgated.
+//
+
+#include "tests/support/ServerProcess.h"
+#include "imgate/v1/imgate.pb.h"
+#include "Poco/File.h"
+#include <cppunit/extensions/HelperMacros.h>
+
+using namespace imgate;
+using imgate::client::Reply;
+using imgate::protocol::Command;
+using imgate::test::ServerProcess;
+using ProtocolStatus = imgate::protocol::Status;
+
+class PluginTest: public CppUnit::TestFixture
+{
+	CPPUNIT_TEST_SUITE(PluginTest);
+	CPPUNIT_TEST(testLoadedAndLogged);
+	CPPUNIT_TEST(testLoginRejectedConnectionStaysOpen);
+	CPPUNIT_TEST(testBanVerdictCloses);
+	CPPUNIT_TEST(testHookExceptionFailsOnlyThatRequest);
+	CPPUNIT_TEST(testAuthenticatorIsNotBypassedByAnonymous);
+	CPPUNIT_TEST(testFrameHookWithSessionState);
+	CPPUNIT_TEST(testAcceptRefused);
+	CPPUNIT_TEST(testBrokenPluginsStopStartup);
+	CPPUNIT_TEST_SUITE_END();
+
+public:
+	static ServerProcess::Settings probe(ServerProcess::Settings extra)
+	{
+		extra["plugins.dir"] = IMGATE_TEST_PLUGIN_DIR;
+		extra["plugins.load"] = "probe";
+		return extra;
+	}
+
+	void testLoadedAndLogged()
+	{
+		ServerProcess server(probe({}));
+		CPPUNIT_ASSERT(server.waitForLog("plugin probe loaded from " + std::string(IMGATE_TEST_PLUGIN_DIR) + "/probe.so (plugin API 1.0)"));
+		CPPUNIT_ASSERT(server.login("alice")->login("x", "").result() == ProtocolStatus::ALREADY_LOGGED_IN);
+	}
+
+	void testLoginRejectedConnectionStaysOpen()
+	{
+		ServerProcess server(probe({{"plugins.probe.rejectUid", "mallory"}}));
+		auto c = server.connect();
+		Reply r = c->login("mallory", "");
+		CPPUNIT_ASSERT(r.result() == ProtocolStatus::RATE_LIMITED);
+		CPPUNIT_ASSERT_EQUAL(std::string("probe: uid mallory refused"), r.parse<imgate::v1::LoginResponse>().message());
+		CPPUNIT_ASSERT(c->login("alice", "").result() == ProtocolStatus::OK); // same connection
+		CPPUNIT_ASSERT(server.waitForLog("login refused uid=mallory"));
+	}
+
+	void testBanVerdictCloses()
+	{
+		ServerProcess server(probe({{"plugins.probe.banUid", "eve"}}));
+		auto c = server.connect();
+		Reply r = c->login("eve", "");
+		CPPUNIT_ASSERT(r.result() == ProtocolStatus::BANNED);
+		CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(5, 0)));
+	}
+
+	void testHookExceptionFailsOnlyThatRequest()
+	{
+		ServerProcess server(probe({{"plugins.probe.throwOnUid", "boom"}}));
+		auto other = server.login("alice");
+		auto c = server.connect();
+		CPPUNIT_ASSERT(c->login("boom", "").result() == ProtocolStatus::INTERNAL);
+		CPPUNIT_ASSERT(server.waitForLog("imgate.plugin.probe: onLogin failed: probe: thrown on purpose"));
+		CPPUNIT_ASSERT(c->login("bob", "").result() == ProtocolStatus::OK);
+		CPPUNIT_ASSERT(other->sendMessage("bob", 1, "still serving").result() == ProtocolStatus::OK);
+	}
+
+	void testAuthenticatorIsNotBypassedByAnonymous()
+	{
+		ServerProcess server(probe({{"plugins.probe.authenticate", "true"}, {"auth.allowAnonymous", "true"}}));
+		auto bad = server.connect();
+		Reply r = bad->login("alice", "guess");
+		CPPUNIT_ASSERT(r.result() == ProtocolStatus::AUTH_FAILED);
+		CPPUNIT_ASSERT(bad->waitClosed(Poco::Timespan(5, 0)));
+		auto good = server.connect();
+		CPPUNIT_ASSERT(good->login("alice", "let-me-in").result() == ProtocolStatus::OK);
+		CPPUNIT_ASSERT_MESSAGE("a token must never be logged", server.log().find("let-me-in") == std::string::npos);
+		CPPUNIT_ASSERT(server.log().find("every login will be refused") == std::string::npos);
+	}
+
+	void testFrameHookWithSessionState()
+	{
+		ServerProcess server(probe({{"plugins.probe.maxFrames", "3"}}));
+		auto c = server.connect();
+		CPPUNIT_ASSERT(c->login("alice", "").result() == ProtocolStatus::OK); // frame 1
+		for (int i = 2; i <= 4; ++i)
+		{
+			Poco::UInt32 seq = c->nextSeq();
+			c->send(Command::HEARTBEAT, seq);
+			Reply r;
+			CPPUNIT_ASSERT(c->receiveReply(r, Command::HEARTBEAT_RESP, seq, Poco::Timespan(5, 0)));
+			CPPUNIT_ASSERT(r.result() == (i <= 3 ? ProtocolStatus::OK : ProtocolStatus::RATE_LIMITED));
+		}
+		CPPUNIT_ASSERT(!c->closed());
+		// Another session has its own count.
+		CPPUNIT_ASSERT(server.login("bob") != nullptr);
+	}
+
+	void testAcceptRefused()
+	{
+		ServerProcess server(probe({{"plugins.probe.refuseAccept", "true"}}));
+		auto c = server.connect();
+		Reply r;
+		CPPUNIT_ASSERT(c->receive(r, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT(r.command() == Command::ERROR);
+		CPPUNIT_ASSERT(r.result() == ProtocolStatus::BANNED);
+		CPPUNIT_ASSERT_EQUAL(std::string("probe: go away"), r.parse<imgate::v1::Error>().message());
+		CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(5, 0)));
+	}
+
+	void testBrokenPluginsStopStartup()
+	{
+		const std::string dir = IMGATE_TEST_PLUGIN_DIR;
+		struct Case
+		{
+			std::string load;
+			std::string extra;
+			std::string expected;
+		};
+		const Case cases[] = {
+			{"ghost", "", "plugin ghost (" + dir + "/ghost.so): file not found"},
+			{"wrong-major", "", "plugin wrong-major (" + dir + "/wrong-major.so): built for plugin API 2.0, this server provides 1.0"},
+			{"no-manifest", "", "plugin no-manifest (" + dir + "/no-manifest.so): cannot load its manifest: "},
+			{"probe", "plugins.probe.failInit = true\n", "plugin probe (" + dir + "/probe.so): configuration: failInit: asked to fail"}
+		};
+		std::string tmp = ServerProcess::makeTempDir();
+		for (const Case& c: cases)
+		{
+			std::string path = tmp + "imgate.properties";
+			ServerProcess::writeFile(path, "server.address = 127.0.0.1\nserver.port = 0\nplugins.dir = " + dir + "\nplugins.load = " + c.load + "\n" + c.extra);
+			std::string out;
+			CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--config=" + path}, out));
+			CPPUNIT_ASSERT_MESSAGE(out, out.find(c.expected) != std::string::npos);
+			CPPUNIT_ASSERT_MESSAGE(out, out.find("listening on") == std::string::npos);
+		}
+		Poco::File(tmp).remove(true);
+	}
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(PluginTest);
