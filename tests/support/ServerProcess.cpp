@@ -25,10 +25,10 @@ namespace test {
 
 namespace {
 
-pid_t spawn(const std::vector<std::string>& args, const std::string& outputPath)
+pid_t spawn(const std::vector<std::string>& args, const std::string& outputPath, const std::string& program = IMGATED_PATH)
 {
 	std::vector<char*> argv;
-	std::vector<std::string> all{IMGATED_PATH};
+	std::vector<std::string> all{program};
 	all.insert(all.end(), args.begin(), args.end());
 	for (auto& a: all) argv.push_back(const_cast<char*>(a.c_str()));
 	argv.push_back(nullptr);
@@ -47,7 +47,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& outputPath)
 		sigset_t none;
 		sigemptyset(&none);
 		::sigprocmask(SIG_SETMASK, &none, nullptr);
-		::execv(argv[0], argv.data());
+		::execvp(argv[0], argv.data());
 		::_exit(127);
 	}
 	return pid;
@@ -236,9 +236,15 @@ bool ServerProcess::waitForLog(const std::string& text, long timeoutMs) const
 
 int ServerProcess::run(const std::vector<std::string>& args, std::string& output, long timeoutMs)
 {
+	return runProgram(IMGATED_PATH, args, output, timeoutMs);
+}
+
+
+int ServerProcess::runProgram(const std::string& program, const std::vector<std::string>& args, std::string& output, long timeoutMs)
+{
 	std::string dir = makeTempDir();
 	std::string path = dir + "output.log";
-	pid_t pid = spawn(args, path);
+	pid_t pid = spawn(args, path, program);
 	int status = 0;
 	int rc = -1;
 	Poco::Timestamp start;

@@ -62,6 +62,9 @@ public:
 		/// Runs imgated with args to completion and returns its exit code
 		/// (-1 if it had to be killed), with stdout and stderr in output.
 
+	static int runProgram(const std::string& program, const std::vector<std::string>& args, std::string& output, long timeoutMs);
+		/// The same for any program (found on PATH if program has no '/').
+
 	static std::string makeTempDir();
 	static void writeFile(const std::string& path, const std::string& text);
 
