@@ -37,6 +37,15 @@ public:
 		/// Poco::InvalidArgumentException naming the bad key to stop the
 		/// server start: "secretFile: cannot read /etc/x: ...".
 
+	virtual void start(Host& host);
+		/// After every plugin is initialized, before the first connection:
+		/// start background threads here (not in initialize()), and keep
+		/// host for later calls. Default: nothing.
+
+	virtual void stop();
+		/// At shutdown, after the last session closed: stop and join the
+		/// threads start() began. Default: nothing.
+
 	virtual bool authenticates() const;
 		/// True for a filter that authenticates logins: then no login is
 		/// accepted without its Verdict::authenticated(), whatever
@@ -56,6 +65,11 @@ public:
 	virtual void onClose(const SessionInfo& session, SessionSlot& slot);
 		/// The connection closed. Default: nothing.
 
+	virtual void onBan(const BanRequest& request);
+		/// A ban was asked for: by a filter's Verdict::ban() (address and uid
+		/// of that session), by Host::ban() or by the admin API. Any thread.
+		/// Default: nothing (the blacklist plugin records it).
+
 	// API 1.1+: new hooks are appended here, never inserted.
 };
 
@@ -63,6 +77,16 @@ public:
 // Header-only on purpose: a plugin needs no symbol of the imgated binary.
 
 inline Filter::~Filter()
+{
+}
+
+
+inline void Filter::start(Host&)
+{
+}
+
+
+inline void Filter::stop()
 {
 }
 
@@ -92,6 +116,11 @@ inline Verdict Filter::onFrame(const FrameInfo&, SessionSlot&)
 
 
 inline void Filter::onClose(const SessionInfo&, SessionSlot&)
+{
+}
+
+
+inline void Filter::onBan(const BanRequest&)
 {
 }
 

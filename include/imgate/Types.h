@@ -63,6 +63,45 @@ struct SessionInfo
 };
 
 
+struct BanRequest
+	/// A temporary ban: of an address, a uid, or both (empty means "not").
+{
+	std::string address;
+	std::string uid;
+	unsigned seconds = 0;
+	std::string reason;  /// For logs; never a secret.
+	std::string origin;  /// The plugin (or "admin") that asked for it.
+};
+
+
+enum class KickReason: std::uint32_t
+	/// Kick.reason values (wire values).
+{
+	DUPLICATE_LOGIN = 1,
+	ADMIN           = 2,
+	BANNED          = 3,
+	SHUTDOWN        = 4
+};
+
+
+class Host
+	/// Services the server offers to plugins (passed to Filter::start()).
+	/// Thread-safe: callable from any thread, also a plugin's own; never
+	/// blocks on I/O.
+{
+public:
+	virtual ~Host() {}
+
+	virtual bool kickUid(const std::string& uid, KickReason reason, const std::string& message) = 0;
+		/// Sends the uid's session (if online) KICK with reason and message,
+		/// then closes it. Returns whether the uid was online.
+
+	virtual void ban(const BanRequest& request) = 0;
+		/// Asks every filter to record a ban (Filter::onBan()); the blacklist
+		/// plugin keeps it until it expires.
+};
+
+
 class SlotData
 	/// Base of per-session plugin state (see SessionSlot).
 {

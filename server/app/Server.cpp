@@ -134,6 +134,7 @@ Server::~Server()
 	{
 		if (_pAcceptor) _pAcceptor->stop();
 		_pLoops->stop();
+		_pFilters->stop();
 		_pStore->close();
 	}
 }
@@ -156,6 +157,14 @@ void Server::start()
 		throw Poco::Net::NetException("cannot listen on " + address.toString() + ": " + exc.displayText());
 	}
 	_pAcceptor.reset(new net::Acceptor(*_pLoops, *_pSessions, socket, busyReply(), _pAcceptCheck.get()));
+	try
+	{
+		_pFilters->start(*_pSessions);
+	}
+	catch (plugin::PluginException& exc)
+	{
+		throw ConfigException(exc.message());
+	}
 	_pLoops->start();
 	_pAcceptor->start();
 	_logger.information("store: %s", _pStore->describe());
@@ -185,6 +194,7 @@ void Server::shutdown()
 	std::size_t left = _pSessions->sessionCount();
 	if (left > 0) _logger.warning("closing %z sessions that did not close in time", left);
 	_pLoops->stop();
+	_pFilters->stop();
 	_pStore->close();
 	_logger.information("stopped");
 }

@@ -102,3 +102,60 @@ void FilterChain::onClose(const SessionInfo& session, SessionSlots& slots) const
 }
 
 } } // namespace imgate::plugin
+
+
+namespace imgate {
+namespace plugin {
+
+void FilterChain::start(Host& host) const
+{
+	for (const Entry& e: _entries)
+	{
+		try
+		{
+			e.pFilter->start(host);
+		}
+		catch (Poco::Exception& exc)
+		{
+			throw PluginException("plugin " + e.name + ": start failed: " + exc.message());
+		}
+		catch (std::exception& exc)
+		{
+			throw PluginException("plugin " + e.name + ": start failed: " + exc.what());
+		}
+	}
+}
+
+
+void FilterChain::stop() const
+{
+	for (auto it = _entries.rbegin(); it != _entries.rend(); ++it)
+	{
+		try
+		{
+			it->pFilter->stop();
+		}
+		catch (std::exception& exc)
+		{
+			it->pLogger->error("stop failed: %s", std::string(exc.what()));
+		}
+	}
+}
+
+
+void FilterChain::ban(const BanRequest& request) const
+{
+	for (const Entry& e: _entries)
+	{
+		try
+		{
+			e.pFilter->onBan(request);
+		}
+		catch (std::exception& exc)
+		{
+			e.pLogger->error("onBan failed: %s", std::string(exc.what()));
+		}
+	}
+}
+
+} } // namespace imgate::plugin

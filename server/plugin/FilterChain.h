@@ -62,6 +62,16 @@ public:
 	void onClose(const SessionInfo& session, SessionSlots& slots) const;
 		/// Every filter sees the close, also after another one threw.
 
+	void start(Host& host) const;
+		/// Filter::start() on every filter, in order. Throws what a filter
+		/// throws (a start-up error), naming the plugin.
+
+	void stop() const;
+		/// Filter::stop() on every filter, in reverse order; errors are logged.
+
+	void ban(const BanRequest& request) const;
+		/// Filter::onBan() on every filter; errors are logged.
+
 private:
 	struct Entry
 	{

@@ -180,6 +180,21 @@ void Session::refuse(const protocol::Frame& frame, const Verdict& verdict)
 	// A plugin's status is a protocol status (the SDK mirrors the wire values).
 	Status status = static_cast<Status>(static_cast<Poco::UInt16>(verdict.status()));
 	failRequest(frame, status, verdict.message());
+	if (verdict.action() == Verdict::BAN && verdict.banSeconds() > 0)
+	{
+		imgate::BanRequest ban;
+		ban.address = peerInfo().address;
+		if (_state == LOGGED_IN) ban.uid = _uid;
+		else if (static_cast<Command>(frame.cmd) == Command::LOGIN)
+		{
+			imgate::v1::LoginRequest login;
+			if (login.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength))) ban.uid = login.uid();
+		}
+		ban.seconds = verdict.banSeconds();
+		ban.reason = verdict.message();
+		ban.origin = "filter verdict";
+		_manager.ban(ban);
+	}
 	if (verdict.action() == Verdict::BAN || status == Status::BANNED
 		|| (status == Status::AUTH_FAILED && static_cast<Command>(frame.cmd) == Command::LOGIN))
 	{

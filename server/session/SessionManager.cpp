@@ -109,6 +109,28 @@ void SessionManager::notifyRecipient(const std::string& uid)
 }
 
 
+bool SessionManager::kickUid(const std::string& uid, imgate::KickReason reason, const std::string& message)
+{
+	SessionRef ref = _directory.find(uid);
+	if (!ref.valid()) return false;
+	runOn(ref.loop, [this, ref, uid, reason, message]()
+	{
+		Session* pSession = find(ref);
+		if (pSession && pSession->uid() == uid)
+			pSession->kick(static_cast<protocol::KickReason>(static_cast<Poco::UInt32>(reason)), message);
+	});
+	return true;
+}
+
+
+void SessionManager::ban(const imgate::BanRequest& request)
+{
+	_logger.information("ban address=%s uid=%s for %u s by %s: %s", request.address, request.uid,
+		request.seconds, request.origin, request.reason);
+	_filters.ban(request);
+}
+
+
 void SessionManager::beginDrain()
 {
 	if (_draining.exchange(true)) return;

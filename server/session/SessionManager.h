@@ -24,7 +24,7 @@ namespace session {
 class Session;
 
 
-class SessionManager: public net::ConnectionFactory
+class SessionManager: public net::ConnectionFactory, public imgate::Host
 	/// Shared by all loops; holds no per-session state of its own (each
 	/// session lives in its loop; the UidDirectory maps uids to them).
 	/// Work for a session on another loop is posted to that loop by
@@ -63,6 +63,12 @@ public:
 
 	void notifyRecipient(const std::string& uid);
 		/// Any thread: the uid's session (if online) fills its window.
+
+	bool kickUid(const std::string& uid, imgate::KickReason reason, const std::string& message) override;
+		/// Any thread (imgate::Host): kicks the uid's session, wherever it runs.
+
+	void ban(const imgate::BanRequest& request) override;
+		/// Any thread (imgate::Host): hands the ban to every filter (onBan).
 
 	void beginDrain();
 		/// Any thread: new logins are refused with SHUTTING_DOWN, and every

@@ -170,9 +170,9 @@ ServerProcess::~ServerProcess()
 }
 
 
-std::unique_ptr<client::ImgateClient> ServerProcess::connect() const
+std::unique_ptr<client::ImgateClient> ServerProcess::connect(const std::string& sourceAddress) const
 {
-	return std::unique_ptr<client::ImgateClient>(new client::ImgateClient("127.0.0.1", _port));
+	return std::unique_ptr<client::ImgateClient>(new client::ImgateClient("127.0.0.1", _port, Poco::Timespan(5, 0), sourceAddress));
 }
 
 

@@ -42,7 +42,8 @@ public:
 
 	Poco::UInt16 port() const;
 
-	std::unique_ptr<client::ImgateClient> connect() const;
+	std::unique_ptr<client::ImgateClient> connect(const std::string& sourceAddress = "") const;
+		/// Connects to the server, from sourceAddress (e.g. "127.0.0.2") if given.
 
 	std::unique_ptr<client::ImgateClient> login(const std::string& uid, const std::string& device = "test") const;
 		/// Connects and logs in; throws unless LOGIN_RESP is OK.

@@ -23,11 +23,12 @@ constexpr Poco::UInt32 MAX_BODY = 16 * 1024 * 1024;
 } // namespace
 
 
-ImgateClient::ImgateClient(const std::string& host, Poco::UInt16 port, Poco::Timespan connectTimeout):
+ImgateClient::ImgateClient(const std::string& host, Poco::UInt16 port, Poco::Timespan connectTimeout, const std::string& sourceAddress):
 	_decoder(MAX_BODY)
 {
 	try
 	{
+		if (!sourceAddress.empty()) _socket.impl()->bind(Poco::Net::SocketAddress(sourceAddress, 0), false);
 		_socket.connect(Poco::Net::SocketAddress(host, port), connectTimeout);
 		_socket.setNoDelay(true);
 	}

@@ -54,8 +54,10 @@ class ImgateClient
 	/// nothing the server sends is lost.
 {
 public:
-	ImgateClient(const std::string& host, Poco::UInt16 port, Poco::Timespan connectTimeout = Poco::Timespan(5, 0));
-		/// Connects; throws Poco::Net::NetException naming host and port.
+	ImgateClient(const std::string& host, Poco::UInt16 port, Poco::Timespan connectTimeout = Poco::Timespan(5, 0),
+		const std::string& sourceAddress = "");
+		/// Connects (from sourceAddress, if given); throws
+		/// Poco::Net::NetException naming host and port.
 
 	~ImgateClient();
 

@@ -1,0 +1,244 @@
+//
+// BlacklistFilter.cpp
+//
+// Plugin: blacklist
+//
+
+#include "plugins/blacklist/BlacklistFilter.h"
+#include "imgate/Plugin.h"
+#include "Poco/File.h"
+#include "Poco/RunnableAdapter.h"
+#include <fstream>
+#include <sstream>
+
+namespace imgate {
+namespace blacklist {
+
+namespace {
+
+bool readFile(const std::string& path, std::string& text, std::string& error)
+{
+	std::ifstream in(path, std::ios::binary);
+	if (!in)
+	{
+		error = Poco::File(path).exists() ? "not readable" : "file not found";
+		return false;
+	}
+	std::ostringstream ss;
+	ss << in.rdbuf();
+	text = ss.str();
+	return true;
+}
+
+} // namespace
+
+
+BlacklistFilter::BlacklistFilter():
+	_logger(Poco::Logger::get("imgate.plugin.blacklist")),
+	_pBans(std::make_shared<const BanList>()),
+	_runnable(*this, &BlacklistFilter::run),
+	_thread("imgate-blacklist"),
+	_stop(false)
+{
+}
+
+
+BlacklistFilter::~BlacklistFilter()
+{
+	stop();
+}
+
+
+void BlacklistFilter::initialize(const Poco::Util::AbstractConfiguration& config)
+{
+	_banFile.path = config.getString("file", "");
+	_allowFile.path = config.getString("allowFile", "");
+	int interval = config.getInt("reloadInterval", 2);
+	if (interval < 1 || interval > 3600)
+		throw Poco::InvalidArgumentException("reloadInterval: expected a whole number of seconds from 1 to 3600, got " + std::to_string(interval));
+	_reloadInterval = static_cast<unsigned>(interval);
+	int maxBans = config.getInt("maxTemporaryBans", 100000);
+	if (maxBans < 0)
+		throw Poco::InvalidArgumentException("maxTemporaryBans: expected a whole number of 0 or more, got " + std::to_string(maxBans));
+	_maxTemporaryBans = static_cast<std::size_t>(maxBans);
+	if (!_banFile.path.empty()) std::atomic_store(&_pBans, load(_banFile, true));
+	if (!_allowFile.path.empty()) std::atomic_store(&_pAllow, load(_allowFile, true));
+}
+
+
+std::shared_ptr<const BanList> BlacklistFilter::load(WatchedFile& file, bool atStartup)
+{
+	std::string text, error;
+	const std::string key = &file == &_banFile ? "file" : "allowFile";
+	Poco::File f(file.path);
+	if (!readFile(file.path, text, error))
+	{
+		if (atStartup) throw Poco::InvalidArgumentException(key + ": cannot read " + file.path + ": " + error);
+		_logger.error("cannot read %s (%s): keeping the previous list in force", file.path, error);
+		return nullptr;
+	}
+	try
+	{
+		file.modified = f.getLastModified();
+		file.size = f.getSize();
+		file.seen = true;
+	}
+	catch (Poco::Exception&)
+	{
+	}
+	std::vector<std::string> errors;
+	auto pList = std::make_shared<const BanList>(BanList::parse(text, file.path, errors));
+	for (const auto& e: errors) _logger.warning("%s (line skipped)", e);
+	_logger.information("%s: %z addresses/ranges and %z uids", file.path, pList->addressCount(), pList->uidCount());
+	return pList;
+}
+
+
+void BlacklistFilter::start(Host& host)
+{
+	_pHost = &host;
+	if (_banFile.path.empty() && _allowFile.path.empty()) return;
+	_stop.reset();
+	_thread.start(_runnable);
+}
+
+
+void BlacklistFilter::stop()
+{
+	if (_thread.isRunning())
+	{
+		_stop.set();
+		_thread.join();
+	}
+}
+
+
+void BlacklistFilter::run()
+{
+	while (!_stop.tryWait(static_cast<long>(_reloadInterval) * 1000))
+	{
+		try
+		{
+			checkFiles();
+			pruneExpired();
+		}
+		catch (std::exception& exc)
+		{
+			_logger.error("watcher: %s", std::string(exc.what()));
+		}
+	}
+}
+
+
+bool BlacklistFilter::changed(WatchedFile& file)
+{
+	try
+	{
+		Poco::File f(file.path);
+		if (!f.exists()) return file.seen; // vanished: report once through load()
+		return !file.seen || f.getLastModified() != file.modified || f.getSize() != file.size;
+	}
+	catch (Poco::Exception&)
+	{
+		return true;
+	}
+}
+
+
+void BlacklistFilter::checkFiles()
+{
+	if (!_banFile.path.empty() && changed(_banFile))
+	{
+		std::shared_ptr<const BanList> pNew = load(_banFile, false);
+		if (pNew)
+		{
+			std::shared_ptr<const BanList> pOld = std::atomic_load(&_pBans);
+			std::atomic_store(&_pBans, pNew);
+			// A uid banned while online is kicked.
+			for (const auto& uid: pNew->uids())
+			{
+				if (!pOld->bansUid(uid) && _pHost && _pHost->kickUid(uid, KickReason::BANNED, "banned"))
+					_logger.information("kicked uid=%s: banned by %s", uid, _banFile.path);
+			}
+		}
+		else _banFile.seen = false; // retry until readable, log each time it fails
+	}
+	if (!_allowFile.path.empty() && changed(_allowFile))
+	{
+		std::shared_ptr<const BanList> pNew = load(_allowFile, false);
+		if (pNew) std::atomic_store(&_pAllow, pNew);
+		else _allowFile.seen = false;
+	}
+}
+
+
+bool BlacklistFilter::temporarilyBanned(std::unordered_map<std::string, Poco::Timestamp>& bans, const std::string& key)
+{
+	Poco::FastMutex::ScopedLock lock(_temporaryMutex);
+	if (bans.empty()) return false;
+	auto it = bans.find(key);
+	if (it == bans.end()) return false;
+	if (Poco::Timestamp() < it->second) return true;
+	bans.erase(it);
+	return false;
+}
+
+
+void BlacklistFilter::pruneExpired()
+{
+	Poco::Timestamp now;
+	Poco::FastMutex::ScopedLock lock(_temporaryMutex);
+	for (auto* pBans: {&_bannedAddresses, &_bannedUids})
+	{
+		for (auto it = pBans->begin(); it != pBans->end();)
+		{
+			if (it->second <= now) it = pBans->erase(it);
+			else ++it;
+		}
+	}
+}
+
+
+Verdict BlacklistFilter::onAccept(const PeerInfo& peer)
+{
+	std::shared_ptr<const BanList> pAllow = std::atomic_load(&_pAllow);
+	if (pAllow && !pAllow->bansAddress(peer.address)) return Verdict::reject(Status::BANNED, "address not allowed");
+	if (std::atomic_load(&_pBans)->bansAddress(peer.address) || temporarilyBanned(_bannedAddresses, peer.address))
+		return Verdict::reject(Status::BANNED, "address banned");
+	return Verdict::proceed();
+}
+
+
+Verdict BlacklistFilter::onLogin(const LoginInfo& login, SessionSlot&)
+{
+	if (std::atomic_load(&_pBans)->bansUid(login.uid) || temporarilyBanned(_bannedUids, login.uid))
+		return Verdict::reject(Status::BANNED, "uid banned");
+	// An address banned after this connection was accepted.
+	if (temporarilyBanned(_bannedAddresses, login.peer.address)) return Verdict::reject(Status::BANNED, "address banned");
+	return Verdict::proceed();
+}
+
+
+void BlacklistFilter::onBan(const BanRequest& request)
+{
+	if (request.seconds == 0) return;
+	Poco::Timestamp until;
+	until += static_cast<Poco::Timestamp::TimeDiff>(request.seconds) * Poco::Timestamp::resolution();
+	{
+		Poco::FastMutex::ScopedLock lock(_temporaryMutex);
+		if (_bannedAddresses.size() + _bannedUids.size() >= _maxTemporaryBans)
+		{
+			_logger.warning("temporary ban table full (%z entries): ban of %s/%s not recorded", _maxTemporaryBans, request.address, request.uid);
+			return;
+		}
+		if (!request.address.empty()) _bannedAddresses[request.address] = until;
+		if (!request.uid.empty()) _bannedUids[request.uid] = until;
+	}
+	_logger.information("temporary ban address=%s uid=%s for %u s (%s: %s)", request.address, request.uid, request.seconds, request.origin, request.reason);
+	if (!request.uid.empty() && _pHost) _pHost->kickUid(request.uid, KickReason::BANNED, "banned");
+}
+
+} } // namespace imgate::blacklist
+
+
+IMGATE_PLUGIN(imgate::blacklist::BlacklistFilter)

@@ -1,0 +1,86 @@
+//
+// BlacklistFilter.h
+//
+// Plugin: blacklist
+// Refuses banned addresses at accept and banned uids at login; keeps the
+// temporary bans other plugins ask for; reloads its files when they change.
+//
+
+#ifndef imgate_blacklist_BlacklistFilter_INCLUDED
+#define imgate_blacklist_BlacklistFilter_INCLUDED
+
+#include "imgate/Filter.h"
+#include "plugins/blacklist/BanList.h"
+#include "Poco/Event.h"
+#include "Poco/Logger.h"
+#include "Poco/Mutex.h"
+#include "Poco/RunnableAdapter.h"
+#include "Poco/Thread.h"
+#include "Poco/Timestamp.h"
+#include <memory>
+#include <unordered_map>
+
+namespace imgate {
+namespace blacklist {
+
+class BlacklistFilter: public Filter
+	/// Settings (plugins.blacklist.*):
+	///   file = PATH             the ban list (optional)
+	///   allowFile = PATH        when set, only matching addresses may connect
+	///   reloadInterval = 2      seconds between checks of the files' mtime/size
+	///   maxTemporaryBans = 100000
+	///
+	/// The lists are immutable snapshots swapped atomically by the watcher
+	/// thread, so the hooks never lock for them; temporary bans are a small
+	/// locked map (written only by onBan()).
+{
+public:
+	BlacklistFilter();
+	~BlacklistFilter() override;
+
+	void initialize(const Poco::Util::AbstractConfiguration& config) override;
+	void start(Host& host) override;
+	void stop() override;
+	Verdict onAccept(const PeerInfo& peer) override;
+	Verdict onLogin(const LoginInfo& login, SessionSlot& slot) override;
+	void onBan(const BanRequest& request) override;
+
+	void run();
+		/// The watcher thread.
+
+private:
+	struct WatchedFile
+	{
+		std::string path;
+		Poco::Timestamp modified;
+		Poco::UInt64 size = 0;
+		bool seen = false;
+	};
+
+	std::shared_ptr<const BanList> load(WatchedFile& file, bool atStartup);
+		/// The parsed file, or null if it cannot be read (then the caller
+		/// keeps the list in force). Throws at start-up.
+	bool changed(WatchedFile& file);
+	void checkFiles();
+	bool temporarilyBanned(std::unordered_map<std::string, Poco::Timestamp>& bans, const std::string& key);
+	void pruneExpired();
+
+	Poco::Logger& _logger;
+	WatchedFile _banFile;
+	WatchedFile _allowFile;
+	std::shared_ptr<const BanList> _pBans;   /// atomic_load / atomic_store
+	std::shared_ptr<const BanList> _pAllow;  /// null: no allow list
+	unsigned _reloadInterval = 2;
+	std::size_t _maxTemporaryBans = 100000;
+	Poco::FastMutex _temporaryMutex;
+	std::unordered_map<std::string, Poco::Timestamp> _bannedAddresses; /// address -> expiry
+	std::unordered_map<std::string, Poco::Timestamp> _bannedUids;      /// uid -> expiry
+	Host* _pHost = nullptr;
+	Poco::RunnableAdapter<BlacklistFilter> _runnable;
+	Poco::Thread _thread;
+	Poco::Event _stop;
+};
+
+} } // namespace imgate::blacklist
+
+#endif // imgate_blacklist_BlacklistFilter_INCLUDED
