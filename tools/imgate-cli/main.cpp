@@ -6,6 +6,7 @@
 //   imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] send TO TEXT
 //   imgate-cli [--host H] [--port P] --uid U [--token T] listen [--count N] [--seconds S]
 //   imgate-cli [--host H] [--port P] ping
+//   imgate-cli token (--secret S | --secret-file F) --uid U [--ttl SECONDS] [--issuer I] [--audience A]
 //
 // Exit codes: 0 success; 1 the server answered with an error status;
 // 2 usage; 3 cannot connect, timeout or connection lost.
@@ -14,6 +15,11 @@
 #include "tools/imgate-cli/ImgateClient.h"
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/Exception.h"
+#include "Poco/JWT/Signer.h"
+#include "Poco/JWT/Token.h"
+#include "Poco/String.h"
+#include <fstream>
+#include <sstream>
 #include "Poco/NumberParser.h"
 #include "Poco/Timestamp.h"
 #include <iostream>
@@ -36,11 +42,13 @@ void usage(std::ostream& out)
 	out << "usage: imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] send TO TEXT\n"
 	       "       imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] listen [--count N] [--seconds S]\n"
 	       "       imgate-cli [--host H] [--port P] ping\n"
+	       "       imgate-cli token (--secret S | --secret-file F) --uid U [--ttl SECONDS] [--issuer I] [--audience A]\n"
 	       "       imgate-cli --help | --version\n"
 	       "Defaults: --host 127.0.0.1 --port 7700. listen prints each delivery as\n"
 	       "'msg_id=N from=UID: TEXT', acknowledges it, and runs until KICK, --count\n"
-	       "deliveries or --seconds seconds. Exit codes: 0 ok, 1 error status from the\n"
-	       "server, 2 usage, 3 connection failure or timeout.\n";
+	       "deliveries or --seconds seconds. token prints an HS256 JWT for the auth-jwt\n"
+	       "plugin (sub = uid, exp = now + ttl, default 3600 s). Exit codes: 0 ok, 1 error\n"
+	       "status from the server, 2 usage, 3 connection failure or timeout.\n";
 }
 
 std::string describe(const Reply& reply)
@@ -76,6 +84,11 @@ struct Options
 	std::vector<std::string> args;
 	long count = 0;
 	long seconds = 0;
+	std::string secret;
+	std::string secretFile;
+	long ttl = 3600;
+	std::string issuer;
+	std::string audience;
 };
 
 bool parseNumber(const std::string& text, long min, long max, long& value)
@@ -173,6 +186,39 @@ int runListen(ImgateClient& client, const Options& o)
 	return 0;
 }
 
+int runToken(const Options& o)
+{
+	std::string secret = o.secret;
+	if (!o.secretFile.empty())
+	{
+		std::ifstream in(o.secretFile, std::ios::binary);
+		if (!in)
+		{
+			std::cerr << "imgate-cli: cannot read " << o.secretFile << std::endl;
+			return EXIT_USAGE;
+		}
+		std::ostringstream ss;
+		ss << in.rdbuf();
+		secret = Poco::trimRight(ss.str());
+	}
+	if (secret.size() < 32)
+	{
+		std::cerr << "imgate-cli: an HS256 secret needs at least 32 bytes" << std::endl;
+		return EXIT_USAGE;
+	}
+	Poco::JWT::Token token;
+	token.setType("JWT");
+	token.setSubject(o.uid);
+	Poco::Int64 now = Poco::Timestamp().epochTime();
+	token.payload().set("iat", now);
+	token.payload().set("exp", now + o.ttl);
+	if (!o.issuer.empty()) token.setIssuer(o.issuer);
+	if (!o.audience.empty()) token.setAudience(o.audience);
+	Poco::JWT::Signer signer(secret);
+	std::cout << signer.sign(token, Poco::JWT::Signer::ALGO_HS256) << std::endl;
+	return 0;
+}
+
 int runPing(ImgateClient& client)
 {
 	Poco::Timestamp start;
@@ -224,6 +270,14 @@ int main(int argc, char** argv)
 		else if (a == "--uid") o.uid = value("--uid");
 		else if (a == "--token") o.token = value("--token");
 		else if (a == "--device") o.device = value("--device");
+		else if (a == "--secret") o.secret = value("--secret");
+		else if (a == "--secret-file") o.secretFile = value("--secret-file");
+		else if (a == "--issuer") o.issuer = value("--issuer");
+		else if (a == "--audience") o.audience = value("--audience");
+		else if (a == "--ttl")
+		{
+			if (!parseNumber(value("--ttl"), 1, 100000000, o.ttl)) { std::cerr << "imgate-cli: --ttl must be a positive number of seconds" << std::endl; return EXIT_USAGE; }
+		}
 		else if (a == "--count")
 		{
 			if (!parseNumber(value("--count"), 1, 1000000000, o.count)) { std::cerr << "imgate-cli: --count must be a positive number" << std::endl; return EXIT_USAGE; }
@@ -239,6 +293,15 @@ int main(int argc, char** argv)
 	if (o.command.empty()) { usage(std::cerr); return EXIT_USAGE; }
 	if (o.command == "send" && o.args.size() != 2) { std::cerr << "imgate-cli: send takes TO and TEXT" << std::endl; return EXIT_USAGE; }
 	if ((o.command == "listen" || o.command == "ping") && !o.args.empty()) { std::cerr << "imgate-cli: " << o.command << " takes no arguments" << std::endl; return EXIT_USAGE; }
+	if (o.command == "token")
+	{
+		if (o.uid.empty() || o.secret.empty() == o.secretFile.empty() || !o.args.empty())
+		{
+			std::cerr << "imgate-cli: token needs --uid and exactly one of --secret, --secret-file" << std::endl;
+			return EXIT_USAGE;
+		}
+		return runToken(o);
+	}
 	if (o.command != "send" && o.command != "listen" && o.command != "ping") { std::cerr << "imgate-cli: unknown command " << o.command << std::endl; usage(std::cerr); return EXIT_USAGE; }
 	if (o.command != "ping" && o.uid.empty()) { std::cerr << "imgate-cli: " << o.command << " needs --uid" << std::endl; return EXIT_USAGE; }
 

@@ -1,0 +1,109 @@
+//
+// AuthJwtFilter.cpp
+//
+// Plugin: auth-jwt
+// An authenticator: a LOGIN needs a valid JWT whose sub is the uid.
+//
+// Settings (plugins.auth-jwt.*), exactly one of secret / secretFile /
+// publicKeyFile:
+//   secret = TEXT            HS256 shared secret (prefer secretFile)
+//   secretFile = PATH        HS256 shared secret, read at start-up (trailing newline ignored)
+//   publicKeyFile = PATH     PEM public key for RS256 (default) or ES256
+//   algorithm = HS256|RS256|ES256
+//   leeway = 30              seconds of clock skew allowed for exp / nbf
+//   requireExp = true
+//   issuer = TEXT            iss must equal it
+//   audience = TEXT          aud must contain it
+//
+
+#include "plugins/auth-jwt/JwtVerifier.h"
+#include "imgate/Plugin.h"
+#include "Poco/Logger.h"
+#include "Poco/String.h"
+#include <fstream>
+#include <sstream>
+
+namespace imgate {
+namespace authjwt {
+
+namespace {
+
+std::string readFile(const std::string& key, const std::string& path)
+{
+	std::ifstream in(path, std::ios::binary);
+	if (!in) throw Poco::InvalidArgumentException(key + ": cannot read " + path);
+	std::ostringstream ss;
+	ss << in.rdbuf();
+	return ss.str();
+}
+
+} // namespace
+
+
+class AuthJwtFilter: public Filter
+{
+public:
+	AuthJwtFilter():
+		_logger(Poco::Logger::get("imgate.plugin.auth-jwt"))
+	{
+	}
+
+	void initialize(const Poco::Util::AbstractConfiguration& config) override
+	{
+		JwtVerifier::Options options;
+		const bool hasSecret = config.has("secret");
+		const bool hasSecretFile = config.has("secretFile");
+		const bool hasKeyFile = config.has("publicKeyFile");
+		if (int(hasSecret) + int(hasSecretFile) + int(hasKeyFile) != 1)
+			throw Poco::InvalidArgumentException("secret, secretFile or publicKeyFile: set exactly one of them");
+		if (hasKeyFile)
+		{
+			options.algorithm = config.getString("algorithm", "RS256");
+			options.publicKeyPem = readFile("publicKeyFile", config.getString("publicKeyFile"));
+		}
+		else
+		{
+			options.algorithm = config.getString("algorithm", "HS256");
+			if (options.algorithm != "HS256")
+				throw Poco::InvalidArgumentException("algorithm: " + options.algorithm + " needs publicKeyFile; secret and secretFile are for HS256");
+			options.hmacSecret = hasSecret ? config.getString("secret") : Poco::trimRight(readFile("secretFile", config.getString("secretFile")));
+			if (options.hmacSecret.size() < 32)
+				throw Poco::InvalidArgumentException(std::string(hasSecret ? "secret" : "secretFile") + ": an HS256 secret needs at least 32 bytes");
+		}
+		int leeway = config.getInt("leeway", 30);
+		if (leeway < 0 || leeway > 3600)
+			throw Poco::InvalidArgumentException("leeway: expected seconds from 0 to 3600, got " + std::to_string(leeway));
+		options.leewaySeconds = static_cast<unsigned>(leeway);
+		options.requireExp = config.getBool("requireExp", true);
+		options.issuer = config.getString("issuer", "");
+		options.audience = config.getString("audience", "");
+		_pVerifier.reset(new JwtVerifier(options));
+		_logger.information("verifying %s tokens%s%s", options.algorithm,
+			options.issuer.empty() ? std::string() : ", issuer " + options.issuer,
+			options.audience.empty() ? std::string() : ", audience " + options.audience);
+	}
+
+	bool authenticates() const override
+	{
+		return true;
+	}
+
+	Verdict onLogin(const LoginInfo& login, SessionSlot&) override
+	{
+		JwtVerifier::Result result = _pVerifier->verify(login.token, login.uid);
+		if (result == JwtVerifier::VALID) return Verdict::authenticated();
+		// The reason is logged and told to the client; the token never is.
+		const char* reason = JwtVerifier::describe(result);
+		_logger.information("login uid=%s peer=%s refused: %s", login.uid, login.peer.address, std::string(reason));
+		return Verdict::reject(Status::AUTH_FAILED, std::string("authentication failed: ") + reason);
+	}
+
+private:
+	Poco::Logger& _logger;
+	std::unique_ptr<JwtVerifier> _pVerifier;
+};
+
+} } // namespace imgate::authjwt
+
+
+IMGATE_PLUGIN(imgate::authjwt::AuthJwtFilter)

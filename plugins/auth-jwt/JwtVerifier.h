@@ -1,0 +1,67 @@
+//
+// JwtVerifier.h
+//
+// Plugin: auth-jwt
+// Checks a login token: signature (one algorithm, chosen by the server,
+// never by the token), exp and nbf with leeway, sub == uid, iss and aud.
+//
+
+#ifndef imgate_authjwt_JwtVerifier_INCLUDED
+#define imgate_authjwt_JwtVerifier_INCLUDED
+
+#include "Poco/JWT/Signer.h"
+#include "Poco/Timestamp.h"
+#include <memory>
+#include <string>
+
+namespace imgate {
+namespace authjwt {
+
+class JwtVerifier
+	/// Immutable after construction; verify() may be called concurrently.
+	/// Poco::JWT::Signer::verify() checks the signature only: the time
+	/// claims are checked here.
+{
+public:
+	struct Options
+	{
+		std::string algorithm = "HS256";  /// HS256, RS256 or ES256.
+		std::string hmacSecret;           /// HS256.
+		std::string publicKeyPem;         /// RS256 / ES256: PEM text of the public key.
+		unsigned leewaySeconds = 30;      /// Clock skew allowed for exp and nbf.
+		bool requireExp = true;           /// A token without exp is refused.
+		std::string issuer;               /// If set, iss must equal it.
+		std::string audience;             /// If set, aud must contain it.
+	};
+
+	explicit JwtVerifier(const Options& options);
+		/// Throws Poco::InvalidArgumentException for an unknown algorithm, an
+		/// empty secret or a key that does not parse.
+
+	enum Result
+	{
+		VALID,
+		NO_TOKEN,
+		BAD_SIGNATURE,   /// Also: not a JWT, another algorithm (e.g. "none").
+		EXPIRED,
+		NOT_YET_VALID,
+		NO_EXPIRATION,
+		MALFORMED_CLAIM,
+		WRONG_SUBJECT,
+		WRONG_ISSUER,
+		WRONG_AUDIENCE
+	};
+
+	Result verify(const std::string& token, const std::string& uid, const Poco::Timestamp& now = Poco::Timestamp()) const;
+
+	static const char* describe(Result result);
+		/// "token expired": safe to show the client and to log (no token data).
+
+private:
+	Options _options;
+	std::unique_ptr<Poco::JWT::Signer> _pSigner;
+};
+
+} } // namespace imgate::authjwt
+
+#endif // imgate_authjwt_JwtVerifier_INCLUDED

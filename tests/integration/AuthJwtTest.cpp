@@ -1,0 +1,127 @@
+//
+// AuthJwtTest.cpp
+//
+// The auth-jwt plugin (the real auth-jwt.so) in a real imgated, with
+// tokens minted by imgate-cli token.
+//
+
+#include "tests/support/ServerProcess.h"
+#include "imgate/v1/imgate.pb.h"
+#include "Poco/File.h"
+#include "Poco/String.h"
+#include <cppunit/extensions/HelperMacros.h>
+
+using imgate::client::Reply;
+using imgate::test::ServerProcess;
+using ProtocolStatus = imgate::protocol::Status;
+
+class AuthJwtTest: public CppUnit::TestFixture
+{
+	CPPUNIT_TEST_SUITE(AuthJwtTest);
+	CPPUNIT_TEST(testValidTokenLogsIn);
+	CPPUNIT_TEST(testRefusalsCloseAndNeverLogTheToken);
+	CPPUNIT_TEST(testAnonymousCannotBypass);
+	CPPUNIT_TEST(testStartupErrors);
+	CPPUNIT_TEST_SUITE_END();
+
+public:
+	void setUp() override
+	{
+		_dir = ServerProcess::makeTempDir();
+		_secretFile = _dir + "jwt.secret";
+		ServerProcess::writeFile(_secretFile, "a-test-secret-that-is-long-enough-for-hs256\n");
+	}
+
+	void tearDown() override
+	{
+		Poco::File(_dir).remove(true);
+	}
+
+	std::string mint(const std::string& uid, const std::vector<std::string>& extra = {})
+	{
+		std::vector<std::string> args{"token", "--secret-file", _secretFile, "--uid", uid};
+		args.insert(args.end(), extra.begin(), extra.end());
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(0, ServerProcess::runProgram(IMGATE_CLI_PATH, args, out, 10000));
+		return Poco::trim(out);
+	}
+
+	ServerProcess::Settings settings(ServerProcess::Settings extra = {})
+	{
+		extra["plugins.dir"] = IMGATE_PLUGIN_DIR;
+		extra["plugins.load"] = "auth-jwt";
+		if (!extra.count("plugins.auth-jwt.secretFile")) extra["plugins.auth-jwt.secretFile"] = _secretFile;
+		if (!extra.count("auth.allowAnonymous")) extra["auth.allowAnonymous"] = "";
+		return extra;
+	}
+
+	void testValidTokenLogsIn()
+	{
+		ServerProcess server(settings());
+		auto c = server.connect();
+		CPPUNIT_ASSERT(c->login("alice", mint("alice")).result() == ProtocolStatus::OK);
+		CPPUNIT_ASSERT(server.log().find("every login will be refused") == std::string::npos);
+	}
+
+	void testRefusalsCloseAndNeverLogTheToken()
+	{
+		ServerProcess server(settings({{"plugins.auth-jwt.issuer", "imgate-test"}}));
+		struct Case
+		{
+			std::string uid;
+			std::string token;
+			std::string reason;
+		};
+		const std::string good = mint("alice", {"--issuer", "imgate-test"});
+		const Case cases[] = {
+			{"alice", "", "no token"},
+			{"mallory", good, "token subject does not match the uid"},
+			{"alice", good.substr(0, good.size() - 3) + "AAA", "bad token signature"},
+			{"alice", mint("alice"), "wrong token issuer"},
+			{"alice", "not-a-jwt", "bad token signature"}
+		};
+		for (const Case& k: cases)
+		{
+			auto c = server.connect();
+			Reply r = c->login(k.uid, k.token);
+			CPPUNIT_ASSERT(r.result() == ProtocolStatus::AUTH_FAILED);
+			CPPUNIT_ASSERT_EQUAL("authentication failed: " + k.reason, r.parse<imgate::v1::LoginResponse>().message());
+			CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(5, 0)));
+			CPPUNIT_ASSERT(server.waitForLog("login uid=" + k.uid + " peer=127.0.0.1 refused: " + k.reason));
+		}
+		CPPUNIT_ASSERT(server.connect()->login("alice", good).result() == ProtocolStatus::OK);
+		CPPUNIT_ASSERT_MESSAGE("a token must never be logged", server.log().find(good.substr(good.rfind('.') + 1)) == std::string::npos);
+	}
+
+	void testAnonymousCannotBypass()
+	{
+		ServerProcess server(settings({{"auth.allowAnonymous", "true"}}));
+		CPPUNIT_ASSERT(server.connect()->login("alice", "").result() == ProtocolStatus::AUTH_FAILED);
+	}
+
+	void testStartupErrors()
+	{
+		const std::string plugin = "plugin auth-jwt (" + std::string(IMGATE_PLUGIN_DIR) + "/auth-jwt.so): configuration: ";
+		const std::pair<std::string, std::string> cases[] = {
+			{"", "secret, secretFile or publicKeyFile: set exactly one of them"},
+			{"plugins.auth-jwt.secretFile = " + _dir + "missing.secret\n", "secretFile: cannot read " + _dir + "missing.secret"},
+			{"plugins.auth-jwt.secret = short\n", "secret: an HS256 secret needs at least 32 bytes"},
+			{"plugins.auth-jwt.secretFile = " + _secretFile + "\nplugins.auth-jwt.leeway = -1\n", "leeway: expected seconds from 0 to 3600, got -1"}
+		};
+		for (const auto& c: cases)
+		{
+			std::string path = _dir + "imgate.properties";
+			ServerProcess::writeFile(path, "server.address = 127.0.0.1\nserver.port = 0\nplugins.dir = " + std::string(IMGATE_PLUGIN_DIR)
+				+ "\nplugins.load = auth-jwt\n" + c.first);
+			std::string out;
+			CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--config=" + path}, out));
+			CPPUNIT_ASSERT_MESSAGE(out, out.find(plugin + c.second) != std::string::npos);
+		}
+	}
+
+private:
+	std::string _dir;
+	std::string _secretFile;
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(AuthJwtTest);

@@ -1,0 +1,218 @@
+//
+// JwtVerifierTest.cpp
+//
+
+#include "plugins/auth-jwt/JwtVerifier.h"
+#include "Poco/Base64Encoder.h"
+#include "Poco/Crypto/ECKey.h"
+#include "Poco/Crypto/RSAKey.h"
+#include "Poco/JWT/Signer.h"
+#include "Poco/JWT/Token.h"
+#include <cppunit/extensions/HelperMacros.h>
+#include <sstream>
+
+using imgate::authjwt::JwtVerifier;
+
+namespace {
+
+const std::string SECRET = "0123456789abcdef0123456789abcdef-test-secret";
+
+Poco::Timestamp at(double seconds)
+{
+	return Poco::Timestamp(static_cast<Poco::Timestamp::TimeVal>(seconds * 1e6));
+}
+
+const double NOW = 1800000000.0; // a fixed "now" for every case
+
+std::string sign(Poco::JWT::Token token, const std::string& secret = SECRET)
+{
+	Poco::JWT::Signer signer(secret);
+	return signer.sign(token, Poco::JWT::Signer::ALGO_HS256);
+}
+
+Poco::JWT::Token claims(const std::string& sub, double exp, double nbf = 0)
+{
+	Poco::JWT::Token token;
+	token.setType("JWT");
+	token.setSubject(sub);
+	if (exp > 0) token.payload().set("exp", static_cast<Poco::Int64>(exp));
+	if (nbf > 0) token.payload().set("nbf", static_cast<Poco::Int64>(nbf));
+	return token;
+}
+
+std::string base64url(const std::string& text)
+{
+	std::ostringstream out;
+	Poco::Base64Encoder encoder(out, Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING);
+	encoder << text;
+	encoder.close();
+	return out.str();
+}
+
+JwtVerifier hs256(unsigned leeway = 30)
+{
+	JwtVerifier::Options o;
+	o.hmacSecret = SECRET;
+	o.leewaySeconds = leeway;
+	return JwtVerifier(o);
+}
+
+} // namespace
+
+
+class JwtVerifierTest: public CppUnit::TestFixture
+{
+	CPPUNIT_TEST_SUITE(JwtVerifierTest);
+	CPPUNIT_TEST(testValid);
+	CPPUNIT_TEST(testExpired);
+	CPPUNIT_TEST(testLeeway);
+	CPPUNIT_TEST(testNotBeforeInFuture);
+	CPPUNIT_TEST(testWrongSubject);
+	CPPUNIT_TEST(testBadSignature);
+	CPPUNIT_TEST(testGarbage);
+	CPPUNIT_TEST(testAlgNoneRefused);
+	CPPUNIT_TEST(testMissingExpiration);
+	CPPUNIT_TEST(testIssuerAndAudience);
+	CPPUNIT_TEST(testMalformedClaim);
+	CPPUNIT_TEST(testRs256);
+	CPPUNIT_TEST(testEs256);
+	CPPUNIT_TEST(testBadOptions);
+	CPPUNIT_TEST_SUITE_END();
+
+public:
+	void testValid()
+	{
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, hs256().verify(sign(claims("alice", NOW + 60)), "alice", at(NOW)));
+	}
+
+	void testExpired()
+	{
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::EXPIRED, hs256(0).verify(sign(claims("alice", NOW - 1)), "alice", at(NOW)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::EXPIRED, hs256(0).verify(sign(claims("alice", NOW)), "alice", at(NOW)));
+	}
+
+	void testLeeway()
+	{
+		std::string token = sign(claims("alice", NOW - 20));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, hs256(30).verify(token, "alice", at(NOW)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::EXPIRED, hs256(10).verify(token, "alice", at(NOW)));
+	}
+
+	void testNotBeforeInFuture()
+	{
+		std::string token = sign(claims("alice", NOW + 600, NOW + 120));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::NOT_YET_VALID, hs256(30).verify(token, "alice", at(NOW)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, hs256(30).verify(token, "alice", at(NOW + 100))); // within leeway
+	}
+
+	void testWrongSubject()
+	{
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::WRONG_SUBJECT, hs256().verify(sign(claims("alice", NOW + 60)), "mallory", at(NOW)));
+	}
+
+	void testBadSignature()
+	{
+		std::string forged = sign(claims("alice", NOW + 60), "another-secret-of-at-least-32-bytes!!");
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::BAD_SIGNATURE, hs256().verify(forged, "alice", at(NOW)));
+		// A valid token with its payload swapped for another uid's.
+		std::string good = sign(claims("alice", NOW + 60));
+		std::string other = sign(claims("mallory", NOW + 60));
+		std::string spliced = good.substr(0, good.find('.')) + other.substr(other.find('.'), other.rfind('.') - other.find('.')) + good.substr(good.rfind('.'));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::BAD_SIGNATURE, hs256().verify(spliced, "mallory", at(NOW)));
+	}
+
+	void testGarbage()
+	{
+		JwtVerifier v = hs256();
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::NO_TOKEN, v.verify("", "alice", at(NOW)));
+		for (const char* junk: {"x", "a.b.c", "....", "eyJhbGciOiJIUzI1NiJ9.%%%.zzz", "\xff\xfe.\x01.\x02"})
+			CPPUNIT_ASSERT_EQUAL(JwtVerifier::BAD_SIGNATURE, v.verify(junk, "alice", at(NOW)));
+	}
+
+	void testAlgNoneRefused()
+	{
+		std::string header = base64url("{\"alg\":\"none\",\"typ\":\"JWT\"}");
+		std::string payload = base64url("{\"sub\":\"alice\",\"exp\":" + std::to_string(static_cast<long long>(NOW + 60)) + "}");
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::BAD_SIGNATURE, hs256().verify(header + "." + payload + ".", "alice", at(NOW)));
+	}
+
+	void testMissingExpiration()
+	{
+		std::string token = sign(claims("alice", 0));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::NO_EXPIRATION, hs256().verify(token, "alice", at(NOW)));
+		JwtVerifier::Options o;
+		o.hmacSecret = SECRET;
+		o.requireExp = false;
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, JwtVerifier(o).verify(token, "alice", at(NOW)));
+	}
+
+	void testIssuerAndAudience()
+	{
+		JwtVerifier::Options o;
+		o.hmacSecret = SECRET;
+		o.issuer = "https://auth.example";
+		o.audience = "imgate";
+		JwtVerifier v(o);
+		Poco::JWT::Token t = claims("alice", NOW + 60);
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::WRONG_ISSUER, v.verify(sign(t), "alice", at(NOW)));
+		t.setIssuer("https://auth.example");
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::WRONG_AUDIENCE, v.verify(sign(t), "alice", at(NOW)));
+		t.setAudience(std::vector<std::string>{"other", "imgate"});
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, v.verify(sign(t), "alice", at(NOW)));
+		t.setAudience("imgate");
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, v.verify(sign(t), "alice", at(NOW)));
+	}
+
+	void testMalformedClaim()
+	{
+		Poco::JWT::Token t;
+		t.setSubject("alice");
+		t.payload().set("exp", std::string("tomorrow"));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::MALFORMED_CLAIM, hs256().verify(sign(t), "alice", at(NOW)));
+	}
+
+	void testRs256()
+	{
+		Poco::SharedPtr<Poco::Crypto::RSAKey> pKey = new Poco::Crypto::RSAKey(Poco::Crypto::RSAKey::KL_2048, Poco::Crypto::RSAKey::EXP_LARGE);
+		std::ostringstream pem;
+		pKey->save(&pem);
+		Poco::JWT::Signer signer(pKey);
+		Poco::JWT::Token t = claims("alice", NOW + 60);
+		std::string token = signer.sign(t, Poco::JWT::Signer::ALGO_RS256);
+		JwtVerifier::Options o;
+		o.algorithm = "RS256";
+		o.publicKeyPem = pem.str();
+		JwtVerifier v(o);
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, v.verify(token, "alice", at(NOW)));
+		// An HS256 token signed with the public key text as secret (the
+		// classic algorithm-confusion attack) is refused.
+		Poco::JWT::Signer confused(pem.str());
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::BAD_SIGNATURE, v.verify(confused.sign(t, Poco::JWT::Signer::ALGO_HS256), "alice", at(NOW)));
+	}
+
+	void testEs256()
+	{
+		Poco::SharedPtr<Poco::Crypto::ECKey> pKey = new Poco::Crypto::ECKey("prime256v1");
+		std::ostringstream pem;
+		pKey->save(&pem);
+		Poco::JWT::Signer signer(pKey);
+		Poco::JWT::Token t = claims("alice", NOW + 60);
+		JwtVerifier::Options o;
+		o.algorithm = "ES256";
+		o.publicKeyPem = pem.str();
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, JwtVerifier(o).verify(signer.sign(t, Poco::JWT::Signer::ALGO_ES256), "alice", at(NOW)));
+	}
+
+	void testBadOptions()
+	{
+		JwtVerifier::Options o;
+		o.algorithm = "HS999";
+		o.hmacSecret = SECRET;
+		CPPUNIT_ASSERT_THROW(JwtVerifier v(o), Poco::InvalidArgumentException);
+		o.algorithm = "RS256";
+		o.publicKeyPem = "-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n";
+		CPPUNIT_ASSERT_THROW(JwtVerifier v(o), Poco::InvalidArgumentException);
+	}
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(JwtVerifierTest);
