@@ -1,0 +1,134 @@
+//
+// RateLimitTest.cpp
+//
+// The ratelimit plugin (the real ratelimit.so, with blacklist.so to record
+// escalated bans) in a real imgated.
+//
+
+#include "tests/support/ServerProcess.h"
+#include "server/protocol/FrameEncoder.h"
+#include "imgate/v1/imgate.pb.h"
+#include "Poco/File.h"
+#include <cppunit/extensions/HelperMacros.h>
+
+using imgate::client::ImgateClient;
+using imgate::client::Reply;
+using imgate::protocol::Command;
+using imgate::protocol::FrameEncoder;
+using imgate::test::ServerProcess;
+using ProtocolStatus = imgate::protocol::Status;
+
+class RateLimitTest: public CppUnit::TestFixture
+{
+	CPPUNIT_TEST_SUITE(RateLimitTest);
+	CPPUNIT_TEST(testMessagesPerSession);
+	CPPUNIT_TEST(testLoginAttemptsPerAddress);
+	CPPUNIT_TEST(testConnectionsPerAddress);
+	CPPUNIT_TEST(testAbuseEscalatesToBan);
+	CPPUNIT_TEST(testBadSettingStopsStartup);
+	CPPUNIT_TEST_SUITE_END();
+
+public:
+	static ServerProcess::Settings settings(ServerProcess::Settings extra)
+	{
+		extra["plugins.dir"] = IMGATE_PLUGIN_DIR;
+		if (!extra.count("plugins.load")) extra["plugins.load"] = "ratelimit";
+		return extra;
+	}
+
+	void testMessagesPerSession()
+	{
+		ServerProcess server(settings({{"plugins.ratelimit.messagesPerSecond", "0.5"}, {"plugins.ratelimit.burst", "3"}, {"plugins.ratelimit.banAfter", "0"}}));
+		auto alice = server.login("alice");
+		std::string wire;
+		for (Poco::UInt32 i = 1; i <= 10; ++i)
+		{
+			imgate::v1::MessageSend m;
+			m.set_to_uid("bob");
+			m.set_client_msg_id(i);
+			m.set_payload("x");
+			FrameEncoder::append(wire, Command::MSG_SEND, ProtocolStatus::OK, i, m);
+		}
+		alice->sendRaw(wire);
+		int ok = 0, limited = 0;
+		for (int i = 0; i < 10; ++i)
+		{
+			Reply r;
+			CPPUNIT_ASSERT(alice->receiveCommand(r, Command::MSG_SEND_ACK, Poco::Timespan(5, 0)));
+			if (r.result() == ProtocolStatus::OK) ++ok;
+			else if (r.result() == ProtocolStatus::RATE_LIMITED)
+			{
+				++limited;
+				CPPUNIT_ASSERT_EQUAL(Poco::UInt64(r.seq), static_cast<Poco::UInt64>(r.parse<imgate::v1::MessageSendAck>().client_msg_id()));
+			}
+		}
+		CPPUNIT_ASSERT_EQUAL(3, ok); // the burst; 0.5/s refills nothing in the meantime
+		CPPUNIT_ASSERT_EQUAL(7, limited);
+		CPPUNIT_ASSERT(!alice->closed()); // the connection stays open
+	}
+
+	void testLoginAttemptsPerAddress()
+	{
+		ServerProcess server(settings({{"plugins.ratelimit.loginsPerSecondPerIp", "0.2"}, {"plugins.ratelimit.loginBurst", "2"}, {"plugins.ratelimit.banAfter", "0"}}));
+		CPPUNIT_ASSERT(server.connect("127.0.0.6")->login("a1", "").result() == ProtocolStatus::OK);
+		CPPUNIT_ASSERT(server.connect("127.0.0.6")->login("a2", "").result() == ProtocolStatus::OK);
+		auto third = server.connect("127.0.0.6");
+		Reply r = third->login("a3", "");
+		CPPUNIT_ASSERT(r.result() == ProtocolStatus::RATE_LIMITED);
+		CPPUNIT_ASSERT_EQUAL(std::string("too many login attempts from this address"), r.parse<imgate::v1::LoginResponse>().message());
+		CPPUNIT_ASSERT(!third->closed());
+		CPPUNIT_ASSERT(server.connect("127.0.0.7")->login("b1", "").result() == ProtocolStatus::OK); // another address
+	}
+
+	void testConnectionsPerAddress()
+	{
+		ServerProcess server(settings({{"plugins.ratelimit.connectsPerSecondPerIp", "0.2"}, {"plugins.ratelimit.connectBurst", "2"}, {"plugins.ratelimit.banAfter", "0"}}));
+		auto a = server.connect("127.0.0.9");
+		auto b = server.connect("127.0.0.9");
+		auto c = server.connect("127.0.0.9");
+		Reply r;
+		CPPUNIT_ASSERT(c->receive(r, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT(r.command() == Command::ERROR);
+		CPPUNIT_ASSERT(r.result() == ProtocolStatus::RATE_LIMITED);
+		CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT(a->login("first", "").result() == ProtocolStatus::OK);
+	}
+
+	void testAbuseEscalatesToBan()
+	{
+		ServerProcess server(settings({{"plugins.load", "blacklist, ratelimit"},
+			{"plugins.ratelimit.framesPerSecond", "0.1"}, {"plugins.ratelimit.frameBurst", "2"},
+			{"plugins.ratelimit.banAfter", "3"}, {"plugins.ratelimit.banSeconds", "60"}}));
+		auto flooder = server.connect("127.0.0.10");
+		std::string wire;
+		for (Poco::UInt32 i = 1; i <= 10; ++i) FrameEncoder::append(wire, Command::HEARTBEAT, ProtocolStatus::OK, i);
+		flooder->sendRaw(wire);
+		std::vector<ProtocolStatus> statuses;
+		Reply r;
+		while (flooder->receiveCommand(r, Command::HEARTBEAT_RESP, Poco::Timespan(3, 0))) statuses.push_back(r.result());
+		CPPUNIT_ASSERT(flooder->closed());
+		CPPUNIT_ASSERT_EQUAL(std::size_t(5), statuses.size()); // 2 ok, 2 limited, then the ban
+		CPPUNIT_ASSERT(statuses[0] == ProtocolStatus::OK && statuses[1] == ProtocolStatus::OK);
+		CPPUNIT_ASSERT(statuses[2] == ProtocolStatus::RATE_LIMITED && statuses[3] == ProtocolStatus::RATE_LIMITED);
+		CPPUNIT_ASSERT(statuses[4] == ProtocolStatus::BANNED);
+		CPPUNIT_ASSERT(server.waitForLog("temporary ban address=127.0.0.10"));
+		auto again = server.connect("127.0.0.10");
+		CPPUNIT_ASSERT(again->receive(r, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT(r.result() == ProtocolStatus::BANNED);
+		CPPUNIT_ASSERT(server.connect("127.0.0.11")->login("innocent", "").result() == ProtocolStatus::OK);
+	}
+
+	void testBadSettingStopsStartup()
+	{
+		std::string dir = ServerProcess::makeTempDir();
+		std::string path = dir + "imgate.properties";
+		ServerProcess::writeFile(path, "server.address = 127.0.0.1\nserver.port = 0\nplugins.dir = " + std::string(IMGATE_PLUGIN_DIR)
+			+ "\nplugins.load = ratelimit\nplugins.ratelimit.messagesPerSecond = 0\n");
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--config=" + path}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("plugin ratelimit (" + std::string(IMGATE_PLUGIN_DIR) + "/ratelimit.so): configuration: messagesPerSecond: expected a number above 0, got 0") != std::string::npos);
+		Poco::File(dir).remove(true);
+	}
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(RateLimitTest);
