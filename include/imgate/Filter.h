@@ -46,6 +46,11 @@ public:
 		/// At shutdown, after the last session closed: stop and join the
 		/// threads start() began. Default: nothing.
 
+	virtual void reload();
+		/// SIGHUP: re-read whatever files the plugin uses (ban lists, keys);
+		/// keep the old state if they cannot be read. Main thread. Default:
+		/// nothing.
+
 	virtual bool authenticates() const;
 		/// True for a filter that authenticates logins: then no login is
 		/// accepted without its Verdict::authenticated(), whatever
@@ -87,6 +92,11 @@ inline void Filter::start(Host&)
 
 
 inline void Filter::stop()
+{
+}
+
+
+inline void Filter::reload()
 {
 }
 

@@ -9,6 +9,7 @@
 #define imgate_Types_INCLUDED
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -95,6 +96,11 @@ public:
 	virtual bool kickUid(const std::string& uid, KickReason reason, const std::string& message) = 0;
 		/// Sends the uid's session (if online) KICK with reason and message,
 		/// then closes it. Returns whether the uid was online.
+
+	virtual void kickAddresses(std::function<bool(const std::string& address)> match, KickReason reason, const std::string& message) = 0;
+		/// Kicks every connection whose peer address match() accepts (match
+		/// runs on the event loops, concurrently: it must be thread-safe and
+		/// cheap). Asynchronous: returns before the kicks are sent.
 
 	virtual void ban(const BanRequest& request) = 0;
 		/// Asks every filter to record a ban (Filter::onBan()); the blacklist

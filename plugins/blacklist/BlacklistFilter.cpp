@@ -119,7 +119,7 @@ void BlacklistFilter::run()
 	{
 		try
 		{
-			checkFiles();
+			checkFiles(false);
 			pruneExpired();
 		}
 		catch (std::exception& exc)
@@ -145,25 +145,39 @@ bool BlacklistFilter::changed(WatchedFile& file)
 }
 
 
-void BlacklistFilter::checkFiles()
+void BlacklistFilter::reload()
 {
-	if (!_banFile.path.empty() && changed(_banFile))
+	checkFiles(true);
+}
+
+
+void BlacklistFilter::checkFiles(bool force)
+{
+	Poco::FastMutex::ScopedLock lock(_filesMutex);
+	if (!_banFile.path.empty() && (force || changed(_banFile)))
 	{
 		std::shared_ptr<const BanList> pNew = load(_banFile, false);
 		if (pNew)
 		{
 			std::shared_ptr<const BanList> pOld = std::atomic_load(&_pBans);
 			std::atomic_store(&_pBans, pNew);
-			// A uid banned while online is kicked.
+			// A uid or address banned while online is kicked.
 			for (const auto& uid: pNew->uids())
 			{
 				if (!pOld->bansUid(uid) && _pHost && _pHost->kickUid(uid, KickReason::BANNED, "banned"))
 					_logger.information("kicked uid=%s: banned by %s", uid, _banFile.path);
 			}
+			if (_pHost && pNew->addressCount() > 0)
+			{
+				_pHost->kickAddresses([pNew, pOld](const std::string& address)
+				{
+					return pNew->bansAddress(address) && !pOld->bansAddress(address);
+				}, KickReason::BANNED, "banned");
+			}
 		}
 		else _banFile.seen = false; // retry until readable, log each time it fails
 	}
-	if (!_allowFile.path.empty() && changed(_allowFile))
+	if (!_allowFile.path.empty() && (force || changed(_allowFile)))
 	{
 		std::shared_ptr<const BanList> pNew = load(_allowFile, false);
 		if (pNew) std::atomic_store(&_pAllow, pNew);
@@ -236,6 +250,11 @@ void BlacklistFilter::onBan(const BanRequest& request)
 	}
 	_logger.information("temporary ban address=%s uid=%s for %u s (%s: %s)", request.address, request.uid, request.seconds, request.origin, request.reason);
 	if (!request.uid.empty() && _pHost) _pHost->kickUid(request.uid, KickReason::BANNED, "banned");
+	if (!request.address.empty() && _pHost)
+	{
+		const std::string address = request.address;
+		_pHost->kickAddresses([address](const std::string& a) { return a == address; }, KickReason::BANNED, "banned");
+	}
 }
 
 } } // namespace imgate::blacklist

@@ -41,6 +41,7 @@ public:
 	void initialize(const Poco::Util::AbstractConfiguration& config) override;
 	void start(Host& host) override;
 	void stop() override;
+	void reload() override;
 	Verdict onAccept(const PeerInfo& peer) override;
 	Verdict onLogin(const LoginInfo& login, SessionSlot& slot) override;
 	void onBan(const BanRequest& request) override;
@@ -61,7 +62,7 @@ private:
 		/// The parsed file, or null if it cannot be read (then the caller
 		/// keeps the list in force). Throws at start-up.
 	bool changed(WatchedFile& file);
-	void checkFiles();
+	void checkFiles(bool force);
 	bool temporarilyBanned(std::unordered_map<std::string, Poco::Timestamp>& bans, const std::string& key);
 	void pruneExpired();
 
@@ -72,6 +73,7 @@ private:
 	std::shared_ptr<const BanList> _pAllow;  /// null: no allow list
 	unsigned _reloadInterval = 2;
 	std::size_t _maxTemporaryBans = 100000;
+	Poco::FastMutex _filesMutex;      /// checkFiles() runs on the watcher and, for SIGHUP, the main thread.
 	Poco::FastMutex _temporaryMutex;
 	std::unordered_map<std::string, Poco::Timestamp> _bannedAddresses; /// address -> expiry
 	std::unordered_map<std::string, Poco::Timestamp> _bannedUids;      /// uid -> expiry

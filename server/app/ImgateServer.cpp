@@ -171,16 +171,16 @@ int ImgateServer::main(const std::vector<std::string>& args)
 		return EXIT_CONFIG;
 	}
 
-	// Signals are taken by waitForTerminationRequest() in this thread; block
-	// them before any thread starts so that every thread inherits the mask.
+	// Signals are taken with sigwait() in this thread; block them before any
+	// thread starts so that every thread inherits the mask.
 	sigset_t signals;
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGINT);
 	sigaddset(&signals, SIGQUIT);
 	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 	std::signal(SIGPIPE, SIG_IGN);
-	std::signal(SIGHUP, SIG_IGN);
 
 	std::unique_ptr<Server> pServer;
 	try
@@ -209,7 +209,10 @@ int ImgateServer::main(const std::vector<std::string>& args)
 		return EXIT_SOFTWARE;
 	}
 
-	waitForTerminationRequest();
+	// Instead of waitForTerminationRequest(): SIGHUP must not stop the server.
+	int sig = 0;
+	while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) pServer->reload();
+	log.information("%s received", std::string(sig == SIGINT ? "SIGINT" : sig == SIGQUIT ? "SIGQUIT" : "SIGTERM"));
 	pServer->shutdown();
 	return EXIT_OK;
 }

@@ -20,6 +20,9 @@ class ImgateServer: public Poco::Util::ServerApplication
 	/// Options: --config/-c PATH, --help/-h, --version, and
 	/// ServerApplication's --daemon, --pidfile, --umask.
 	///
+	/// Signals: SIGTERM, SIGINT, SIGQUIT drain and stop; SIGHUP makes the
+	/// plugins re-read their files.
+	///
 	/// Exit codes: EXIT_OK after a clean shutdown (SIGTERM/SIGINT),
 	/// EXIT_USAGE for a bad option, EXIT_CONFIG for a configuration error
 	/// (one log line naming file, line and key), EXIT_UNAVAILABLE when the

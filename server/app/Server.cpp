@@ -200,6 +200,13 @@ void Server::shutdown()
 }
 
 
+void Server::reload()
+{
+	_logger.information("SIGHUP: plugins re-read their files");
+	_pFilters->reload();
+}
+
+
 Poco::UInt16 Server::port() const
 {
 	return _pAcceptor ? _pAcceptor->port() : 0;

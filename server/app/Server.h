@@ -43,6 +43,9 @@ public:
 		/// drainTime, waits for them to close (at most drainTime + 3 s),
 		/// then stops the loops and closes the store.
 
+	void reload();
+		/// SIGHUP: plugins re-read their files. Main thread.
+
 	Poco::UInt16 port() const;
 		/// The bound port (useful with server.port = 0).
 

@@ -143,6 +143,22 @@ void FilterChain::stop() const
 }
 
 
+void FilterChain::reload() const
+{
+	for (const Entry& e: _entries)
+	{
+		try
+		{
+			e.pFilter->reload();
+		}
+		catch (std::exception& exc)
+		{
+			e.pLogger->error("reload failed: %s", std::string(exc.what()));
+		}
+	}
+}
+
+
 void FilterChain::ban(const BanRequest& request) const
 {
 	for (const Entry& e: _entries)

@@ -69,6 +69,9 @@ public:
 	void stop() const;
 		/// Filter::stop() on every filter, in reverse order; errors are logged.
 
+	void reload() const;
+		/// Filter::reload() on every filter; errors are logged.
+
 	void ban(const BanRequest& request) const;
 		/// Filter::onBan() on every filter; errors are logged.
 

@@ -56,6 +56,9 @@ public:
 	void scheduleDrainKick(Poco::UInt32 atTick);
 		/// Kicks with reason SHUTDOWN at atTick.
 
+	imgate::PeerInfo peerInfo() const;
+		/// The peer's address and port (empty if the socket is gone).
+
 protected:
 	void onData(const char* data, std::size_t length) override;
 	void onTimer() override;
@@ -74,7 +77,6 @@ private:
 	void refuse(const protocol::Frame& frame, const imgate::Verdict& verdict);
 		/// Answers a request a filter stopped; closes for BAN, BANNED and a
 		/// refused login (AUTH_FAILED).
-	imgate::PeerInfo peerInfo() const;
 	void handleLogin(const protocol::Frame& frame);
 	void handleSend(const protocol::Frame& frame);
 	void handleDeliverAck(const protocol::Frame& frame);

@@ -123,6 +123,25 @@ bool SessionManager::kickUid(const std::string& uid, imgate::KickReason reason, 
 }
 
 
+void SessionManager::kickAddresses(std::function<bool(const std::string& address)> match, imgate::KickReason reason, const std::string& message)
+{
+	auto pMatch = std::make_shared<std::function<bool(const std::string&)>>(std::move(match));
+	const protocol::KickReason kickReason = static_cast<protocol::KickReason>(static_cast<Poco::UInt32>(reason));
+	for (std::size_t i = 0; i < _loops.size(); ++i)
+	{
+		net::EventLoop& loop = _loops.loop(i);
+		loop.post([&loop, pMatch, kickReason, message]()
+		{
+			loop.forEach([&](net::Connection& c)
+			{
+				Session& s = static_cast<Session&>(c);
+				if (!s.closing() && (*pMatch)(s.peerInfo().address)) s.kick(kickReason, message);
+			});
+		});
+	}
+}
+
+
 void SessionManager::ban(const imgate::BanRequest& request)
 {
 	_logger.information("ban address=%s uid=%s for %u s by %s: %s", request.address, request.uid,

@@ -67,6 +67,9 @@ public:
 	bool kickUid(const std::string& uid, imgate::KickReason reason, const std::string& message) override;
 		/// Any thread (imgate::Host): kicks the uid's session, wherever it runs.
 
+	void kickAddresses(std::function<bool(const std::string& address)> match, imgate::KickReason reason, const std::string& message) override;
+		/// Any thread (imgate::Host): every loop kicks its matching sessions.
+
 	void ban(const imgate::BanRequest& request) override;
 		/// Any thread (imgate::Host): hands the ban to every filter (onBan).
 

@@ -12,6 +12,7 @@
 #include "Poco/File.h"
 #include <cppunit/extensions/HelperMacros.h>
 #include <fstream>
+#include <signal.h>
 
 using imgate::client::ImgateClient;
 using imgate::client::Reply;
@@ -30,6 +31,8 @@ class BlacklistTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testAllowList);
 	CPPUNIT_TEST(testTemporaryBanFromVerdict);
 	CPPUNIT_TEST(testMissingFileStopsStartup);
+	CPPUNIT_TEST(testSighupReloads);
+	CPPUNIT_TEST(testAddressBannedWhileOnlineIsKicked);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -53,7 +56,7 @@ public:
 		extra["plugins.dir"] = _plugins;
 		if (!extra.count("plugins.load")) extra["plugins.load"] = "blacklist";
 		if (!extra.count("plugins.blacklist.file")) extra["plugins.blacklist.file"] = _bans;
-		extra["plugins.blacklist.reloadInterval"] = "1";
+		if (!extra.count("plugins.blacklist.reloadInterval")) extra["plugins.blacklist.reloadInterval"] = "1";
 		return extra;
 	}
 
@@ -161,6 +164,36 @@ public:
 		std::string out;
 		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--config=" + path}, out));
 		CPPUNIT_ASSERT_MESSAGE(out, out.find("plugin blacklist (" + _plugins + "blacklist.so): configuration: file: cannot read " + _dir + "nope.txt: file not found") != std::string::npos);
+	}
+
+	void testSighupReloads()
+	{
+		// Polling once an hour: only SIGHUP can make the change take effect now.
+		ServerProcess::writeFile(_bans, "uid mallory\n");
+		ServerProcess server(settings({{"plugins.blacklist.reloadInterval", "3600"}}));
+		auto alice = server.login("alice");
+		ServerProcess::writeFile(_bans, "uid alice\n");
+		server.signal(SIGHUP);
+		CPPUNIT_ASSERT(server.waitForLog("SIGHUP: plugins re-read their files"));
+		Reply kick;
+		CPPUNIT_ASSERT(alice->receiveCommand(kick, Command::KICK, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT_EQUAL(3u, kick.parse<imgate::v1::Kick>().reason());
+		CPPUNIT_ASSERT(server.connect()->login("mallory", "").result() == ProtocolStatus::OK);
+		CPPUNIT_ASSERT_EQUAL(-1, server.waitExit(200)); // SIGHUP does not stop the server
+	}
+
+	void testAddressBannedWhileOnlineIsKicked()
+	{
+		ServerProcess::writeFile(_bans, "");
+		ServerProcess server(settings());
+		auto onBannedAddress = server.connect("127.0.0.12");
+		CPPUNIT_ASSERT(onBannedAddress->login("carol", "").result() == ProtocolStatus::OK);
+		auto elsewhere = server.login("dave");
+		ServerProcess::writeFile(_bans, "ip 127.0.0.8/29\n"); // 127.0.0.8-15
+		Reply kick;
+		CPPUNIT_ASSERT(onBannedAddress->receiveCommand(kick, Command::KICK, Poco::Timespan(8, 0)));
+		CPPUNIT_ASSERT_EQUAL(3u, kick.parse<imgate::v1::Kick>().reason());
+		CPPUNIT_ASSERT(!elsewhere->receiveCommand(kick, Command::KICK, Poco::Timespan(0, 500000)));
 	}
 
 private:

@@ -8,6 +8,7 @@
 #include "tests/support/ServerProcess.h"
 #include "server/protocol/FrameEncoder.h"
 #include "imgate/v1/imgate.pb.h"
+#include "tests/support/Wait.h"
 #include "Poco/File.h"
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -98,7 +99,7 @@ public:
 	{
 		ServerProcess server(settings({{"plugins.load", "blacklist, ratelimit"},
 			{"plugins.ratelimit.framesPerSecond", "0.1"}, {"plugins.ratelimit.frameBurst", "2"},
-			{"plugins.ratelimit.banAfter", "3"}, {"plugins.ratelimit.banSeconds", "60"}}));
+			{"plugins.ratelimit.banAfter", "3"}, {"plugins.ratelimit.banSeconds", "2"}}));
 		auto flooder = server.connect("127.0.0.10");
 		std::string wire;
 		for (Poco::UInt32 i = 1; i <= 10; ++i) FrameEncoder::append(wire, Command::HEARTBEAT, ProtocolStatus::OK, i);
@@ -116,6 +117,18 @@ public:
 		CPPUNIT_ASSERT(again->receive(r, Poco::Timespan(5, 0)));
 		CPPUNIT_ASSERT(r.result() == ProtocolStatus::BANNED);
 		CPPUNIT_ASSERT(server.connect("127.0.0.11")->login("innocent", "").result() == ProtocolStatus::OK);
+		// The ban expires (banSeconds = 2).
+		CPPUNIT_ASSERT(imgate::test::waitUntil([&]()
+		{
+			try
+			{
+				return server.connect("127.0.0.10")->login("reformed", "").result() == ProtocolStatus::OK;
+			}
+			catch (Poco::Exception&)
+			{
+				return false;
+			}
+		}, 8000, 250));
 	}
 
 	void testBadSettingStopsStartup()

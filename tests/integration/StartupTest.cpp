@@ -25,6 +25,7 @@ class StartupTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testUnexpectedArgument);
 	CPPUNIT_TEST(testUnknownOption);
 	CPPUNIT_TEST(testDevConfigServes);
+	CPPUNIT_TEST(testDevPluginsConfigServes);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -138,6 +139,26 @@ public:
 		CPPUNIT_ASSERT(alice->sendMessage("bob", 1, "hi").result() == imgate::protocol::Status::OK);
 		imgate::client::Reply d;
 		CPPUNIT_ASSERT(bob->receiveCommand(d, imgate::protocol::Command::MSG_DELIVER, Poco::Timespan(5, 0)));
+	}
+
+	void testDevPluginsConfigServes()
+	{
+		// The README's run with all three plugins: relative paths resolve
+		// against the working directory, so run from the source tree's
+		// parent layout by making them absolute here.
+		std::string src = IMGATE_SOURCE_DIR;
+		ServerProcess server(src + "/etc/imgate.dev-plugins.properties", ServerProcess::Settings{
+			{"plugins.dir", IMGATE_PLUGIN_DIR},
+			{"plugins.blacklist.file", src + "/etc/blacklist.txt"},
+			{"plugins.auth-jwt.secretFile", src + "/etc/dev-jwt.secret"}});
+		CPPUNIT_ASSERT(server.waitForLog("plugin auth-jwt loaded"));
+		auto c = server.connect();
+		CPPUNIT_ASSERT(c->login("alice", "").result() == imgate::protocol::Status::AUTH_FAILED);
+		std::string token;
+		CPPUNIT_ASSERT_EQUAL(0, ServerProcess::runProgram(IMGATE_CLI_PATH,
+			{"token", "--secret-file", src + "/etc/dev-jwt.secret", "--uid", "alice"}, token, 10000));
+		while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+		CPPUNIT_ASSERT(server.connect()->login("alice", token).result() == imgate::protocol::Status::OK);
 	}
 
 private:

@@ -248,7 +248,7 @@ public:
 			CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + " missing from etc/imgate.properties", mentioned.count(k.name) == 1);
 		for (const auto& key: mentioned)
 		{
-			bool known = key.compare(0, 8, "logging.") == 0;
+			bool known = key.compare(0, 8, "logging.") == 0 || key.compare(0, 8, "plugins.") == 0;
 			for (const auto& k: Settings::schema()) known = known || key == k.name;
 			CPPUNIT_ASSERT_MESSAGE(key + " in etc/imgate.properties is not a known key", known);
 		}
@@ -256,7 +256,7 @@ public:
 
 	void testShippedConfigsLoad()
 	{
-		for (const char* name: {"/etc/imgate.properties", "/etc/imgate.dev.properties"})
+		for (const char* name: {"/etc/imgate.properties", "/etc/imgate.dev.properties", "/etc/imgate.dev-plugins.properties"})
 		{
 			std::string path = std::string(IMGATE_SOURCE_DIR) + name;
 			Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> pConfig = new Poco::Util::PropertyFileConfiguration(path);
