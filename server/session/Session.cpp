@@ -372,10 +372,43 @@ void Session::handleDeliverAck(const protocol::Frame& frame)
 void Session::deliverPending()
 {
 	if (_state != LOGGED_IN || closing()) return;
+	if (_fetching)
+	{
+		_refetch = true;
+		return;
+	}
 	const std::size_t window = _manager.config().window;
 	std::size_t inFlight = _pWindow ? _pWindow->size() : 0;
 	if (inFlight >= window) return;
-	std::vector<store::StoredMessage> messages = _manager.store().pending(_uid, _pWindow ? _pWindow->cursor() : 0, window - inFlight);
+	fetch(_pWindow ? _pWindow->cursor() : 0, window - inFlight, false);
+}
+
+
+void Session::fetch(Poco::UInt64 afterMsgId, std::size_t limit, bool retransmission)
+{
+	_fetching = true;
+	_refetch = false;
+	_manager.fetchPending(*this, afterMsgId, limit, retransmission);
+}
+
+
+void Session::onPending(store::PendingPage& page, bool retransmission)
+{
+	_fetching = false;
+	if (_state != LOGGED_IN || closing()) return;
+	// A failed read leaves everything as it was: the messages stay pending
+	// and the next notification, retransmission or login reads again.
+	if (page.ok)
+	{
+		if (retransmission) resend(page.messages, loop().tick());
+		else deliver(page.messages);
+	}
+	if (_refetch) deliverPending();
+}
+
+
+void Session::deliver(std::vector<store::StoredMessage>& messages)
+{
 	if (messages.empty()) return;
 	if (!_pWindow) _pWindow.reset(new DeliveryWindow);
 	std::string& out = output();
@@ -383,6 +416,9 @@ void Session::deliverPending()
 	imgate::v1::MessageDeliver deliver;
 	for (auto& m: messages)
 	{
+		// Only one read is out at a time, so the cursor has not moved since
+		// it was issued; the check keeps the window's order invariant anyway.
+		if (m.msgId <= _pWindow->cursor()) continue;
 		deliver.set_msg_id(m.msgId);
 		deliver.set_from_uid(m.fromUid);
 		deliver.set_payload(std::move(m.payload));
@@ -390,6 +426,7 @@ void Session::deliverPending()
 		FrameEncoder::append(out, Command::MSG_DELIVER, Status::OK, 0, deliver);
 		_pWindow->sent(m.msgId, now);
 	}
+	if (_pWindow->empty()) _pWindow.reset();
 	rearm();
 }
 
@@ -398,11 +435,21 @@ void Session::retransmit(Poco::UInt32 now)
 {
 	// Never queue a second copy while earlier output has not even reached
 	// the kernel: a peer that does not read would make it grow without bound.
-	if (!_pWindow || outputSize() > 0) return;
+	if (!_pWindow || outputSize() > 0 || _fetching) return;
 	const Poco::UInt32 timeout = EventLoop::ticksFromSeconds(_manager.config().retransmitTimeout);
 	if (!reached(now, _pWindow->oldestSentAt() + timeout)) return;
+	// Every unacknowledged message from the window's first id up to its
+	// cursor is in flight here, so this page covers the whole window.
 	auto& entries = _pWindow->entries();
-	std::vector<store::StoredMessage> messages = _manager.store().pending(_uid, entries.front().msgId - 1, entries.size());
+	fetch(entries.front().msgId - 1, entries.size(), true);
+}
+
+
+void Session::resend(const std::vector<store::StoredMessage>& messages, Poco::UInt32 now)
+{
+	if (!_pWindow) return; // everything was acknowledged meanwhile
+	const Poco::UInt32 timeout = EventLoop::ticksFromSeconds(_manager.config().retransmitTimeout);
+	auto& entries = _pWindow->entries();
 	std::string& out = output();
 	imgate::v1::MessageDeliver deliver;
 	std::size_t m = 0;
@@ -431,8 +478,9 @@ void Session::retransmit(Poco::UInt32 now)
 	if (_pWindow->empty())
 	{
 		_pWindow.reset();
-		deliverPending();
+		_refetch = true;
 	}
+	rearm();
 }
 
 

@@ -45,7 +45,13 @@ public:
 	bool loggedIn() const;
 
 	void deliverPending();
-		/// Fills the delivery window from the store.
+		/// Fills the delivery window from the store: asks the store for the
+		/// next page; onPending() delivers it. At most one read is out per
+		/// session; a call while one is out asks for another read after it.
+
+	void onPending(store::PendingPage& page, bool retransmission);
+		/// The store's answer to a read this session issued (deliverPending()
+		/// or retransmit()).
 
 	void sendAck(Poco::UInt32 seq, Poco::UInt64 clientMsgId, const store::AppendResult& result);
 		/// Answers a MSG_SEND once the store has decided.
@@ -84,6 +90,9 @@ private:
 	void sendError(protocol::Status status, Poco::UInt32 seq, const std::string& message);
 	void failAndClose(protocol::Status status, Poco::UInt32 seq, const std::string& message);
 	void retransmit(Poco::UInt32 now);
+	void fetch(Poco::UInt64 afterMsgId, std::size_t limit, bool retransmission);
+	void deliver(std::vector<store::StoredMessage>& messages);
+	void resend(const std::vector<store::StoredMessage>& messages, Poco::UInt32 now);
 	void rearm();
 	Poco::UInt32 nextDeadline() const;
 
@@ -95,6 +104,8 @@ private:
 	Poco::UInt32 _since;    /// Tick of accept (before login) or of the last frame (after).
 	Poco::UInt32 _drainAt = 0;
 	State _state = CONNECTED;
+	bool _fetching = false; /// A store read for this session is out.
+	bool _refetch = false;  /// deliverPending() was called while it was out.
 };
 
 

@@ -98,6 +98,21 @@ void SessionManager::submit(Session& sender, Poco::UInt32 seq, store::NewMessage
 }
 
 
+void SessionManager::fetchPending(Session& session, Poco::UInt64 afterMsgId, std::size_t limit, bool retransmission)
+{
+	const SessionRef ref = session.ref();
+	_store.readPending(session.uid(), afterMsgId, limit, [this, ref, retransmission](store::PendingPage&& page)
+	{
+		// std::function needs a copyable task: share the page, never copy it.
+		auto pPage = std::make_shared<store::PendingPage>(std::move(page));
+		runOn(ref.loop, [this, ref, retransmission, pPage]()
+		{
+			if (Session* pSession = find(ref)) pSession->onPending(*pPage, retransmission);
+		});
+	});
+}
+
+
 void SessionManager::notifyRecipient(const std::string& uid)
 {
 	SessionRef ref = _directory.find(uid);

@@ -61,6 +61,11 @@ public:
 		/// decided, the sender gets MSG_SEND_ACK on its loop and the
 		/// recipient, if online, is told to fetch.
 
+	void fetchPending(Session& session, Poco::UInt64 afterMsgId, std::size_t limit, bool retransmission);
+		/// Session's loop. Reads the session's pending messages from the
+		/// store; the page comes back to Session::onPending() on its loop
+		/// (dropped if the session is gone by then).
+
 	void notifyRecipient(const std::string& uid);
 		/// Any thread: the uid's session (if online) fills its window.
 

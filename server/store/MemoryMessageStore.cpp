@@ -122,6 +122,14 @@ std::size_t MemoryMessageStore::idempotencyEntries() const
 }
 
 
+void MemoryMessageStore::readPending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done)
+{
+	PendingPage page;
+	page.messages = pending(uid, afterMsgId, limit);
+	done(std::move(page));
+}
+
+
 std::vector<StoredMessage> MemoryMessageStore::pending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit)
 {
 	std::vector<StoredMessage> result;
@@ -136,26 +144,23 @@ std::vector<StoredMessage> MemoryMessageStore::pending(const std::string& uid, P
 }
 
 
-std::size_t MemoryMessageStore::acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds)
+void MemoryMessageStore::acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds)
 {
 	Poco::FastMutex::ScopedLock lock(_mutex);
 	auto q = _queues.find(uid);
-	if (q == _queues.end()) return 0;
-	std::size_t n = 0;
+	if (q == _queues.end()) return;
 	for (Poco::UInt64 id: msgIds)
 	{
 		auto it = q->second.find(id);
 		if (it == q->second.end()) continue;
 		_bytes -= cost(it->second);
 		q->second.erase(it);
-		++n;
 	}
 	if (q->second.empty())
 	{
 		_bytes -= queueCost(q->first);
 		_queues.erase(q);
 	}
-	return n;
 }
 
 

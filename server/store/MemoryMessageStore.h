@@ -21,7 +21,7 @@ namespace imgate {
 namespace store {
 
 class MemoryMessageStore: public MessageStore
-	/// One mutex guards everything; append() completes inline.
+	/// One mutex guards everything; append() and readPending() complete inline.
 {
 public:
 	struct Limits
@@ -51,8 +51,11 @@ public:
 	~MemoryMessageStore() override;
 
 	void append(NewMessage message, AppendCallback done) override;
-	std::vector<StoredMessage> pending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit) override;
-	std::size_t acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds) override;
+	void readPending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) override;
+		/// Calls done before it returns.
+	std::vector<StoredMessage> pending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit);
+		/// The same, returned directly.
+	void acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds) override;
 	std::size_t pendingCount(const std::string& uid) override;
 	std::string describe() const override;
 

@@ -18,4 +18,7 @@ void MessageStore::close()
 {
 }
 
+
+POCO_IMPLEMENT_EXCEPTION(StoreException, Poco::IOException, "Message store error")
+
 } } // namespace imgate::store

@@ -4,12 +4,13 @@
 // Layer: store
 // Where accepted messages live until their recipient acknowledges them.
 // The session layer sees only this interface; implementations:
-// MemoryMessageStore now, the durable SQLite store later.
+// SqliteMessageStore (durable, the default) and MemoryMessageStore.
 //
 
 #ifndef imgate_store_MessageStore_INCLUDED
 #define imgate_store_MessageStore_INCLUDED
 
+#include "Poco/Exception.h"
 #include "Poco/Types.h"
 #include <functional>
 #include <string>
@@ -39,6 +40,14 @@ struct StoredMessage
 };
 
 
+struct PendingPage
+	/// The answer to readPending().
+{
+	bool ok = true;            /// False if the store could not read (it logs why); try again later.
+	std::vector<StoredMessage> messages;
+};
+
+
 struct AppendResult
 {
 	enum Outcome
@@ -46,8 +55,8 @@ struct AppendResult
 		STORED,          /// Newly stored under msgId.
 		DUPLICATE,       /// (fromUid, clientMsgId) was stored before as msgId; not stored again.
 		RECIPIENT_FULL,  /// The recipient has too many pending messages.
-		STORE_FULL,      /// The store as a whole is full.
-		FAILED           /// The store could not write; error says why.
+		STORE_FULL,      /// The store as a whole is full (memory limit, disk or database size limit, write queue): retry later.
+		FAILED           /// The store could not write (I/O error); error says why.
 	};
 
 	Outcome outcome = FAILED;
@@ -61,13 +70,14 @@ class MessageStore
 	/// Thread-safe: every member may be called from any loop.
 	///
 	/// Ordering contract: msgIds are unique in the store and, for each
-	/// recipient, increase in the order appends complete; pending() returns
-	/// a recipient's messages in msgId order. So once a message with msgId
-	/// N is visible to pending(), no message with a smaller id can appear
+	/// recipient, increase in the order appends complete; readPending()
+	/// returns a recipient's messages in msgId order. So once a message with
+	/// msgId N is visible to readPending(), no message with a smaller id can appear
 	/// later for that recipient.
 {
 public:
 	using AppendCallback = std::function<void(const AppendResult&)>;
+	using PendingCallback = std::function<void(PendingPage&& page)>;
 
 	virtual ~MessageStore();
 
@@ -78,16 +88,24 @@ public:
 		/// (possibly before append() returns), with no store lock held,
 		/// after the message is as durable as the store promises.
 
-	virtual std::vector<StoredMessage> pending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit) = 0;
-		/// At most limit unacknowledged messages for uid with msgId >
-		/// afterMsgId, in msgId order. Never loads more than limit.
+	virtual void readPending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) = 0;
+		/// Reads at most limit unacknowledged messages for uid with msgId >
+		/// afterMsgId, in msgId order; never loads more than limit. done
+		/// runs exactly once, on any thread (possibly before readPending()
+		/// returns), with no store lock held. The caller's thread never
+		/// waits for the disk: the durable store reads on its own threads.
 
-	virtual std::size_t acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds) = 0;
+	virtual void acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds) = 0;
 		/// Marks uid's messages delivered; ids that are not uid's pending
-		/// messages are ignored. Returns how many were pending.
+		/// messages are ignored. Never waits for the disk: the durable store
+		/// records the acknowledgement with its next commit, but readPending()
+		/// stops returning these ids for reads issued after this call. If the
+		/// server stops before that commit, they are delivered again
+		/// (at-least-once).
 
 	virtual std::size_t pendingCount(const std::string& uid) = 0;
-		/// Unacknowledged messages for uid.
+		/// Unacknowledged messages for uid, as of the last commit (an
+		/// acknowledgement counts once it is committed).
 
 	virtual std::string describe() const = 0;
 		/// One line for the start-up log ("memory (not durable)").
@@ -96,6 +114,11 @@ public:
 		/// Finishes outstanding work; called once at shutdown, after the
 		/// loops have stopped. Default: nothing.
 };
+
+
+POCO_DECLARE_EXCEPTION(, StoreException, Poco::IOException)
+	/// The store cannot be opened or used at start-up; the message names
+	/// the file and the cause.
 
 } } // namespace imgate::store
 

@@ -78,11 +78,12 @@ public:
 	{
 		MemoryMessageStore store(MemoryMessageStore::Limits(), 1);
 		for (Poco::UInt64 i = 1; i <= 3; ++i) append(store, "a", "b", i, "x");
-		CPPUNIT_ASSERT_EQUAL(std::size_t(2), store.acknowledge("b", {1, 3, 99}));
+		store.acknowledge("b", {1, 3, 99});
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.pendingCount("b"));
 		auto pending = store.pending("b", 0, 10);
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), pending.size());
 		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(2), pending[0].msgId);
-		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.acknowledge("b", {2}));
+		store.acknowledge("b", {2});
 		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store.pendingCount("b"));
 		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store.bytes());
 	}
@@ -91,7 +92,7 @@ public:
 	{
 		MemoryMessageStore store(MemoryMessageStore::Limits(), 1);
 		AppendResult r = append(store, "a", "bob", 1, "for bob");
-		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store.acknowledge("mallory", {r.msgId}));
+		store.acknowledge("mallory", {r.msgId});
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.pendingCount("bob"));
 	}
 
