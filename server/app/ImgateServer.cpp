@@ -203,6 +203,11 @@ int ImgateServer::main(const std::vector<std::string>& args)
 		log.fatal(exc.message());
 		return EXIT_UNAVAILABLE;
 	}
+	catch (store::StoreException& exc)
+	{
+		log.fatal("store.path " + exc.message());
+		return EXIT_IOERR;
+	}
 	catch (Poco::Exception& exc)
 	{
 		log.fatal("cannot start: %s", exc.displayText());

@@ -8,6 +8,8 @@
 #include "Poco/Path.h"
 #include "server/protocol/FrameEncoder.h"
 #include "server/store/MemoryMessageStore.h"
+#include "server/store/SqliteMessageStore.h"
+#include "Poco/File.h"
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/Net/NetException.h"
 #include "Poco/Net/ServerSocket.h"
@@ -78,10 +80,38 @@ std::size_t Server::effectiveMaxSessions(std::size_t configured, std::size_t ope
 
 std::unique_ptr<store::MessageStore> Server::makeStore(const Settings& settings)
 {
-	store::MemoryMessageStore::Limits limits;
-	limits.maxPendingPerRecipient = settings.maxPendingPerRecipient;
-	limits.maxBytes = settings.memoryMaxBytes;
-	return std::unique_ptr<store::MessageStore>(new store::MemoryMessageStore(limits));
+	if (settings.storeType == "memory")
+	{
+		store::MemoryMessageStore::Limits limits;
+		limits.maxPendingPerRecipient = settings.maxPendingPerRecipient;
+		limits.maxBytes = settings.memoryMaxBytes;
+		return std::unique_ptr<store::MessageStore>(new store::MemoryMessageStore(limits));
+	}
+	store::SqliteMessageStore::Options options;
+	options.path = settings.storePath;
+	options.fullSync = settings.storeFullSync;
+	options.maxDatabaseBytes = settings.maxDatabaseBytes;
+	options.maxPendingPerRecipient = settings.maxPendingPerRecipient;
+	options.maxQueuedBytes = settings.maxQueuedBytes;
+	options.retention = settings.retention;
+	options.deliveredRetention = settings.deliveredRetention;
+	options.cleanupInterval = settings.cleanupInterval;
+	options.readThreads = settings.readThreads;
+	Poco::Path folder(Poco::Path(options.path).parent());
+	try
+	{
+		Poco::File dir(folder);
+		if (!dir.exists())
+		{
+			dir.createDirectories();
+			Poco::Logger::get("imgate.store").information("created %s", folder.toString());
+		}
+	}
+	catch (Poco::Exception& exc)
+	{
+		throw store::StoreException(options.path + ": cannot create its folder: " + exc.displayText());
+	}
+	return std::unique_ptr<store::MessageStore>(new store::SqliteMessageStore(options));
 }
 
 
@@ -165,6 +195,7 @@ void Server::start()
 	{
 		throw ConfigException(exc.message());
 	}
+	_pStore->start();
 	_pLoops->start();
 	_pAcceptor->start();
 	_logger.information("store: %s", _pStore->describe());

@@ -56,10 +56,24 @@ const std::vector<SettingKey>& Settings::schema()
 			"Seconds after which an unacknowledged MSG_DELIVER is sent again."},
 		{"delivery.window", SettingKey::INT, "64", 1, 4096, nullptr, false,
 			"Most unacknowledged deliveries in flight per session; the rest waits in the store."},
-		{"store.type", SettingKey::CHOICE, "memory", 0, 0, "memory", false,
-			"Message store: memory (fast, lost on restart). The durable sqlite store is planned."},
+		{"store.type", SettingKey::CHOICE, "sqlite", 0, 0, "sqlite|memory", false,
+			"Message store: sqlite (durable: a message is on disk before its MSG_SEND_ACK) or memory (fast, every pending message lost on restart)."},
 		{"store.path", SettingKey::STRING, "data/imgate.db", 0, 0, nullptr, false,
-			"Database file of the durable store (reserved: not used by the memory store). Relative paths are resolved against the working directory at start-up."},
+			"SQLite database file of the sqlite store; its folder is created if missing, and PATH-wal, PATH-shm and PATH.lock sit beside it. Relative paths are resolved against the working directory at start-up."},
+		{"store.sync", SettingKey::CHOICE, "full", 0, 0, "full|normal", false,
+			"full: every commit is fsynced before its acks go out (survives a power cut). normal: no fsync per commit (survives a crash of imgated, not of the machine)."},
+		{"store.maxDatabaseBytes", SettingKey::INT, "0", 0, 1099511627776LL * 64, nullptr, false,
+			"Largest size of the database file in bytes (SQLite max_page_count); 0: no limit but the disk. When full, sends get MSG_SEND_ACK SERVER_BUSY."},
+		{"store.retention", SettingKey::INT, "2592000", 60, 3153600000LL, nullptr, false,
+			"Seconds after sending at which any message, delivered or not, is deleted (undelivered deletions are logged as a warning)."},
+		{"store.deliveredRetention", SettingKey::INT, "86400", 0, 3153600000LL, nullptr, false,
+			"Seconds after sending at which a delivered message is deleted; also how long a resend is recognised after delivery. 0: delete at acknowledgement. At most store.retention."},
+		{"store.cleanupInterval", SettingKey::INT, "60", 1, 86400, nullptr, false,
+			"Seconds between retention runs of the sqlite store."},
+		{"store.maxQueuedBytes", SettingKey::INT, "67108864", 65536, 17179869184LL, nullptr, false,
+			"Sqlite store: most bytes of sends waiting for the next commit; a send beyond it gets MSG_SEND_ACK SERVER_BUSY."},
+		{"store.readThreads", SettingKey::INT, "2", 1, 64, nullptr, false,
+			"Sqlite store: threads (one database connection each) that read pending messages for delivery."},
 		{"store.maxPendingPerRecipient", SettingKey::INT, "10000", 1, 100000000, nullptr, false,
 			"Most undelivered messages one recipient may have; a send beyond it gets MSG_SEND_ACK SERVER_BUSY."},
 		{"store.memoryMaxBytes", SettingKey::INT, "268435456", 1048576, 1099511627776LL, nullptr, false,
@@ -235,11 +249,22 @@ Settings Settings::load(const Poco::Util::AbstractConfiguration& config, const s
 			+ std::to_string(static_cast<long>(s.maxBodySize) - 256) + ") so that a full MSG_SEND fits in a frame");
 	s.retransmitTimeout = static_cast<unsigned>(r.integer(keyOf("delivery.retransmitTimeout"), 10));
 	s.window = static_cast<unsigned>(r.integer(keyOf("delivery.window"), 64));
-	s.storeType = r.choice(keyOf("store.type"), "memory");
+	s.storeType = r.choice(keyOf("store.type"), "sqlite");
 	s.storePath = r.string(keyOf("store.path"), "data/imgate.db");
 	if (s.storePath.empty()) r.fail("store.path", "expected a file path, got an empty value");
 	s.maxPendingPerRecipient = static_cast<std::size_t>(r.integer(keyOf("store.maxPendingPerRecipient"), 10000));
 	s.memoryMaxBytes = static_cast<std::size_t>(r.integer(keyOf("store.memoryMaxBytes"), 268435456));
+	s.storeFullSync = r.choice(keyOf("store.sync"), "full") == "full";
+	s.maxDatabaseBytes = static_cast<Poco::UInt64>(r.integer(keyOf("store.maxDatabaseBytes"), 0));
+	s.retention = static_cast<unsigned>(r.integer(keyOf("store.retention"), 2592000));
+	s.deliveredRetention = static_cast<unsigned>(r.integer(keyOf("store.deliveredRetention"), 86400));
+	if (s.deliveredRetention > s.retention)
+		r.fail(r.has("store.deliveredRetention") ? "store.deliveredRetention" : "store.retention",
+			"store.deliveredRetention (" + std::to_string(s.deliveredRetention) + ") must be at most store.retention ("
+			+ std::to_string(s.retention) + ")");
+	s.cleanupInterval = static_cast<unsigned>(r.integer(keyOf("store.cleanupInterval"), 60));
+	s.maxQueuedBytes = static_cast<std::size_t>(r.integer(keyOf("store.maxQueuedBytes"), 67108864));
+	s.readThreads = static_cast<unsigned>(r.integer(keyOf("store.readThreads"), 2));
 	s.allowAnonymous = r.boolean(keyOf("auth.allowAnonymous"), false);
 	s.pluginsDir = r.string(keyOf("plugins.dir"), IMGATE_DEFAULT_PLUGIN_DIR);
 	s.pluginsLoad = r.list(keyOf("plugins.load"));

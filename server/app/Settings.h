@@ -70,10 +70,17 @@ public:
 	unsigned maxPayloadSize = 32768;
 	unsigned retransmitTimeout = 10;
 	unsigned window = 64;
-	std::string storeType = "memory";
+	std::string storeType = "sqlite";
 	std::string storePath;
 	std::size_t maxPendingPerRecipient = 10000;
 	std::size_t memoryMaxBytes = 268435456;
+	bool storeFullSync = true;
+	Poco::UInt64 maxDatabaseBytes = 0;
+	unsigned retention = 2592000;
+	unsigned deliveredRetention = 86400;
+	unsigned cleanupInterval = 60;
+	std::size_t maxQueuedBytes = 67108864;
+	unsigned readThreads = 2;
 	bool allowAnonymous = false;
 	std::string pluginsDir;
 	std::vector<std::string> pluginsLoad;

@@ -14,6 +14,11 @@ MessageStore::~MessageStore()
 }
 
 
+void MessageStore::start()
+{
+}
+
+
 void MessageStore::close()
 {
 }

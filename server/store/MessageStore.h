@@ -81,6 +81,10 @@ public:
 
 	virtual ~MessageStore();
 
+	virtual void start();
+		/// Starts the store's threads, if it has any; called once, before
+		/// the loops start. Default: nothing.
+
 	virtual void append(NewMessage message, AppendCallback done) = 0;
 		/// Stores message, or finds that (fromUid, clientMsgId) was stored
 		/// already (idempotent resend: done gets DUPLICATE and the original

@@ -118,8 +118,10 @@ void ServerProcess::start(Settings settings, const Settings& overrides)
 {
 	settings["server.address"] = "127.0.0.1";
 	settings["server.port"] = "0";
-	for (const auto& kv: overrides) settings[kv.first] = kv.second;
 	_dir = makeTempDir();
+	// Each server its own database, removed with its folder.
+	settings["store.path"] = _dir + "imgate.db";
+	for (const auto& kv: overrides) settings[kv.first] = kv.second;
 	_logPath = _dir + "imgated.log";
 	std::string configPath = _dir + "imgate.properties";
 	std::string text;

@@ -31,7 +31,8 @@ public:
 		/// Test defaults: server.address=127.0.0.1, server.port=0,
 		/// auth.allowAnonymous=true, server.ioThreads=2; or, with a
 		/// baseConfig file, that file's settings with only the address and
-		/// port moved to 127.0.0.1:0. overrides win (an empty value removes a
+		/// port moved to 127.0.0.1:0. Either way store.path is a fresh file
+		/// in the server's own temporary folder. overrides win (an empty value removes a
 		/// key). Throws Poco::RuntimeException with the log if the server
 		/// does not come up.
 

@@ -43,6 +43,7 @@ class SettingsTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testPluginKeyWithoutPlugin);
 	CPPUNIT_TEST(testBadBoolean);
 	CPPUNIT_TEST(testBadChoice);
+	CPPUNIT_TEST(testDeliveredRetentionWithinRetention);
 	CPPUNIT_TEST(testBadAddress);
 	CPPUNIT_TEST(testTimeoutBelowInterval);
 	CPPUNIT_TEST(testPayloadMustFitBody);
@@ -103,7 +104,10 @@ public:
 		CPPUNIT_ASSERT_EQUAL(32768u, s.maxPayloadSize);
 		CPPUNIT_ASSERT_EQUAL(10u, s.retransmitTimeout);
 		CPPUNIT_ASSERT_EQUAL(64u, s.window);
-		CPPUNIT_ASSERT_EQUAL(std::string("memory"), s.storeType);
+		CPPUNIT_ASSERT_EQUAL(std::string("sqlite"), s.storeType);
+		CPPUNIT_ASSERT(s.storeFullSync);
+		CPPUNIT_ASSERT_EQUAL(2592000u, s.retention);
+		CPPUNIT_ASSERT_EQUAL(86400u, s.deliveredRetention);
 		CPPUNIT_ASSERT(!s.allowAnonymous);
 		CPPUNIT_ASSERT(s.pluginsLoad.empty());
 	}
@@ -162,7 +166,18 @@ public:
 	void testBadChoice()
 	{
 		std::string e = errorOf("store.type = redis\n");
-		CPPUNIT_ASSERT_MESSAGE(e, e.find("store.type: expected one of memory, got \"redis\"") != std::string::npos);
+		CPPUNIT_ASSERT_MESSAGE(e, e.find("store.type: expected one of sqlite, memory, got \"redis\"") != std::string::npos);
+		e = errorOf("store.sync = off\n");
+		CPPUNIT_ASSERT_MESSAGE(e, e.find(":1: store.sync: expected one of full, normal, got \"off\"") != std::string::npos);
+	}
+
+	void testDeliveredRetentionWithinRetention()
+	{
+		std::string e = errorOf("store.retention = 3600\nstore.deliveredRetention = 7200\n");
+		CPPUNIT_ASSERT_MESSAGE(e, e.find(":2: store.deliveredRetention: store.deliveredRetention (7200) must be at most store.retention (3600)") != std::string::npos);
+		Settings s = loadText("store.retention = 3600\nstore.deliveredRetention = 0\nstore.sync = normal\n");
+		CPPUNIT_ASSERT_EQUAL(0u, s.deliveredRetention);
+		CPPUNIT_ASSERT(!s.storeFullSync);
 	}
 
 	void testBadAddress()

@@ -1,0 +1,176 @@
+//
+// SqliteDatabase.cpp
+//
+// Layer: store
+//
+
+#include "server/store/SqliteDatabase.h"
+#include "server/store/MessageStore.h"
+#include "Poco/Data/SQLite/Connector.h"
+#include "Poco/Data/SQLite/SQLiteException.h"
+#include "Poco/Data/Statement.h"
+#include "Poco/Timestamp.h"
+#include <mutex>
+
+using namespace Poco::Data::Keywords;
+
+namespace imgate {
+namespace store {
+
+namespace {
+
+void registerConnector()
+{
+	static std::once_flag once;
+	std::call_once(once, []() { Poco::Data::SQLite::Connector::registerConnector(); });
+}
+
+
+Poco::Data::Session connect(const std::string& path, std::size_t busySeconds)
+{
+	registerConnector();
+	try
+	{
+		Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, path);
+		// Another connection may briefly hold the lock (a checkpoint);
+		// wait for it rather than fail.
+		session.setConnectionTimeout(busySeconds);
+		return session;
+	}
+	catch (Poco::Exception& exc)
+	{
+		throw StoreException(path + ": cannot open the database: " + SqliteDatabase::cause(exc));
+	}
+}
+
+} // namespace
+
+
+std::string SqliteDatabase::cause(const Poco::Exception& exc)
+{
+	return exc.message().empty() ? exc.displayText() : exc.message();
+}
+
+
+bool SqliteDatabase::isFull(const Poco::Exception& exc)
+{
+	return dynamic_cast<const Poco::Data::SQLite::DatabaseFullException*>(&exc) != nullptr;
+}
+
+
+Poco::Data::Session SqliteDatabase::openWriter(const std::string& path, bool fullSync, Poco::UInt64 maxDatabaseBytes)
+{
+	Poco::Data::Session session = connect(path, 5);
+	try
+	{
+		std::string mode;
+		session << "PRAGMA journal_mode = WAL", into(mode), now;
+		if (mode != "wal")
+			throw StoreException(path + ": cannot switch the database to WAL mode (it stays in \"" + mode + "\" mode)");
+		// WAL with synchronous=FULL syncs the log on every commit; NORMAL
+		// syncs only at checkpoints: a process crash loses nothing, a power
+		// cut may lose the last commits.
+		session << (fullSync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"), now;
+		// Keep the log from staying huge after a burst.
+		session << "PRAGMA journal_size_limit = 67108864", now;
+		if (maxDatabaseBytes > 0)
+		{
+			Poco::UInt64 pageSize = 0;
+			session << "PRAGMA page_size", into(pageSize), now;
+			Poco::UInt64 pages = pageSize ? maxDatabaseBytes / pageSize : 0;
+			session << "PRAGMA max_page_count = " + std::to_string(pages < 1 ? 1 : pages), now;
+		}
+		prepareSchema(session, path);
+	}
+	catch (StoreException&)
+	{
+		throw;
+	}
+	catch (Poco::Exception& exc)
+	{
+		throw StoreException(path + ": cannot use the database: " + cause(exc));
+	}
+	return session;
+}
+
+
+Poco::Data::Session SqliteDatabase::openReader(const std::string& path)
+{
+	Poco::Data::Session session = connect(path, 1);
+	try
+	{
+		session << "PRAGMA query_only = 1", now;
+	}
+	catch (Poco::Exception& exc)
+	{
+		throw StoreException(path + ": cannot open the database for reading: " + cause(exc));
+	}
+	return session;
+}
+
+
+void SqliteDatabase::prepareSchema(Poco::Data::Session& session, const std::string& path)
+{
+	// BEGIN IMMEDIATE takes the write lock at once: a read-only file fails
+	// here, at start-up, rather than at the first message.
+	session << "BEGIN IMMEDIATE", now;
+	try
+	{
+		int hasSchema = 0;
+		int tables = 0;
+		session << "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'imgate_schema'", into(hasSchema), now;
+		session << "SELECT count(*) FROM sqlite_master", into(tables), now;
+		if (!hasSchema)
+		{
+			if (tables > 0)
+				throw StoreException(path + ": is an SQLite database of another application (it has tables but no imgate_schema); refusing to touch it");
+			createSchema(session);
+		}
+		else
+		{
+			int version = 0;
+			session << "SELECT max(version) FROM imgate_schema", into(version), now;
+			if (version > SCHEMA_VERSION)
+				throw StoreException(path + ": schema version " + std::to_string(version) + " is newer than this imgated supports ("
+					+ std::to_string(SCHEMA_VERSION) + "); run a newer imgated or use another store.path");
+			if (version < 1)
+				throw StoreException(path + ": imgate_schema holds no valid version (" + std::to_string(version) + ")");
+		}
+		Poco::Int64 nowMs = Poco::Timestamp().epochMicroseconds() / 1000;
+		session << "INSERT OR REPLACE INTO imgate_state(key, value) VALUES('opened_ms', ?)", use(nowMs), now;
+		session << "COMMIT", now;
+	}
+	catch (...)
+	{
+		try
+		{
+			session << "ROLLBACK", now;
+		}
+		catch (Poco::Exception&)
+		{
+			// The failure being reported matters more.
+		}
+		throw;
+	}
+}
+
+
+void SqliteDatabase::createSchema(Poco::Data::Session& session)
+{
+	session << "CREATE TABLE imgate_schema(version INTEGER NOT NULL)", now;
+	session << "INSERT INTO imgate_schema(version) VALUES(" + std::to_string(SCHEMA_VERSION) + ")", now;
+	session << "CREATE TABLE imgate_state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID", now;
+	session << "CREATE TABLE messages("
+		"msg_id INTEGER PRIMARY KEY, "
+		"to_uid TEXT NOT NULL, "
+		"from_uid TEXT NOT NULL, "
+		"client_msg_id INTEGER NOT NULL, "
+		"created_ms INTEGER NOT NULL, "
+		"delivered INTEGER NOT NULL DEFAULT 0, "
+		"payload BLOB NOT NULL)", now;
+	session << "CREATE UNIQUE INDEX messages_by_sender ON messages(from_uid, client_msg_id)", now;
+	session << "CREATE INDEX messages_pending ON messages(to_uid, msg_id) WHERE delivered = 0", now;
+	session << "CREATE INDEX messages_delivered ON messages(msg_id) WHERE delivered = 1", now;
+}
+
+} } // namespace imgate::store

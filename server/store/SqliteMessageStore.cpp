@@ -1,0 +1,499 @@
+//
+// SqliteMessageStore.cpp
+//
+// Layer: store
+//
+
+#include "server/store/SqliteMessageStore.h"
+#include "server/store/SqliteDatabase.h"
+#include "server/store/SqliteReader.h"
+#include "server/store/SqliteWriter.h"
+#include "Poco/Timestamp.h"
+#include <algorithm>
+
+namespace imgate {
+namespace store {
+
+namespace {
+
+Poco::Int64 nowMs()
+{
+	return Poco::Timestamp().epochMicroseconds() / 1000;
+}
+
+} // namespace
+
+
+class SqliteMessageStore::ReaderThread: public Poco::Runnable
+{
+public:
+	ReaderThread(SqliteMessageStore& store, const std::string& path, int index):
+		_store(store),
+		_reader(path),
+		_thread("imgate-store-read" + std::to_string(index))
+	{
+	}
+
+	void start()
+	{
+		_thread.start(*this);
+	}
+
+	void join()
+	{
+		if (_thread.isRunning()) _thread.join();
+	}
+
+	void run() override
+	{
+		_store.readerLoop(_reader);
+	}
+
+	SqliteReader& reader()
+	{
+		return _reader;
+	}
+
+private:
+	SqliteMessageStore& _store;
+	SqliteReader _reader;
+	Poco::Thread _thread;
+};
+
+
+SqliteMessageStore::SqliteMessageStore(const Options& options):
+	_options(options),
+	_logger(Poco::Logger::get("imgate.store")),
+	_writerThread("imgate-store-write")
+{
+	_pLock.reset(new StoreLock(options.path));
+	SqliteWriter::Limits limits;
+	limits.maxPendingPerRecipient = options.maxPendingPerRecipient;
+	limits.deleteOnAcknowledge = options.deliveredRetention == 0;
+	_pWriter.reset(new SqliteWriter(options.path, options.fullSync, options.maxDatabaseBytes, limits));
+	// One more connection than reader threads: pendingCount() uses it on
+	// the caller's thread.
+	const unsigned readers = options.readThreads ? options.readThreads : 1;
+	for (unsigned i = 0; i <= readers; ++i)
+	{
+		_readers.emplace_back(new ReaderThread(*this, options.path, static_cast<int>(i)));
+	}
+}
+
+
+SqliteMessageStore::~SqliteMessageStore()
+{
+	try
+	{
+		close();
+	}
+	catch (...)
+	{
+		// Destructors never throw; close() logs what went wrong.
+	}
+}
+
+
+void SqliteMessageStore::start()
+{
+	Poco::FastMutex::ScopedLock lock(_queueMutex);
+	if (_started || _stopping) return;
+	_started = true;
+	_writerThread.start(*this);
+	for (std::size_t i = 1; i < _readers.size(); ++i) _readers[i]->start();
+}
+
+
+std::string SqliteMessageStore::describe() const
+{
+	return "sqlite " + _options.path + " (WAL, sync=" + (_options.fullSync ? "full" : "normal") + ", group commit)";
+}
+
+
+std::size_t SqliteMessageStore::cost(const NewMessage& message)
+{
+	return message.payload.size() + message.fromUid.size() + message.toUid.size() + sizeof(QueuedAppend);
+}
+
+
+void SqliteMessageStore::append(NewMessage message, AppendCallback done)
+{
+	AppendResult refused;
+	{
+		Poco::FastMutex::ScopedLock lock(_queueMutex);
+		const std::size_t bytes = cost(message);
+		if (!_started || _stopping)
+		{
+			refused.outcome = AppendResult::FAILED;
+			refused.error = "the store is not running";
+		}
+		else if (!_appends.empty() && _queuedBytes + bytes > _options.maxQueuedBytes)
+		{
+			// The disk is not keeping up: say so now instead of queueing
+			// without bound.
+			refused.outcome = AppendResult::STORE_FULL;
+			refused.error = "the store's write queue is full";
+		}
+		else
+		{
+			_appends.push_back(QueuedAppend{std::move(message), std::move(done)});
+			_queuedBytes += bytes;
+			++_queuedSeq;
+			_queueReady.signal();
+			return;
+		}
+	}
+	done(refused);
+}
+
+
+void SqliteMessageStore::acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds)
+{
+	if (msgIds.empty()) return;
+	{
+		Poco::ScopedWriteRWLock lock(_ackedLock);
+		auto& ids = _acked[uid];
+		ids.insert(msgIds.begin(), msgIds.end());
+	}
+	Poco::FastMutex::ScopedLock lock(_queueMutex);
+	if (!_started || _stopping) return; // redelivered after the restart
+	for (Poco::UInt64 id: msgIds) _acks.push_back(QueuedAck{uid, id});
+	++_queuedSeq;
+	_queueReady.signal();
+}
+
+
+void SqliteMessageStore::readPending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done)
+{
+	{
+		Poco::FastMutex::ScopedLock lock(_readMutex);
+		if (!_readersStopping)
+		{
+			_reads.push_back(ReadRequest{uid, afterMsgId, limit, std::move(done)});
+			_readReady.signal();
+			return;
+		}
+	}
+	PendingPage page;
+	page.ok = false;
+	done(std::move(page));
+}
+
+
+void SqliteMessageStore::readerLoop(SqliteReader& reader)
+{
+	for (;;)
+	{
+		ReadRequest request;
+		{
+			Poco::FastMutex::ScopedLock lock(_readMutex);
+			while (_reads.empty() && !_readersStopping) _readReady.wait(_readMutex);
+			if (_reads.empty()) return;
+			request = std::move(_reads.front());
+			_reads.pop_front();
+		}
+		serveRead(reader, request);
+	}
+}
+
+
+void SqliteMessageStore::serveRead(SqliteReader& reader, ReadRequest& request)
+{
+	PendingPage page;
+	try
+	{
+		Poco::ScopedReadRWLock lock(_ackedLock);
+		auto acked = _acked.find(request.uid);
+		const std::size_t skip = acked == _acked.end() ? 0 : acked->second.size();
+		reader.pending(request.uid, request.afterMsgId, request.limit + skip, page.messages);
+		if (skip)
+		{
+			const auto& ids = acked->second;
+			page.messages.erase(std::remove_if(page.messages.begin(), page.messages.end(),
+				[&ids](const StoredMessage& m) { return ids.count(m.msgId) > 0; }), page.messages.end());
+		}
+		if (page.messages.size() > request.limit) page.messages.resize(request.limit);
+	}
+	catch (Poco::Exception& exc)
+	{
+		page.ok = false;
+		page.messages.clear();
+		_logger.error("cannot read %s: %s", _options.path, SqliteDatabase::cause(exc));
+	}
+	request.done(std::move(page));
+}
+
+
+std::size_t SqliteMessageStore::pendingCount(const std::string& uid)
+{
+	// _readers[0] has no thread; its connection serves callers in turn.
+	Poco::FastMutex::ScopedLock lock(_countMutex);
+	return _readers.front()->reader().pendingCount(uid);
+}
+
+
+void SqliteMessageStore::run()
+{
+	Poco::Timestamp nextCleanup;
+	nextCleanup += static_cast<Poco::Timestamp::TimeDiff>(_options.cleanupInterval) * 1000000;
+	for (;;)
+	{
+		std::vector<QueuedAppend> appends;
+		std::vector<QueuedAck> acks;
+		CleanupRequest request{0, nullptr};
+		bool cleanupDue = false;
+		Poco::UInt64 seq = 0;
+		{
+			Poco::FastMutex::ScopedLock lock(_queueMutex);
+			while (_appends.empty() && _acks.empty() && _cleanupRequests.empty() && !_stopping)
+			{
+				Poco::Timestamp::TimeDiff wait = nextCleanup - Poco::Timestamp();
+				if (wait <= 0)
+				{
+					cleanupDue = true;
+					break;
+				}
+				_queueReady.tryWait(_queueMutex, static_cast<long>(wait / 1000) + 1);
+			}
+			appends.swap(_appends);
+			acks.swap(_acks);
+			_queuedBytes = 0;
+			seq = _queuedSeq;
+			if (appends.empty() && acks.empty())
+			{
+				if (!_cleanupRequests.empty())
+				{
+					request = _cleanupRequests.front();
+					_cleanupRequests.pop_front();
+				}
+				else if (_stopping)
+				{
+					break;
+				}
+			}
+		}
+		if (!appends.empty() || !acks.empty())
+		{
+			writeBatch(appends, acks);
+			Poco::FastMutex::ScopedLock lock(_queueMutex);
+			_writtenSeq = seq;
+			_written.broadcast();
+		}
+		else if (request.pDone)
+		{
+			cleanupRun(request.nowMs);
+			request.pDone->set();
+		}
+		else if (cleanupDue)
+		{
+			cleanupRun(nowMs());
+			nextCleanup.update();
+			nextCleanup += static_cast<Poco::Timestamp::TimeDiff>(_options.cleanupInterval) * 1000000;
+		}
+	}
+}
+
+
+void SqliteMessageStore::writeBatch(std::vector<QueuedAppend>& appends, std::vector<QueuedAck>& acks)
+{
+	const Poco::Int64 now = nowMs();
+	const Poco::UInt64 committedBefore = _pWriter->lastMsgId();
+	std::vector<AppendResult> results(appends.size());
+	Poco::UInt64 stored = 0;
+	try
+	{
+		_pWriter->begin();
+		for (std::size_t i = 0; i < appends.size(); ++i)
+		{
+			_pWriter->append(appends[i].message, now, results[i]);
+			if (results[i].outcome == AppendResult::STORED) ++stored;
+		}
+		for (const auto& ack: acks) _pWriter->acknowledge(ack.uid, ack.msgId);
+		_pWriter->commit();
+	}
+	catch (Poco::Exception& exc)
+	{
+		_pWriter->rollback();
+		const bool full = SqliteDatabase::isFull(exc);
+		bool retried = false;
+		const std::string cause = SqliteDatabase::cause(exc);
+		if (_failuresInEpisode++ == 0)
+		{
+			_logger.error("cannot write %s: %s; sends are refused with %s until writes succeed again",
+				_options.path, cause, std::string(full ? "SERVER_BUSY" : "INTERNAL"));
+		}
+		for (auto& result: results)
+		{
+			// A resend of a message committed earlier still gets its msg_id.
+			if (result.outcome == AppendResult::DUPLICATE && result.msgId <= committedBefore) continue;
+			result = AppendResult();
+			result.outcome = full ? AppendResult::STORE_FULL : AppendResult::FAILED;
+			result.error = "cannot write " + _options.path + ": " + cause;
+			++_refusedInEpisode;
+		}
+		{
+			Poco::FastMutex::ScopedLock lock(_queueMutex);
+			++_statistics.failedCommits;
+			// Acknowledgements are retried with the next batch; if they
+			// cannot be kept, the messages are simply delivered again.
+			retried = !_stopping && _acks.size() + acks.size() <= MAX_RETRIED_ACKS;
+			if (retried) _acks.insert(_acks.begin(), acks.begin(), acks.end());
+		}
+		if (!retried) forgetAcks(acks);
+		for (std::size_t i = 0; i < appends.size(); ++i) appends[i].done(results[i]);
+		// Do not spin on a disk that stays full; sends queue meanwhile
+		// (bounded by store.maxQueuedBytes).
+		Poco::Thread::sleep(FAILURE_BACKOFF_MS);
+		return;
+	}
+	if (_failuresInEpisode > 0)
+	{
+		_logger.notice("writing %s again after %Lu failed commits (%Lu sends refused)",
+			_options.path, _failuresInEpisode, _refusedInEpisode);
+		_failuresInEpisode = 0;
+		_refusedInEpisode = 0;
+	}
+	{
+		Poco::FastMutex::ScopedLock lock(_queueMutex);
+		++_statistics.commits;
+		_statistics.storedMessages += stored;
+	}
+	forgetAcks(acks);
+	for (std::size_t i = 0; i < appends.size(); ++i) appends[i].done(results[i]);
+}
+
+
+void SqliteMessageStore::forgetAcks(const std::vector<QueuedAck>& acks)
+{
+	if (acks.empty()) return;
+	Poco::ScopedWriteRWLock lock(_ackedLock);
+	for (const auto& ack: acks)
+	{
+		auto it = _acked.find(ack.uid);
+		if (it == _acked.end()) continue;
+		it->second.erase(ack.msgId);
+		if (it->second.empty()) _acked.erase(it);
+	}
+}
+
+
+void SqliteMessageStore::cleanupRun(Poco::Int64 atMs)
+{
+	const Poco::UInt64 deliveredCut = SqliteWriter::msgIdAt(atMs - static_cast<Poco::Int64>(_options.deliveredRetention) * 1000);
+	const Poco::UInt64 expiredCut = SqliteWriter::msgIdAt(atMs - static_cast<Poco::Int64>(_options.retention) * 1000);
+	std::size_t delivered = 0;
+	std::size_t expired = 0;
+	try
+	{
+		// Delivered rows first: then every row below the retention cut is
+		// undelivered, and the second pass walks only rows it deletes.
+		for (std::size_t n = CLEANUP_CHUNK; n == CLEANUP_CHUNK;)
+		{
+			n = _pWriter->deleteDelivered(deliveredCut, CLEANUP_CHUNK);
+			delivered += n;
+			writeQueued();
+		}
+		for (std::size_t n = CLEANUP_CHUNK; n == CLEANUP_CHUNK;)
+		{
+			n = _pWriter->deleteUndelivered(expiredCut, CLEANUP_CHUNK);
+			expired += n;
+			writeQueued();
+		}
+	}
+	catch (Poco::Exception& exc)
+	{
+		_logger.warning("retention cleanup of %s stopped: %s (it runs again in %u s)",
+			_options.path, SqliteDatabase::cause(exc), _options.cleanupInterval);
+	}
+	if (expired > 0)
+	{
+		_logger.warning("retention deleted %z undelivered messages older than %u s (store.retention)",
+			expired, _options.retention);
+		Poco::FastMutex::ScopedLock lock(_queueMutex);
+		_statistics.expiredMessages += expired;
+	}
+	if (delivered > 0)
+		_logger.debug("retention deleted %z delivered messages", delivered);
+}
+
+
+void SqliteMessageStore::writeQueued()
+{
+	// Called between cleanup chunks, so retention never holds up sends.
+	std::vector<QueuedAppend> appends;
+	std::vector<QueuedAck> acks;
+	Poco::UInt64 seq = 0;
+	{
+		Poco::FastMutex::ScopedLock lock(_queueMutex);
+		if (_appends.empty() && _acks.empty()) return;
+		appends.swap(_appends);
+		acks.swap(_acks);
+		_queuedBytes = 0;
+		seq = _queuedSeq;
+	}
+	writeBatch(appends, acks);
+	Poco::FastMutex::ScopedLock lock(_queueMutex);
+	_writtenSeq = seq;
+	_written.broadcast();
+}
+
+
+void SqliteMessageStore::flush()
+{
+	Poco::FastMutex::ScopedLock lock(_queueMutex);
+	const Poco::UInt64 target = _queuedSeq;
+	while (_started && _writtenSeq < target && _writerThread.isRunning())
+	{
+		_written.tryWait(_queueMutex, 100);
+	}
+}
+
+
+void SqliteMessageStore::cleanup(Poco::Int64 atMs)
+{
+	Poco::Event done;
+	{
+		Poco::FastMutex::ScopedLock lock(_queueMutex);
+		if (_started && !_stopping)
+		{
+			_cleanupRequests.push_back(CleanupRequest{atMs, &done});
+			_queueReady.signal();
+		}
+		else
+		{
+			done.set();
+		}
+	}
+	done.wait();
+}
+
+
+SqliteMessageStore::Statistics SqliteMessageStore::statistics() const
+{
+	Poco::FastMutex::ScopedLock lock(_queueMutex);
+	return _statistics;
+}
+
+
+void SqliteMessageStore::close()
+{
+	{
+		Poco::FastMutex::ScopedLock lock(_queueMutex);
+		if (_stopping) return;
+		_stopping = true;
+		_queueReady.signal();
+	}
+	// The writer commits what is queued before it stops.
+	if (_writerThread.isRunning()) _writerThread.join();
+	{
+		Poco::FastMutex::ScopedLock lock(_readMutex);
+		_readersStopping = true;
+		_readReady.broadcast();
+	}
+	for (auto& pReader: _readers) pReader->join();
+	_readers.clear();
+	_pWriter.reset();
+	_pLock.reset();
+}
+
+} } // namespace imgate::store

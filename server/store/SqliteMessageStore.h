@@ -1,0 +1,184 @@
+//
+// SqliteMessageStore.h
+//
+// Layer: store
+// The durable MessageStore: an SQLite file in WAL mode, written by one
+// thread with group commit, read by a few reader threads.
+//
+
+#ifndef imgate_store_SqliteMessageStore_INCLUDED
+#define imgate_store_SqliteMessageStore_INCLUDED
+
+#include "server/store/MessageStore.h"
+#include "server/store/StoreLock.h"
+#include "Poco/Condition.h"
+#include "Poco/Event.h"
+#include "Poco/Logger.h"
+#include "Poco/Mutex.h"
+#include "Poco/RWLock.h"
+#include "Poco/Runnable.h"
+#include "Poco/Thread.h"
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace imgate {
+namespace store {
+
+class SqliteWriter;
+class SqliteReader;
+
+
+class SqliteMessageStore: public MessageStore, private Poco::Runnable
+	/// Group commit: append() and acknowledge() only queue. The writer
+	/// thread takes everything queued since its last commit, writes it in
+	/// one transaction (one fsync under sync = full), and only then runs
+	/// the append callbacks, so an OK MSG_SEND_ACK always follows the
+	/// commit that holds its message. Event loops never wait for the disk:
+	/// reads run on the reader threads, one SQLite connection each.
+	///
+	/// A commit that fails (disk full, I/O error) is rolled back: its
+	/// appends get STORE_FULL (SQLITE_FULL) or FAILED, its acknowledgements
+	/// are retried with the next batch, and the error is logged once per
+	/// episode (and once more when writes succeed again).
+	///
+	/// Retention runs on the writer thread between batches, in chunks of
+	/// CLEANUP_CHUNK rows, so it never holds up a commit for long.
+{
+public:
+	struct Options
+	{
+		std::string path;                       /// The database file; PATH-wal, PATH-shm and PATH.lock sit beside it.
+		bool fullSync = true;                   /// store.sync = full (fsync each commit) or normal.
+		Poco::UInt64 maxDatabaseBytes = 0;      /// 0: no limit but the disk.
+		std::size_t maxPendingPerRecipient = 10000;
+		std::size_t maxQueuedBytes = 64 * 1024 * 1024; /// Appends waiting for the writer; beyond: STORE_FULL.
+		unsigned retention = 30 * 86400;        /// Seconds after which any message is deleted.
+		unsigned deliveredRetention = 86400;    /// Seconds after which a delivered message is deleted; 0: at acknowledgement.
+		unsigned cleanupInterval = 60;          /// Seconds between retention runs.
+		unsigned readThreads = 2;
+	};
+
+	struct Statistics
+	{
+		Poco::UInt64 commits = 0;          /// Successful write transactions.
+		Poco::UInt64 storedMessages = 0;   /// Messages those commits stored.
+		Poco::UInt64 failedCommits = 0;
+		Poco::UInt64 expiredMessages = 0;  /// Undelivered messages deleted by retention.
+	};
+
+	explicit SqliteMessageStore(const Options& options);
+		/// Locks, opens and checks the database and opens the reader
+		/// connections; starts no thread (start() does). Throws
+		/// StoreException naming the file and the cause.
+
+	~SqliteMessageStore() override;
+		/// close().
+
+	void start() override;
+	void append(NewMessage message, AppendCallback done) override;
+	void readPending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) override;
+	void acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds) override;
+	std::size_t pendingCount(const std::string& uid) override;
+		/// Reads on the caller's thread: for tests and the admin API, not
+		/// for event loops.
+	std::string describe() const override;
+	void close() override;
+		/// Commits what is queued, then stops the threads. Idempotent.
+
+	void flush();
+		/// Waits until everything queued before the call has been written
+		/// (committed, or failed and answered).
+
+	void cleanup(Poco::Int64 nowMs);
+		/// Runs retention as of nowMs (Unix milliseconds) on the writer
+		/// thread and waits for it.
+
+	Statistics statistics() const;
+
+	enum
+	{
+		CLEANUP_CHUNK = 2000,
+		MAX_RETRIED_ACKS = 1000000, /// Beyond this, failed acknowledgements are dropped (redelivered later).
+		FAILURE_BACKOFF_MS = 100    /// Pause after a failed commit.
+	};
+
+private:
+	struct QueuedAppend
+	{
+		NewMessage message;
+		AppendCallback done;
+	};
+	struct QueuedAck
+	{
+		std::string uid;
+		Poco::UInt64 msgId;
+	};
+	struct ReadRequest
+	{
+		std::string uid;
+		Poco::UInt64 afterMsgId;
+		std::size_t limit;
+		PendingCallback done;
+	};
+	struct CleanupRequest
+	{
+		Poco::Int64 nowMs;
+		Poco::Event* pDone;
+	};
+	class ReaderThread;
+
+	void run() override;
+		/// The writer thread.
+	void writeBatch(std::vector<QueuedAppend>& appends, std::vector<QueuedAck>& acks);
+	void writeQueued();
+	void forgetAcks(const std::vector<QueuedAck>& acks);
+	void cleanupRun(Poco::Int64 nowMs);
+	void readerLoop(SqliteReader& reader);
+	void serveRead(SqliteReader& reader, ReadRequest& request);
+	static std::size_t cost(const NewMessage& message);
+
+	const Options _options;
+	Poco::Logger& _logger;
+	std::unique_ptr<StoreLock> _pLock;
+	std::unique_ptr<SqliteWriter> _pWriter;
+	std::vector<std::unique_ptr<ReaderThread>> _readers;
+
+	// The writer's queue.
+	mutable Poco::FastMutex _queueMutex;
+	Poco::Condition _queueReady;
+	Poco::Condition _written;
+	std::vector<QueuedAppend> _appends;
+	std::vector<QueuedAck> _acks;
+	std::deque<CleanupRequest> _cleanupRequests;
+	std::size_t _queuedBytes = 0;
+	Poco::UInt64 _queuedSeq = 0;   /// Operations ever queued.
+	Poco::UInt64 _writtenSeq = 0;  /// Operations the writer has finished with.
+	bool _stopping = false;
+	Statistics _statistics;
+	Poco::Thread _writerThread;
+	bool _started = false;
+
+	// The readers' queue.
+	Poco::FastMutex _readMutex;
+	Poco::Condition _readReady;
+	std::deque<ReadRequest> _reads;
+	bool _readersStopping = false;
+	Poco::FastMutex _countMutex;
+
+	// Acknowledged but not yet committed: reads leave these out. Reads hold
+	// the lock shared for the query and the filtering, so the writer's
+	// removal after a commit can never slip between the two.
+	Poco::RWLock _ackedLock;
+	std::unordered_map<std::string, std::unordered_set<Poco::UInt64>> _acked;
+
+	// Writer thread only.
+	Poco::UInt64 _failuresInEpisode = 0;
+	Poco::UInt64 _refusedInEpisode = 0;
+};
+
+} } // namespace imgate::store
+
+#endif // imgate_store_SqliteMessageStore_INCLUDED

@@ -1,0 +1,123 @@
+//
+// SqliteWriter.h
+//
+// Layer: store
+// The durable store's one writing connection: appends, acknowledgements
+// and retention deletes, each batch in one transaction.
+//
+
+#ifndef imgate_store_SqliteWriter_INCLUDED
+#define imgate_store_SqliteWriter_INCLUDED
+
+#include "server/store/MessageStore.h"
+#include "Poco/Data/LOB.h"
+#include "Poco/Data/Session.h"
+#include "Poco/Data/Statement.h"
+#include <string>
+#include <unordered_map>
+
+namespace imgate {
+namespace store {
+
+class SqliteWriter
+	/// Writer thread only.
+	///
+	/// msg_ids: max(last + 1, now_ms << 10). They increase with every
+	/// append, never repeat (the last one is saved with each commit, so
+	/// deleting the newest rows cannot bring an id back), stay below 2^53,
+	/// and encode their time, so retention deletes by primary-key range.
+{
+public:
+	struct Limits
+	{
+		std::size_t maxPendingPerRecipient = 10000;
+		bool deleteOnAcknowledge = false; /// Delete acknowledged rows instead of marking them delivered.
+	};
+
+	SqliteWriter(const std::string& path, bool fullSync, Poco::UInt64 maxDatabaseBytes, const Limits& limits);
+		/// Opens the database with SqliteDatabase::openWriter(). Throws StoreException.
+
+	void begin();
+		/// Starts a write transaction. Throws Poco::Exception.
+
+	void append(const NewMessage& message, Poco::Int64 nowMs, AppendResult& result);
+		/// Inside a transaction: result becomes DUPLICATE (with the first
+		/// copy's msgId and timestamp), RECIPIENT_FULL, or STORED with a new
+		/// msgId (durable only once commit() returns). Throws Poco::Exception.
+
+	bool acknowledge(const std::string& uid, Poco::UInt64 msgId);
+		/// Inside a transaction: marks uid's message delivered (or deletes
+		/// it). Returns false if it was not uid's pending message.
+
+	void commit();
+		/// Commits (with an fsync under store.sync = full). Throws Poco::Exception.
+
+	void rollback();
+		/// Abandons the transaction, if one is open, and what it did to the
+		/// writer's own bookkeeping. Never throws.
+
+	std::size_t deleteDelivered(Poco::UInt64 belowMsgId, std::size_t limit);
+		/// Deletes at most limit delivered messages with msgId below
+		/// belowMsgId, in a transaction of its own. Returns how many.
+
+	std::size_t deleteUndelivered(Poco::UInt64 belowMsgId, std::size_t limit);
+		/// The same for undelivered messages (expired by retention).
+
+	Poco::UInt64 lastMsgId() const;
+
+	static Poco::UInt64 msgIdAt(Poco::Int64 unixMs);
+		/// The smallest msgId issued at unixMs (unixMs << 10).
+
+private:
+	std::size_t pendingCount(const std::string& uid);
+		/// From the cache or the database.
+
+	enum
+	{
+		MAX_CACHED_COUNTS = 65536
+	};
+
+	Poco::Data::Session _session;
+	const Limits _limits;
+	Poco::UInt64 _lastMsgId = 0;
+	Poco::UInt64 _committedMsgId = 0;
+	std::unordered_map<std::string, std::size_t> _pendingCounts; /// A cache; cleared on rollback and expiry.
+
+	// Statements are prepared once and bound to these members.
+	std::string _fromUid;
+	std::string _toUid;
+	Poco::Int64 _clientMsgId = 0;
+	Poco::Int64 _msgId = 0;
+	Poco::Int64 _createdMs = 0;
+	Poco::Data::BLOB _payload;
+	Poco::Int64 _foundMsgId = 0;
+	Poco::Int64 _foundCreatedMs = 0;
+	std::size_t _count = 0;
+	Poco::Int64 _below = 0;
+	Poco::Int64 _limit = 0;
+	Poco::Data::Statement _begin;
+	Poco::Data::Statement _commit;
+	Poco::Data::Statement _findSent;
+	Poco::Data::Statement _insert;
+	Poco::Data::Statement _countPending;
+	Poco::Data::Statement _markDelivered;
+	Poco::Data::Statement _saveLastMsgId;
+	Poco::Data::Statement _deleteDelivered;
+	Poco::Data::Statement _deleteUndelivered;
+};
+
+
+inline Poco::UInt64 SqliteWriter::lastMsgId() const
+{
+	return _lastMsgId;
+}
+
+
+inline Poco::UInt64 SqliteWriter::msgIdAt(Poco::Int64 unixMs)
+{
+	return unixMs > 0 ? static_cast<Poco::UInt64>(unixMs) << 10 : 0;
+}
+
+} } // namespace imgate::store
+
+#endif // imgate_store_SqliteWriter_INCLUDED
