@@ -303,12 +303,14 @@ void SqliteMessageStore::writeBatch(std::vector<QueuedAppend>& appends, std::vec
 	try
 	{
 		_pWriter->begin();
+		// Acknowledgements first: they arrived before these sends were
+		// answered, and they make room under maxPendingPerRecipient.
+		for (const auto& ack: acks) _pWriter->acknowledge(ack.uid, ack.msgId);
 		for (std::size_t i = 0; i < appends.size(); ++i)
 		{
 			_pWriter->append(appends[i].message, now, results[i]);
 			if (results[i].outcome == AppendResult::STORED) ++stored;
 		}
-		for (const auto& ack: acks) _pWriter->acknowledge(ack.uid, ack.msgId);
 		_pWriter->commit();
 	}
 	catch (Poco::Exception& exc)

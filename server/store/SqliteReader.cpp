@@ -17,6 +17,14 @@ SqliteReader::SqliteReader(const std::string& path):
 	_pendingQuery(_session),
 	_countQuery(_session)
 {
+	prepare();
+}
+
+
+void SqliteReader::prepare()
+{
+	_pendingQuery.reset(_session);
+	_countQuery.reset(_session);
 	// "delivered = 0" must appear literally for SQLite to use the partial index.
 	_pendingQuery << "SELECT msg_id, from_uid, payload, created_ms FROM messages "
 		"WHERE to_uid = ? AND delivered = 0 AND msg_id > ? ORDER BY msg_id LIMIT ?",
@@ -35,7 +43,15 @@ void SqliteReader::pending(const std::string& uid, Poco::UInt64 afterMsgId, std:
 	_senders.clear();
 	_payloads.clear();
 	_timestamps.clear();
-	_pendingQuery.execute();
+	try
+	{
+		_pendingQuery.execute();
+	}
+	catch (Poco::Exception&)
+	{
+		prepare(); // a statement that threw cannot run again
+		throw;
+	}
 	messages.reserve(messages.size() + _ids.size());
 	for (std::size_t i = 0; i < _ids.size(); ++i)
 	{
@@ -55,7 +71,15 @@ std::size_t SqliteReader::pendingCount(const std::string& uid)
 {
 	_uid = uid;
 	_count = 0;
-	_countQuery.execute();
+	try
+	{
+		_countQuery.execute();
+	}
+	catch (Poco::Exception&)
+	{
+		prepare();
+		throw;
+	}
 	return _count;
 }
 

@@ -34,6 +34,8 @@ public:
 		/// uid's undelivered messages. Throws Poco::Exception.
 
 private:
+	void prepare();
+
 	Poco::Data::Session _session;
 	Poco::Data::Statement _pendingQuery;
 	Poco::Data::Statement _countQuery;

@@ -39,6 +39,23 @@ SqliteWriter::SqliteWriter(const std::string& path, bool fullSync, Poco::UInt64 
 	{
 		throw StoreException(path + ": cannot read the store's state: " + SqliteDatabase::cause(exc));
 	}
+	prepare();
+}
+
+
+void SqliteWriter::prepare()
+{
+	// Poco leaves a statement that threw unusable ("Statement still
+	// executing"), so every failure starts over with fresh statements.
+	_begin.reset(_session);
+	_commit.reset(_session);
+	_findSent.reset(_session);
+	_insert.reset(_session);
+	_countPending.reset(_session);
+	_markDelivered.reset(_session);
+	_saveLastMsgId.reset(_session);
+	_deleteDelivered.reset(_session);
+	_deleteUndelivered.reset(_session);
 	_begin << "BEGIN IMMEDIATE";
 	_commit << "COMMIT";
 	_findSent << "SELECT msg_id, created_ms FROM messages WHERE from_uid = ? AND client_msg_id = ?",
@@ -129,6 +146,15 @@ void SqliteWriter::rollback()
 {
 	_lastMsgId = _committedMsgId;
 	_pendingCounts.clear();
+	try
+	{
+		prepare();
+	}
+	catch (Poco::Exception&)
+	{
+		// Preparing needs no disk space; if even this fails, the next
+		// batch fails and reports it.
+	}
 	// SQLite rolls some failed transactions back by itself (SQLITE_FULL may).
 	if (sqlite3_get_autocommit(Poco::Data::SQLite::Utility::dbHandle(_session))) return;
 	try
@@ -146,7 +172,15 @@ std::size_t SqliteWriter::deleteDelivered(Poco::UInt64 belowMsgId, std::size_t l
 {
 	_below = static_cast<Poco::Int64>(belowMsgId);
 	_limit = static_cast<Poco::Int64>(limit);
-	return _deleteDelivered.execute();
+	try
+	{
+		return _deleteDelivered.execute();
+	}
+	catch (Poco::Exception&)
+	{
+		rollback();
+		throw;
+	}
 }
 
 
@@ -154,7 +188,16 @@ std::size_t SqliteWriter::deleteUndelivered(Poco::UInt64 belowMsgId, std::size_t
 {
 	_below = static_cast<Poco::Int64>(belowMsgId);
 	_limit = static_cast<Poco::Int64>(limit);
-	std::size_t n = _deleteUndelivered.execute();
+	std::size_t n = 0;
+	try
+	{
+		n = _deleteUndelivered.execute();
+	}
+	catch (Poco::Exception&)
+	{
+		rollback();
+		throw;
+	}
 	if (n > 0) _pendingCounts.clear();
 	return n;
 }

@@ -69,6 +69,8 @@ public:
 		/// The smallest msgId issued at unixMs (unixMs << 10).
 
 private:
+	void prepare();
+		/// (Re)creates the prepared statements.
 	std::size_t pendingCount(const std::string& uid);
 		/// From the cache or the database.
 

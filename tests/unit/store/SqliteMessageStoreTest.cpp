@@ -1,0 +1,473 @@
+//
+// SqliteMessageStoreTest.cpp
+//
+// The durable store on a real SQLite file in a temporary folder.
+//
+
+#include "server/store/SqliteMessageStore.h"
+#include "server/store/SqliteDatabase.h"
+#include "Poco/Data/Session.h"
+#include "Poco/Data/SQLite/Connector.h"
+#include "Poco/Event.h"
+#include "Poco/File.h"
+#include "Poco/Path.h"
+#include "Poco/TemporaryFile.h"
+#include "Poco/Timestamp.h"
+#include <cppunit/extensions/HelperMacros.h>
+#include <atomic>
+#include <fstream>
+#include <memory>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace imgate::store;
+using namespace Poco::Data::Keywords;
+
+class SqliteMessageStoreTest: public CppUnit::TestFixture
+{
+	CPPUNIT_TEST_SUITE(SqliteMessageStoreTest);
+	CPPUNIT_TEST(testAppendPageAcknowledge);
+	CPPUNIT_TEST(testPayloadBytesRoundTrip);
+	CPPUNIT_TEST(testAcknowledgedIsNotReadAgain);
+	CPPUNIT_TEST(testAcknowledgeOnlyOwnMessages);
+	CPPUNIT_TEST(testIdempotencyAcrossReopen);
+	CPPUNIT_TEST(testPendingSurvivesReopen);
+	CPPUNIT_TEST(testIdsNeverRepeatAfterDeletes);
+	CPPUNIT_TEST(testRecipientLimit);
+	CPPUNIT_TEST(testGroupCommit);
+	CPPUNIT_TEST(testRetention);
+	CPPUNIT_TEST(testDeleteOnAcknowledge);
+	CPPUNIT_TEST(testDatabaseFullRefusesAndRecovers);
+	CPPUNIT_TEST(testNewerSchemaRefused);
+	CPPUNIT_TEST(testNotADatabase);
+	CPPUNIT_TEST(testForeignDatabase);
+	CPPUNIT_TEST(testCannotOpen);
+	CPPUNIT_TEST(testReadOnlyDatabase);
+	CPPUNIT_TEST(testSecondStoreOnSameFileRefused);
+	CPPUNIT_TEST_SUITE_END();
+
+public:
+	void setUp() override
+	{
+		_dir = Poco::TemporaryFile::tempName() + "/";
+		Poco::File(_dir).createDirectories();
+		_path = _dir + "imgate.db";
+	}
+
+	void tearDown() override
+	{
+		try
+		{
+			Poco::File(_dir).remove(true);
+		}
+		catch (Poco::Exception&)
+		{
+		}
+	}
+
+	SqliteMessageStore::Options options() const
+	{
+		SqliteMessageStore::Options o;
+		o.path = _path;
+		o.fullSync = false; // the fsync cost is measured in the benchmark, not here
+		return o;
+	}
+
+	std::unique_ptr<SqliteMessageStore> open(const SqliteMessageStore::Options& o)
+	{
+		std::unique_ptr<SqliteMessageStore> p(new SqliteMessageStore(o));
+		p->start();
+		return p;
+	}
+
+	static NewMessage message(const std::string& from, const std::string& to, Poco::UInt64 clientId, const std::string& payload)
+	{
+		NewMessage m;
+		m.fromUid = from;
+		m.toUid = to;
+		m.clientMsgId = clientId;
+		m.payload = payload;
+		m.timestampMs = Poco::Timestamp().epochMicroseconds() / 1000;
+		return m;
+	}
+
+	static AppendResult append(MessageStore& store, const std::string& from, const std::string& to, Poco::UInt64 clientId, const std::string& payload)
+	{
+		AppendResult result;
+		Poco::Event done;
+		int calls = 0;
+		store.append(message(from, to, clientId, payload), [&](const AppendResult& r) { result = r; ++calls; done.set(); });
+		CPPUNIT_ASSERT(done.tryWait(10000));
+		CPPUNIT_ASSERT_EQUAL(1, calls);
+		return result;
+	}
+
+	static PendingPage read(MessageStore& store, const std::string& uid, Poco::UInt64 after, std::size_t limit)
+	{
+		PendingPage page;
+		Poco::Event done;
+		store.readPending(uid, after, limit, [&](PendingPage&& p) { page = std::move(p); done.set(); });
+		CPPUNIT_ASSERT(done.tryWait(10000));
+		CPPUNIT_ASSERT(page.ok);
+		return page;
+	}
+
+	std::string openError(const SqliteMessageStore::Options& o)
+	{
+		try
+		{
+			SqliteMessageStore store(o);
+		}
+		catch (StoreException& exc)
+		{
+			return exc.message();
+		}
+		return "(no error)";
+	}
+
+	static void writeFile(const std::string& path, const std::string& text)
+	{
+		std::ofstream out(path, std::ios::binary);
+		out << text;
+	}
+
+	void testAppendPageAcknowledge()
+	{
+		auto store = open(options());
+		std::vector<Poco::UInt64> ids;
+		for (Poco::UInt64 i = 1; i <= 10; ++i)
+		{
+			AppendResult r = append(*store, "alice", "bob", i, "m" + std::to_string(i));
+			CPPUNIT_ASSERT(r.outcome == AppendResult::STORED);
+			if (!ids.empty()) CPPUNIT_ASSERT(r.msgId > ids.back());
+			ids.push_back(r.msgId);
+		}
+		PendingPage page1 = read(*store, "bob", 0, 4);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(4), page1.messages.size());
+		CPPUNIT_ASSERT_EQUAL(ids[0], page1.messages[0].msgId);
+		CPPUNIT_ASSERT_EQUAL(std::string("m1"), page1.messages[0].payload);
+		CPPUNIT_ASSERT_EQUAL(std::string("alice"), page1.messages[0].fromUid);
+		PendingPage page2 = read(*store, "bob", page1.messages.back().msgId, 100);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(6), page2.messages.size());
+		CPPUNIT_ASSERT_EQUAL(ids[4], page2.messages.front().msgId);
+		CPPUNIT_ASSERT_EQUAL(ids[9], page2.messages.back().msgId);
+		CPPUNIT_ASSERT(read(*store, "carol", 0, 10).messages.empty());
+
+		store->acknowledge("bob", {ids[0], ids[2]});
+		store->flush();
+		CPPUNIT_ASSERT_EQUAL(std::size_t(8), store->pendingCount("bob"));
+		PendingPage rest = read(*store, "bob", 0, 100);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(8), rest.messages.size());
+		CPPUNIT_ASSERT_EQUAL(ids[1], rest.messages[0].msgId);
+		CPPUNIT_ASSERT_EQUAL(ids[3], rest.messages[1].msgId);
+	}
+
+	void testPayloadBytesRoundTrip()
+	{
+		auto store = open(options());
+		const std::string binary("\0\x01\xff text \0 end", 14);
+		append(*store, "a", "b", 1, binary);
+		append(*store, "a", "b", 2, "");
+		PendingPage page = read(*store, "b", 0, 10);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), page.messages.size());
+		CPPUNIT_ASSERT(page.messages[0].payload == binary);
+		CPPUNIT_ASSERT(page.messages[1].payload.empty());
+	}
+
+	void testAcknowledgedIsNotReadAgain()
+	{
+		// pending reads leave acknowledged ids out at once, before the
+		// acknowledgement is committed.
+		auto store = open(options());
+		AppendResult r1 = append(*store, "a", "b", 1, "x");
+		AppendResult r2 = append(*store, "a", "b", 2, "y");
+		store->acknowledge("b", {r1.msgId});
+		PendingPage page = read(*store, "b", 0, 1);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), page.messages.size());
+		CPPUNIT_ASSERT_EQUAL(r2.msgId, page.messages[0].msgId);
+		store->flush();
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store->pendingCount("b"));
+	}
+
+	void testAcknowledgeOnlyOwnMessages()
+	{
+		auto store = open(options());
+		AppendResult r = append(*store, "a", "bob", 1, "for bob");
+		store->acknowledge("mallory", {r.msgId});
+		store->flush();
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store->pendingCount("bob"));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), read(*store, "bob", 0, 10).messages.size());
+	}
+
+	void testIdempotencyAcrossReopen()
+	{
+		AppendResult first;
+		{
+			auto store = open(options());
+			first = append(*store, "alice", "bob", 42, "hello");
+			CPPUNIT_ASSERT(first.outcome == AppendResult::STORED);
+			AppendResult again = append(*store, "alice", "bob", 42, "hello");
+			CPPUNIT_ASSERT(again.outcome == AppendResult::DUPLICATE);
+			CPPUNIT_ASSERT_EQUAL(first.msgId, again.msgId);
+			CPPUNIT_ASSERT(append(*store, "carol", "bob", 42, "other sender").outcome == AppendResult::STORED);
+		}
+		auto store = open(options());
+		AppendResult after = append(*store, "alice", "bob", 42, "hello");
+		CPPUNIT_ASSERT(after.outcome == AppendResult::DUPLICATE);
+		CPPUNIT_ASSERT_EQUAL(first.msgId, after.msgId);
+		CPPUNIT_ASSERT_EQUAL(first.timestampMs, after.timestampMs);
+		// Still recognised once delivered (within store.deliveredRetention).
+		store->acknowledge("bob", {first.msgId});
+		store->flush();
+		CPPUNIT_ASSERT(append(*store, "alice", "bob", 42, "hello").outcome == AppendResult::DUPLICATE);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store->pendingCount("bob"));
+	}
+
+	void testPendingSurvivesReopen()
+	{
+		std::vector<Poco::UInt64> ids;
+		{
+			auto store = open(options());
+			for (Poco::UInt64 i = 1; i <= 50; ++i) ids.push_back(append(*store, "a", "b", i, std::to_string(i)).msgId);
+			store->acknowledge("b", {ids[0]});
+			// close() commits the queued acknowledgement.
+		}
+		auto store = open(options());
+		PendingPage page = read(*store, "b", 0, 100);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(49), page.messages.size());
+		for (std::size_t i = 0; i < page.messages.size(); ++i)
+		{
+			CPPUNIT_ASSERT_EQUAL(ids[i + 1], page.messages[i].msgId);
+			CPPUNIT_ASSERT_EQUAL(std::to_string(i + 2), page.messages[i].payload);
+		}
+	}
+
+	void testIdsNeverRepeatAfterDeletes()
+	{
+		SqliteMessageStore::Options o = options();
+		o.deliveredRetention = 0; // acknowledged rows are deleted
+		Poco::UInt64 last = 0;
+		{
+			auto store = open(o);
+			for (Poco::UInt64 i = 1; i <= 5; ++i) last = append(*store, "a", "b", i, "x").msgId;
+			std::vector<Poco::UInt64> all;
+			for (const auto& m: read(*store, "b", 0, 10).messages) all.push_back(m.msgId);
+			store->acknowledge("b", all);
+			store->flush();
+			CPPUNIT_ASSERT_EQUAL(std::size_t(0), store->pendingCount("b"));
+		}
+		auto store = open(o);
+		AppendResult next = append(*store, "a", "b", 6, "y");
+		CPPUNIT_ASSERT(next.msgId > last);
+		CPPUNIT_ASSERT(next.msgId < (Poco::UInt64(1) << 53));
+	}
+
+	void testRecipientLimit()
+	{
+		SqliteMessageStore::Options o = options();
+		o.maxPendingPerRecipient = 3;
+		auto store = open(o);
+		std::vector<Poco::UInt64> ids;
+		for (Poco::UInt64 i = 1; i <= 3; ++i) ids.push_back(append(*store, "a", "b", i, "x").msgId);
+		CPPUNIT_ASSERT(append(*store, "a", "b", 4, "x").outcome == AppendResult::RECIPIENT_FULL);
+		CPPUNIT_ASSERT(append(*store, "a", "c", 4, "x").outcome == AppendResult::STORED);
+		store->acknowledge("b", {ids[0]});
+		CPPUNIT_ASSERT(append(*store, "a", "b", 5, "x").outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(3), store->pendingCount("b"));
+	}
+
+	void testGroupCommit()
+	{
+		// Appends submitted together are committed together: far fewer
+		// commits than messages, and every callback after its commit.
+		SqliteMessageStore::Options o = options();
+		o.fullSync = true;
+		auto store = open(o);
+		const int n = 2000;
+		std::atomic<int> stored(0);
+		Poco::Event all;
+		for (int i = 1; i <= n; ++i)
+		{
+			store->append(message("s" + std::to_string(i % 100), "r" + std::to_string(i % 7), static_cast<Poco::UInt64>(i), "payload"),
+				[&](const AppendResult& r)
+				{
+					if (r.outcome == AppendResult::STORED && ++stored == n) all.set();
+				});
+		}
+		CPPUNIT_ASSERT(all.tryWait(30000));
+		SqliteMessageStore::Statistics st = store->statistics();
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(n), st.storedMessages);
+		CPPUNIT_ASSERT_MESSAGE(std::to_string(st.commits) + " commits for " + std::to_string(n) + " messages", st.commits * 4 <= st.storedMessages);
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(0), st.failedCommits);
+	}
+
+	void testRetention()
+	{
+		SqliteMessageStore::Options o = options();
+		o.retention = 3600;
+		o.deliveredRetention = 600;
+		auto store = open(o);
+		const Poco::Int64 now = Poco::Timestamp().epochMicroseconds() / 1000;
+		AppendResult delivered = append(*store, "a", "b", 1, "delivered");
+		AppendResult undelivered = append(*store, "a", "b", 2, "undelivered");
+		store->acknowledge("b", {delivered.msgId});
+		store->flush();
+
+		store->cleanup(now + 300 * 1000); // nothing is old enough yet
+		CPPUNIT_ASSERT(append(*store, "a", "b", 1, "delivered").outcome == AppendResult::DUPLICATE);
+
+		store->cleanup(now + 700 * 1000); // the delivered one is gone, and with it its idempotency record
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store->pendingCount("b"));
+		CPPUNIT_ASSERT(append(*store, "a", "b", 2, "undelivered").outcome == AppendResult::DUPLICATE);
+		AppendResult again = append(*store, "a", "b", 1, "delivered");
+		CPPUNIT_ASSERT(again.outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(0), store->statistics().expiredMessages);
+
+		store->cleanup(now + 3700 * 1000); // everything sent before now + 100 s expires
+		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store->pendingCount("b"));
+		CPPUNIT_ASSERT(read(*store, "b", 0, 10).messages.empty());
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(2), store->statistics().expiredMessages);
+		CPPUNIT_ASSERT(append(*store, "a", "b", 3, "new").outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store->pendingCount("b"));
+		(void) undelivered;
+	}
+
+	void testDeleteOnAcknowledge()
+	{
+		SqliteMessageStore::Options o = options();
+		o.deliveredRetention = 0;
+		auto store = open(o);
+		AppendResult r = append(*store, "a", "b", 1, "x");
+		store->acknowledge("b", {r.msgId});
+		store->flush();
+		Poco::Data::Session check(Poco::Data::SQLite::Connector::KEY, _path);
+		int rows = -1;
+		check << "SELECT count(*) FROM messages", into(rows), now;
+		CPPUNIT_ASSERT_EQUAL(0, rows);
+	}
+
+	void testDatabaseFullRefusesAndRecovers()
+	{
+		SqliteMessageStore::Options o = options();
+		o.maxDatabaseBytes = 256 * 1024;
+		o.deliveredRetention = 0;
+		auto store = open(o);
+		const std::string payload(8000, 'p');
+		std::vector<Poco::UInt64> stored;
+		AppendResult r;
+		for (Poco::UInt64 i = 1; i <= 200; ++i)
+		{
+			r = append(*store, "a", "b", i, payload);
+			if (r.outcome != AppendResult::STORED) break;
+			stored.push_back(r.msgId);
+		}
+		CPPUNIT_ASSERT_MESSAGE(std::to_string(r.outcome), r.outcome == AppendResult::STORE_FULL);
+		CPPUNIT_ASSERT_MESSAGE(r.error, r.error.find("cannot write " + _path + ": database or disk is full") != std::string::npos);
+		CPPUNIT_ASSERT(stored.size() >= 10);
+		CPPUNIT_ASSERT(store->statistics().failedCommits >= 1);
+		// A resend of a stored message still gets its id while full.
+		AppendResult dup = append(*store, "a", "b", 1, payload);
+		CPPUNIT_ASSERT(dup.outcome == AppendResult::DUPLICATE);
+		CPPUNIT_ASSERT_EQUAL(stored[0], dup.msgId);
+		// Everything acknowledged as STORED is there, in order.
+		PendingPage page = read(*store, "b", 0, 1000);
+		CPPUNIT_ASSERT_EQUAL(stored.size(), page.messages.size());
+		for (std::size_t i = 0; i < stored.size(); ++i) CPPUNIT_ASSERT_EQUAL(stored[i], page.messages[i].msgId);
+		// Deliveries free space; sends succeed again.
+		store->acknowledge("b", std::vector<Poco::UInt64>(stored.begin(), stored.begin() + 10));
+		store->flush();
+		AppendResult after = append(*store, "a", "b", 1000, payload);
+		CPPUNIT_ASSERT_MESSAGE(after.error, after.outcome == AppendResult::STORED);
+	}
+
+	void testNewerSchemaRefused()
+	{
+		open(options())->close();
+		{
+			Poco::Data::Session s(Poco::Data::SQLite::Connector::KEY, _path);
+			s << "UPDATE imgate_schema SET version = 2", now;
+		}
+		std::string e = openError(options());
+		CPPUNIT_ASSERT_MESSAGE(e, e == _path + ": schema version 2 is newer than this imgated supports (1); run a newer imgated or use another store.path");
+	}
+
+	void testNotADatabase()
+	{
+		writeFile(_path, std::string(8192, 'x'));
+		std::string e = openError(options());
+		CPPUNIT_ASSERT_MESSAGE(e, e.find(_path + ": cannot use the database: file is not a database") == 0);
+	}
+
+	void testForeignDatabase()
+	{
+		{
+			Poco::Data::Session s(Poco::Data::SQLite::Connector::KEY, _path);
+			s << "CREATE TABLE customers(id INTEGER)", now;
+		}
+		std::string e = openError(options());
+		CPPUNIT_ASSERT_MESSAGE(e, e == _path + ": is an SQLite database of another application (it has tables but no imgate_schema); refusing to touch it");
+	}
+
+	void testCannotOpen()
+	{
+		Poco::File(_path).createDirectory(); // a folder where the file should be
+		std::string e = openError(options());
+		CPPUNIT_ASSERT_MESSAGE(e, e.find(_path + ": cannot open the database: ") == 0);
+	}
+
+	void testReadOnlyDatabase()
+	{
+		open(options())->close();
+		Poco::File(_path + ".lock").remove(); // root's; the other user makes its own
+		// The file belongs to someone else and may only be read; its folder
+		// is writable (as /var/lib/imgate is for the imgate user).
+		CPPUNIT_ASSERT_EQUAL(0, ::chmod(_path.c_str(), 0444));
+		CPPUNIT_ASSERT_EQUAL(0, ::chmod(_dir.c_str(), 0777));
+		std::string e;
+		if (::geteuid() != 0)
+		{
+			e = openError(options());
+		}
+		else
+		{
+			// root may write anything: try as nobody, in a child process.
+			int pipeFds[2];
+			CPPUNIT_ASSERT_EQUAL(0, ::pipe(pipeFds));
+			pid_t pid = ::fork();
+			CPPUNIT_ASSERT(pid >= 0);
+			if (pid == 0)
+			{
+				::close(pipeFds[0]);
+				std::string message = ::setgid(65534) == 0 && ::setuid(65534) == 0 ? openError(options()) : "setuid failed";
+				ssize_t ignored = ::write(pipeFds[1], message.data(), message.size());
+				(void) ignored;
+				::_exit(0);
+			}
+			::close(pipeFds[1]);
+			char buffer[1024];
+			ssize_t n;
+			while ((n = ::read(pipeFds[0], buffer, sizeof(buffer))) > 0) e.append(buffer, static_cast<std::size_t>(n));
+			::close(pipeFds[0]);
+			int status = 0;
+			::waitpid(pid, &status, 0);
+		}
+		CPPUNIT_ASSERT_MESSAGE(e, e.find(_path + ": cannot use the database: attempt to write a readonly database") == 0);
+	}
+
+	void testSecondStoreOnSameFileRefused()
+	{
+		auto first = open(options());
+		std::string e = openError(options());
+		CPPUNIT_ASSERT_MESSAGE(e, e == _path + " is in use by another imgated (pid " + std::to_string(::getpid()) + ")");
+		first->close();
+		CPPUNIT_ASSERT_EQUAL(std::string("(no error)"), openError(options()));
+	}
+
+private:
+	std::string _dir;
+	std::string _path;
+};
+
+
+CPPUNIT_TEST_SUITE_REGISTRATION(SqliteMessageStoreTest);
