@@ -296,9 +296,35 @@ void SqliteMessageStore::run()
 
 void SqliteMessageStore::writeBatch(std::vector<QueuedAppend>& appends, std::vector<QueuedAck>& acks)
 {
-	const Poco::Int64 now = nowMs();
-	const Poco::UInt64 committedBefore = _pWriter->lastMsgId();
 	std::vector<AppendResult> results(appends.size());
+	Failure failure;
+	commitRange(appends, 0, appends.size(), acks, nowMs(), results, failure);
+	if (failure.happened)
+	{
+		if (_failuresInEpisode++ == 0)
+		{
+			_logger.error("cannot write %s: %s; sends are refused with %s until writes succeed again",
+				_options.path, failure.cause, std::string(failure.full ? "SERVER_BUSY" : "INTERNAL"));
+		}
+	}
+	else if (_failuresInEpisode > 0)
+	{
+		_logger.notice("writing %s again after %Lu failed batches (%Lu sends refused)",
+			_options.path, _failuresInEpisode, _refusedInEpisode);
+		_failuresInEpisode = 0;
+		_refusedInEpisode = 0;
+	}
+	for (std::size_t i = 0; i < appends.size(); ++i) appends[i].done(results[i]);
+	// Do not spin on a disk that stays full; sends queue meanwhile
+	// (bounded by store.maxQueuedBytes).
+	if (failure.happened) Poco::Thread::sleep(FAILURE_BACKOFF_MS);
+}
+
+
+void SqliteMessageStore::commitRange(std::vector<QueuedAppend>& appends, std::size_t first, std::size_t last,
+	std::vector<QueuedAck>& acks, Poco::Int64 now, std::vector<AppendResult>& results, Failure& failure)
+{
+	const Poco::UInt64 committedBefore = _pWriter->lastMsgId();
 	Poco::UInt64 stored = 0;
 	try
 	{
@@ -306,8 +332,9 @@ void SqliteMessageStore::writeBatch(std::vector<QueuedAppend>& appends, std::vec
 		// Acknowledgements first: they arrived before these sends were
 		// answered, and they make room under maxPendingPerRecipient.
 		for (const auto& ack: acks) _pWriter->acknowledge(ack.uid, ack.msgId);
-		for (std::size_t i = 0; i < appends.size(); ++i)
+		for (std::size_t i = first; i < last; ++i)
 		{
+			results[i] = AppendResult();
 			_pWriter->append(appends[i].message, now, results[i]);
 			if (results[i].outcome == AppendResult::STORED) ++stored;
 		}
@@ -317,43 +344,48 @@ void SqliteMessageStore::writeBatch(std::vector<QueuedAppend>& appends, std::vec
 	{
 		_pWriter->rollback();
 		const bool full = SqliteDatabase::isFull(exc);
-		bool retried = false;
-		const std::string cause = SqliteDatabase::cause(exc);
-		if (_failuresInEpisode++ == 0)
-		{
-			_logger.error("cannot write %s: %s; sends are refused with %s until writes succeed again",
-				_options.path, cause, std::string(full ? "SERVER_BUSY" : "INTERNAL"));
-		}
-		for (auto& result: results)
-		{
-			// A resend of a message committed earlier still gets its msg_id.
-			if (result.outcome == AppendResult::DUPLICATE && result.msgId <= committedBefore) continue;
-			result = AppendResult();
-			result.outcome = full ? AppendResult::STORE_FULL : AppendResult::FAILED;
-			result.error = "cannot write " + _options.path + ": " + cause;
-			++_refusedInEpisode;
-		}
 		{
 			Poco::FastMutex::ScopedLock lock(_queueMutex);
 			++_statistics.failedCommits;
-			// Acknowledgements are retried with the next batch; if they
-			// cannot be kept, the messages are simply delivered again.
+		}
+		if (full && last - first > 1)
+		{
+			// Part of the batch may still fit: try each half on its own.
+			const std::size_t middle = first + (last - first) / 2;
+			std::vector<QueuedAck> none;
+			commitRange(appends, first, middle, acks, now, results, failure);
+			commitRange(appends, middle, last, none, now, results, failure);
+			return;
+		}
+		failure.happened = true;
+		failure.full = full;
+		failure.cause = SqliteDatabase::cause(exc);
+		for (std::size_t i = first; i < last; ++i)
+		{
+			// A resend of a message committed earlier still gets its msg_id.
+			if (results[i].outcome == AppendResult::DUPLICATE && results[i].msgId <= committedBefore) continue;
+			results[i] = AppendResult();
+			results[i].outcome = full ? AppendResult::STORE_FULL : AppendResult::FAILED;
+			results[i].error = "cannot write " + _options.path + ": " + failure.cause;
+			++_refusedInEpisode;
+		}
+		if (acks.empty()) return;
+		if (last > first)
+		{
+			// Acknowledgements need no new space (they may free some).
+			commitRange(appends, last, last, acks, now, results, failure);
+			return;
+		}
+		bool retried = false;
+		{
+			Poco::FastMutex::ScopedLock lock(_queueMutex);
+			// Retried with the next batch; if they cannot be kept, the
+			// messages are simply delivered again.
 			retried = !_stopping && _acks.size() + acks.size() <= MAX_RETRIED_ACKS;
 			if (retried) _acks.insert(_acks.begin(), acks.begin(), acks.end());
 		}
 		if (!retried) forgetAcks(acks);
-		for (std::size_t i = 0; i < appends.size(); ++i) appends[i].done(results[i]);
-		// Do not spin on a disk that stays full; sends queue meanwhile
-		// (bounded by store.maxQueuedBytes).
-		Poco::Thread::sleep(FAILURE_BACKOFF_MS);
 		return;
-	}
-	if (_failuresInEpisode > 0)
-	{
-		_logger.notice("writing %s again after %Lu failed commits (%Lu sends refused)",
-			_options.path, _failuresInEpisode, _refusedInEpisode);
-		_failuresInEpisode = 0;
-		_refusedInEpisode = 0;
 	}
 	{
 		Poco::FastMutex::ScopedLock lock(_queueMutex);
@@ -361,7 +393,6 @@ void SqliteMessageStore::writeBatch(std::vector<QueuedAppend>& appends, std::vec
 		_statistics.storedMessages += stored;
 	}
 	forgetAcks(acks);
-	for (std::size_t i = 0; i < appends.size(); ++i) appends[i].done(results[i]);
 }
 
 

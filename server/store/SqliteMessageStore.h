@@ -40,9 +40,10 @@ class SqliteMessageStore: public MessageStore, private Poco::Runnable
 	/// reads run on the reader threads, one SQLite connection each.
 	///
 	/// A commit that fails (disk full, I/O error) is rolled back: its
-	/// appends get STORE_FULL (SQLITE_FULL) or FAILED, its acknowledgements
-	/// are retried with the next batch, and the error is logged once per
-	/// episode (and once more when writes succeed again).
+	/// appends get STORE_FULL (SQLITE_FULL; a full batch is split so that
+	/// what fits is still stored) or FAILED, its acknowledgements are
+	/// retried with the next batch, and the error is logged once per
+	/// episode (and once more when a whole batch succeeds again).
 	///
 	/// Retention runs on the writer thread between batches, in chunks of
 	/// CLEANUP_CHUNK rows, so it never holds up a commit for long.
@@ -128,11 +129,22 @@ private:
 		Poco::Int64 nowMs;
 		Poco::Event* pDone;
 	};
+	struct Failure
+	{
+		bool happened = false;
+		bool full = false;
+		std::string cause;
+	};
 	class ReaderThread;
 
 	void run() override;
 		/// The writer thread.
 	void writeBatch(std::vector<QueuedAppend>& appends, std::vector<QueuedAck>& acks);
+	void commitRange(std::vector<QueuedAppend>& appends, std::size_t first, std::size_t last,
+		std::vector<QueuedAck>& acks, Poco::Int64 now, std::vector<AppendResult>& results, Failure& failure);
+		/// Commits appends[first, last) and acks in one transaction. If the
+		/// database is full, tries each half on its own, so what still fits
+		/// is stored; what does not gets STORE_FULL.
 	void writeQueued();
 	void forgetAcks(const std::vector<QueuedAck>& acks);
 	void cleanupRun(Poco::Int64 nowMs);
