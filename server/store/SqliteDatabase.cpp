@@ -9,8 +9,13 @@
 #include "Poco/Data/SQLite/Connector.h"
 #include "Poco/Data/SQLite/SQLiteException.h"
 #include "Poco/Data/Statement.h"
+#include "Poco/Path.h"
 #include "Poco/Timestamp.h"
+#include <cerrno>
+#include <cstring>
 #include <mutex>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace Poco::Data::Keywords;
 
@@ -26,12 +31,31 @@ void registerConnector()
 }
 
 
+void checkPath(const std::string& path)
+{
+	// SQLite says only "unable to open database file"; name the real cause.
+	struct stat st;
+	if (::stat(path.c_str(), &st) == 0)
+	{
+		if (S_ISDIR(st.st_mode)) throw StoreException(path + ": cannot open the database: it is a directory");
+		if (::access(path.c_str(), R_OK) != 0)
+			throw StoreException(path + ": cannot open the database: " + std::strerror(errno));
+		return;
+	}
+	std::string folder = Poco::Path(path).parent().toString();
+	if (::access(folder.c_str(), W_OK | X_OK) != 0)
+		throw StoreException(path + ": cannot create the database in " + folder + ": " + std::strerror(errno));
+}
+
+
 Poco::Data::Session connect(const std::string& path, std::size_t busySeconds)
 {
 	registerConnector();
+	checkPath(path);
 	try
 	{
-		Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, path);
+		// Poco retries a failed open until the login timeout: keep it short.
+		Poco::Data::Session session(Poco::Data::SQLite::Connector::KEY, path, 1);
 		// Another connection may briefly hold the lock (a checkpoint);
 		// wait for it rather than fail.
 		session.setConnectionTimeout(busySeconds);
@@ -48,7 +72,16 @@ Poco::Data::Session connect(const std::string& path, std::size_t busySeconds)
 
 std::string SqliteDatabase::cause(const Poco::Exception& exc)
 {
-	return exc.message().empty() ? exc.displayText() : exc.message();
+	std::string text = exc.message().empty() ? exc.displayText() : exc.message();
+	// Poco prefixes its own words to SQLite's.
+	const std::string prefix = "Can't open DB file: ";
+	if (text.compare(0, prefix.size(), prefix) == 0) text.erase(0, prefix.size());
+	// ... and sometimes repeats SQLite's message ("X: X").
+	const std::size_t half = text.size() / 2;
+	if (text.size() > 2 && text.size() % 2 == 0 && text.compare(half - 1, 2, ": ") == 0
+		&& text.compare(0, half - 1, text, half + 1, std::string::npos) == 0)
+		text.erase(half - 1);
+	return text;
 }
 
 

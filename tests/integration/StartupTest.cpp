@@ -24,6 +24,9 @@ class StartupTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testBusyPort);
 	CPPUNIT_TEST(testUnexpectedArgument);
 	CPPUNIT_TEST(testUnknownOption);
+	CPPUNIT_TEST(testStoreNotADatabase);
+	CPPUNIT_TEST(testStoreInUse);
+	CPPUNIT_TEST(testStoreKindIsLogged);
 	CPPUNIT_TEST(testDevConfigServes);
 	CPPUNIT_TEST(testDevPluginsConfigServes);
 	CPPUNIT_TEST_SUITE_END();
@@ -127,6 +130,39 @@ public:
 		std::string out;
 		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--bogus"}, out)); // ServerApplication: EXIT_CONFIG
 		CPPUNIT_ASSERT_MESSAGE(out, out.find("Unknown option specified: bogus") != std::string::npos);
+	}
+
+	void testStoreNotADatabase()
+	{
+		std::string db = _dir + "imgate.db";
+		ServerProcess::writeFile(db, std::string(10000, '#'));
+		std::string path = config("server.address = 127.0.0.1\nserver.port = 0\nstore.path = " + db + "\n");
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(74, ServerProcess::run({"--config=" + path}, out)); // EXIT_IOERR
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("store.path " + db + ": cannot use the database: file is not a database") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(1, countLines(out, "file is not a database"));
+	}
+
+	void testStoreInUse()
+	{
+		std::string db = _dir + "shared.db";
+		ServerProcess first(ServerProcess::Settings{{"store.path", db}});
+		std::string path = config("server.address = 127.0.0.1\nserver.port = 0\nstore.path = " + db + "\n");
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(74, ServerProcess::run({"--config=" + path}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("store.path " + db + " is in use by another imgated (pid ") != std::string::npos);
+		// The first server is unharmed.
+		auto alice = first.login("alice");
+		CPPUNIT_ASSERT(alice->sendMessage("alice", 1, "still here").result() == imgate::protocol::Status::OK);
+	}
+
+	void testStoreKindIsLogged()
+	{
+		ServerProcess durable;
+		CPPUNIT_ASSERT(durable.waitForLog("store: sqlite "));
+		CPPUNIT_ASSERT(durable.log().find("(WAL, sync=full, group commit)") != std::string::npos);
+		ServerProcess memory(ServerProcess::Settings{{"store.type", "memory"}});
+		CPPUNIT_ASSERT(memory.waitForLog("store: memory (not durable: pending messages are lost when the server stops)"));
 	}
 
 	void testDevConfigServes()

@@ -413,7 +413,7 @@ public:
 	{
 		Poco::File(_path).createDirectory(); // a folder where the file should be
 		std::string e = openError(options());
-		CPPUNIT_ASSERT_MESSAGE(e, e.find(_path + ": cannot open the database: ") == 0);
+		CPPUNIT_ASSERT_MESSAGE(e, e == _path + ": cannot open the database: it is a directory");
 	}
 
 	void testReadOnlyDatabase()
