@@ -106,6 +106,8 @@ Poco::Data::Session SqliteDatabase::openWriter(const std::string& path, bool ful
 		session << (fullSync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL"), now;
 		// Keep the log from staying huge after a burst.
 		session << "PRAGMA journal_size_limit = 67108864", now;
+		// The hot index pages of many recipients stay in memory (64 MiB).
+		session << "PRAGMA cache_size = -65536", now;
 		if (maxDatabaseBytes > 0)
 		{
 			Poco::UInt64 pageSize = 0;
