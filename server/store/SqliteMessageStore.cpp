@@ -228,6 +228,7 @@ std::size_t SqliteMessageStore::pendingCount(const std::string& uid)
 {
 	// _readers[0] has no thread; its connection serves callers in turn.
 	Poco::FastMutex::ScopedLock lock(_countMutex);
+	if (_readers.empty()) throw StoreException(_options.path + ": the store is closed");
 	return _readers.front()->reader().pendingCount(uid);
 }
 
@@ -524,6 +525,7 @@ void SqliteMessageStore::close()
 		_readReady.broadcast();
 	}
 	for (auto& pReader: _readers) pReader->join();
+	Poco::FastMutex::ScopedLock lock(_countMutex);
 	_readers.clear();
 	_pWriter.reset();
 	_pLock.reset();
