@@ -184,12 +184,9 @@ void Session::refuse(const protocol::Frame& frame, const Verdict& verdict)
 	{
 		imgate::BanRequest ban;
 		ban.address = peerInfo().address;
+		// Before login the uid in a LOGIN body is only a claim: banning it
+		// would let anyone lock any user out. Such a ban covers the address.
 		if (_state == LOGGED_IN) ban.uid = _uid;
-		else if (static_cast<Command>(frame.cmd) == Command::LOGIN)
-		{
-			imgate::v1::LoginRequest login;
-			if (login.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength))) ban.uid = login.uid();
-		}
 		ban.seconds = verdict.banSeconds();
 		ban.reason = verdict.message();
 		ban.origin = "filter verdict";

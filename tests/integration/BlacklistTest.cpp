@@ -140,19 +140,17 @@ public:
 
 	void testTemporaryBanFromVerdict()
 	{
-		// probe bans uid eve for 60 s; the blacklist records the address and
-		// the uid and refuses both until the ban expires.
+		// probe answers a LOGIN of uid eve with a 60 s ban. Before login the
+		// uid is only a claim, so the blacklist bans the address alone:
+		// anyone could otherwise lock any user out by naming them.
 		ServerProcess::writeFile(_bans, "");
 		ServerProcess server(settings({{"plugins.load", "blacklist, probe"}, {"plugins.probe.banUid", "eve"}}));
-		auto eveOnline = server.connect("127.0.0.1");
 		auto eve = server.connect("127.0.0.4");
 		CPPUNIT_ASSERT(eve->login("eve", "").result() == ProtocolStatus::BANNED);
 		CPPUNIT_ASSERT(eve->waitClosed(Poco::Timespan(5, 0)));
-		CPPUNIT_ASSERT(server.waitForLog("temporary ban address=127.0.0.4 uid=eve for 60 s"));
+		CPPUNIT_ASSERT(server.waitForLog("temporary ban address=127.0.0.4 uid= for 60 s"));
+		CPPUNIT_ASSERT(server.log().find("uid=eve for 60 s") == std::string::npos);
 		expectRefusedAtAccept(*server.connect("127.0.0.4"), "address banned");
-		Reply r = eveOnline->login("eve", "");
-		CPPUNIT_ASSERT(r.result() == ProtocolStatus::BANNED);
-		CPPUNIT_ASSERT_EQUAL(std::string("uid banned"), r.parse<imgate::v1::LoginResponse>().message());
 		CPPUNIT_ASSERT(server.connect("127.0.0.5")->login("alice", "").result() == ProtocolStatus::OK);
 	}
 
