@@ -9,7 +9,6 @@
 #include "server/protocol/FrameEncoder.h"
 #include "server/store/MemoryMessageStore.h"
 #include "server/store/SqliteMessageStore.h"
-#include "Poco/File.h"
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/Net/NetException.h"
 #include "Poco/Net/ServerSocket.h"
@@ -97,20 +96,6 @@ std::unique_ptr<store::MessageStore> Server::makeStore(const Settings& settings)
 	options.deliveredRetention = settings.deliveredRetention;
 	options.cleanupInterval = settings.cleanupInterval;
 	options.readThreads = settings.readThreads;
-	Poco::Path folder(Poco::Path(options.path).parent());
-	try
-	{
-		Poco::File dir(folder);
-		if (!dir.exists())
-		{
-			dir.createDirectories();
-			Poco::Logger::get("imgate.store").information("created %s", folder.toString());
-		}
-	}
-	catch (Poco::Exception& exc)
-	{
-		throw store::StoreException(options.path + ": cannot create its folder: " + exc.displayText());
-	}
 	return std::unique_ptr<store::MessageStore>(new store::SqliteMessageStore(options));
 }
 

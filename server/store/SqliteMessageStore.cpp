@@ -8,6 +8,8 @@
 #include "server/store/SqliteDatabase.h"
 #include "server/store/SqliteReader.h"
 #include "server/store/SqliteWriter.h"
+#include "Poco/File.h"
+#include "Poco/Path.h"
 #include "Poco/Timestamp.h"
 #include <algorithm>
 
@@ -66,6 +68,7 @@ SqliteMessageStore::SqliteMessageStore(const Options& options):
 	_logger(Poco::Logger::get("imgate.store")),
 	_writerThread("imgate-store-write")
 {
+	createFolder();
 	_pLock.reset(new StoreLock(options.path));
 	SqliteWriter::Limits limits;
 	limits.maxPendingPerRecipient = options.maxPendingPerRecipient;
@@ -77,6 +80,31 @@ SqliteMessageStore::SqliteMessageStore(const Options& options):
 	for (unsigned i = 0; i <= readers; ++i)
 	{
 		_readers.emplace_back(new ReaderThread(*this, options.path, static_cast<int>(i)));
+	}
+}
+
+
+void SqliteMessageStore::createFolder()
+{
+	Poco::Path folder(Poco::Path(_options.path).parent());
+	try
+	{
+		Poco::File dir(folder);
+		if (dir.exists())
+		{
+			if (dir.isDirectory()) return;
+			throw StoreException(_options.path + ": cannot create its folder: " + dir.path() + " is not a directory");
+		}
+		dir.createDirectories();
+		_logger.information("created %s", folder.toString());
+	}
+	catch (StoreException&)
+	{
+		throw;
+	}
+	catch (Poco::Exception& exc)
+	{
+		throw StoreException(_options.path + ": cannot create its folder: " + exc.displayText());
 	}
 }
 
@@ -239,11 +267,8 @@ void SqliteMessageStore::run()
 	nextCleanup += static_cast<Poco::Timestamp::TimeDiff>(_options.cleanupInterval) * 1000000;
 	for (;;)
 	{
-		std::vector<QueuedAppend> appends;
-		std::vector<QueuedAck> acks;
 		CleanupRequest request{0, nullptr};
 		bool cleanupDue = false;
-		Poco::UInt64 seq = 0;
 		{
 			Poco::FastMutex::ScopedLock lock(_queueMutex);
 			while (_appends.empty() && _acks.empty() && _cleanupRequests.empty() && !_stopping)
@@ -256,11 +281,7 @@ void SqliteMessageStore::run()
 				}
 				_queueReady.tryWait(_queueMutex, static_cast<long>(wait / 1000) + 1);
 			}
-			appends.swap(_appends);
-			acks.swap(_acks);
-			_queuedBytes = 0;
-			seq = _queuedSeq;
-			if (appends.empty() && acks.empty())
+			if (_appends.empty() && _acks.empty())
 			{
 				if (!_cleanupRequests.empty())
 				{
@@ -273,14 +294,9 @@ void SqliteMessageStore::run()
 				}
 			}
 		}
-		if (!appends.empty() || !acks.empty())
-		{
-			writeBatch(appends, acks);
-			Poco::FastMutex::ScopedLock lock(_queueMutex);
-			_writtenSeq = seq;
-			_written.broadcast();
-		}
-		else if (request.pDone)
+		// Sends and acknowledgements go first; cleanup waits for a quiet turn.
+		if (writeQueued()) continue;
+		if (request.pDone)
 		{
 			cleanupRun(request.nowMs);
 			request.pDone->set();
@@ -451,15 +467,15 @@ void SqliteMessageStore::cleanupRun(Poco::Int64 atMs)
 }
 
 
-void SqliteMessageStore::writeQueued()
+bool SqliteMessageStore::writeQueued()
 {
-	// Called between cleanup chunks, so retention never holds up sends.
+	// Also called between cleanup chunks, so retention never holds up sends.
 	std::vector<QueuedAppend> appends;
 	std::vector<QueuedAck> acks;
 	Poco::UInt64 seq = 0;
 	{
 		Poco::FastMutex::ScopedLock lock(_queueMutex);
-		if (_appends.empty() && _acks.empty()) return;
+		if (_appends.empty() && _acks.empty()) return false;
 		appends.swap(_appends);
 		acks.swap(_acks);
 		_queuedBytes = 0;
@@ -469,6 +485,7 @@ void SqliteMessageStore::writeQueued()
 	Poco::FastMutex::ScopedLock lock(_queueMutex);
 	_writtenSeq = seq;
 	_written.broadcast();
+	return true;
 }
 
 

@@ -71,7 +71,8 @@ public:
 	};
 
 	explicit SqliteMessageStore(const Options& options);
-		/// Locks, opens and checks the database and opens the reader
+		/// Creates the database's folder if missing, locks, opens and
+		/// checks the database and opens the reader
 		/// connections; starts no thread (start() does). Throws
 		/// StoreException naming the file and the cause.
 
@@ -137,6 +138,7 @@ private:
 	};
 	class ReaderThread;
 
+	void createFolder();
 	void run() override;
 		/// The writer thread.
 	void writeBatch(std::vector<QueuedAppend>& appends, std::vector<QueuedAck>& acks);
@@ -145,7 +147,8 @@ private:
 		/// Commits appends[first, last) and acks in one transaction. If the
 		/// database is full, tries each half on its own, so what still fits
 		/// is stored; what does not gets STORE_FULL.
-	void writeQueued();
+	bool writeQueued();
+		/// Writes everything queued as one batch; false if nothing was queued.
 	void forgetAcks(const std::vector<QueuedAck>& acks);
 	void cleanupRun(Poco::Int64 nowMs);
 	void readerLoop(SqliteReader& reader);

@@ -170,36 +170,31 @@ void SqliteWriter::rollback()
 
 std::size_t SqliteWriter::deleteDelivered(Poco::UInt64 belowMsgId, std::size_t limit)
 {
-	_below = static_cast<Poco::Int64>(belowMsgId);
-	_limit = static_cast<Poco::Int64>(limit);
-	try
-	{
-		return _deleteDelivered.execute();
-	}
-	catch (Poco::Exception&)
-	{
-		rollback();
-		throw;
-	}
+	return deleteChunk(_deleteDelivered, belowMsgId, limit);
 }
 
 
 std::size_t SqliteWriter::deleteUndelivered(Poco::UInt64 belowMsgId, std::size_t limit)
 {
+	std::size_t n = deleteChunk(_deleteUndelivered, belowMsgId, limit);
+	if (n > 0) _pendingCounts.clear();
+	return n;
+}
+
+
+std::size_t SqliteWriter::deleteChunk(Poco::Data::Statement& statement, Poco::UInt64 belowMsgId, std::size_t limit)
+{
 	_below = static_cast<Poco::Int64>(belowMsgId);
 	_limit = static_cast<Poco::Int64>(limit);
-	std::size_t n = 0;
 	try
 	{
-		n = _deleteUndelivered.execute();
+		return statement.execute();
 	}
 	catch (Poco::Exception&)
 	{
-		rollback();
+		rollback(); // also re-prepares the statement that threw
 		throw;
 	}
-	if (n > 0) _pendingCounts.clear();
-	return n;
 }
 
 

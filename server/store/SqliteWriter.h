@@ -71,6 +71,8 @@ public:
 private:
 	void prepare();
 		/// (Re)creates the prepared statements.
+	std::size_t deleteChunk(Poco::Data::Statement& statement, Poco::UInt64 belowMsgId, std::size_t limit);
+		/// Runs one of the retention deletes bound to _below and _limit.
 	std::size_t pendingCount(const std::string& uid);
 		/// From the cache or the database.
 

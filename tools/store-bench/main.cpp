@@ -17,7 +17,6 @@
 #include "server/store/MemoryMessageStore.h"
 #include "server/store/SqliteMessageStore.h"
 #include "Poco/File.h"
-#include "Poco/Path.h"
 #include "Poco/Thread.h"
 #include "Poco/Timestamp.h"
 #include <algorithm>
@@ -253,8 +252,7 @@ int main(int argc, char** argv)
 		}
 		else
 		{
-			Poco::File(Poco::Path(o.path).parent()).createDirectories();
-			removeDatabase(o.path);
+			removeDatabase(o.path); // the store creates the folder
 			SqliteMessageStore::Options so;
 			so.path = o.path;
 			so.fullSync = o.fullSync;

@@ -43,6 +43,7 @@ class SqliteMessageStoreTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testNotADatabase);
 	CPPUNIT_TEST(testForeignDatabase);
 	CPPUNIT_TEST(testCannotOpen);
+	CPPUNIT_TEST(testMissingFolderIsCreated);
 	CPPUNIT_TEST(testReadOnlyDatabase);
 	CPPUNIT_TEST(testSecondStoreOnSameFileRefused);
 	CPPUNIT_TEST_SUITE_END();
@@ -414,6 +415,21 @@ public:
 		Poco::File(_path).createDirectory(); // a folder where the file should be
 		std::string e = openError(options());
 		CPPUNIT_ASSERT_MESSAGE(e, e == _path + ": cannot open the database: it is a directory");
+	}
+
+	void testMissingFolderIsCreated()
+	{
+		SqliteMessageStore::Options o = options();
+		o.path = _dir + "a/b/imgate.db";
+		auto store = open(o);
+		CPPUNIT_ASSERT(append(*store, "a", "b", 1, "x").outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT(Poco::File(o.path).exists());
+		store->close();
+		// Under a regular file no folder can be made: the error names the path.
+		writeFile(_dir + "plain", "x");
+		o.path = _dir + "plain/imgate.db";
+		std::string e = openError(o);
+		CPPUNIT_ASSERT_MESSAGE(e, e.find(o.path + ": cannot create its folder: ") == 0);
 	}
 
 	void testReadOnlyDatabase()
