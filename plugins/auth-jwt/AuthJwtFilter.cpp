@@ -17,6 +17,7 @@
 //
 
 #include "plugins/auth-jwt/JwtVerifier.h"
+#include "imgate/Config.h"
 #include "imgate/Plugin.h"
 #include "Poco/Logger.h"
 #include "Poco/String.h"
@@ -59,6 +60,8 @@ public:
 		if (hasKeyFile)
 		{
 			options.algorithm = config.getString("algorithm", "RS256");
+			if (options.algorithm == "HS256")
+				throw Poco::InvalidArgumentException("algorithm: HS256 takes secret or secretFile; publicKeyFile is for RS256 and ES256");
 			options.publicKeyPem = readFile("publicKeyFile", config.getString("publicKeyFile"));
 		}
 		else
@@ -70,11 +73,8 @@ public:
 			if (options.hmacSecret.size() < 32)
 				throw Poco::InvalidArgumentException(std::string(hasSecret ? "secret" : "secretFile") + ": an HS256 secret needs at least 32 bytes");
 		}
-		int leeway = config.getInt("leeway", 30);
-		if (leeway < 0 || leeway > 3600)
-			throw Poco::InvalidArgumentException("leeway: expected seconds from 0 to 3600, got " + std::to_string(leeway));
-		options.leewaySeconds = static_cast<unsigned>(leeway);
-		options.requireExp = config.getBool("requireExp", true);
+		options.leewaySeconds = static_cast<unsigned>(config::integer(config, "leeway", 30, 0, 3600));
+		options.requireExp = config::boolean(config, "requireExp", true);
 		options.issuer = config.getString("issuer", "");
 		options.audience = config.getString("audience", "");
 		_pVerifier.reset(new JwtVerifier(options));

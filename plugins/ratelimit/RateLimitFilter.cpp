@@ -13,12 +13,14 @@
 //   banAfter = 20     refusals in a row that escalate to a ban (0: never)
 //   banSeconds = 60   length of that ban (recorded by the blacklist plugin)
 //   maxTrackedIps = 100000      bound on per-address state
+// An IPv6 peer is limited by its /64, an IPv4-mapped one as its IPv4 address.
 //
 
 #include "plugins/ratelimit/RateTable.h"
+#include "imgate/Config.h"
 #include "imgate/Plugin.h"
+#include "Poco/Clock.h"
 #include "Poco/Logger.h"
-#include "Poco/Timestamp.h"
 #include <memory>
 
 namespace imgate {
@@ -29,16 +31,15 @@ namespace {
 constexpr std::uint16_t MSG_SEND = 0x0010;
 
 std::int64_t nowMicros()
+	/// Monotonic: a wall-clock step must not refill or drain every bucket.
 {
-	return Poco::Timestamp().epochMicroseconds();
+	return Poco::Clock().microseconds();
 }
 
-double positive(const Poco::Util::AbstractConfiguration& config, const std::string& key, double fallback)
+Rate rate(const Poco::Util::AbstractConfiguration& config, const std::string& rateKey, double rateDefault, const std::string& burstKey, double burstDefault)
+	/// A burst below 1 would refuse everything: a bucket gives whole tokens.
 {
-	double value = config.getDouble(key, fallback);
-	if (!(value > 0) || value > 1e9)
-		throw Poco::InvalidArgumentException(key + ": expected a number above 0, got " + config.getString(key, ""));
-	return value;
+	return Rate{config::number(config, rateKey, rateDefault, 0.001, 1e9), config::number(config, burstKey, burstDefault, 1, 1e9)};
 }
 
 struct SessionBuckets: SlotData
@@ -61,27 +62,20 @@ public:
 
 	void initialize(const Poco::Util::AbstractConfiguration& config) override
 	{
-		_messages.perSecond = positive(config, "messagesPerSecond", 50);
-		_messages.burst = positive(config, "burst", 100);
-		_frames.perSecond = positive(config, "framesPerSecond", 200);
-		_frames.burst = positive(config, "frameBurst", 400);
-		Rate connects{positive(config, "connectsPerSecondPerIp", 20), positive(config, "connectBurst", 40)};
-		Rate logins{positive(config, "loginsPerSecondPerIp", 5), positive(config, "loginBurst", 10)};
-		int banAfter = config.getInt("banAfter", 20);
-		int banSeconds = config.getInt("banSeconds", 60);
-		int maxIps = config.getInt("maxTrackedIps", 100000);
-		if (banAfter < 0) throw Poco::InvalidArgumentException("banAfter: expected 0 or more, got " + std::to_string(banAfter));
-		if (banSeconds < 1 || banSeconds > 86400 * 7) throw Poco::InvalidArgumentException("banSeconds: expected 1 to 604800, got " + std::to_string(banSeconds));
-		if (maxIps < 16) throw Poco::InvalidArgumentException("maxTrackedIps: expected at least 16, got " + std::to_string(maxIps));
-		_banAfter = static_cast<unsigned>(banAfter);
-		_banSeconds = static_cast<unsigned>(banSeconds);
-		_pConnects.reset(new RateTable(connects, static_cast<std::size_t>(maxIps)));
-		_pLogins.reset(new RateTable(logins, static_cast<std::size_t>(maxIps)));
+		_messages = rate(config, "messagesPerSecond", 50, "burst", 100);
+		_frames = rate(config, "framesPerSecond", 200, "frameBurst", 400);
+		Rate connects = rate(config, "connectsPerSecondPerIp", 20, "connectBurst", 40);
+		Rate logins = rate(config, "loginsPerSecondPerIp", 5, "loginBurst", 10);
+		_banAfter = static_cast<unsigned>(config::integer(config, "banAfter", 20, 0, 1000000));
+		_banSeconds = static_cast<unsigned>(config::integer(config, "banSeconds", 60, 1, 86400 * 7));
+		const std::size_t maxIps = static_cast<std::size_t>(config::integer(config, "maxTrackedIps", 100000, 16, 100000000));
+		_pConnects.reset(new RateTable(connects, maxIps));
+		_pLogins.reset(new RateTable(logins, maxIps));
 	}
 
 	Verdict onAccept(const PeerInfo& peer) override
 	{
-		RateTable::Result r = _pConnects->take(peer.address, nowMicros());
+		RateTable::Result r = _pConnects->take(RateTable::addressKey(peer.address), nowMicros());
 		if (r.allowed) return Verdict::proceed();
 		if (escalates(r.refusals)) return ban("connection flood from " + peer.address);
 		return Verdict::reject(Status::RATE_LIMITED, "too many connections from this address");
@@ -89,7 +83,7 @@ public:
 
 	Verdict onLogin(const LoginInfo& login, SessionSlot&) override
 	{
-		RateTable::Result r = _pLogins->take(login.peer.address, nowMicros());
+		RateTable::Result r = _pLogins->take(RateTable::addressKey(login.peer.address), nowMicros());
 		if (r.allowed) return Verdict::proceed();
 		if (escalates(r.refusals)) return ban("login flood from " + login.peer.address);
 		return Verdict::reject(Status::RATE_LIMITED, "too many login attempts from this address");
@@ -123,8 +117,10 @@ public:
 
 private:
 	bool escalates(unsigned refusals) const
+		/// Every banAfter-th refusal in a row: once per episode when a
+		/// blacklist records the ban, and a bounded log rate when none does.
 	{
-		return _banAfter > 0 && refusals >= _banAfter;
+		return _banAfter > 0 && refusals % _banAfter == 0;
 	}
 
 	Verdict ban(const std::string& reason)

@@ -106,7 +106,14 @@ public:
 			{"", "secret, secretFile or publicKeyFile: set exactly one of them"},
 			{"plugins.auth-jwt.secretFile = " + _dir + "missing.secret\n", "secretFile: cannot read " + _dir + "missing.secret"},
 			{"plugins.auth-jwt.secret = short\n", "secret: an HS256 secret needs at least 32 bytes"},
-			{"plugins.auth-jwt.secretFile = " + _secretFile + "\nplugins.auth-jwt.leeway = -1\n", "leeway: expected seconds from 0 to 3600, got -1"}
+			{"plugins.auth-jwt.secretFile = " + _secretFile + "\nplugins.auth-jwt.leeway = -1\n", "leeway: expected a whole number from 0 to 3600, got -1"},
+			{"plugins.auth-jwt.secretFile = " + _secretFile + "\nplugins.auth-jwt.leeway = soon\n", "leeway: expected a whole number from 0 to 3600, got \"soon\""},
+			{"plugins.auth-jwt.secretFile = " + _secretFile + "\nplugins.auth-jwt.requireExp = perhaps\n", "requireExp: expected true or false, got \"perhaps\""},
+			{"plugins.auth-jwt.publicKeyFile = " + _secretFile + "\nplugins.auth-jwt.algorithm = HS256\n", "algorithm: HS256 takes secret or secretFile; publicKeyFile is for RS256 and ES256"},
+			{"plugins.auth-jwt.secretFile = " + _secretFile + "\nplugins.auth-jwt.algorithm = RS256\n", "algorithm: RS256 needs publicKeyFile; secret and secretFile are for HS256"},
+			{"plugins.auth-jwt.publicKeyFile = " + _dir + "missing.pem\n", "publicKeyFile: cannot read " + _dir + "missing.pem"},
+			{"plugins.auth-jwt.publicKeyFile = " + _secretFile + "\nplugins.auth-jwt.algorithm = ES256\n", "publicKeyFile: not a PEM EC public key: "},
+			{"plugins.auth-jwt.publicKeyFile = " + _secretFile + "\nplugins.auth-jwt.algorithm = PS512\n", "algorithm: expected HS256, RS256 or ES256, got \"PS512\""}
 		};
 		for (const auto& c: cases)
 		{
