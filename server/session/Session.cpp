@@ -55,25 +55,14 @@ std::string printable(const std::string& text)
 	return out;
 }
 
-std::string peerOf(const net::Connection& c)
-{
-	try
-	{
-		return c.socket().peerAddress().toString();
-	}
-	catch (Poco::Exception&)
-	{
-		return "(disconnected)";
-	}
-}
-
 } // namespace
 
 
 Session::Session(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, SessionManager& manager):
 	net::Connection(loop, socket),
 	_manager(manager),
-	_since(loop.tick())
+	_since(loop.tick()),
+	_peer(socket)
 {
 	rearm();
 }
@@ -254,7 +243,7 @@ void Session::handleLogin(const protocol::Frame& frame)
 	if (!authenticated && !(config.allowAnonymous && !filters.hasAuthenticator()))
 	{
 		// The token is never logged.
-		_manager.logger().warning("login refused uid=%s peer=%s: %s", request.uid(), peerOf(*this),
+		_manager.logger().warning("login refused uid=%s peer=%s: %s", request.uid(), _peer.toString(),
 			std::string(filters.hasAuthenticator() ? "no auth plugin accepted it" : "anonymous login is disabled and no auth plugin is loaded"));
 		failRequest(frame, Status::AUTH_FAILED, "authentication failed");
 		closeAfterFlush(EventLoop::ticksFromSeconds(config.closeLinger));
@@ -277,7 +266,7 @@ void Session::handleLogin(const protocol::Frame& frame)
 	_uid = request.uid();
 	_state = LOGGED_IN;
 	_since = loop().tick();
-	_manager.logger().information("login uid=%s peer=%s device=%s session=%Lx", _uid, peerOf(*this), printable(request.device()), id());
+	_manager.logger().information("login uid=%s peer=%s device=%s session=%Lx", _uid, _peer.toString(), printable(request.device()), id());
 
 	imgate::v1::LoginResponse response;
 	response.set_server_time_ms(nowMs());
@@ -513,7 +502,7 @@ void Session::onTimer()
 	}
 	if (_state == CONNECTED && reached(now, _since + EventLoop::ticksFromSeconds(config.loginTimeout)))
 	{
-		_manager.logger().information("login timeout peer=%s session=%Lx", peerOf(*this), id());
+		_manager.logger().information("login timeout peer=%s session=%Lx", _peer.toString(), id());
 		failAndClose(Status::NOT_LOGGED_IN, 0, "login timeout");
 		return;
 	}
@@ -574,15 +563,8 @@ void Session::onClose()
 PeerInfo Session::peerInfo() const
 {
 	PeerInfo peer;
-	try
-	{
-		Poco::Net::SocketAddress address = socket().peerAddress();
-		peer.address = address.host().toString();
-		peer.port = address.port();
-	}
-	catch (Poco::Exception&)
-	{
-	}
+	peer.address = _peer.host();
+	peer.port = _peer.port();
 	return peer;
 }
 

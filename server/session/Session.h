@@ -11,6 +11,7 @@
 
 #include "server/net/Connection.h"
 #include "server/net/EventLoop.h"
+#include "server/net/PeerAddress.h"
 #include "server/protocol/Command.h"
 #include "server/plugin/FilterChain.h"
 #include "server/protocol/FrameDecoder.h"
@@ -63,7 +64,9 @@ public:
 		/// Kicks with reason SHUTDOWN at atTick.
 
 	imgate::PeerInfo peerInfo() const;
-		/// The peer's address and port (empty if the socket is gone).
+		/// The peer's address and port, as taken at accept.
+
+	const net::PeerAddress& peer() const;
 
 protected:
 	void onData(const char* data, std::size_t length) override;
@@ -103,6 +106,7 @@ private:
 	std::unique_ptr<DeliveryWindow> _pWindow;
 	Poco::UInt32 _since;    /// Tick of accept (before login) or of the last frame (after).
 	Poco::UInt32 _drainAt = 0;
+	net::PeerAddress _peer; /// Taken at accept: still known after a reset.
 	State _state = CONNECTED;
 	bool _fetching = false; /// A store read for this session is out.
 	bool _refetch = false;  /// deliverPending() was called while it was out.
@@ -118,6 +122,12 @@ inline SessionRef Session::ref() const
 inline const std::string& Session::uid() const
 {
 	return _uid;
+}
+
+
+inline const net::PeerAddress& Session::peer() const
+{
+	return _peer;
 }
 
 

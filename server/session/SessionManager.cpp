@@ -150,7 +150,7 @@ void SessionManager::kickAddresses(std::function<bool(const std::string& address
 			loop.forEach([&](net::Connection& c)
 			{
 				Session& s = static_cast<Session&>(c);
-				if (!s.closing() && (*pMatch)(s.peerInfo().address)) s.kick(kickReason, message);
+				if (!s.closing() && (*pMatch)(s.peer().host())) s.kick(kickReason, message);
 			});
 		});
 	}
