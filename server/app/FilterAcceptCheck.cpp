@@ -5,14 +5,16 @@
 //
 
 #include "server/app/FilterAcceptCheck.h"
+#include "server/net/PeerAddress.h"
 #include "server/protocol/FrameEncoder.h"
 #include "imgate/v1/imgate.pb.h"
 
 namespace imgate {
 namespace app {
 
-FilterAcceptCheck::FilterAcceptCheck(const plugin::FilterChain& filters):
+FilterAcceptCheck::FilterAcceptCheck(const plugin::FilterChain& filters, imgate::Host& host):
 	_filters(filters),
+	_host(host),
 	_logger(Poco::Logger::get("imgate.net"))
 {
 }
@@ -20,20 +22,23 @@ FilterAcceptCheck::FilterAcceptCheck(const plugin::FilterChain& filters):
 
 bool FilterAcceptCheck::accept(const Poco::Net::StreamSocket& socket)
 {
+	const net::PeerAddress address(socket);
+	if (address.empty()) return false; // already gone
 	PeerInfo peer;
-	try
-	{
-		Poco::Net::SocketAddress address = socket.peerAddress();
-		peer.address = address.host().toString();
-		peer.port = address.port();
-	}
-	catch (Poco::Exception&)
-	{
-		return false; // already gone
-	}
+	peer.address = address.host();
+	peer.port = address.port();
 	Verdict verdict = _filters.onAccept(peer);
 	if (!verdict.stops()) return true;
 	_logger.information("connection from %s refused: %s", peer.address, verdict.message());
+	if (verdict.action() == Verdict::BAN && verdict.banSeconds() > 0)
+	{
+		imgate::BanRequest ban;
+		ban.address = peer.address;
+		ban.seconds = verdict.banSeconds();
+		ban.reason = verdict.message();
+		ban.origin = "filter verdict";
+		_host.ban(ban);
+	}
 	imgate::v1::Error error;
 	error.set_message(verdict.message());
 	std::string frame = protocol::FrameEncoder::encode(protocol::Command::ERROR,

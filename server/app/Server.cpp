@@ -115,6 +115,7 @@ Server::Server(const Settings& settings):
 	_pStore = makeStore(settings);
 	_pLoops.reset(new net::LoopPool(settings.ioThreads, maxSessions));
 	_pSessions.reset(new session::SessionManager(sessionConfig(settings), *_pLoops, *_pStore, *_pFilters));
+	if (!_pFilters->empty()) _pAcceptCheck.reset(new FilterAcceptCheck(*_pFilters, *_pSessions));
 }
 
 
@@ -139,7 +140,6 @@ void Server::loadPlugins(const Settings& settings)
 			plugin::PluginHost::versionText(_pPlugins->plugins().back().apiVersion));
 	}
 	_pFilters.reset(new plugin::FilterChain(*_pPlugins));
-	if (!_pFilters->empty()) _pAcceptCheck.reset(new FilterAcceptCheck(*_pFilters));
 }
 
 

@@ -66,10 +66,10 @@ private:
 	// (and their libraries) must outlive them.
 	std::unique_ptr<plugin::PluginHost> _pPlugins;
 	std::unique_ptr<plugin::FilterChain> _pFilters;
-	std::unique_ptr<FilterAcceptCheck> _pAcceptCheck;
 	std::unique_ptr<store::MessageStore> _pStore;
 	std::unique_ptr<net::LoopPool> _pLoops;
 	std::unique_ptr<session::SessionManager> _pSessions;
+	std::unique_ptr<FilterAcceptCheck> _pAcceptCheck; /// Uses the sessions (Host::ban()).
 	std::unique_ptr<net::Acceptor> _pAcceptor;
 	bool _stopped = false;
 };

@@ -26,6 +26,7 @@ class RateLimitTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testLoginAttemptsPerAddress);
 	CPPUNIT_TEST(testConnectionsPerAddress);
 	CPPUNIT_TEST(testAbuseEscalatesToBan);
+	CPPUNIT_TEST(testConnectFloodEscalatesToBan);
 	CPPUNIT_TEST(testBadSettingStopsStartup);
 	CPPUNIT_TEST_SUITE_END();
 
@@ -91,6 +92,7 @@ public:
 		CPPUNIT_ASSERT(c->receive(r, Poco::Timespan(5, 0)));
 		CPPUNIT_ASSERT(r.command() == Command::ERROR);
 		CPPUNIT_ASSERT(r.result() == ProtocolStatus::RATE_LIMITED);
+		CPPUNIT_ASSERT_EQUAL(std::string("too many connections from this address"), r.parse<imgate::v1::Error>().message());
 		CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(5, 0)));
 		CPPUNIT_ASSERT(a->login("first", "").result() == ProtocolStatus::OK);
 	}
@@ -131,15 +133,58 @@ public:
 		}, 8000, 250));
 	}
 
+	void testConnectFloodEscalatesToBan()
+	{
+		// A ban verdict at accept reaches the blacklist, which then refuses
+		// the address before the ratelimit plugin even sees it.
+		ServerProcess server(settings({{"plugins.load", "blacklist, ratelimit"},
+			{"plugins.ratelimit.connectsPerSecondPerIp", "0.1"}, {"plugins.ratelimit.connectBurst", "1"},
+			{"plugins.ratelimit.banAfter", "2"}, {"plugins.ratelimit.banSeconds", "60"}}));
+		auto first = server.connect("127.0.0.12");
+		const std::pair<ProtocolStatus, std::string> expected[] = {
+			{ProtocolStatus::RATE_LIMITED, "too many connections from this address"},
+			{ProtocolStatus::BANNED, "rate limit exceeded repeatedly"},
+			{ProtocolStatus::BANNED, "address banned"},
+			{ProtocolStatus::BANNED, "address banned"}
+		};
+		for (const auto& e: expected)
+		{
+			auto refused = server.connect("127.0.0.12");
+			Reply r;
+			CPPUNIT_ASSERT(refused->receive(r, Poco::Timespan(5, 0)));
+			CPPUNIT_ASSERT(r.command() == Command::ERROR);
+			CPPUNIT_ASSERT(r.result() == e.first);
+			CPPUNIT_ASSERT_EQUAL(e.second, r.parse<imgate::v1::Error>().message());
+			CPPUNIT_ASSERT(refused->waitClosed(Poco::Timespan(5, 0)));
+		}
+		CPPUNIT_ASSERT(server.waitForLog("temporary ban address=127.0.0.12 uid= for 60 s (filter verdict: rate limit exceeded repeatedly)"));
+		CPPUNIT_ASSERT(server.waitForLog("connection flood from 127.0.0.12: 2 refusals in a row, banning for 60 s"));
+		// The connection accepted before the ban is kicked; other addresses carry on.
+		Reply kick;
+		CPPUNIT_ASSERT(first->receiveCommand(kick, Command::KICK, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT(server.connect("127.0.0.13")->login("innocent", "").result() == ProtocolStatus::OK);
+	}
+
 	void testBadSettingStopsStartup()
 	{
+		const std::string plugin = "plugin ratelimit (" + std::string(IMGATE_PLUGIN_DIR) + "/ratelimit.so): configuration: ";
+		const std::pair<std::string, std::string> cases[] = {
+			{"messagesPerSecond = 0", "messagesPerSecond: expected a number from 0.001 to 1000000000, got 0"},
+			{"burst = 0.5", "burst: expected a number from 1 to 1000000000, got 0.5"},
+			{"framesPerSecond = fast", "framesPerSecond: expected a number from 0.001 to 1000000000, got \"fast\""},
+			{"banSeconds = 0", "banSeconds: expected a whole number from 1 to 604800, got 0"},
+			{"maxTrackedIps = lots", "maxTrackedIps: expected a whole number from 16 to 100000000, got \"lots\""}
+		};
 		std::string dir = ServerProcess::makeTempDir();
 		std::string path = dir + "imgate.properties";
-		ServerProcess::writeFile(path, "server.address = 127.0.0.1\nserver.port = 0\nplugins.dir = " + std::string(IMGATE_PLUGIN_DIR)
-			+ "\nplugins.load = ratelimit\nplugins.ratelimit.messagesPerSecond = 0\n");
-		std::string out;
-		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--config=" + path}, out));
-		CPPUNIT_ASSERT_MESSAGE(out, out.find("plugin ratelimit (" + std::string(IMGATE_PLUGIN_DIR) + "/ratelimit.so): configuration: messagesPerSecond: expected a number above 0, got 0") != std::string::npos);
+		for (const auto& c: cases)
+		{
+			ServerProcess::writeFile(path, "server.address = 127.0.0.1\nserver.port = 0\nplugins.dir = " + std::string(IMGATE_PLUGIN_DIR)
+				+ "\nplugins.load = ratelimit\nplugins.ratelimit." + c.first + "\n");
+			std::string out;
+			CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--config=" + path}, out));
+			CPPUNIT_ASSERT_MESSAGE(out, out.find(plugin + c.second + "\n") != std::string::npos);
+		}
 		Poco::File(dir).remove(true);
 	}
 };
