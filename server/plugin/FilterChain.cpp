@@ -26,7 +26,7 @@ FilterChain::FilterChain(const PluginHost& host)
 {
 	for (const auto& plugin: host.plugins())
 	{
-		_entries.push_back(Entry{plugin.pFilter.get(), plugin.name, &Poco::Logger::get("imgate.plugin." + plugin.name)});
+		_entries.push_back(Entry{plugin.pFilter.get(), plugin.name, plugin.apiVersion, &Poco::Logger::get("imgate.plugin." + plugin.name)});
 		_hasAuthenticator = _hasAuthenticator || plugin.pFilter->authenticates();
 	}
 }
@@ -123,6 +123,10 @@ void FilterChain::start(Host& host) const
 		{
 			throw PluginException("plugin " + e.name + ": start failed: " + exc.what());
 		}
+		catch (...)
+		{
+			throw PluginException("plugin " + e.name + ": start failed with an unknown exception");
+		}
 	}
 }
 
@@ -138,6 +142,10 @@ void FilterChain::stop() const
 		catch (std::exception& exc)
 		{
 			it->pLogger->error("stop failed: %s", std::string(exc.what()));
+		}
+		catch (...)
+		{
+			it->pLogger->error("stop failed with an unknown exception");
 		}
 	}
 }
@@ -155,6 +163,10 @@ void FilterChain::reload() const
 		{
 			e.pLogger->error("reload failed: %s", std::string(exc.what()));
 		}
+		catch (...)
+		{
+			e.pLogger->error("reload failed with an unknown exception");
+		}
 	}
 }
 
@@ -170,6 +182,10 @@ void FilterChain::ban(const BanRequest& request) const
 		catch (std::exception& exc)
 		{
 			e.pLogger->error("onBan failed: %s", std::string(exc.what()));
+		}
+		catch (...)
+		{
+			e.pLogger->error("onBan failed with an unknown exception");
 		}
 	}
 }

@@ -80,6 +80,7 @@ private:
 	{
 		Filter* pFilter;
 		std::string name;
+		unsigned apiVersion; /// (major << 16) | minor: a hook added in 1.N runs only for plugins built for 1.N or later.
 		Poco::Logger* pLogger;
 	};
 

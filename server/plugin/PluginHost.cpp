@@ -92,7 +92,13 @@ void PluginHost::load(const std::string& name, const std::string& path, const st
 	}
 	catch (Poco::Exception& exc)
 	{
-		throw PluginException(what + "cannot load its manifest: " + exc.message());
+		// Poco's texts repeat the path; say what is wrong in our words.
+		const std::string reason = exc.message();
+		if (reason.compare(0, 23, "Manifest class mismatch") == 0)
+			throw PluginException(what + "its class manifest is not for imgate::Filter (end the plugin with IMGATE_PLUGIN(Class))");
+		if (reason.compare(0, 11, "No manifest") == 0)
+			throw PluginException(what + "no class manifest (end the plugin with IMGATE_PLUGIN(Class))");
+		throw PluginException(what + "cannot load its class manifest: " + reason);
 	}
 	const Poco::Manifest<Filter>* pManifest = _loader.findManifest(path);
 	if (!pManifest || pManifest->size() != 1)
@@ -101,7 +107,6 @@ void PluginHost::load(const std::string& name, const std::string& path, const st
 		_loader.unloadLibrary(path);
 		throw PluginException(what + "must export exactly one filter class, exports " + std::to_string(n));
 	}
-	const std::string className = pManifest->begin()->name();
 
 	Poco::AutoPtr<Poco::Util::MapConfiguration> pConfig = new Poco::Util::MapConfiguration;
 	for (const auto& kv: settings) pConfig->setString(kv.first, kv.second);
@@ -111,7 +116,10 @@ void PluginHost::load(const std::string& name, const std::string& path, const st
 	plugin.apiVersion = version;
 	try
 	{
-		plugin.pFilter.reset(_loader.create(className));
+		// From this library's own manifest: ClassLoader::create(name) would
+		// take the first loaded library exporting that class name, which
+		// may be another plugin built from the same source.
+		plugin.pFilter.reset(pManifest->begin()->create());
 		plugin.pFilter->initialize(*pConfig);
 	}
 	catch (Poco::Exception& exc)

@@ -126,12 +126,21 @@ public:
 			std::string extra;
 			std::string expected;
 		};
+		const std::string rebuild = ", this server provides 1.0 (rebuild the plugin against this server's SDK)";
+		const std::string endWith = " (end the plugin with IMGATE_PLUGIN(Class))";
 		const Case cases[] = {
 			{"ghost", "", "plugin ghost (" + dir + "/ghost.so): file not found"},
-			{"wrong-major", "", "plugin wrong-major (" + dir + "/wrong-major.so): built for plugin API 2.0, this server provides 1.0"},
-			{"no-manifest", "", "plugin no-manifest (" + dir + "/no-manifest.so): cannot load its manifest: "},
+			{"not-elf", "", "plugin not-elf (" + dir + "/not-elf.so): cannot load: invalid ELF header"},
+			{"wrong-major", "", "plugin wrong-major (" + dir + "/wrong-major.so): built for plugin API 2.0" + rebuild},
+			{"newer-minor", "", "plugin newer-minor (" + dir + "/newer-minor.so): built for plugin API 1.99" + rebuild},
+			{"no-version", "", "plugin no-version (" + dir + "/no-version.so): not an imgate plugin: no imgate_plugin_api_version()" + endWith},
+			{"no-manifest", "", "plugin no-manifest (" + dir + "/no-manifest.so): no class manifest" + endWith},
+			{"wrong-class", "", "plugin wrong-class (" + dir + "/wrong-class.so): its class manifest is not for imgate::Filter" + endWith},
+			{"two-classes", "", "plugin two-classes (" + dir + "/two-classes.so): must export exactly one filter class, exports 2"},
 			{"probe", "plugins.probe.failInit = true\n", "plugin probe (" + dir + "/probe.so): configuration: failInit: asked to fail"}
 		};
+		// Longer than an ELF header (64 bytes), or dlopen says "file too short".
+		ServerProcess::writeFile(dir + "/not-elf.so", std::string(200, '#') + "\nnot an ELF file\n");
 		std::string tmp = ServerProcess::makeTempDir();
 		for (const Case& c: cases)
 		{
@@ -139,9 +148,11 @@ public:
 			ServerProcess::writeFile(path, "server.address = 127.0.0.1\nserver.port = 0\nplugins.dir = " + dir + "\nplugins.load = " + c.load + "\n" + c.extra);
 			std::string out;
 			CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--config=" + path}, out));
-			CPPUNIT_ASSERT_MESSAGE(out, out.find(c.expected) != std::string::npos);
+			// The whole fatal line, exactly.
+			CPPUNIT_ASSERT_MESSAGE(out, out.find(" F imgate.app: " + c.expected + "\n") != std::string::npos);
 			CPPUNIT_ASSERT_MESSAGE(out, out.find("listening on") == std::string::npos);
 		}
+		Poco::File(dir + "/not-elf.so").remove();
 		Poco::File(tmp).remove(true);
 	}
 };

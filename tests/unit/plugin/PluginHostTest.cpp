@@ -39,10 +39,12 @@ class PluginHostTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testNewerMinorVersion);
 	CPPUNIT_TEST(testNoManifest);
 	CPPUNIT_TEST(testWrongManifestClass);
+	CPPUNIT_TEST(testSameClassInTwoPlugins);
 	CPPUNIT_TEST(testTwoClasses);
 	CPPUNIT_TEST(testInitializeThrows);
 	CPPUNIT_TEST(testChainVerdicts);
 	CPPUNIT_TEST(testChainShieldsExceptions);
+	CPPUNIT_TEST(testChainShieldsAnyThrow);
 	CPPUNIT_TEST(testSessionSlotKeepsState);
 	CPPUNIT_TEST(testAuthenticator);
 	CPPUNIT_TEST_SUITE_END();
@@ -131,17 +133,29 @@ public:
 	void testNoManifest()
 	{
 		std::string path = pluginPath("no-manifest");
-		std::string e = errorOf("no-manifest", path);
-		CPPUNIT_ASSERT_MESSAGE(e, e.find(prefix("no-manifest", path) + "cannot load its manifest: ") == 0);
-		CPPUNIT_ASSERT_MESSAGE(e, e.find("No manifest in") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(prefix("no-manifest", path) + "no class manifest (end the plugin with IMGATE_PLUGIN(Class))",
+			errorOf("no-manifest", path));
 	}
 
 	void testWrongManifestClass()
 	{
 		std::string path = pluginPath("wrong-class");
-		std::string e = errorOf("wrong-class", path);
-		CPPUNIT_ASSERT_MESSAGE(e, e.find(prefix("wrong-class", path) + "cannot load its manifest: ") == 0);
-		CPPUNIT_ASSERT_MESSAGE(e, e.find("Manifest class mismatch") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(prefix("wrong-class", path) + "its class manifest is not for imgate::Filter (end the plugin with IMGATE_PLUGIN(Class))",
+			errorOf("wrong-class", path));
+	}
+
+	void testSameClassInTwoPlugins()
+	{
+		// Both export "ProbeFilter"; each name gets its own library's class,
+		// whatever the load order.
+		PluginHost host;
+		host.load("probe-copy", pluginPath("probe-copy"), {{"rejectUid", "mallory"}});
+		host.load("probe", pluginPath("probe"), {{"rejectUid", "mallory"}});
+		LoginInfo login;
+		login.uid = "mallory";
+		SessionSlot slot;
+		CPPUNIT_ASSERT_EQUAL(std::string("probe-copy: uid mallory refused"), host.plugins()[0].pFilter->onLogin(login, slot).message());
+		CPPUNIT_ASSERT_EQUAL(std::string("probe: uid mallory refused"), host.plugins()[1].pFilter->onLogin(login, slot).message());
 	}
 
 	void testTwoClasses()
@@ -196,6 +210,25 @@ public:
 		CPPUNIT_ASSERT(v.status() == Status::INTERNAL);
 		login.uid = "fine";
 		CPPUNIT_ASSERT(!chain.onLogin(login, slots, authenticated).stops());
+	}
+
+	void testChainShieldsAnyThrow()
+	{
+		PluginHost host;
+		host.load("probe", pluginPath("probe"), {{"throwOnFrameCmd", "16"}, {"throwOnAccept", "true"}});
+		FilterChain chain(host);
+		SessionSlots slots;
+		FrameInfo frame;
+		frame.cmd = 16; // throws an int
+		Verdict v = chain.onFrame(frame, slots);
+		CPPUNIT_ASSERT(v.action() == Verdict::REJECT);
+		CPPUNIT_ASSERT(v.status() == Status::INTERNAL);
+		CPPUNIT_ASSERT_EQUAL(std::string("internal error"), v.message());
+		frame.cmd = 3;
+		CPPUNIT_ASSERT(!chain.onFrame(frame, slots).stops());
+		PeerInfo peer;
+		peer.address = "127.0.0.1";
+		CPPUNIT_ASSERT(chain.onAccept(peer).status() == Status::INTERNAL);
 	}
 
 	void testSessionSlotKeepsState()
