@@ -19,7 +19,11 @@ bool AddressMatcher::toBytes(const std::string& address, std::string& bytes)
 		bytes.assign(reinterpret_cast<char*>(buffer), 4);
 		return true;
 	}
-	if (::inet_pton(AF_INET6, address.c_str(), buffer) == 1)
+	// A link-local address may carry its zone ("fe80::1%eth0"): the
+	// address is what is listed, whatever the interface.
+	const std::string::size_type zone = address.find('%');
+	const std::string unzoned = zone == std::string::npos ? address : address.substr(0, zone);
+	if (::inet_pton(AF_INET6, unzoned.c_str(), buffer) == 1)
 	{
 		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 		if (std::memcmp(buffer, mapped, 12) == 0) bytes.assign(reinterpret_cast<char*>(buffer) + 12, 4);

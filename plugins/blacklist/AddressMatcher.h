@@ -20,7 +20,9 @@ class AddressMatcher
 	/// Entries are kept per prefix length, masked, in hash sets: a lookup
 	/// masks the address once per prefix length in use (at most 33 for IPv4
 	/// and 129 for IPv6) whatever the number of entries. IPv4-mapped IPv6
-	/// addresses (::ffff:a.b.c.d) match IPv4 entries. Not thread-safe for
+	/// addresses (::ffff:a.b.c.d) match IPv4 entries, and only those (an
+	/// IPv6 range such as ::/0 does not cover IPv4 clients). A zone suffix
+	/// ("fe80::1%eth0") is ignored. Not thread-safe for
 	/// writes; const members may be called concurrently.
 {
 public:

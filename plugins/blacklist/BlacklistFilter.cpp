@@ -5,6 +5,7 @@
 //
 
 #include "plugins/blacklist/BlacklistFilter.h"
+#include "imgate/Config.h"
 #include "imgate/Plugin.h"
 #include "Poco/File.h"
 #include "Poco/RunnableAdapter.h"
@@ -53,14 +54,8 @@ void BlacklistFilter::initialize(const Poco::Util::AbstractConfiguration& config
 {
 	_banFile.path = config.getString("file", "");
 	_allowFile.path = config.getString("allowFile", "");
-	int interval = config.getInt("reloadInterval", 2);
-	if (interval < 1 || interval > 3600)
-		throw Poco::InvalidArgumentException("reloadInterval: expected a whole number of seconds from 1 to 3600, got " + std::to_string(interval));
-	_reloadInterval = static_cast<unsigned>(interval);
-	int maxBans = config.getInt("maxTemporaryBans", 100000);
-	if (maxBans < 0)
-		throw Poco::InvalidArgumentException("maxTemporaryBans: expected a whole number of 0 or more, got " + std::to_string(maxBans));
-	_maxTemporaryBans = static_cast<std::size_t>(maxBans);
+	_reloadInterval = static_cast<unsigned>(config::integer(config, "reloadInterval", 2, 1, 3600));
+	_maxTemporaryBans = static_cast<std::size_t>(config::integer(config, "maxTemporaryBans", 100000, 0, 100000000));
 	if (!_banFile.path.empty()) std::atomic_store(&_pBans, load(_banFile, true));
 	if (!_allowFile.path.empty()) std::atomic_store(&_pAllow, load(_allowFile, true));
 }
@@ -97,7 +92,7 @@ std::shared_ptr<const BanList> BlacklistFilter::load(WatchedFile& file, bool atS
 void BlacklistFilter::start(Host& host)
 {
 	_pHost = &host;
-	if (_banFile.path.empty() && _allowFile.path.empty()) return;
+	// Also without files: the thread prunes expired temporary bans.
 	_stop.reset();
 	_thread.start(_runnable);
 }
@@ -186,13 +181,13 @@ void BlacklistFilter::checkFiles(bool force)
 }
 
 
-bool BlacklistFilter::temporarilyBanned(std::unordered_map<std::string, Poco::Timestamp>& bans, const std::string& key)
+bool BlacklistFilter::temporarilyBanned(std::unordered_map<std::string, Poco::Clock>& bans, const std::string& key)
 {
 	Poco::FastMutex::ScopedLock lock(_temporaryMutex);
 	if (bans.empty()) return false;
 	auto it = bans.find(key);
 	if (it == bans.end()) return false;
-	if (Poco::Timestamp() < it->second) return true;
+	if (Poco::Clock() < it->second) return true;
 	bans.erase(it);
 	return false;
 }
@@ -200,7 +195,7 @@ bool BlacklistFilter::temporarilyBanned(std::unordered_map<std::string, Poco::Ti
 
 void BlacklistFilter::pruneExpired()
 {
-	Poco::Timestamp now;
+	Poco::Clock now;
 	Poco::FastMutex::ScopedLock lock(_temporaryMutex);
 	for (auto* pBans: {&_bannedAddresses, &_bannedUids})
 	{
@@ -236,11 +231,14 @@ Verdict BlacklistFilter::onLogin(const LoginInfo& login, SessionSlot&)
 void BlacklistFilter::onBan(const BanRequest& request)
 {
 	if (request.seconds == 0) return;
-	Poco::Timestamp until;
-	until += static_cast<Poco::Timestamp::TimeDiff>(request.seconds) * Poco::Timestamp::resolution();
+	Poco::Clock until; // monotonic: a wall-clock step neither lifts nor extends bans
+	until += static_cast<Poco::Clock::ClockDiff>(request.seconds) * Poco::Clock::resolution();
 	{
 		Poco::FastMutex::ScopedLock lock(_temporaryMutex);
-		if (_bannedAddresses.size() + _bannedUids.size() >= _maxTemporaryBans)
+		// Renewing a ban already held needs no room.
+		const std::size_t added = (request.address.empty() || _bannedAddresses.count(request.address) ? 0 : 1)
+			+ (request.uid.empty() || _bannedUids.count(request.uid) ? 0 : 1);
+		if (_bannedAddresses.size() + _bannedUids.size() + added > _maxTemporaryBans)
 		{
 			_logger.warning("temporary ban table full (%z entries): ban of %s/%s not recorded", _maxTemporaryBans, request.address, request.uid);
 			return;

@@ -11,6 +11,7 @@
 
 #include "imgate/Filter.h"
 #include "plugins/blacklist/BanList.h"
+#include "Poco/Clock.h"
 #include "Poco/Event.h"
 #include "Poco/Logger.h"
 #include "Poco/Mutex.h"
@@ -63,7 +64,7 @@ private:
 		/// keeps the list in force). Throws at start-up.
 	bool changed(WatchedFile& file);
 	void checkFiles(bool force);
-	bool temporarilyBanned(std::unordered_map<std::string, Poco::Timestamp>& bans, const std::string& key);
+	bool temporarilyBanned(std::unordered_map<std::string, Poco::Clock>& bans, const std::string& key);
 	void pruneExpired();
 
 	Poco::Logger& _logger;
@@ -75,8 +76,8 @@ private:
 	std::size_t _maxTemporaryBans = 100000;
 	Poco::FastMutex _filesMutex;      /// checkFiles() runs on the watcher and, for SIGHUP, the main thread.
 	Poco::FastMutex _temporaryMutex;
-	std::unordered_map<std::string, Poco::Timestamp> _bannedAddresses; /// address -> expiry
-	std::unordered_map<std::string, Poco::Timestamp> _bannedUids;      /// uid -> expiry
+	std::unordered_map<std::string, Poco::Clock> _bannedAddresses; /// address -> expiry
+	std::unordered_map<std::string, Poco::Clock> _bannedUids;      /// uid -> expiry
 	Host* _pHost = nullptr;
 	Poco::RunnableAdapter<BlacklistFilter> _runnable;
 	Poco::Thread _thread;

@@ -5,6 +5,8 @@
 //
 
 #include "plugins/ratelimit/RateTable.h"
+#include <arpa/inet.h>
+#include <cstring>
 #include <functional>
 
 namespace imgate {
@@ -21,13 +23,22 @@ RateTable::Result RateTable::take(const std::string& key, std::int64_t nowMicros
 {
 	Shard& shard = _shards[std::hash<std::string>()(key) % SHARDS];
 	Poco::FastMutex::ScopedLock lock(shard.mutex);
-	auto it = shard.entries.find(key);
-	if (it == shard.entries.end())
+	auto found = shard.index.find(std::string_view(key));
+	Lru::iterator it;
+	if (found == shard.index.end())
 	{
-		if (shard.entries.size() >= _maxPerShard) makeRoom(shard, nowMicros);
-		it = shard.entries.emplace(key, Entry()).first;
+		makeRoom(shard, nowMicros);
+		shard.lru.push_front(Entry());
+		it = shard.lru.begin();
+		it->key = key;
+		shard.index.emplace(std::string_view(it->key), it);
 	}
-	Entry& e = it->second;
+	else
+	{
+		it = found->second;
+		shard.lru.splice(shard.lru.begin(), shard.lru, it); // iterators stay valid
+	}
+	Entry& e = *it;
 	if (e.bucket.take(_rate, nowMicros))
 	{
 		e.refusals = 0;
@@ -39,20 +50,19 @@ RateTable::Result RateTable::take(const std::string& key, std::int64_t nowMicros
 
 void RateTable::makeRoom(Shard& shard, std::int64_t nowMicros)
 {
-	// Drop every bucket that has refilled; if none has, the least recently used.
+	// At most two refilled buckets per new key: each key is added once, so
+	// this drops every idle one in time without an unbounded pass.
 	const std::int64_t refill = _rate.refillMicros();
-	auto oldest = shard.entries.end();
-	for (auto it = shard.entries.begin(); it != shard.entries.end();)
+	for (int i = 0; i < 2 && !shard.lru.empty() && nowMicros - shard.lru.back().bucket.lastMicros() >= refill; ++i)
 	{
-		if (nowMicros - it->second.bucket.lastMicros() >= refill)
-		{
-			it = shard.entries.erase(it);
-			continue;
-		}
-		if (oldest == shard.entries.end() || it->second.bucket.lastMicros() < oldest->second.bucket.lastMicros()) oldest = it;
-		++it;
+		shard.index.erase(std::string_view(shard.lru.back().key));
+		shard.lru.pop_back();
 	}
-	if (shard.entries.size() >= _maxPerShard && oldest != shard.entries.end()) shard.entries.erase(oldest);
+	if (shard.lru.size() >= _maxPerShard)
+	{
+		shard.index.erase(std::string_view(shard.lru.back().key));
+		shard.lru.pop_back();
+	}
 }
 
 
@@ -62,9 +72,27 @@ std::size_t RateTable::size() const
 	for (const Shard& s: _shards)
 	{
 		Poco::FastMutex::ScopedLock lock(s.mutex);
-		n += s.entries.size();
+		n += s.lru.size();
 	}
 	return n;
+}
+
+
+std::string RateTable::addressKey(const std::string& address)
+{
+	if (address.find(':') == std::string::npos) return address;
+	unsigned char bytes[16];
+	if (inet_pton(AF_INET6, address.c_str(), bytes) != 1) return address;
+	static const unsigned char V4_MAPPED[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	char text[INET6_ADDRSTRLEN];
+	if (std::memcmp(bytes, V4_MAPPED, sizeof(V4_MAPPED)) == 0)
+	{
+		inet_ntop(AF_INET, bytes + 12, text, sizeof(text));
+		return text;
+	}
+	std::memset(bytes + 8, 0, 8);
+	inet_ntop(AF_INET6, bytes, text, sizeof(text));
+	return std::string(text) + "/64";
 }
 
 } } // namespace imgate::ratelimit

@@ -2,8 +2,8 @@
 // RateTable.h
 //
 // Plugin: ratelimit
-// Token buckets per key (an IP address), shared by threads, with bounded
-// memory under a flood from many addresses.
+// Token buckets per key (an IP address or IPv6 /64), shared by threads,
+// with bounded memory under a flood from many addresses.
 //
 
 #ifndef imgate_ratelimit_RateTable_INCLUDED
@@ -12,18 +12,27 @@
 #include "plugins/ratelimit/TokenBucket.h"
 #include "Poco/Mutex.h"
 #include <array>
+#include <list>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace imgate {
 namespace ratelimit {
 
 class RateTable
-	/// Thread-safe: 16 shards, each locked only for one lookup. A bucket
-	/// idle long enough to have refilled is dropped (it would behave like
-	/// a new one). When a shard is full of active buckets, the least
-	/// recently used one is evicted, so memory stays bounded by
-	/// maxKeys whatever the number of addresses.
+	/// Thread-safe: 16 shards, each locked only for one lookup, which costs
+	/// O(1) whatever the number of keys. Each shard keeps its keys in
+	/// least-recently-used order: a new key first drops up to two idle
+	/// buckets that have refilled (they would behave like new ones), and
+	/// when the shard is still full, the least recently used one. Memory
+	/// stays bounded by maxKeys whatever the number of addresses.
+	///
+	/// The price of the bound: under a flood of more distinct addresses
+	/// than maxKeys, a key idle for longer than it takes the flood to cycle
+	/// through the table is forgotten and starts with a full bucket again.
+	/// An address that keeps hammering is the most recently used, so it is
+	/// the last to be forgotten.
 {
 public:
 	struct Result
@@ -35,19 +44,29 @@ public:
 	RateTable(const Rate& rate, std::size_t maxKeys);
 
 	Result take(const std::string& key, std::int64_t nowMicros);
+		/// nowMicros must come from a monotonic clock.
 
 	std::size_t size() const;
+
+	static std::string addressKey(const std::string& address);
+		/// The key a peer address is limited under: an IPv4 address as is,
+		/// an IPv6 address by its /64 ("2001:db8:1:2::/64"), since one
+		/// host commonly holds a whole /64; an IPv4-mapped IPv6 address as
+		/// its IPv4 address. Anything else as is.
 
 private:
 	struct Entry
 	{
+		std::string key;
 		TokenBucket bucket;
 		unsigned refusals = 0;
 	};
+	using Lru = std::list<Entry>; /// Most recently used first.
 	struct Shard
 	{
 		mutable Poco::FastMutex mutex;
-		std::unordered_map<std::string, Entry> entries;
+		Lru lru;
+		std::unordered_map<std::string_view, Lru::iterator> index; /// Views into lru's keys.
 	};
 	static constexpr std::size_t SHARDS = 16;
 

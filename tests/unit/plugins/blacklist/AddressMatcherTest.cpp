@@ -69,6 +69,10 @@ public:
 		CPPUNIT_ASSERT(of({"::/0"}).contains("2a00::1"));
 		CPPUNIT_ASSERT(of({"2a00::1/128"}).contains("2a00::1"));
 		CPPUNIT_ASSERT(!of({"2a00::1/128"}).contains("2a00::2"));
+		// A zone is ignored, in entries and in addresses.
+		CPPUNIT_ASSERT(of({"fe80::1"}).contains("fe80::1%eth0"));
+		CPPUNIT_ASSERT(of({"fe80::1%2"}).contains("fe80::1"));
+		CPPUNIT_ASSERT(!of({"fe80::1"}).contains("fe80::2%eth0"));
 	}
 
 	void testMappedAddresses()
@@ -79,6 +83,9 @@ public:
 		AddressMatcher mapped = of({"::ffff:198.51.100.0/120"});
 		CPPUNIT_ASSERT(mapped.contains("198.51.100.200"));
 		CPPUNIT_ASSERT(!mapped.contains("198.51.101.1"));
+		// IPv6 ranges cover IPv6 clients only.
+		CPPUNIT_ASSERT(!of({"::/0"}).contains("::ffff:203.0.113.9"));
+		CPPUNIT_ASSERT(!of({"::/0"}).contains("203.0.113.9"));
 	}
 
 	void testBadEntries()

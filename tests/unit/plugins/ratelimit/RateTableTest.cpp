@@ -8,6 +8,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 using namespace imgate::ratelimit;
+using Result = RateTable::Result;
 
 class RateTableTest: public CppUnit::TestFixture
 {
@@ -19,6 +20,8 @@ class RateTableTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testRefusalsCountInARow);
 	CPPUNIT_TEST(testMemoryBoundedUnderFlood);
 	CPPUNIT_TEST(testIdleBucketsAreForgottenFirst);
+	CPPUNIT_TEST(testHammeringKeySurvivesFlood);
+	CPPUNIT_TEST(testAddressKeys);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -94,6 +97,37 @@ public:
 		for (int i = 0; i < 100; ++i) t.take("k" + std::to_string(i), T0 + 10 * SECOND);
 		CPPUNIT_ASSERT(t.size() <= 16);
 		CPPUNIT_ASSERT(t.take("busy", T0 + 10 * SECOND).allowed);
+	}
+
+	void testHammeringKeySurvivesFlood()
+	{
+		// An attacker that keeps hammering stays the most recently used in
+		// its shard: a flood of new addresses evicts others, never it.
+		RateTable t(Rate{1, 2}, 160);
+		std::int64_t now = T0;
+		CPPUNIT_ASSERT(t.take("attacker", now).allowed);
+		CPPUNIT_ASSERT(t.take("attacker", now).allowed);
+		unsigned refusals = 0;
+		for (int i = 0; i < 5000; ++i)
+		{
+			now += 10; // 10 µs apart: nothing refills
+			t.take("flood-" + std::to_string(i), now);
+			Result r = t.take("attacker", now);
+			CPPUNIT_ASSERT(!r.allowed);
+			CPPUNIT_ASSERT_EQUAL(++refusals, r.refusals);
+		}
+		CPPUNIT_ASSERT(t.size() <= 160);
+	}
+
+	void testAddressKeys()
+	{
+		CPPUNIT_ASSERT_EQUAL(std::string("203.0.113.7"), RateTable::addressKey("203.0.113.7"));
+		CPPUNIT_ASSERT_EQUAL(std::string("2001:db8:1:2::/64"), RateTable::addressKey("2001:db8:1:2:aaaa:bbbb:cccc:dddd"));
+		CPPUNIT_ASSERT_EQUAL(RateTable::addressKey("2001:db8:1:2::1"), RateTable::addressKey("2001:db8:1:2:ffff::9"));
+		CPPUNIT_ASSERT(RateTable::addressKey("2001:db8:1:2::1") != RateTable::addressKey("2001:db8:1:3::1"));
+		CPPUNIT_ASSERT_EQUAL(std::string("::/64"), RateTable::addressKey("::1"));
+		CPPUNIT_ASSERT_EQUAL(std::string("198.51.100.9"), RateTable::addressKey("::ffff:198.51.100.9"));
+		CPPUNIT_ASSERT_EQUAL(std::string("not an address"), RateTable::addressKey("not an address"));
 	}
 };
 
