@@ -7,9 +7,15 @@
 
 #include "tests/support/ServerProcess.h"
 #include "imgate/v1/imgate.pb.h"
+#include "Poco/Crypto/ECKey.h"
+#include "Poco/Crypto/RSAKey.h"
 #include "Poco/File.h"
+#include "Poco/JWT/Signer.h"
+#include "Poco/JWT/Token.h"
 #include "Poco/String.h"
+#include "Poco/Timestamp.h"
 #include <cppunit/extensions/HelperMacros.h>
+#include <fstream>
 
 using imgate::client::Reply;
 using imgate::test::ServerProcess;
@@ -21,6 +27,8 @@ class AuthJwtTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testValidTokenLogsIn);
 	CPPUNIT_TEST(testRefusalsCloseAndNeverLogTheToken);
 	CPPUNIT_TEST(testAnonymousCannotBypass);
+	CPPUNIT_TEST(testTimeClaimsEndToEnd);
+	CPPUNIT_TEST(testPublicKeyAlgorithms);
 	CPPUNIT_TEST(testStartupErrors);
 	CPPUNIT_TEST_SUITE_END();
 
@@ -91,6 +99,75 @@ public:
 		}
 		CPPUNIT_ASSERT(server.connect()->login("alice", good).result() == ProtocolStatus::OK);
 		CPPUNIT_ASSERT_MESSAGE("a token must never be logged", server.log().find(good.substr(good.rfind('.') + 1)) == std::string::npos);
+	}
+
+	static Poco::JWT::Token claims(const std::string& sub, Poco::Int64 expFromNow, Poco::Int64 nbfFromNow = 0)
+	{
+		const Poco::Int64 now = Poco::Timestamp().epochTime();
+		Poco::JWT::Token token;
+		token.setType("JWT");
+		token.setSubject(sub);
+		token.payload().set("exp", now + expFromNow);
+		if (nbfFromNow != 0) token.payload().set("nbf", now + nbfFromNow);
+		return token;
+	}
+
+	static std::string sign(Poco::JWT::Signer& signer, Poco::JWT::Token token, const std::string& algorithm)
+	{
+		return signer.sign(token, algorithm);
+	}
+
+	std::string secret()
+	{
+		std::ifstream in(_secretFile);
+		std::string text;
+		std::getline(in, text);
+		return text;
+	}
+
+	void assertRefused(ServerProcess& server, const std::string& uid, const std::string& token, const std::string& reason)
+	{
+		auto c = server.connect();
+		Reply r = c->login(uid, token);
+		CPPUNIT_ASSERT(r.result() == ProtocolStatus::AUTH_FAILED);
+		CPPUNIT_ASSERT_EQUAL("authentication failed: " + reason, r.parse<imgate::v1::LoginResponse>().message());
+		CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(5, 0)));
+	}
+
+	void testTimeClaimsEndToEnd()
+	{
+		// leeway 30 s: an hour either way is far outside it, 10 s inside.
+		ServerProcess server(settings({{"plugins.auth-jwt.leeway", "30"}}));
+		Poco::JWT::Signer signer(secret());
+		assertRefused(server, "alice", sign(signer, claims("alice", -3600), Poco::JWT::Signer::ALGO_HS256), "token expired");
+		assertRefused(server, "alice", sign(signer, claims("alice", 7200, 3600), Poco::JWT::Signer::ALGO_HS256), "token not yet valid");
+		CPPUNIT_ASSERT(server.connect()->login("alice", sign(signer, claims("alice", -10), Poco::JWT::Signer::ALGO_HS256)).result() == ProtocolStatus::OK);
+		CPPUNIT_ASSERT(server.connect()->login("bob", sign(signer, claims("bob", 600, 10), Poco::JWT::Signer::ALGO_HS256)).result() == ProtocolStatus::OK);
+	}
+
+	void testPublicKeyAlgorithms()
+	{
+		Poco::SharedPtr<Poco::Crypto::RSAKey> pRsa = new Poco::Crypto::RSAKey(Poco::Crypto::RSAKey::KL_2048, Poco::Crypto::RSAKey::EXP_LARGE);
+		Poco::SharedPtr<Poco::Crypto::ECKey> pEc = new Poco::Crypto::ECKey("prime256v1");
+		{
+			std::ofstream rsa(_dir + "rsa.pem"), ec(_dir + "ec.pem");
+			pRsa->save(&rsa);
+			pEc->save(&ec);
+		}
+		Poco::JWT::Signer rsaSigner(pRsa), ecSigner(pEc), hsSigner(secret());
+		{
+			ServerProcess server(settings({{"plugins.auth-jwt.secretFile", ""}, {"plugins.auth-jwt.publicKeyFile", _dir + "rsa.pem"}}));
+			CPPUNIT_ASSERT(server.log().find("verifying RS256 tokens") != std::string::npos);
+			CPPUNIT_ASSERT(server.connect()->login("alice", sign(rsaSigner, claims("alice", 600), Poco::JWT::Signer::ALGO_RS256)).result() == ProtocolStatus::OK);
+			assertRefused(server, "alice", sign(hsSigner, claims("alice", 600), Poco::JWT::Signer::ALGO_HS256), "bad token signature");
+			assertRefused(server, "alice", sign(ecSigner, claims("alice", 600), Poco::JWT::Signer::ALGO_ES256), "bad token signature");
+		}
+		{
+			ServerProcess server(settings({{"plugins.auth-jwt.secretFile", ""}, {"plugins.auth-jwt.publicKeyFile", _dir + "ec.pem"},
+				{"plugins.auth-jwt.algorithm", "ES256"}}));
+			CPPUNIT_ASSERT(server.connect()->login("alice", sign(ecSigner, claims("alice", 600), Poco::JWT::Signer::ALGO_ES256)).result() == ProtocolStatus::OK);
+			assertRefused(server, "alice", sign(rsaSigner, claims("alice", 600), Poco::JWT::Signer::ALGO_RS256), "bad token signature");
+		}
 	}
 
 	void testAnonymousCannotBypass()

@@ -22,6 +22,7 @@ class PluginTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testLoginRejectedConnectionStaysOpen);
 	CPPUNIT_TEST(testBanVerdictCloses);
 	CPPUNIT_TEST(testHookExceptionFailsOnlyThatRequest);
+	CPPUNIT_TEST(testFrameAndAcceptHooksThrowing);
 	CPPUNIT_TEST(testAuthenticatorIsNotBypassedByAnonymous);
 	CPPUNIT_TEST(testFrameHookWithSessionState);
 	CPPUNIT_TEST(testAcceptRefused);
@@ -72,6 +73,35 @@ public:
 		CPPUNIT_ASSERT(server.waitForLog("imgate.plugin.probe: onLogin failed: probe: thrown on purpose"));
 		CPPUNIT_ASSERT(c->login("bob", "").result() == ProtocolStatus::OK);
 		CPPUNIT_ASSERT(other->sendMessage("bob", 1, "still serving").result() == ProtocolStatus::OK);
+	}
+
+	void testFrameAndAcceptHooksThrowing()
+	{
+		{
+			// Any throw (here an int, not a std::exception) fails that request only.
+			ServerProcess server(probe({{"plugins.probe.throwOnFrameCmd", "16"}})); // MSG_SEND
+			auto alice = server.login("alice");
+			Reply r = alice->sendMessage("bob", 1, "x");
+			CPPUNIT_ASSERT(r.result() == ProtocolStatus::INTERNAL);
+			CPPUNIT_ASSERT_EQUAL(Poco::UInt64(1), static_cast<Poco::UInt64>(r.parse<imgate::v1::MessageSendAck>().client_msg_id()));
+			CPPUNIT_ASSERT(server.waitForLog("imgate.plugin.probe: onFrame failed with an unknown exception"));
+			const Poco::UInt32 seq = alice->nextSeq();
+			alice->send(Command::HEARTBEAT, seq);
+			CPPUNIT_ASSERT(alice->receiveReply(r, Command::HEARTBEAT_RESP, seq, Poco::Timespan(5, 0)));
+			CPPUNIT_ASSERT(r.result() == ProtocolStatus::OK);
+			CPPUNIT_ASSERT(!alice->closed());
+		}
+		{
+			// A failing accept hook fails closed: no connection gets past it.
+			ServerProcess server(probe({{"plugins.probe.throwOnAccept", "true"}}));
+			auto c = server.connect();
+			Reply r;
+			CPPUNIT_ASSERT(c->receive(r, Poco::Timespan(5, 0)));
+			CPPUNIT_ASSERT(r.command() == Command::ERROR);
+			CPPUNIT_ASSERT(r.result() == ProtocolStatus::INTERNAL);
+			CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(5, 0)));
+			CPPUNIT_ASSERT(server.waitForLog("imgate.plugin.probe: onAccept failed: probe: thrown on purpose at accept"));
+		}
 	}
 
 	void testAuthenticatorIsNotBypassedByAnonymous()
