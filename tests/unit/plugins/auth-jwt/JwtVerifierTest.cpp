@@ -96,6 +96,14 @@ public:
 		std::string token = sign(claims("alice", NOW - 20));
 		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, hs256(30).verify(token, "alice", at(NOW)));
 		CPPUNIT_ASSERT_EQUAL(JwtVerifier::EXPIRED, hs256(10).verify(token, "alice", at(NOW)));
+		// The edges (RFC 7519: expired ON exp, valid ON nbf), shifted by the leeway.
+		std::string exp = sign(claims("alice", NOW));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, hs256(30).verify(exp, "alice", at(NOW + 29.999)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::EXPIRED, hs256(30).verify(exp, "alice", at(NOW + 30)));
+		std::string nbf = sign(claims("alice", NOW + 600, NOW + 60));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::NOT_YET_VALID, hs256(30).verify(nbf, "alice", at(NOW + 29.999)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, hs256(30).verify(nbf, "alice", at(NOW + 30)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, hs256(0).verify(nbf, "alice", at(NOW + 60)));
 	}
 
 	void testNotBeforeInFuture()
