@@ -7,6 +7,7 @@
 //   imgate-cli [--host H] [--port P] --uid U [--token T] listen [--count N] [--seconds S]
 //   imgate-cli [--host H] [--port P] ping
 //   imgate-cli token (--secret S | --secret-file F) --uid U [--ttl SECONDS] [--issuer I] [--audience A]
+//   imgate-cli secret --secret-file F [--group G]
 //
 // Exit codes: 0 success; 1 the server answered with an error status;
 // 2 usage; 3 cannot connect, timeout or connection lost.
@@ -25,6 +26,12 @@
 #include <iostream>
 #include <map>
 #include <random>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using imgate::client::ImgateClient;
 using imgate::client::Reply;
@@ -43,12 +50,15 @@ void usage(std::ostream& out)
 	       "       imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] listen [--count N] [--seconds S]\n"
 	       "       imgate-cli [--host H] [--port P] ping\n"
 	       "       imgate-cli token (--secret S | --secret-file F) --uid U [--ttl SECONDS] [--issuer I] [--audience A]\n"
+	       "       imgate-cli secret --secret-file F [--group G]\n"
 	       "       imgate-cli --help | --version\n"
 	       "Defaults: --host 127.0.0.1 --port 7700. listen prints each delivery as\n"
 	       "'msg_id=N from=UID: TEXT', acknowledges it, and runs until KICK, --count\n"
 	       "deliveries or --seconds seconds. token prints an HS256 JWT for the auth-jwt\n"
-	       "plugin (sub = uid, exp = now + ttl, default 3600 s). Exit codes: 0 ok, 1 error\n"
-	       "status from the server, 2 usage, 3 connection failure or timeout.\n";
+	       "plugin (sub = uid, exp = now + ttl, default 3600 s). secret writes a new random\n"
+	       "HS256 secret (64 hex digits) to F, mode 0640 (group G if given), and never\n"
+	       "overwrites an existing F. Exit codes: 0 ok, 1 error status from the server\n"
+	       "(or F exists), 2 usage, 3 connection failure or timeout.\n";
 }
 
 std::string describe(const Reply& reply)
@@ -89,6 +99,7 @@ struct Options
 	long ttl = 3600;
 	std::string issuer;
 	std::string audience;
+	std::string group;
 };
 
 bool parseNumber(const std::string& text, long min, long max, long& value)
@@ -219,6 +230,66 @@ int runToken(const Options& o)
 	return 0;
 }
 
+int runSecret(const Options& o)
+	/// Made for package scripts: all or nothing, never over an existing file.
+{
+	const std::string& path = o.secretFile;
+	gid_t gid = static_cast<gid_t>(-1);
+	if (!o.group.empty())
+	{
+		struct group* pGroup = getgrnam(o.group.c_str());
+		if (!pGroup)
+		{
+			std::cerr << "imgate-cli: no group " << o.group << std::endl;
+			return EXIT_USAGE;
+		}
+		gid = pGroup->gr_gid;
+	}
+	if (access(path.c_str(), F_OK) == 0)
+	{
+		std::cerr << "imgate-cli: " << path << " exists; not overwritten" << std::endl;
+		return EXIT_ERROR_STATUS;
+	}
+	unsigned char bytes[32];
+	std::ifstream random("/dev/urandom", std::ios::binary);
+	if (!random.read(reinterpret_cast<char*>(bytes), sizeof(bytes)))
+	{
+		std::cerr << "imgate-cli: cannot read /dev/urandom" << std::endl;
+		return EXIT_ERROR_STATUS;
+	}
+	static const char HEX[] = "0123456789abcdef";
+	std::string text;
+	for (unsigned char b: bytes)
+	{
+		text += HEX[b >> 4];
+		text += HEX[b & 15];
+	}
+	text += '\n';
+	const std::string temp = path + ".new";
+	auto fail = [&](const std::string& what)
+	{
+		std::cerr << "imgate-cli: " << what << ": " << std::strerror(errno) << std::endl;
+		unlink(temp.c_str());
+		return EXIT_ERROR_STATUS;
+	};
+	unlink(temp.c_str()); // a leftover of an interrupted run
+	int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) return fail("cannot create " + temp);
+	bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size())
+		&& (gid == static_cast<gid_t>(-1) || fchown(fd, static_cast<uid_t>(-1), gid) == 0)
+		&& fchmod(fd, 0640) == 0 && fsync(fd) == 0;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	if (!ok) return fail("cannot write " + temp);
+	// link() fails if path appeared meanwhile: an existing secret always wins.
+	if (link(temp.c_str(), path.c_str()) != 0) return fail("cannot create " + path);
+	unlink(temp.c_str());
+	std::cout << "wrote a new secret to " << path << std::endl;
+	return 0;
+}
+
+
 int runPing(ImgateClient& client)
 {
 	Poco::Timestamp start;
@@ -274,6 +345,7 @@ int main(int argc, char** argv)
 		else if (a == "--secret-file") o.secretFile = value("--secret-file");
 		else if (a == "--issuer") o.issuer = value("--issuer");
 		else if (a == "--audience") o.audience = value("--audience");
+		else if (a == "--group") o.group = value("--group");
 		else if (a == "--ttl")
 		{
 			if (!parseNumber(value("--ttl"), 1, 100000000, o.ttl)) { std::cerr << "imgate-cli: --ttl must be a positive number of seconds" << std::endl; return EXIT_USAGE; }
@@ -301,6 +373,15 @@ int main(int argc, char** argv)
 			return EXIT_USAGE;
 		}
 		return runToken(o);
+	}
+	if (o.command == "secret")
+	{
+		if (o.secretFile.empty() || !o.args.empty())
+		{
+			std::cerr << "imgate-cli: secret needs --secret-file" << std::endl;
+			return EXIT_USAGE;
+		}
+		return runSecret(o);
 	}
 	if (o.command != "send" && o.command != "listen" && o.command != "ping") { std::cerr << "imgate-cli: unknown command " << o.command << std::endl; usage(std::cerr); return EXIT_USAGE; }
 	if (o.command != "ping" && o.uid.empty()) { std::cerr << "imgate-cli: " << o.command << " needs --uid" << std::endl; return EXIT_USAGE; }

@@ -1,0 +1,11 @@
+# imgate %post: the JWT secret (made once, never overwritten: 32 random
+# bytes as 64 hex digits, mode 0640 root:imgate) and the unit's preset where
+# systemd runs. /var/lib/imgate is in the package, owned by imgate.
+SECRET=@IMGATE_CONF_DIR@/jwt.secret
+if [ ! -e "$SECRET" ]; then
+	/usr/bin/imgate-cli secret --secret-file "$SECRET" --group imgate >/dev/null || :
+fi
+if [ $1 -eq 1 ] && [ -d /run/systemd/system ]; then
+	systemctl --no-reload preset imgate.service >/dev/null 2>&1 || :
+fi
+exit 0

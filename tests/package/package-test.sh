@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# PackageTest (ctest, label "package"): the packages as a user gets them.
+#
+# Builds the .deb and .rpm from BUILD_DIR (already built), fails on any
+# lintian or rpmlint finding, installs imgate and imgate-dev with apt-get,
+# checks files, owners and modes, runs the installed imgated with the
+# installed configuration as user imgate (no systemd here), logs two users
+# in with tokens from the generated secret, sends a message and sees it
+# delivered, sees anonymous login refused, loads a third-party plugin built
+# with imgate-dev, then purges both packages and checks what is left.
+#
+#   tests/package/package-test.sh BUILD_DIR
+#
+# Needs root (or sudo), port 7700 free, and imgate not installed already.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD_DIR=$(cd "${1:?usage: package-test.sh BUILD_DIR}" && pwd)
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+WORK=$(mktemp -d /tmp/imgate-package-test.XXXXXX)
+chmod 755 "$WORK"
+SERVER_PID=""
+INSTALLED=0
+CHECKS=0
+
+step() { echo "== $*"; }
+fail() { echo "PackageTest: FAIL: $*" >&2; [ -f "$WORK/server.log" ] && sed 's/^/  server: /' "$WORK/server.log" >&2; exit 1; }
+check() { # check DESCRIPTION COMMAND...: one assertion
+	local what=$1; shift
+	if "$@"; then CHECKS=$((CHECKS + 1)); else fail "$what"; fi
+}
+mode_of() { stat -c '%a %U:%G' "$1"; }
+
+cleanup() {
+	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -KILL "$SERVER_PID" 2>/dev/null || true; fi
+	if [ "$INSTALLED" = 1 ]; then
+		$SUDO rm -f /usr/lib/*/imgate/plugins/hello-filter.so
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get purge -y -qq imgate imgate-dev >/dev/null 2>&1 || true
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if dpkg-query -W -f='${Status}' imgate 2>/dev/null | grep -q "installed"; then
+	fail "imgate is already installed here; this test installs and purges it, so remove it first (apt-get purge imgate imgate-dev)"
+fi
+
+step "packages"
+PACKAGES=$(BUILD_DIR="$BUILD_DIR" SKIP_BUILD=1 "$SRC/tools/package.sh")
+echo "$PACKAGES"
+DEB=$(echo "$PACKAGES" | grep '/imgate_.*\.deb$')
+DEV_DEB=$(echo "$PACKAGES" | grep '/imgate-dev_.*\.deb$')
+RPMS=$(echo "$PACKAGES" | grep '\.rpm$' | tr '\n' ' ')
+
+step "lintian"
+lintian --version
+# No error, no warning (info lines are shown, and allowed).
+check "lintian findings" lintian --info --fail-on error,warning "$DEB" "$DEV_DEB"
+
+step "rpmlint"
+# shellcheck disable=SC2086
+RPMLINT=$(rpmlint -c "$SRC/packaging/rpm/rpmlint.toml" $RPMS 2>&1 || true)
+echo "$RPMLINT"
+check "rpmlint findings" grep -q " 0 errors, 0 warnings" <<<"$RPMLINT"
+
+step "install"
+INSTALLED=1
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$DEB" "$DEV_DEB" >/dev/null
+MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
+PLUGIN_DIR=/usr/lib/$MULTIARCH/imgate/plugins
+for f in /usr/sbin/imgated /usr/bin/imgate-cli; do check "$f executable" test -x "$f"; done
+for p in blacklist ratelimit auth-jwt; do check "$PLUGIN_DIR/$p.so" test -f "$PLUGIN_DIR/$p.so"; done
+for f in /lib/systemd/system/imgate.service /usr/share/man/man8/imgated.8.gz /usr/share/man/man1/imgate-cli.1.gz \
+	/usr/share/doc/imgate/copyright /usr/share/doc/imgate/changelog.Debian.gz \
+	/usr/include/imgate/Plugin.h /usr/include/imgate/Config.h /usr/share/cmake/imgate/imgateConfig.cmake; do
+	check "$f installed" test -f "$f"
+done
+CONFFILES=$(dpkg-query -W -f='${Conffiles}' imgate)
+check "imgate.properties is a conffile" grep -q "/etc/imgate/imgate.properties" <<<"$CONFFILES"
+check "blacklist.txt is a conffile" grep -q "/etc/imgate/blacklist.txt" <<<"$CONFFILES"
+check "system user imgate" test "$(getent passwd imgate | cut -d: -f3)" -lt 1000
+check "imgate has no login shell" grep -q "nologin\|/bin/false" <<<"$(getent passwd imgate | cut -d: -f7)"
+check "jwt.secret is 640 root:imgate (is $(mode_of /etc/imgate/jwt.secret))" test "$(mode_of /etc/imgate/jwt.secret)" = "640 root:imgate"
+check "jwt.secret holds 64 hex digits" grep -qE '^[0-9a-f]{64}$' /etc/imgate/jwt.secret
+check "/var/lib/imgate is 750 imgate:imgate (is $(mode_of /var/lib/imgate))" test "$(mode_of /var/lib/imgate)" = "750 imgate:imgate"
+check "imgate.properties is 644 root:root" test "$(mode_of /etc/imgate/imgate.properties)" = "644 root:root"
+check "imgated is 755 root:root" test "$(mode_of /usr/sbin/imgated)" = "755 root:root"
+
+step "systemd unit"
+check "systemd-analyze verify" systemd-analyze verify /lib/systemd/system/imgate.service
+# Exposure 2.0 or lower ("--threshold" is in tenths).
+systemd-analyze security --offline=true /lib/systemd/system/imgate.service | tail -1
+check "systemd-analyze security exposure <= 2.0" systemd-analyze security --offline=true --threshold=20 /lib/systemd/system/imgate.service >/dev/null
+
+step "a reinstall keeps the admin's edits and the secret"
+SECRET_BEFORE=$(sha256sum /etc/imgate/jwt.secret)
+echo "# edited by the package test" | $SUDO tee -a /etc/imgate/blacklist.txt >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --reinstall -o Dpkg::Options::=--force-confold "$DEB" >/dev/null
+check "conffile edit survives" grep -q "edited by the package test" /etc/imgate/blacklist.txt
+check "jwt.secret unchanged" test "$(sha256sum /etc/imgate/jwt.secret)" = "$SECRET_BEFORE"
+
+step "a third-party plugin built with imgate-dev"
+cmake -S "$SRC/examples/plugins/hello-filter" -B "$WORK/hello" >/dev/null
+cmake --build "$WORK/hello" >/dev/null
+$SUDO install -m 0644 "$WORK/hello/hello-filter.so" "$PLUGIN_DIR/"
+$SUDO sed -i 's/^plugins.load = blacklist, ratelimit, auth-jwt$/plugins.load = blacklist, ratelimit, auth-jwt, hello-filter/' /etc/imgate/imgate.properties
+check "plugins.load edited" grep -q "hello-filter" /etc/imgate/imgate.properties
+
+step "run the installed server as imgate"
+if (exec 3<>/dev/tcp/127.0.0.1/7700) 2>/dev/null; then fail "port 7700 is in use: stop what listens there"; fi
+cd /
+# setpriv execs imgated itself (runuser would stay as its parent).
+$SUDO setpriv --reuid=imgate --regid=imgate --init-groups /usr/sbin/imgated --config=/etc/imgate/imgate.properties >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+	grep -q "listening on" "$WORK/server.log" && break
+	kill -0 "$SERVER_PID" 2>/dev/null || fail "imgated exited at start-up"
+	sleep 0.1
+done
+check "imgated listening" grep -q "listening on 0.0.0.0:7700" "$WORK/server.log"
+check "hello-filter loaded" grep -q "plugin hello-filter loaded from $PLUGIN_DIR/hello-filter.so" "$WORK/server.log"
+check "store under /var/lib/imgate" grep -q "/var/lib/imgate/imgate.db" "$WORK/server.log"
+
+TOKEN_ALICE=$(imgate-cli token --secret-file /etc/imgate/jwt.secret --uid alice)
+TOKEN_BOB=$(imgate-cli token --secret-file /etc/imgate/jwt.secret --uid bob)
+imgate-cli --uid bob --token "$TOKEN_BOB" listen --count 1 --seconds 15 >"$WORK/bob.out" 2>&1 &
+LISTENER=$!
+for _ in $(seq 1 50); do grep -q "login uid=bob" "$WORK/server.log" && break; sleep 0.1; done
+check "alice sends" imgate-cli --uid alice --token "$TOKEN_ALICE" send bob "hello from the package test"
+wait "$LISTENER" || fail "bob's listener failed: $(cat "$WORK/bob.out")"
+check "bob got alice's message" grep -q "from=alice: hello from the package test" "$WORK/bob.out"
+
+set +e
+ANON=$(imgate-cli --uid eve send bob "anonymous" 2>&1)
+ANON_RC=$?
+set -e
+check "anonymous login refused (exit $ANON_RC: $ANON)" test "$ANON_RC" = 1
+check "refusal is AUTH_FAILED" grep -q "AUTH_FAILED" <<<"$ANON"
+check "the token is never logged" bash -c "! grep -qF '${TOKEN_ALICE##*.}' '$WORK/server.log'"
+check "the secret is never logged" bash -c "! grep -qF \"\$(cat /etc/imgate/jwt.secret)\" '$WORK/server.log'"
+
+kill -TERM "$SERVER_PID"
+set +e
+wait "$SERVER_PID"
+SERVER_RC=$?
+set -e
+SERVER_PID=""
+check "imgated stops with 0 on SIGTERM (got $SERVER_RC)" test "$SERVER_RC" = 0
+check "the store file is owned by imgate" test "$(stat -c %U /var/lib/imgate/imgate.db)" = imgate
+
+step "purge"
+$SUDO rm -f "$PLUGIN_DIR/hello-filter.so"
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get purge -y -qq imgate imgate-dev >/dev/null
+INSTALLED=0
+for f in /etc/imgate /var/lib/imgate /usr/lib/$MULTIARCH/imgate /usr/sbin/imgated /usr/bin/imgate-cli \
+	/lib/systemd/system/imgate.service /usr/include/imgate /usr/share/cmake/imgate /usr/share/doc/imgate; do
+	check "$f removed by purge" test ! -e "$f"
+done
+check "dpkg forgot imgate" bash -c "! dpkg-query -W imgate >/dev/null 2>&1 || dpkg-query -W -f='\${Status}' imgate | grep -q not-installed"
+echo "left, as policy keeps: the system user $(getent passwd imgate | cut -d: -f1,3)"
+
+echo "PackageTest: $CHECKS checks passed"
