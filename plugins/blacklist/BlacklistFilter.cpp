@@ -5,6 +5,7 @@
 //
 
 #include "plugins/blacklist/BlacklistFilter.h"
+#include "imgate/Address.h"
 #include "imgate/Config.h"
 #include "imgate/Plugin.h"
 #include "Poco/File.h"
@@ -212,7 +213,7 @@ Verdict BlacklistFilter::onAccept(const PeerInfo& peer)
 {
 	std::shared_ptr<const BanList> pAllow = std::atomic_load(&_pAllow);
 	if (pAllow && !pAllow->bansAddress(peer.address)) return Verdict::reject(Status::BANNED, "address not allowed");
-	if (std::atomic_load(&_pBans)->bansAddress(peer.address) || temporarilyBanned(_bannedAddresses, peer.address))
+	if (std::atomic_load(&_pBans)->bansAddress(peer.address) || temporarilyBanned(_bannedAddresses, addressBlock(peer.address)))
 		return Verdict::reject(Status::BANNED, "address banned");
 	return Verdict::proceed();
 }
@@ -223,7 +224,7 @@ Verdict BlacklistFilter::onLogin(const LoginInfo& login, SessionSlot&)
 	if (std::atomic_load(&_pBans)->bansUid(login.uid) || temporarilyBanned(_bannedUids, login.uid))
 		return Verdict::reject(Status::BANNED, "uid banned");
 	// An address banned after this connection was accepted.
-	if (temporarilyBanned(_bannedAddresses, login.peer.address)) return Verdict::reject(Status::BANNED, "address banned");
+	if (temporarilyBanned(_bannedAddresses, addressBlock(login.peer.address))) return Verdict::reject(Status::BANNED, "address banned");
 	return Verdict::proceed();
 }
 
@@ -231,28 +232,36 @@ Verdict BlacklistFilter::onLogin(const LoginInfo& login, SessionSlot&)
 void BlacklistFilter::onBan(const BanRequest& request)
 {
 	if (request.seconds == 0) return;
-	Poco::Clock until; // monotonic: a wall-clock step neither lifts nor extends bans
+	// Per block (imgate/Address.h): an IPv6 ban covers the /64 that the
+	// ratelimit plugin counted, so rotating addresses in it does not help.
+	const std::string block = request.address.empty() ? std::string() : addressBlock(request.address);
+	const Poco::Clock now;
+	Poco::Clock until(now); // monotonic: a wall-clock step neither lifts nor extends bans
 	until += static_cast<Poco::Clock::ClockDiff>(request.seconds) * Poco::Clock::resolution();
+	bool addressHeld = false; // already banned and in force: its sessions were kicked then
+	bool uidHeld = false;
 	{
 		Poco::FastMutex::ScopedLock lock(_temporaryMutex);
+		auto a = block.empty() ? _bannedAddresses.end() : _bannedAddresses.find(block);
+		auto u = request.uid.empty() ? _bannedUids.end() : _bannedUids.find(request.uid);
+		addressHeld = a != _bannedAddresses.end() && now < a->second;
+		uidHeld = u != _bannedUids.end() && now < u->second;
 		// Renewing a ban already held needs no room.
-		const std::size_t added = (request.address.empty() || _bannedAddresses.count(request.address) ? 0 : 1)
-			+ (request.uid.empty() || _bannedUids.count(request.uid) ? 0 : 1);
+		const std::size_t added = (block.empty() || a != _bannedAddresses.end() ? 0 : 1)
+			+ (request.uid.empty() || u != _bannedUids.end() ? 0 : 1);
 		if (_bannedAddresses.size() + _bannedUids.size() + added > _maxTemporaryBans)
 		{
-			_logger.warning("temporary ban table full (%z entries): ban of %s/%s not recorded", _maxTemporaryBans, request.address, request.uid);
+			_logger.warning("temporary ban table full (%z entries): ban of address=%s uid=%s not recorded", _maxTemporaryBans, block, request.uid);
 			return;
 		}
-		if (!request.address.empty()) _bannedAddresses[request.address] = until;
+		if (!block.empty()) _bannedAddresses[block] = until;
 		if (!request.uid.empty()) _bannedUids[request.uid] = until;
 	}
-	_logger.information("temporary ban address=%s uid=%s for %u s (%s: %s)", request.address, request.uid, request.seconds, request.origin, request.reason);
-	if (!request.uid.empty() && _pHost) _pHost->kickUid(request.uid, KickReason::BANNED, "banned");
-	if (!request.address.empty() && _pHost)
-	{
-		const std::string address = request.address;
-		_pHost->kickAddresses([address](const std::string& a) { return a == address; }, KickReason::BANNED, "banned");
-	}
+	_logger.information("temporary ban address=%s uid=%s for %u s (%s: %s)", block, request.uid, request.seconds, request.origin, request.reason);
+	if (!_pHost) return;
+	if (!request.uid.empty() && !uidHeld) _pHost->kickUid(request.uid, KickReason::BANNED, "banned");
+	if (!block.empty() && !addressHeld)
+		_pHost->kickAddresses([block](const std::string& address) { return addressBlock(address) == block; }, KickReason::BANNED, "banned");
 }
 
 } } // namespace imgate::blacklist

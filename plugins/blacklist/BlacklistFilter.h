@@ -76,7 +76,7 @@ private:
 	std::size_t _maxTemporaryBans = 100000;
 	Poco::FastMutex _filesMutex;      /// checkFiles() runs on the watcher and, for SIGHUP, the main thread.
 	Poco::FastMutex _temporaryMutex;
-	std::unordered_map<std::string, Poco::Clock> _bannedAddresses; /// address -> expiry
+	std::unordered_map<std::string, Poco::Clock> _bannedAddresses; /// address block (imgate/Address.h) -> expiry
 	std::unordered_map<std::string, Poco::Clock> _bannedUids;      /// uid -> expiry
 	Host* _pHost = nullptr;
 	Poco::RunnableAdapter<BlacklistFilter> _runnable;

@@ -17,6 +17,7 @@
 //
 
 #include "plugins/ratelimit/RateTable.h"
+#include "imgate/Address.h"
 #include "imgate/Config.h"
 #include "imgate/Plugin.h"
 #include "Poco/Clock.h"
@@ -75,7 +76,7 @@ public:
 
 	Verdict onAccept(const PeerInfo& peer) override
 	{
-		RateTable::Result r = _pConnects->take(RateTable::addressKey(peer.address), nowMicros());
+		RateTable::Result r = _pConnects->take(addressBlock(peer.address), nowMicros());
 		if (r.allowed) return Verdict::proceed();
 		if (escalates(r.refusals)) return ban("connection flood from " + peer.address);
 		return Verdict::reject(Status::RATE_LIMITED, "too many connections from this address");
@@ -83,7 +84,7 @@ public:
 
 	Verdict onLogin(const LoginInfo& login, SessionSlot&) override
 	{
-		RateTable::Result r = _pLogins->take(RateTable::addressKey(login.peer.address), nowMicros());
+		RateTable::Result r = _pLogins->take(addressBlock(login.peer.address), nowMicros());
 		if (r.allowed) return Verdict::proceed();
 		if (escalates(r.refusals)) return ban("login flood from " + login.peer.address);
 		return Verdict::reject(Status::RATE_LIMITED, "too many login attempts from this address");

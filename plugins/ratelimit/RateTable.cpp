@@ -5,8 +5,6 @@
 //
 
 #include "plugins/ratelimit/RateTable.h"
-#include <arpa/inet.h>
-#include <cstring>
 #include <functional>
 
 namespace imgate {
@@ -75,24 +73,6 @@ std::size_t RateTable::size() const
 		n += s.lru.size();
 	}
 	return n;
-}
-
-
-std::string RateTable::addressKey(const std::string& address)
-{
-	if (address.find(':') == std::string::npos) return address;
-	unsigned char bytes[16];
-	if (inet_pton(AF_INET6, address.c_str(), bytes) != 1) return address;
-	static const unsigned char V4_MAPPED[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	char text[INET6_ADDRSTRLEN];
-	if (std::memcmp(bytes, V4_MAPPED, sizeof(V4_MAPPED)) == 0)
-	{
-		inet_ntop(AF_INET, bytes + 12, text, sizeof(text));
-		return text;
-	}
-	std::memset(bytes + 8, 0, 8);
-	inet_ntop(AF_INET6, bytes, text, sizeof(text));
-	return std::string(text) + "/64";
 }
 
 } } // namespace imgate::ratelimit

@@ -2,7 +2,7 @@
 // RateTable.h
 //
 // Plugin: ratelimit
-// Token buckets per key (an IP address or IPv6 /64), shared by threads,
+// Token buckets per key (an address block, imgate/Address.h), shared by threads,
 // with bounded memory under a flood from many addresses.
 //
 
@@ -48,11 +48,6 @@ public:
 
 	std::size_t size() const;
 
-	static std::string addressKey(const std::string& address);
-		/// The key a peer address is limited under: an IPv4 address as is,
-		/// an IPv6 address by its /64 ("2001:db8:1:2::/64"), since one
-		/// host commonly holds a whole /64; an IPv4-mapped IPv6 address as
-		/// its IPv4 address. Anything else as is.
 
 private:
 	struct Entry

@@ -78,15 +78,23 @@ public:
 	void run() override
 	{
 		Poco::Net::StreamSocket s = socket();
+		ConnectionLimiter& limiter = _loops.limiter();
+		// The address now, while the peer is surely there: after a reset,
+		// getpeername() has nothing to say.
+		const PeerAddress peer(s);
+		if (peer.empty())
+		{
+			limiter.release(); // gone already: nothing to serve
+			return;
+		}
 		EventLoop& loop = _loops.next();
 		ConnectionFactory& factory = _factory;
-		ConnectionLimiter& limiter = _loops.limiter();
-		loop.post([s, &loop, &factory, &limiter]() mutable
+		loop.post([s, peer, &loop, &factory, &limiter]() mutable
 		{
 			try
 			{
 				s.setBlocking(false);
-				loop.adopt(factory.createConnection(loop, s));
+				loop.adopt(factory.createConnection(loop, s, peer));
 			}
 			catch (...)
 			{

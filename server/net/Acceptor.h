@@ -10,6 +10,7 @@
 #define imgate_net_Acceptor_INCLUDED
 
 #include "server/net/LoopPool.h"
+#include "server/net/PeerAddress.h"
 #include "Poco/Net/ServerSocket.h"
 #include "Poco/Net/TCPServer.h"
 #include "Poco/ThreadPool.h"
@@ -25,8 +26,9 @@ class ConnectionFactory
 public:
 	virtual ~ConnectionFactory();
 
-	virtual std::unique_ptr<Connection> createConnection(EventLoop& loop, const Poco::Net::StreamSocket& socket) = 0;
-		/// Loop thread of loop. The socket is already non-blocking.
+	virtual std::unique_ptr<Connection> createConnection(EventLoop& loop, const Poco::Net::StreamSocket& socket, const PeerAddress& peer) = 0;
+		/// Loop thread of loop. The socket is already non-blocking; peer
+		/// was taken right after accept (never empty).
 };
 
 

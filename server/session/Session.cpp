@@ -58,11 +58,11 @@ std::string printable(const std::string& text)
 } // namespace
 
 
-Session::Session(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, SessionManager& manager):
+Session::Session(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer, SessionManager& manager):
 	net::Connection(loop, socket),
 	_manager(manager),
 	_since(loop.tick()),
-	_peer(socket)
+	_peer(peer)
 {
 	rearm();
 }

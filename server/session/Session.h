@@ -38,7 +38,7 @@ class Session: public net::Connection
 	/// of them and is re-armed lazily, so frames never touch the wheel.
 {
 public:
-	Session(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, SessionManager& manager);
+	Session(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer, SessionManager& manager);
 	~Session() override;
 
 	SessionRef ref() const;

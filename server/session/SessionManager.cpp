@@ -24,9 +24,9 @@ SessionManager::SessionManager(const SessionConfig& config, net::LoopPool& loops
 }
 
 
-std::unique_ptr<net::Connection> SessionManager::createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket)
+std::unique_ptr<net::Connection> SessionManager::createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer)
 {
-	std::unique_ptr<Session> pSession(new Session(loop, socket, *this));
+	std::unique_ptr<Session> pSession(new Session(loop, socket, peer, *this));
 	// A hand-off still in the loop's queue when the drain swept the loop
 	// would otherwise never be kicked.
 	if (_draining) pSession->scheduleDrainKick(loop.tick() + 1);

@@ -34,7 +34,7 @@ public:
 	SessionManager(const SessionConfig& config, net::LoopPool& loops, store::MessageStore& store, const plugin::FilterChain& filters);
 		/// filters must outlive the sessions.
 
-	std::unique_ptr<net::Connection> createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket) override;
+	std::unique_ptr<net::Connection> createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer) override;
 
 	const SessionConfig& config() const;
 	const plugin::FilterChain& filters() const;

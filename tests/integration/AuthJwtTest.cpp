@@ -16,6 +16,7 @@
 #include "Poco/Timestamp.h"
 #include <cppunit/extensions/HelperMacros.h>
 #include <fstream>
+#include <iterator>
 
 using imgate::client::Reply;
 using imgate::test::ServerProcess;
@@ -136,13 +137,13 @@ public:
 
 	void testTimeClaimsEndToEnd()
 	{
-		// leeway 30 s: an hour either way is far outside it, 10 s inside.
-		ServerProcess server(settings({{"plugins.auth-jwt.leeway", "30"}}));
+		// leeway 20 s (not the default 30): 40 s out is refused, 5 s is not.
+		ServerProcess server(settings({{"plugins.auth-jwt.leeway", "20"}}));
 		Poco::JWT::Signer signer(secret());
-		assertRefused(server, "alice", sign(signer, claims("alice", -3600), Poco::JWT::Signer::ALGO_HS256), "token expired");
-		assertRefused(server, "alice", sign(signer, claims("alice", 7200, 3600), Poco::JWT::Signer::ALGO_HS256), "token not yet valid");
-		CPPUNIT_ASSERT(server.connect()->login("alice", sign(signer, claims("alice", -10), Poco::JWT::Signer::ALGO_HS256)).result() == ProtocolStatus::OK);
-		CPPUNIT_ASSERT(server.connect()->login("bob", sign(signer, claims("bob", 600, 10), Poco::JWT::Signer::ALGO_HS256)).result() == ProtocolStatus::OK);
+		assertRefused(server, "alice", sign(signer, claims("alice", -40), Poco::JWT::Signer::ALGO_HS256), "token expired");
+		assertRefused(server, "alice", sign(signer, claims("alice", 7200, 40), Poco::JWT::Signer::ALGO_HS256), "token not yet valid");
+		CPPUNIT_ASSERT(server.connect()->login("alice", sign(signer, claims("alice", -5), Poco::JWT::Signer::ALGO_HS256)).result() == ProtocolStatus::OK);
+		CPPUNIT_ASSERT(server.connect()->login("bob", sign(signer, claims("bob", 600, 5), Poco::JWT::Signer::ALGO_HS256)).result() == ProtocolStatus::OK);
 	}
 
 	void testPublicKeyAlgorithms()
@@ -161,6 +162,15 @@ public:
 			CPPUNIT_ASSERT(server.connect()->login("alice", sign(rsaSigner, claims("alice", 600), Poco::JWT::Signer::ALGO_RS256)).result() == ProtocolStatus::OK);
 			assertRefused(server, "alice", sign(hsSigner, claims("alice", 600), Poco::JWT::Signer::ALGO_HS256), "bad token signature");
 			assertRefused(server, "alice", sign(ecSigner, claims("alice", 600), Poco::JWT::Signer::ALGO_ES256), "bad token signature");
+			// Algorithm confusion: HS256 "signed" with the public key's PEM text,
+			// or with an empty key, must not pass as RS256.
+			std::ifstream pem(_dir + "rsa.pem");
+			std::string pemText((std::istreambuf_iterator<char>(pem)), std::istreambuf_iterator<char>());
+			// HMAC pads its key with zero bytes, so key "\0" signs exactly as an
+			// empty key would (Poco refuses to sign with an empty one).
+			Poco::JWT::Signer pemSigner(pemText), emptySigner(std::string(1, '\0'));
+			assertRefused(server, "alice", sign(pemSigner, claims("alice", 600), Poco::JWT::Signer::ALGO_HS256), "bad token signature");
+			assertRefused(server, "alice", sign(emptySigner, claims("alice", 600), Poco::JWT::Signer::ALGO_HS256), "bad token signature");
 		}
 		{
 			ServerProcess server(settings({{"plugins.auth-jwt.secretFile", ""}, {"plugins.auth-jwt.publicKeyFile", _dir + "ec.pem"},

@@ -10,6 +10,7 @@
 #include "imgate/v1/imgate.pb.h"
 #include "tests/support/Wait.h"
 #include "Poco/File.h"
+#include "Poco/Thread.h"
 #include <cppunit/extensions/HelperMacros.h>
 
 using imgate::client::ImgateClient;
@@ -27,6 +28,8 @@ class RateLimitTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testConnectionsPerAddress);
 	CPPUNIT_TEST(testAbuseEscalatesToBan);
 	CPPUNIT_TEST(testConnectFloodEscalatesToBan);
+	CPPUNIT_TEST(testEscalationCadenceWithoutBlacklist);
+	CPPUNIT_TEST(testTemporaryBanTable);
 	CPPUNIT_TEST(testBadSettingStopsStartup);
 	CPPUNIT_TEST_SUITE_END();
 
@@ -36,6 +39,27 @@ public:
 		extra["plugins.dir"] = IMGATE_PLUGIN_DIR;
 		if (!extra.count("plugins.load")) extra["plugins.load"] = "ratelimit";
 		return extra;
+	}
+
+	static void expectRefusals(ServerProcess& server, const std::string& address, const std::vector<std::pair<ProtocolStatus, std::string>>& expected)
+	{
+		for (const auto& e: expected)
+		{
+			auto refused = server.connect(address);
+			Reply r;
+			CPPUNIT_ASSERT(refused->receive(r, Poco::Timespan(5, 0)));
+			CPPUNIT_ASSERT(r.command() == Command::ERROR);
+			CPPUNIT_ASSERT(r.result() == e.first);
+			CPPUNIT_ASSERT_EQUAL(e.second, r.parse<imgate::v1::Error>().message());
+			CPPUNIT_ASSERT(refused->waitClosed(Poco::Timespan(5, 0)));
+		}
+	}
+
+	static std::size_t count(const std::string& text, const std::string& what)
+	{
+		std::size_t n = 0;
+		for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+		return n;
 	}
 
 	void testMessagesPerSession()
@@ -141,28 +165,57 @@ public:
 			{"plugins.ratelimit.connectsPerSecondPerIp", "0.1"}, {"plugins.ratelimit.connectBurst", "1"},
 			{"plugins.ratelimit.banAfter", "2"}, {"plugins.ratelimit.banSeconds", "60"}}));
 		auto first = server.connect("127.0.0.12");
-		const std::pair<ProtocolStatus, std::string> expected[] = {
+		expectRefusals(server, "127.0.0.12", {
 			{ProtocolStatus::RATE_LIMITED, "too many connections from this address"},
 			{ProtocolStatus::BANNED, "rate limit exceeded repeatedly"},
 			{ProtocolStatus::BANNED, "address banned"},
 			{ProtocolStatus::BANNED, "address banned"}
-		};
-		for (const auto& e: expected)
-		{
-			auto refused = server.connect("127.0.0.12");
-			Reply r;
-			CPPUNIT_ASSERT(refused->receive(r, Poco::Timespan(5, 0)));
-			CPPUNIT_ASSERT(r.command() == Command::ERROR);
-			CPPUNIT_ASSERT(r.result() == e.first);
-			CPPUNIT_ASSERT_EQUAL(e.second, r.parse<imgate::v1::Error>().message());
-			CPPUNIT_ASSERT(refused->waitClosed(Poco::Timespan(5, 0)));
-		}
+		});
 		CPPUNIT_ASSERT(server.waitForLog("temporary ban address=127.0.0.12 uid= for 60 s (filter verdict: rate limit exceeded repeatedly)"));
 		CPPUNIT_ASSERT(server.waitForLog("connection flood from 127.0.0.12: 2 refusals in a row, banning for 60 s"));
 		// The connection accepted before the ban is kicked; other addresses carry on.
 		Reply kick;
 		CPPUNIT_ASSERT(first->receiveCommand(kick, Command::KICK, Poco::Timespan(5, 0)));
 		CPPUNIT_ASSERT(server.connect("127.0.0.13")->login("innocent", "").result() == ProtocolStatus::OK);
+	}
+
+	void testEscalationCadenceWithoutBlacklist()
+	{
+		// No blacklist records the ban: every banAfter-th refusal escalates
+		// again, the ones between stay plain refusals (and are not logged).
+		ServerProcess server(settings({{"plugins.ratelimit.connectsPerSecondPerIp", "0.1"}, {"plugins.ratelimit.connectBurst", "1"},
+			{"plugins.ratelimit.banAfter", "2"}}));
+		auto first = server.connect("127.0.0.16");
+		const std::pair<ProtocolStatus, std::string> limited{ProtocolStatus::RATE_LIMITED, "too many connections from this address"};
+		const std::pair<ProtocolStatus, std::string> banned{ProtocolStatus::BANNED, "rate limit exceeded repeatedly"};
+		expectRefusals(server, "127.0.0.16", {limited, banned, limited, banned, limited});
+		CPPUNIT_ASSERT(server.waitForLog("connection flood from 127.0.0.16: 2 refusals in a row, banning for 60 s"));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), count(server.log(), "connection flood from 127.0.0.16"));
+	}
+
+	void testTemporaryBanTable()
+	{
+		// ratelimit before blacklist, so that a banned address keeps reaching
+		// the ratelimit plugin and its bans are renewed.
+		ServerProcess server(settings({{"plugins.load", "ratelimit, blacklist"},
+			{"plugins.ratelimit.connectsPerSecondPerIp", "0.1"}, {"plugins.ratelimit.connectBurst", "1"},
+			{"plugins.ratelimit.banAfter", "2"}, {"plugins.ratelimit.banSeconds", "1"},
+			{"plugins.blacklist.maxTemporaryBans", "1"}, {"plugins.blacklist.reloadInterval", "1"}}));
+		const std::pair<ProtocolStatus, std::string> limited{ProtocolStatus::RATE_LIMITED, "too many connections from this address"};
+		const std::pair<ProtocolStatus, std::string> banned{ProtocolStatus::BANNED, "rate limit exceeded repeatedly"};
+		auto a = server.connect("127.0.0.14");
+		expectRefusals(server, "127.0.0.14", {limited, banned, limited, banned});
+		// Both bans of .14 recorded: the second renews the one entry.
+		CPPUNIT_ASSERT(imgate::test::waitUntil([&]() { return count(server.log(), "temporary ban address=127.0.0.14 ") == 2; }, 5000, 50));
+		// The table (1 entry) is full for another address.
+		auto b = server.connect("127.0.0.15");
+		expectRefusals(server, "127.0.0.15", {limited, banned});
+		CPPUNIT_ASSERT(server.waitForLog("temporary ban table full (1 entries): ban of address=127.0.0.15 uid= not recorded"));
+		// .14's ban expires after 1 s and the watcher prunes it (no list
+		// files, no further lookup of .14): then .15's next ban is recorded.
+		Poco::Thread::sleep(2500);
+		expectRefusals(server, "127.0.0.15", {limited, banned});
+		CPPUNIT_ASSERT(server.waitForLog("temporary ban address=127.0.0.15 uid= for 1 s"));
 	}
 
 	void testBadSettingStopsStartup()
