@@ -5,6 +5,7 @@
 //
 
 #include "server/app/ImgateServer.h"
+#include "server/app/SystemdNotifier.h"
 #include "server/app/Server.h"
 #include "server/app/Settings.h"
 #include "Poco/AutoPtr.h"
@@ -214,10 +215,19 @@ int ImgateServer::main(const std::vector<std::string>& args)
 		return EXIT_SOFTWARE;
 	}
 
+	const std::string ready = "READY=1\nSTATUS=listening on " + pServer->listenAddress();
+	SystemdNotifier::notify(ready);
+
 	// Instead of waitForTerminationRequest(): SIGHUP must not stop the server.
 	int sig = 0;
-	while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) pServer->reload();
+	while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
+	{
+		SystemdNotifier::notify("RELOADING=1");
+		pServer->reload();
+		SystemdNotifier::notify(ready);
+	}
 	log.information("%s received", std::string(sig == SIGINT ? "SIGINT" : sig == SIGQUIT ? "SIGQUIT" : "SIGTERM"));
+	SystemdNotifier::notify("STOPPING=1");
 	pServer->shutdown();
 	return EXIT_OK;
 }

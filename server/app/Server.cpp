@@ -228,4 +228,10 @@ Poco::UInt16 Server::port() const
 	return _pAcceptor ? _pAcceptor->port() : 0;
 }
 
+
+std::string Server::listenAddress() const
+{
+	return Poco::Net::SocketAddress(_settings.address, port()).toString();
+}
+
 } } // namespace imgate::app

@@ -49,6 +49,9 @@ public:
 	Poco::UInt16 port() const;
 		/// The bound port (useful with server.port = 0).
 
+	std::string listenAddress() const;
+		/// "0.0.0.0:7700", "[::]:7700": what the server listens on.
+
 	session::SessionManager& sessions();
 
 	static std::size_t effectiveMaxSessions(std::size_t configured, std::size_t openFileLimit, unsigned ioThreads);

@@ -7,7 +7,14 @@
 #include "tests/support/ServerProcess.h"
 #include "Poco/File.h"
 #include "Poco/Net/ServerSocket.h"
+#include <cstring>
 #include <fstream>
+#include <csignal>
+#include <cstdlib>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <cppunit/extensions/HelperMacros.h>
 
 using imgate::test::ServerProcess;
@@ -29,6 +36,7 @@ class StartupTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testStoreKindIsLogged);
 	CPPUNIT_TEST(testDevConfigServes);
 	CPPUNIT_TEST(testDevPluginsConfigServes);
+	CPPUNIT_TEST(testSystemdNotify);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -199,6 +207,51 @@ public:
 
 private:
 	std::string _dir;
+
+	static std::string receiveNotification(int fd)
+		/// The next sd_notify datagram, or "" after 10 s.
+	{
+		pollfd p{fd, POLLIN, 0};
+		if (::poll(&p, 1, 10000) != 1) return "";
+		char buffer[512];
+		ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+		return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+	}
+
+	void testSystemdNotify()
+	{
+		// A socket where systemd's would be: READY once listening, RELOADING
+		// and READY around a SIGHUP, STOPPING on SIGTERM.
+		const std::string path = _dir + "notify";
+		int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		CPPUNIT_ASSERT(fd >= 0);
+		sockaddr_un address{};
+		address.sun_family = AF_UNIX;
+		std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+		CPPUNIT_ASSERT_EQUAL(0, ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)));
+		::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+		std::unique_ptr<ServerProcess> pServer;
+		try
+		{
+			pServer.reset(new ServerProcess());
+		}
+		catch (...)
+		{
+			::unsetenv("NOTIFY_SOCKET");
+			::close(fd);
+			throw;
+		}
+		::unsetenv("NOTIFY_SOCKET");
+		const std::string ready = "READY=1\nSTATUS=listening on 127.0.0.1:" + std::to_string(pServer->port());
+		CPPUNIT_ASSERT_EQUAL(ready, receiveNotification(fd));
+		pServer->signal(SIGHUP);
+		CPPUNIT_ASSERT_EQUAL(std::string("RELOADING=1"), receiveNotification(fd));
+		CPPUNIT_ASSERT_EQUAL(ready, receiveNotification(fd));
+		pServer->signal(SIGTERM);
+		CPPUNIT_ASSERT_EQUAL(std::string("STOPPING=1"), receiveNotification(fd));
+		CPPUNIT_ASSERT_EQUAL(0, pServer->waitExit(10000));
+		::close(fd);
+	}
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(StartupTest);
