@@ -11,7 +11,9 @@
 #
 #   tests/package/package-test.sh BUILD_DIR
 #
-# Needs root (or sudo), port 7700 free, and imgate not installed already.
+# Where systemd runs, it also checks the installed service: active and
+# listening, reload, stop. Needs root (or sudo), port 7700 free, and imgate
+# not installed already.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -45,6 +47,9 @@ trap cleanup EXIT
 if dpkg-query -W -f='${Status}' imgate 2>/dev/null | grep -q "installed"; then
 	fail "imgate is already installed here; this test installs and purges it, so remove it first (apt-get purge imgate imgate-dev)"
 fi
+
+grep -q '^CMAKE_INSTALL_PREFIX:PATH=/usr$' "$BUILD_DIR/CMakeCache.txt" \
+	|| fail "$BUILD_DIR is not configured with -DCMAKE_INSTALL_PREFIX=/usr (tools/dev.sh and tools/package.sh do that)"
 
 step "packages"
 PACKAGES=$(BUILD_DIR="$BUILD_DIR" SKIP_BUILD=1 "$SRC/tools/package.sh")
@@ -86,6 +91,20 @@ check "jwt.secret holds 64 hex digits" grep -qE '^[0-9a-f]{64}$' /etc/imgate/jwt
 check "/var/lib/imgate is 750 imgate:imgate (is $(mode_of /var/lib/imgate))" test "$(mode_of /var/lib/imgate)" = "750 imgate:imgate"
 check "imgate.properties is 644 root:root" test "$(mode_of /etc/imgate/imgate.properties)" = "644 root:root"
 check "imgated is 755 root:root" test "$(mode_of /usr/sbin/imgated)" = "755 root:root"
+WANTS=/etc/systemd/system/multi-user.target.wants/imgate.service
+check "imgate.service enabled ($WANTS)" test -L "$WANTS"
+
+if [ -d /run/systemd/system ]; then
+	step "the service under systemd"
+	for _ in $(seq 1 100); do systemctl is-active --quiet imgate && break; sleep 0.1; done
+	check "imgate.service active" systemctl is-active --quiet imgate
+	check "status says it listens" bash -c "systemctl status imgate | grep -q 'listening on 0.0.0.0:7700'"
+	check "systemctl reload" $SUDO systemctl reload imgate
+	check "still active after reload" systemctl is-active --quiet imgate
+	check "systemctl stop" $SUDO systemctl stop imgate
+else
+	echo "(no systemd here: the package enabled the unit and started nothing)"
+fi
 
 step "systemd unit"
 check "systemd-analyze verify" systemd-analyze verify /lib/systemd/system/imgate.service
@@ -157,6 +176,7 @@ for f in /etc/imgate /var/lib/imgate /usr/lib/$MULTIARCH/imgate /usr/sbin/imgate
 	/lib/systemd/system/imgate.service /usr/include/imgate /usr/share/cmake/imgate /usr/share/doc/imgate; do
 	check "$f removed by purge" test ! -e "$f"
 done
+check "enable link removed by purge" test ! -e "$WANTS"
 check "dpkg forgot imgate" bash -c "! dpkg-query -W imgate >/dev/null 2>&1 || dpkg-query -W -f='\${Status}' imgate | grep -q not-installed"
 echo "left, as policy keeps: the system user $(getent passwd imgate | cut -d: -f1,3)"
 

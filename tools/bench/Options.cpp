@@ -1,0 +1,95 @@
+//
+// Options.cpp
+//
+// imgate-bench: the command line.
+//
+
+#include "tools/bench/Options.h"
+#include "Poco/NumberParser.h"
+#include "Poco/StringTokenizer.h"
+#include <cstdlib>
+#include <iostream>
+
+namespace imgate {
+namespace bench {
+
+void Options::usage(const char* error)
+{
+	if (error) std::cerr << "imgate-bench: " << error << "\n";
+	std::cerr <<
+		"usage: imgate-bench --scenario conn|msg [options]\n"
+		"  --host H --port P            server (127.0.0.1:7700)\n"
+		"  --sources A,B,...            local addresses, round robin (127.0.0.1)\n"
+		"  --threads N                  load-generator threads (1)\n"
+		"  --jwt-secret FILE            mint HS256 tokens (sub = uid); default anonymous login\n"
+		"  --uid-prefix TEXT            uids are TEXT-<n> (bench)\n"
+		"  --server-pid PID             report the server's RSS and CPU time\n"
+		"  --connect-timeout S          every session must log in within S seconds (60)\n"
+		"  --json                       also print one JSON line\n"
+		"  --quiet                      no progress lines\n"
+		" conn: --sessions N (1000) --rate R per second (0: unthrottled) --hold S (10) --heartbeat S (20)\n"
+		" msg:  --pairs P (1) --window W (1) --payload B (64) --duration S (10) --warmup S (2) --drain S (15)\n";
+	std::exit(2);
+}
+
+
+Options Options::parse(int argc, char** argv)
+{
+	Options o;
+	for (int i = 1; i < argc; ++i)
+	{
+		const std::string a = argv[i];
+		auto value = [&]() -> std::string
+		{
+			if (i + 1 >= argc) usage((a + " needs a value").c_str());
+			return argv[++i];
+		};
+		auto number = [&](unsigned min, unsigned max) -> unsigned
+		{
+			const std::string text = value();
+			unsigned v;
+			if (!Poco::NumberParser::tryParseUnsigned(text, v) || v < min || v > max)
+				usage((a + ": expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) + ", got \"" + text + "\"").c_str());
+			return v;
+		};
+		if (a == "--scenario")
+		{
+			o.scenario = value();
+			if (o.scenario != "conn" && o.scenario != "msg") usage("--scenario: expected conn or msg");
+		}
+		else if (a == "--host") o.host = value();
+		else if (a == "--port") o.port = number(1, 65535);
+		else if (a == "--sources")
+		{
+			Poco::StringTokenizer t(value(), ",", Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+			o.sources.assign(t.begin(), t.end());
+			if (o.sources.empty()) usage("--sources: expected at least one address");
+		}
+		else if (a == "--threads") o.threads = number(1, 64);
+		else if (a == "--sessions") o.sessions = number(1, 1000000);
+		else if (a == "--rate")
+		{
+			const std::string text = value();
+			if (!Poco::NumberParser::tryParseFloat(text, o.rate) || o.rate < 0) usage("--rate: expected sessions per second, 0 or more");
+		}
+		else if (a == "--hold") o.hold = number(0, 86400);
+		else if (a == "--heartbeat") o.heartbeat = number(1, 3600);
+		else if (a == "--pairs") o.pairs = number(1, 500000);
+		else if (a == "--window") o.window = number(1, 4096);
+		else if (a == "--payload") o.payload = number(24, 32768);
+		else if (a == "--duration") o.duration = number(1, 86400);
+		else if (a == "--warmup") o.warmup = number(0, 3600);
+		else if (a == "--drain") o.drain = number(1, 3600);
+		else if (a == "--jwt-secret") o.jwtSecretFile = value();
+		else if (a == "--uid-prefix") o.uidPrefix = value();
+		else if (a == "--server-pid") o.serverPid = static_cast<int>(number(1, 1u << 30));
+		else if (a == "--connect-timeout") o.connectTimeout = number(1, 3600);
+		else if (a == "--json") o.json = true;
+		else if (a == "--quiet") o.quiet = true;
+		else if (a == "--help" || a == "-h") usage(nullptr);
+		else usage(("unknown option " + a).c_str());
+	}
+	return o;
+}
+
+} } // namespace imgate::bench

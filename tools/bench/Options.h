@@ -1,0 +1,51 @@
+//
+// Options.h
+//
+// imgate-bench: the command line.
+//
+
+#ifndef imgate_bench_Options_INCLUDED
+#define imgate_bench_Options_INCLUDED
+
+#include <string>
+#include <vector>
+
+namespace imgate {
+namespace bench {
+
+struct Options
+{
+	std::string scenario = "msg";     /// conn | msg
+	std::string host = "127.0.0.1";
+	unsigned port = 7700;
+	std::vector<std::string> sources{"127.0.0.1"}; /// Local addresses, round robin.
+	unsigned threads = 1;
+	// conn
+	unsigned sessions = 1000;
+	double rate = 0;                  /// New sessions per second; 0: as fast as the server takes them.
+	unsigned hold = 10;               /// Seconds to hold the sessions (conn).
+	unsigned heartbeat = 20;          /// Seconds between heartbeats of a session.
+	// msg
+	unsigned pairs = 1;
+	unsigned window = 1;              /// Unacknowledged MSG_SENDs per sender.
+	unsigned payload = 64;            /// Bytes (at least 24: sender, sequence, send time).
+	unsigned duration = 10;           /// Measured seconds.
+	unsigned warmup = 2;              /// Seconds before measuring.
+	unsigned drain = 15;              /// At most this long to wait for the last deliveries.
+	// both
+	std::string jwtSecretFile;        /// Mint HS256 tokens (sub = uid) from this secret; else anonymous.
+	std::string uidPrefix = "bench";
+	int serverPid = 0;                /// Read its RSS and CPU time from /proc.
+	unsigned connectTimeout = 60;     /// Seconds for every session to log in.
+	bool json = false;
+	bool quiet = false;               /// No progress lines.
+
+	static Options parse(int argc, char** argv);
+		/// Exits with a usage message (status 2) on a bad command line.
+
+	static void usage(const char* error);
+};
+
+} } // namespace imgate::bench
+
+#endif // imgate_bench_Options_INCLUDED

@@ -1,0 +1,108 @@
+//
+// Run.h
+//
+// imgate-bench: what the threads of one run share. The main thread moves
+// the phase on; each worker owns the sessions whose index % threads is its
+// own, and touches no other. Counters the progress line reads are atomic;
+// the rest is read only after the workers have been joined.
+//
+
+#ifndef imgate_bench_Run_INCLUDED
+#define imgate_bench_Run_INCLUDED
+
+#include "tools/bench/Options.h"
+#include "server/protocol/FrameDecoder.h"
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace imgate {
+namespace bench {
+
+inline std::int64_t nowNs()
+{
+	return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+
+enum class Phase
+{
+	CONNECT,  /// Open and log in every session.
+	HOLD,     /// conn: keep them, with heartbeats.
+	WARMUP,   /// msg: send, do not count yet.
+	MEASURE,  /// msg: send and count.
+	DRAIN,    /// msg: no new sends; take the last deliveries.
+	STOP      /// Close everything and return.
+};
+
+
+struct BenchSession
+	/// One connection of the load generator.
+{
+	enum State: std::uint8_t
+	{
+		IDLE,
+		CONNECTING,
+		LOGGING_IN,
+		LOGGED_IN,
+		GONE        /// Refused, failed or closed.
+	};
+
+	int fd = -1;
+	State state = IDLE;
+	bool wantWrite = false;      /// EPOLLOUT is registered.
+	unsigned index = 0;
+	unsigned peer = 0;           /// msg: the session it sends to.
+	std::string uid;
+	std::string token;
+	std::string out;             /// Bytes not yet written.
+	std::unique_ptr<protocol::FrameDecoder> pDecoder;
+	std::uint32_t seq = 0;       /// Frame seq.
+	std::uint64_t nextMessage = 1; /// Sequence number of the next payload.
+	std::uint32_t inflight = 0;  /// MSG_SENDs without MSG_SEND_ACK.
+	std::int64_t lastSendNs = 0;
+	std::vector<bool> ackedOk;   /// By own payload sequence: accepted (MSG_SEND_ACK OK).
+	std::vector<bool> received;  /// By the peer's payload sequence: delivered here.
+	std::uint64_t maxReceived = 0;
+};
+
+
+struct Counters
+	/// One worker's; summed after the run.
+{
+	std::atomic<std::uint64_t> loggedIn{0};
+	std::atomic<std::uint64_t> delivered{0};      /// Deliveries taken, any phase.
+	std::atomic<std::uint64_t> sent{0};
+	std::uint64_t connectFailed = 0;
+	std::uint64_t loginRefused = 0;
+	std::uint64_t disconnected = 0;               /// Closed by the server after login.
+	std::uint64_t acceptedOk = 0;                 /// MSG_SEND_ACK OK.
+	std::uint64_t refused = 0;                    /// MSG_SEND_ACK with an error status.
+	std::uint64_t deliveredMeasured = 0;          /// Deliveries in the measured window.
+	std::uint64_t duplicated = 0;
+	std::uint64_t reordered = 0;
+	std::uint64_t foreign = 0;                    /// A payload not from the session's peer.
+	std::int64_t lastLoginNs = 0;
+	std::vector<std::int64_t> latencyNs;          /// Measured deliveries.
+};
+
+
+struct Run
+{
+	Options options;
+	std::vector<BenchSession> sessions;
+	std::atomic<int> phase{static_cast<int>(Phase::CONNECT)};
+	std::int64_t startNs = 0;
+
+	Phase current() const
+	{
+		return static_cast<Phase>(phase.load(std::memory_order_acquire));
+	}
+};
+
+} } // namespace imgate::bench
+
+#endif // imgate_bench_Run_INCLUDED
