@@ -79,12 +79,12 @@ struct Counters
 	std::uint64_t connectFailed = 0;
 	std::uint64_t loginRefused = 0;
 	std::uint64_t disconnected = 0;               /// Closed by the server after login.
-	std::uint64_t acceptedOk = 0;                 /// MSG_SEND_ACK OK.
+	std::atomic<std::uint64_t> acceptedOk{0};     /// MSG_SEND_ACK OK.
 	std::uint64_t refused = 0;                    /// MSG_SEND_ACK with an error status.
 	std::uint64_t deliveredMeasured = 0;          /// Deliveries in the measured window.
-	std::uint64_t duplicated = 0;
+	std::atomic<std::uint64_t> duplicated{0};
 	std::uint64_t reordered = 0;
-	std::uint64_t foreign = 0;                    /// A payload not from the session's peer.
+	std::atomic<std::uint64_t> foreign{0};        /// A payload not from the session's peer.
 	std::int64_t lastLoginNs = 0;
 	std::vector<std::int64_t> latencyNs;          /// Measured deliveries.
 };
@@ -96,6 +96,10 @@ struct Run
 	std::vector<BenchSession> sessions;
 	std::atomic<int> phase{static_cast<int>(Phase::CONNECT)};
 	std::int64_t startNs = 0;
+	std::uint64_t clientIdBase = 0;
+		/// client_msg_id = clientIdBase + payload sequence. The server keeps
+		/// (sender, client_msg_id) to drop resends, also across runs with
+		/// the same uids: each run takes its own base (start time << 32).
 
 	Phase current() const
 	{

@@ -1,0 +1,386 @@
+//
+// Worker.cpp
+//
+// imgate-bench: one load-generator thread.
+//
+
+#include "tools/bench/Worker.h"
+#include "server/protocol/FrameEncoder.h"
+#include "imgate/v1/imgate.pb.h"
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <netinet/tcp.h>
+#include <stdexcept>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace imgate {
+namespace bench {
+
+using protocol::Command;
+using protocol::FrameEncoder;
+using protocol::Status;
+
+namespace {
+
+constexpr unsigned MAX_PENDING = 512;          /// Connects and logins in flight per worker.
+constexpr std::size_t READ_BUFFER = 64 * 1024;
+constexpr std::uint32_t MAX_BODY = 1024 * 1024;
+constexpr std::size_t PAYLOAD_HEADER = 24;     /// Sender index, sequence, send time: 8 bytes each.
+
+sockaddr_in ipv4(const std::string& address, unsigned port)
+{
+	sockaddr_in a{};
+	a.sin_family = AF_INET;
+	a.sin_port = htons(static_cast<std::uint16_t>(port));
+	if (inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1)
+		throw std::invalid_argument("not an IPv4 address: " + address);
+	return a;
+}
+
+void put64(char* to, std::uint64_t v)
+{
+	std::memcpy(to, &v, sizeof(v));
+}
+
+std::uint64_t get64(const char* from)
+{
+	std::uint64_t v;
+	std::memcpy(&v, from, sizeof(v));
+	return v;
+}
+
+} // namespace
+
+
+Worker::Worker(Run& run, unsigned number, Counters& counters):
+	_run(run),
+	_number(number),
+	_counters(counters),
+	_epoll(epoll_create1(EPOLL_CLOEXEC)),
+	_server(ipv4(run.options.host, run.options.port))
+{
+	if (_epoll < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+	for (unsigned i = number; i < run.sessions.size(); i += run.options.threads) _mine.push_back(i);
+	for (const auto& source: run.options.sources) _sources.push_back(ipv4(source, 0));
+}
+
+
+Worker::~Worker()
+{
+	::close(_epoll);
+}
+
+
+void Worker::operator () ()
+{
+	std::vector<epoll_event> events(256);
+	bool sending = false;
+	while (true)
+	{
+		const Phase phase = _run.current();
+		if (phase == Phase::STOP) break;
+		const std::int64_t now = nowNs();
+		if (phase == Phase::CONNECT) openMore(now);
+		if (!sending && (phase == Phase::WARMUP || phase == Phase::MEASURE))
+		{
+			sending = true;
+			for (unsigned i: _mine) fillWindow(_run.sessions[i]);
+		}
+		heartbeats(now);
+		for (unsigned i: _dirty) flush(_run.sessions[i]);
+		_dirty.clear();
+		const int n = epoll_wait(_epoll, events.data(), static_cast<int>(events.size()), 5);
+		for (int k = 0; k < n; ++k) onEvent(_run.sessions[events[k].data.u32], events[k].events);
+		for (unsigned i: _dirty) flush(_run.sessions[i]);
+		_dirty.clear();
+	}
+	for (unsigned i: _mine)
+	{
+		BenchSession& s = _run.sessions[i];
+		if (s.fd >= 0) ::close(s.fd);
+		s.fd = -1;
+	}
+}
+
+
+void Worker::openMore(std::int64_t now)
+{
+	std::size_t allowed = _mine.size();
+	if (_run.options.rate > 0)
+	{
+		const double seconds = static_cast<double>(now - _run.startNs) / 1e9;
+		const double share = _run.options.rate / _run.options.threads;
+		allowed = std::min(allowed, static_cast<std::size_t>(share * seconds) + 1);
+	}
+	while (_nextToOpen < allowed && _pending < MAX_PENDING) open(_run.sessions[_mine[_nextToOpen++]]);
+}
+
+
+void Worker::open(BenchSession& s)
+{
+	s.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s.fd < 0)
+	{
+		++_counters.connectFailed;
+		s.state = BenchSession::GONE;
+		return;
+	}
+	int one = 1;
+	::setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	// The source address only; the port is picked at connect() (a plain
+	// bind() looks for a port unique to the address alone: slow, and it
+	// runs out at 28,000).
+	::setsockopt(s.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	const sockaddr_in& source = _sources[s.index % _sources.size()];
+	::bind(s.fd, reinterpret_cast<const sockaddr*>(&source), sizeof(source));
+	s.pDecoder.reset(new protocol::FrameDecoder(MAX_BODY));
+	++_pending;
+	s.state = BenchSession::CONNECTING;
+	epoll_event e{};
+	e.events = EPOLLIN | EPOLLOUT;
+	e.data.u32 = s.index;
+	s.wantWrite = true;
+	::epoll_ctl(_epoll, EPOLL_CTL_ADD, s.fd, &e);
+	if (::connect(s.fd, reinterpret_cast<const sockaddr*>(&_server), sizeof(_server)) != 0 && errno != EINPROGRESS)
+		fail(s, false);
+}
+
+
+void Worker::onEvent(BenchSession& s, unsigned events)
+{
+	if (s.state == BenchSession::GONE) return;
+	if (s.state == BenchSession::CONNECTING)
+	{
+		onConnected(s);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) onReadable(s);
+	if (s.state != BenchSession::GONE && (events & EPOLLOUT)) flush(s);
+}
+
+
+void Worker::onConnected(BenchSession& s)
+{
+	int error = 0;
+	socklen_t length = sizeof(error);
+	if (::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0)
+	{
+		fail(s, false);
+		return;
+	}
+	s.state = BenchSession::LOGGING_IN;
+	watch(s, false);
+	imgate::v1::LoginRequest login;
+	login.set_uid(s.uid);
+	login.set_token(s.token);
+	login.set_device("imgate-bench");
+	if (s.out.empty()) _dirty.push_back(s.index);
+	FrameEncoder::append(s.out, Command::LOGIN, Status::OK, ++s.seq, login);
+	s.lastSendNs = nowNs();
+}
+
+
+void Worker::onReadable(BenchSession& s)
+{
+	static thread_local std::vector<char> buffer(READ_BUFFER);
+	std::string deliveredIds;
+	for (int round = 0; round < 4 && s.state != BenchSession::GONE; ++round)
+	{
+		const ssize_t n = ::recv(s.fd, buffer.data(), buffer.size(), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+		{
+			fail(s, s.state == BenchSession::LOGGED_IN);
+			return;
+		}
+		if (n < 0) break;
+		protocol::FrameDecoder::Result r = s.pDecoder->feed(buffer.data(), static_cast<std::size_t>(n));
+		while (r == protocol::FrameDecoder::FRAME)
+		{
+			onFrame(s, s.pDecoder->frame(), deliveredIds);
+			if (s.state == BenchSession::GONE) return;
+			r = s.pDecoder->next();
+		}
+		if (r != protocol::FrameDecoder::NEED_MORE)
+		{
+			fail(s, true);
+			return;
+		}
+		if (static_cast<std::size_t>(n) < buffer.size()) break;
+	}
+	if (!deliveredIds.empty())
+	{
+		// One MSG_DELIVER_ACK per read, for every delivery in it.
+		imgate::v1::MessageDeliverAck ack;
+		for (std::size_t at = 0; at + 8 <= deliveredIds.size(); at += 8) ack.add_msg_ids(get64(deliveredIds.data() + at));
+		if (s.out.empty()) _dirty.push_back(s.index);
+		FrameEncoder::append(s.out, Command::MSG_DELIVER_ACK, Status::OK, ++s.seq, ack);
+	}
+}
+
+
+void Worker::onFrame(BenchSession& s, const protocol::Frame& frame, std::string& deliveredIds)
+{
+	const Phase phase = _run.current();
+	switch (static_cast<Command>(frame.cmd))
+	{
+	case Command::LOGIN_RESP:
+		if (s.state != BenchSession::LOGGING_IN) return;
+		--_pending;
+		if (frame.status != static_cast<std::uint16_t>(Status::OK))
+		{
+			++_counters.loginRefused;
+			s.state = BenchSession::GONE; // not a connect failure: counted already
+			::close(s.fd);
+			s.fd = -1;
+			return;
+		}
+		s.state = BenchSession::LOGGED_IN;
+		_counters.lastLoginNs = nowNs();
+		_counters.loggedIn.fetch_add(1, std::memory_order_relaxed);
+		fillWindow(s);
+		return;
+	case Command::MSG_SEND_ACK:
+		{
+			imgate::v1::MessageSendAck ack;
+			if (!ack.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength))) return;
+			if (s.inflight > 0) --s.inflight;
+			const std::uint64_t seq = ack.client_msg_id() - _run.clientIdBase;
+			if (frame.status == static_cast<std::uint16_t>(Status::OK))
+			{
+				if (seq < s.ackedOk.size()) s.ackedOk[seq] = true;
+				_counters.acceptedOk.fetch_add(1, std::memory_order_relaxed);
+			}
+			else ++_counters.refused;
+			fillWindow(s);
+		}
+		return;
+	case Command::MSG_DELIVER:
+		{
+			imgate::v1::MessageDeliver deliver;
+			if (!deliver.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength))) return;
+			const std::uint64_t id = deliver.msg_id();
+			deliveredIds.append(reinterpret_cast<const char*>(&id), sizeof(id));
+			const std::string& payload = deliver.payload();
+			_counters.delivered.fetch_add(1, std::memory_order_relaxed);
+			if (payload.size() < PAYLOAD_HEADER || get64(payload.data()) != s.peer)
+			{
+				_counters.foreign.fetch_add(1, std::memory_order_relaxed);
+				return;
+			}
+			const std::uint64_t seq = get64(payload.data() + 8);
+			const std::int64_t sentNs = static_cast<std::int64_t>(get64(payload.data() + 16));
+			if (seq >= s.received.size()) s.received.resize(std::max<std::size_t>(seq + 1, s.received.size() * 2), false);
+			if (s.received[seq])
+			{
+				_counters.duplicated.fetch_add(1, std::memory_order_relaxed);
+				return;
+			}
+			s.received[seq] = true;
+			if (seq < s.maxReceived) ++_counters.reordered;
+			else s.maxReceived = seq;
+			if (phase == Phase::MEASURE)
+			{
+				++_counters.deliveredMeasured;
+				_counters.latencyNs.push_back(nowNs() - sentNs);
+			}
+		}
+		return;
+	case Command::KICK:
+	case Command::ERROR:
+		fail(s, s.state == BenchSession::LOGGED_IN);
+		return;
+	default:
+		return;
+	}
+}
+
+
+void Worker::fillWindow(BenchSession& s)
+{
+	const Phase phase = _run.current();
+	if (phase != Phase::WARMUP && phase != Phase::MEASURE) return;
+	if (s.state != BenchSession::LOGGED_IN) return;
+	const Options& o = _run.options;
+	if (s.inflight >= o.window) return;
+	if (s.out.empty()) _dirty.push_back(s.index);
+	imgate::v1::MessageSend m;
+	m.set_to_uid(_run.sessions[s.peer].uid);
+	_scratch.assign(o.payload, 'x');
+	put64(&_scratch[0], s.index);
+	while (s.inflight < o.window)
+	{
+		const std::uint64_t seq = s.nextMessage++;
+		put64(&_scratch[8], seq);
+		put64(&_scratch[16], static_cast<std::uint64_t>(nowNs()));
+		m.set_client_msg_id(_run.clientIdBase + seq);
+		m.set_payload(_scratch);
+		FrameEncoder::append(s.out, Command::MSG_SEND, Status::OK, ++s.seq, m);
+		if (s.ackedOk.size() <= seq) s.ackedOk.resize(std::max<std::size_t>(seq + 1, s.ackedOk.size() * 2), false);
+		++s.inflight;
+		_counters.sent.fetch_add(1, std::memory_order_relaxed);
+	}
+	s.lastSendNs = nowNs();
+}
+
+
+void Worker::heartbeats(std::int64_t now)
+{
+	if (now - _lastHeartbeatScan < 1000000000LL) return;
+	_lastHeartbeatScan = now;
+	const std::int64_t interval = static_cast<std::int64_t>(_run.options.heartbeat) * 1000000000LL;
+	for (unsigned i: _mine)
+	{
+		BenchSession& s = _run.sessions[i];
+		if (s.state != BenchSession::LOGGED_IN || now - s.lastSendNs < interval) continue;
+		if (s.out.empty()) _dirty.push_back(s.index);
+		FrameEncoder::append(s.out, Command::HEARTBEAT, Status::OK, ++s.seq);
+		s.lastSendNs = now;
+	}
+}
+
+
+void Worker::flush(BenchSession& s)
+{
+	if (s.fd < 0 || s.out.empty() || s.state == BenchSession::CONNECTING) return;
+	const ssize_t n = ::send(s.fd, s.out.data(), s.out.size(), MSG_NOSIGNAL);
+	if (n < 0)
+	{
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) watch(s, true);
+		else fail(s, s.state == BenchSession::LOGGED_IN);
+		return;
+	}
+	s.out.erase(0, static_cast<std::size_t>(n));
+	watch(s, !s.out.empty());
+}
+
+
+void Worker::fail(BenchSession& s, bool afterLogin)
+{
+	if (s.state == BenchSession::GONE) return;
+	if (s.state == BenchSession::CONNECTING || s.state == BenchSession::LOGGING_IN)
+	{
+		--_pending;
+		++_counters.connectFailed;
+	}
+	else if (afterLogin && _run.current() != Phase::STOP) ++_counters.disconnected;
+	s.state = BenchSession::GONE;
+	if (s.fd >= 0) ::close(s.fd); // also leaves the epoll set
+	s.fd = -1;
+	s.out.clear();
+}
+
+
+void Worker::watch(BenchSession& s, bool write)
+{
+	if (s.wantWrite == write || s.fd < 0) return;
+	s.wantWrite = write;
+	epoll_event e{};
+	e.events = EPOLLIN | (write ? EPOLLOUT : 0u);
+	e.data.u32 = s.index;
+	::epoll_ctl(_epoll, EPOLL_CTL_MOD, s.fd, &e);
+}
+
+} } // namespace imgate::bench

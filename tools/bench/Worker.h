@@ -1,0 +1,61 @@
+//
+// Worker.h
+//
+// imgate-bench: one load-generator thread. Its own epoll set, its own
+// sessions (index % threads == its number), non-blocking sockets, one
+// write per session per turn.
+//
+
+#ifndef imgate_bench_Worker_INCLUDED
+#define imgate_bench_Worker_INCLUDED
+
+#include "tools/bench/Run.h"
+#include "server/protocol/FrameDecoder.h"
+#include <netinet/in.h>
+#include <vector>
+
+namespace imgate {
+namespace bench {
+
+class Worker
+{
+public:
+	Worker(Run& run, unsigned number, Counters& counters);
+	~Worker();
+
+	Worker(const Worker&) = delete;
+	Worker& operator = (const Worker&) = delete;
+
+	void operator () ();
+		/// The thread: runs until the phase is STOP, then closes its sockets.
+
+private:
+	void openMore(std::int64_t now);
+	void open(BenchSession& s);
+	void onEvent(BenchSession& s, unsigned events);
+	void onConnected(BenchSession& s);
+	void onReadable(BenchSession& s);
+	void onFrame(BenchSession& s, const protocol::Frame& frame, std::string& deliveredIds);
+	void fillWindow(BenchSession& s);
+	void heartbeats(std::int64_t now);
+	void flush(BenchSession& s);
+	void fail(BenchSession& s, bool afterLogin);
+	void watch(BenchSession& s, bool write);
+
+	Run& _run;
+	const unsigned _number;
+	Counters& _counters;
+	int _epoll;
+	std::vector<unsigned> _mine;       /// Indexes of this worker's sessions.
+	std::size_t _nextToOpen = 0;       /// Into _mine.
+	unsigned _pending = 0;             /// Connecting or logging in.
+	std::vector<unsigned> _dirty;      /// Sessions with output to write this turn.
+	sockaddr_in _server;
+	std::vector<sockaddr_in> _sources;
+	std::int64_t _lastHeartbeatScan = 0;
+	std::string _scratch;
+};
+
+} } // namespace imgate::bench
+
+#endif // imgate_bench_Worker_INCLUDED
