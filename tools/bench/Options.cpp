@@ -18,6 +18,7 @@ void Options::usage(const char* error)
 	if (error) std::cerr << "imgate-bench: " << error << "\n";
 	std::cerr <<
 		"usage: imgate-bench --scenario conn|msg [options]\n"
+		"  --protocol imgate|mqtt       imgate v1, or MQTT 3.1.1 with QoS 1 (for Mosquitto) (imgate)\n"
 		"  --host H --port P            server (127.0.0.1:7700)\n"
 		"  --sources A,B,...            local addresses, round robin (127.0.0.1)\n"
 		"  --threads N                  load-generator threads (1)\n"
@@ -56,6 +57,11 @@ Options Options::parse(int argc, char** argv)
 		{
 			o.scenario = value();
 			if (o.scenario != "conn" && o.scenario != "msg") usage("--scenario: expected conn or msg");
+		}
+		else if (a == "--protocol")
+		{
+			o.protocol = value();
+			if (o.protocol != "imgate" && o.protocol != "mqtt") usage("--protocol: expected imgate or mqtt");
 		}
 		else if (a == "--host") o.host = value();
 		else if (a == "--port") o.port = number(1, 65535);

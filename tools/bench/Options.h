@@ -16,6 +16,7 @@ namespace bench {
 struct Options
 {
 	std::string scenario = "msg";     /// conn | msg
+	std::string protocol = "imgate";  /// imgate (v1) | mqtt (3.1.1, QoS 1: Mosquitto)
 	std::string host = "127.0.0.1";
 	unsigned port = 7700;
 	std::vector<std::string> sources{"127.0.0.1"}; /// Local addresses, round robin.

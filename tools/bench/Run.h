@@ -59,7 +59,8 @@ struct BenchSession
 	std::string uid;
 	std::string token;
 	std::string out;             /// Bytes not yet written.
-	std::unique_ptr<protocol::FrameDecoder> pDecoder;
+	std::unique_ptr<protocol::FrameDecoder> pDecoder; /// imgate
+	std::string in;              /// mqtt: a partial packet.
 	std::uint32_t seq = 0;       /// Frame seq.
 	std::uint64_t nextMessage = 1; /// Sequence number of the next payload.
 	std::uint32_t inflight = 0;  /// MSG_SENDs without MSG_SEND_ACK.

@@ -60,7 +60,8 @@ Worker::Worker(Run& run, unsigned number, Counters& counters):
 	_number(number),
 	_counters(counters),
 	_epoll(epoll_create1(EPOLL_CLOEXEC)),
-	_server(ipv4(run.options.host, run.options.port))
+	_server(ipv4(run.options.host, run.options.port)),
+	_mqtt(run.options.protocol == "mqtt")
 {
 	if (_epoll < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
 	for (unsigned i = number; i < run.sessions.size(); i += run.options.threads) _mine.push_back(i);
@@ -173,12 +174,21 @@ void Worker::onConnected(BenchSession& s)
 	}
 	s.state = BenchSession::LOGGING_IN;
 	watch(s, false);
-	imgate::v1::LoginRequest login;
-	login.set_uid(s.uid);
-	login.set_token(s.token);
-	login.set_device("imgate-bench");
-	if (s.out.empty()) _dirty.push_back(s.index);
-	FrameEncoder::append(s.out, Command::LOGIN, Status::OK, ++s.seq, login);
+	append(s);
+	if (_mqtt)
+	{
+		// Logged in = CONNACK and then SUBACK for the session's own topic.
+		mqtt::appendConnect(s.out, s.uid, static_cast<std::uint16_t>(std::min(65535u, 3 * _run.options.heartbeat)));
+		mqtt::appendSubscribe(s.out, 1, "bench/" + s.uid, 1);
+	}
+	else
+	{
+		imgate::v1::LoginRequest login;
+		login.set_uid(s.uid);
+		login.set_token(s.token);
+		login.set_device("imgate-bench");
+		FrameEncoder::append(s.out, Command::LOGIN, Status::OK, ++s.seq, login);
+	}
 	s.lastSendNs = nowNs();
 }
 
@@ -196,6 +206,12 @@ void Worker::onReadable(BenchSession& s)
 			return;
 		}
 		if (n < 0) break;
+		if (_mqtt)
+		{
+			onMqttInput(s, buffer.data(), static_cast<std::size_t>(n));
+			if (static_cast<std::size_t>(n) < buffer.size()) break;
+			continue;
+		}
 		protocol::FrameDecoder::Result r = s.pDecoder->feed(buffer.data(), static_cast<std::size_t>(n));
 		while (r == protocol::FrameDecoder::FRAME)
 		{
@@ -215,7 +231,7 @@ void Worker::onReadable(BenchSession& s)
 		// One MSG_DELIVER_ACK per read, for every delivery in it.
 		imgate::v1::MessageDeliverAck ack;
 		for (std::size_t at = 0; at + 8 <= deliveredIds.size(); at += 8) ack.add_msg_ids(get64(deliveredIds.data() + at));
-		if (s.out.empty()) _dirty.push_back(s.index);
+		append(s);
 		FrameEncoder::append(s.out, Command::MSG_DELIVER_ACK, Status::OK, ++s.seq, ack);
 	}
 }
@@ -223,7 +239,6 @@ void Worker::onReadable(BenchSession& s)
 
 void Worker::onFrame(BenchSession& s, const protocol::Frame& frame, std::string& deliveredIds)
 {
-	const Phase phase = _run.current();
 	switch (static_cast<Command>(frame.cmd))
 	{
 	case Command::LOGIN_RESP:
@@ -237,24 +252,13 @@ void Worker::onFrame(BenchSession& s, const protocol::Frame& frame, std::string&
 			s.fd = -1;
 			return;
 		}
-		s.state = BenchSession::LOGGED_IN;
-		_counters.lastLoginNs = nowNs();
-		_counters.loggedIn.fetch_add(1, std::memory_order_relaxed);
-		fillWindow(s);
+		loggedIn(s);
 		return;
 	case Command::MSG_SEND_ACK:
 		{
 			imgate::v1::MessageSendAck ack;
 			if (!ack.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength))) return;
-			if (s.inflight > 0) --s.inflight;
-			const std::uint64_t seq = ack.client_msg_id() - _run.clientIdBase;
-			if (frame.status == static_cast<std::uint16_t>(Status::OK))
-			{
-				if (seq < s.ackedOk.size()) s.ackedOk[seq] = true;
-				_counters.acceptedOk.fetch_add(1, std::memory_order_relaxed);
-			}
-			else ++_counters.refused;
-			fillWindow(s);
+			accepted(s, ack.client_msg_id() - _run.clientIdBase, frame.status == static_cast<std::uint16_t>(Status::OK));
 		}
 		return;
 	case Command::MSG_DELIVER:
@@ -263,29 +267,7 @@ void Worker::onFrame(BenchSession& s, const protocol::Frame& frame, std::string&
 			if (!deliver.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength))) return;
 			const std::uint64_t id = deliver.msg_id();
 			deliveredIds.append(reinterpret_cast<const char*>(&id), sizeof(id));
-			const std::string& payload = deliver.payload();
-			_counters.delivered.fetch_add(1, std::memory_order_relaxed);
-			if (payload.size() < PAYLOAD_HEADER || get64(payload.data()) != s.peer)
-			{
-				_counters.foreign.fetch_add(1, std::memory_order_relaxed);
-				return;
-			}
-			const std::uint64_t seq = get64(payload.data() + 8);
-			const std::int64_t sentNs = static_cast<std::int64_t>(get64(payload.data() + 16));
-			if (seq >= s.received.size()) s.received.resize(std::max<std::size_t>(seq + 1, s.received.size() * 2), false);
-			if (s.received[seq])
-			{
-				_counters.duplicated.fetch_add(1, std::memory_order_relaxed);
-				return;
-			}
-			s.received[seq] = true;
-			if (seq < s.maxReceived) ++_counters.reordered;
-			else s.maxReceived = seq;
-			if (phase == Phase::MEASURE)
-			{
-				++_counters.deliveredMeasured;
-				_counters.latencyNs.push_back(nowNs() - sentNs);
-			}
+			onPayload(s, deliver.payload().data(), deliver.payload().size());
 		}
 		return;
 	case Command::KICK:
@@ -305,9 +287,11 @@ void Worker::fillWindow(BenchSession& s)
 	if (s.state != BenchSession::LOGGED_IN) return;
 	const Options& o = _run.options;
 	if (s.inflight >= o.window) return;
-	if (s.out.empty()) _dirty.push_back(s.index);
+	append(s);
 	imgate::v1::MessageSend m;
-	m.set_to_uid(_run.sessions[s.peer].uid);
+	const std::string& peer = _run.sessions[s.peer].uid;
+	const std::string topic = "bench/" + peer;
+	m.set_to_uid(peer);
 	_scratch.assign(o.payload, 'x');
 	put64(&_scratch[0], s.index);
 	while (s.inflight < o.window)
@@ -315,9 +299,18 @@ void Worker::fillWindow(BenchSession& s)
 		const std::uint64_t seq = s.nextMessage++;
 		put64(&_scratch[8], seq);
 		put64(&_scratch[16], static_cast<std::uint64_t>(nowNs()));
-		m.set_client_msg_id(_run.clientIdBase + seq);
-		m.set_payload(_scratch);
-		FrameEncoder::append(s.out, Command::MSG_SEND, Status::OK, ++s.seq, m);
+		if (_mqtt)
+		{
+			// Packet ids cycle through 1..65535; the window (at most 4096)
+			// keeps those in flight unique.
+			mqtt::appendPublish(s.out, topic, static_cast<std::uint16_t>((seq - 1) % 65535 + 1), _scratch);
+		}
+		else
+		{
+			m.set_client_msg_id(_run.clientIdBase + seq);
+			m.set_payload(_scratch);
+			FrameEncoder::append(s.out, Command::MSG_SEND, Status::OK, ++s.seq, m);
+		}
 		if (s.ackedOk.size() <= seq) s.ackedOk.resize(std::max<std::size_t>(seq + 1, s.ackedOk.size() * 2), false);
 		++s.inflight;
 		_counters.sent.fetch_add(1, std::memory_order_relaxed);
@@ -335,8 +328,9 @@ void Worker::heartbeats(std::int64_t now)
 	{
 		BenchSession& s = _run.sessions[i];
 		if (s.state != BenchSession::LOGGED_IN || now - s.lastSendNs < interval) continue;
-		if (s.out.empty()) _dirty.push_back(s.index);
-		FrameEncoder::append(s.out, Command::HEARTBEAT, Status::OK, ++s.seq);
+		append(s);
+		if (_mqtt) mqtt::appendPingreq(s.out);
+		else FrameEncoder::append(s.out, Command::HEARTBEAT, Status::OK, ++s.seq);
 		s.lastSendNs = now;
 	}
 }
@@ -370,6 +364,152 @@ void Worker::fail(BenchSession& s, bool afterLogin)
 	if (s.fd >= 0) ::close(s.fd); // also leaves the epoll set
 	s.fd = -1;
 	s.out.clear();
+}
+
+
+void Worker::onMqttInput(BenchSession& s, const char* data, std::size_t size)
+{
+	// Parse in place while packets are whole; keep only a trailing partial one.
+	const bool buffered = !s.in.empty();
+	if (buffered)
+	{
+		s.in.append(data, size);
+		data = s.in.data();
+		size = s.in.size();
+	}
+	std::size_t at = 0;
+	while (s.state != BenchSession::GONE)
+	{
+		mqtt::Packet packet;
+		const int used = mqtt::parse(data + at, size - at, packet);
+		if (used < 0)
+		{
+			fail(s, true);
+			return;
+		}
+		if (used == 0) break;
+		at += static_cast<std::size_t>(used);
+		onMqttPacket(s, packet);
+	}
+	if (s.state == BenchSession::GONE) return;
+	if (buffered) s.in.erase(0, at);
+	else s.in.assign(data + at, size - at);
+}
+
+
+void Worker::onMqttPacket(BenchSession& s, const mqtt::Packet& packet)
+{
+	switch (packet.type)
+	{
+	case mqtt::CONNACK:
+		if (packet.length < 2 || packet.body[1] != 0)
+		{
+			// Refused (return code in the second byte).
+			--_pending;
+			++_counters.loginRefused;
+			s.state = BenchSession::GONE;
+			::close(s.fd);
+			s.fd = -1;
+		}
+		return;
+	case mqtt::SUBACK:
+		if (s.state != BenchSession::LOGGING_IN) return;
+		--_pending;
+		if (packet.length < 3 || static_cast<std::uint8_t>(packet.body[2]) == 0x80)
+		{
+			++_counters.loginRefused;
+			s.state = BenchSession::GONE;
+			::close(s.fd);
+			s.fd = -1;
+			return;
+		}
+		loggedIn(s);
+		return;
+	case mqtt::PUBACK:
+		{
+			if (packet.length < 2) return;
+			// The newest sequence sent with this packet id.
+			const std::int64_t top = static_cast<std::int64_t>(s.nextMessage) - 1;
+			const std::int64_t id = mqtt::read16(packet.body);
+			const std::int64_t back = ((top - id) % 65535 + 65535) % 65535;
+			accepted(s, static_cast<std::uint64_t>(top - back), true);
+		}
+		return;
+	case mqtt::PUBLISH:
+		{
+			if (packet.length < 2) return;
+			const std::size_t topicLength = mqtt::read16(packet.body);
+			std::size_t at = 2 + topicLength;
+			const unsigned qos = (packet.flags >> 1) & 3;
+			if (qos > 0)
+			{
+				if (at + 2 > packet.length) return;
+				append(s);
+				mqtt::appendPuback(s.out, mqtt::read16(packet.body + at));
+				at += 2;
+			}
+			if (at > packet.length) return;
+			onPayload(s, packet.body + at, packet.length - at);
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+
+void Worker::loggedIn(BenchSession& s)
+{
+	s.state = BenchSession::LOGGED_IN;
+	_counters.lastLoginNs = nowNs();
+	_counters.loggedIn.fetch_add(1, std::memory_order_relaxed);
+	fillWindow(s);
+}
+
+
+void Worker::accepted(BenchSession& s, std::uint64_t seq, bool ok)
+{
+	if (s.inflight > 0) --s.inflight;
+	if (ok)
+	{
+		if (seq < s.ackedOk.size()) s.ackedOk[seq] = true;
+		_counters.acceptedOk.fetch_add(1, std::memory_order_relaxed);
+	}
+	else ++_counters.refused;
+	fillWindow(s);
+}
+
+
+void Worker::onPayload(BenchSession& s, const char* payload, std::size_t size)
+{
+	_counters.delivered.fetch_add(1, std::memory_order_relaxed);
+	if (size < PAYLOAD_HEADER || get64(payload) != s.peer)
+	{
+		_counters.foreign.fetch_add(1, std::memory_order_relaxed);
+		return;
+	}
+	const std::uint64_t seq = get64(payload + 8);
+	const std::int64_t sentNs = static_cast<std::int64_t>(get64(payload + 16));
+	if (seq >= s.received.size()) s.received.resize(std::max<std::size_t>(seq + 1, s.received.size() * 2), false);
+	if (s.received[seq])
+	{
+		_counters.duplicated.fetch_add(1, std::memory_order_relaxed);
+		return;
+	}
+	s.received[seq] = true;
+	if (seq < s.maxReceived) ++_counters.reordered;
+	else s.maxReceived = seq;
+	if (_run.current() == Phase::MEASURE)
+	{
+		++_counters.deliveredMeasured;
+		_counters.latencyNs.push_back(nowNs() - sentNs);
+	}
+}
+
+
+void Worker::append(BenchSession& s)
+{
+	if (s.out.empty()) _dirty.push_back(s.index);
 }
 
 

@@ -9,6 +9,7 @@
 #ifndef imgate_bench_Worker_INCLUDED
 #define imgate_bench_Worker_INCLUDED
 
+#include "tools/bench/Mqtt.h"
 #include "tools/bench/Run.h"
 #include "server/protocol/FrameDecoder.h"
 #include <netinet/in.h>
@@ -36,6 +37,13 @@ private:
 	void onConnected(BenchSession& s);
 	void onReadable(BenchSession& s);
 	void onFrame(BenchSession& s, const protocol::Frame& frame, std::string& deliveredIds);
+	void onMqttInput(BenchSession& s, const char* data, std::size_t size);
+	void onMqttPacket(BenchSession& s, const mqtt::Packet& packet);
+	void loggedIn(BenchSession& s);
+	void accepted(BenchSession& s, std::uint64_t seq, bool ok);
+	void onPayload(BenchSession& s, const char* payload, std::size_t size);
+	void append(BenchSession& s);
+		/// Marks s as having output to write this turn (call before adding to s.out).
 	void fillWindow(BenchSession& s);
 	void heartbeats(std::int64_t now);
 	void flush(BenchSession& s);
@@ -54,6 +62,7 @@ private:
 	std::vector<sockaddr_in> _sources;
 	std::int64_t _lastHeartbeatScan = 0;
 	std::string _scratch;
+	const bool _mqtt;
 };
 
 } } // namespace imgate::bench
