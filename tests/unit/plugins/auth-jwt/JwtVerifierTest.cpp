@@ -9,7 +9,9 @@
 #include "Poco/JWT/Signer.h"
 #include "Poco/JWT/Token.h"
 #include <cppunit/extensions/HelperMacros.h>
+#include <atomic>
 #include <sstream>
+#include <thread>
 
 using imgate::authjwt::JwtVerifier;
 
@@ -77,6 +79,7 @@ class JwtVerifierTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testRs256);
 	CPPUNIT_TEST(testEs256);
 	CPPUNIT_TEST(testBadOptions);
+	CPPUNIT_TEST(testConcurrentVerifies);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -209,6 +212,28 @@ public:
 		o.algorithm = "ES256";
 		o.publicKeyPem = pem.str();
 		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, JwtVerifier(o).verify(signer.sign(t, Poco::JWT::Signer::ALGO_ES256), "alice", at(NOW)));
+	}
+
+	void testConcurrentVerifies()
+	{
+		// Two threads verify at once, as the two event loops of imgated do.
+		// Poco 1.11 frees and re-makes OpenSSL state whenever its count of
+		// live digest engines falls to zero; without the verifier holding
+		// the count up, this corrupted the heap within ~100,000 verifies.
+		JwtVerifier v = hs256();
+		const std::string token = sign(claims("alice", NOW + 60));
+		std::atomic<unsigned> valid{0};
+		auto work = [&]()
+		{
+			for (int i = 0; i < 300000; ++i)
+			{
+				if (v.verify(token, "alice", at(NOW)) == JwtVerifier::VALID) ++valid;
+			}
+		};
+		std::thread a(work), b(work);
+		a.join();
+		b.join();
+		CPPUNIT_ASSERT_EQUAL(600000u, valid.load());
 	}
 
 	void testBadOptions()
