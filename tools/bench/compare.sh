@@ -11,7 +11,7 @@
 # Scenarios (imgate: imgate v1; Mosquitto 2.0.11: MQTT 3.1.1, QoS 1,
 # persistence off; 64-byte payloads; imgate-bench --threads 1, 8 loopback
 # source addresses):
-#   idle    SESSIONS sessions, unthrottled, held 5 s with heartbeats: setup
+#   idle    SESSIONS sessions, unthrottled, held 5 s with a heartbeat every 2 s: setup
 #           rate and server RSS per session (imgate: anonymous, memory store)
 #   login   the same with the auth-jwt plugin on (HS256 tokens)
 #   p1w1    1 pair x window 1: latency (imgate: sqlite, sync=full)
@@ -100,10 +100,10 @@ bench() { # bench SCENARIO SERVER ARGS...: one run, its JSON line tagged and kep
 for run in $(seq "$RUNS"); do
 	echo "== run $run of $RUNS" >&2
 	start_imgated memory
-	bench idle imgate --protocol imgate --scenario conn --sessions "$SESSIONS" --hold 5
+	bench idle imgate --protocol imgate --scenario conn --sessions "$SESSIONS" --hold 5 --heartbeat 2
 	stop_server
 	start_mosquitto
-	bench idle mosquitto --protocol mqtt --scenario conn --sessions "$SESSIONS" --hold 5
+	bench idle mosquitto --protocol mqtt --scenario conn --sessions "$SESSIONS" --hold 5 --heartbeat 2
 	stop_server
 
 	start_imgated memory jwt
