@@ -6,6 +6,8 @@
 
 #include "server/store/SqliteReader.h"
 #include "server/store/SqliteDatabase.h"
+#include "Poco/Data/SQLite/Utility.h"
+#include <sqlite3.h>
 
 using namespace Poco::Data::Keywords;
 
@@ -13,9 +15,7 @@ namespace imgate {
 namespace store {
 
 SqliteReader::SqliteReader(const std::string& path):
-	_session(SqliteDatabase::openReader(path)),
-	_pendingQuery(_session),
-	_countQuery(_session)
+	_session(SqliteDatabase::openReader(path))
 {
 	prepare();
 }
@@ -23,64 +23,56 @@ SqliteReader::SqliteReader(const std::string& path):
 
 void SqliteReader::prepare()
 {
-	_pendingQuery.reset(_session);
-	_countQuery.reset(_session);
+	sqlite3* pDb = Poco::Data::SQLite::Utility::dbHandle(_session);
 	// "delivered = 0" must appear literally for SQLite to use the partial index.
-	_pendingQuery << "SELECT msg_id, from_uid, payload, created_ms FROM messages "
-		"WHERE to_uid = ? AND delivered = 0 AND msg_id > ? ORDER BY msg_id LIMIT ?",
-		use(_uid), use(_after), use(_limit), into(_ids), into(_senders), into(_payloads), into(_timestamps);
-	_countQuery << "SELECT count(*) FROM messages WHERE to_uid = ? AND delivered = 0", use(_uid), into(_count);
+	_pendingQuery.reset(new SqliteStatement(pDb, "SELECT msg_id, from_uid, payload, created_ms FROM messages "
+		"WHERE to_uid = ?1 AND delivered = 0 AND msg_id > ?2 ORDER BY msg_id LIMIT ?3"));
+	_countQuery.reset(new SqliteStatement(pDb, "SELECT count(*) FROM messages WHERE to_uid = ?1 AND delivered = 0"));
 }
 
 
 void SqliteReader::pending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit, std::vector<StoredMessage>& messages)
 {
-	_uid = uid;
-	_after = static_cast<Poco::Int64>(afterMsgId);
-	_limit = static_cast<Poco::Int64>(limit);
-	// A re-executed statement appends to its containers.
-	_ids.clear();
-	_senders.clear();
-	_payloads.clear();
-	_timestamps.clear();
+	SqliteStatement& q = *_pendingQuery;
+	q.reset();
 	try
 	{
-		_pendingQuery.execute();
+		q.bind(1, uid).bind(2, static_cast<Poco::Int64>(afterMsgId)).bind(3, static_cast<Poco::Int64>(limit));
+		while (q.step())
+		{
+			StoredMessage m;
+			m.msgId = static_cast<Poco::UInt64>(q.int64(0));
+			m.fromUid = q.text(1);
+			m.payload = q.blob(2);
+			m.timestampMs = q.int64(3);
+			messages.push_back(std::move(m));
+		}
 	}
 	catch (Poco::Exception&)
 	{
-		prepare(); // a statement that threw cannot run again
+		q.reset(); // release the read transaction
 		throw;
 	}
-	messages.reserve(messages.size() + _ids.size());
-	for (std::size_t i = 0; i < _ids.size(); ++i)
-	{
-		StoredMessage m;
-		m.msgId = static_cast<Poco::UInt64>(_ids[i]);
-		m.fromUid = std::move(_senders[i]);
-		const auto& raw = _payloads[i].content();
-		m.payload.assign(reinterpret_cast<const char*>(raw.data()), raw.size());
-		m.timestampMs = _timestamps[i];
-		messages.push_back(std::move(m));
-	}
-	_payloads.clear(); // do not keep the last page's payloads alive
+	q.reset();
 }
 
 
 std::size_t SqliteReader::pendingCount(const std::string& uid)
 {
-	_uid = uid;
-	_count = 0;
+	SqliteStatement& q = *_countQuery;
+	q.reset();
 	try
 	{
-		_countQuery.execute();
+		q.bind(1, uid);
+		const std::size_t count = q.step() ? static_cast<std::size_t>(q.int64(0)) : 0;
+		q.reset();
+		return count;
 	}
 	catch (Poco::Exception&)
 	{
-		prepare();
+		q.reset();
 		throw;
 	}
-	return _count;
 }
 
 } } // namespace imgate::store

@@ -11,7 +11,8 @@
 #include "server/store/MessageStore.h"
 #include "Poco/Data/LOB.h"
 #include "Poco/Data/Session.h"
-#include "Poco/Data/Statement.h"
+#include "server/store/SqliteStatement.h"
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,16 +38,8 @@ private:
 	void prepare();
 
 	Poco::Data::Session _session;
-	Poco::Data::Statement _pendingQuery;
-	Poco::Data::Statement _countQuery;
-	std::string _uid;
-	Poco::Int64 _after = 0;
-	Poco::Int64 _limit = 0;
-	std::size_t _count = 0;
-	std::vector<Poco::Int64> _ids;
-	std::vector<std::string> _senders;
-	std::vector<Poco::Data::BLOB> _payloads;
-	std::vector<Poco::Int64> _timestamps;
+	std::unique_ptr<SqliteStatement> _pendingQuery; /// After _session: finalized before it closes.
+	std::unique_ptr<SqliteStatement> _countQuery;
 };
 
 } } // namespace imgate::store

@@ -16,16 +16,7 @@ namespace store {
 
 SqliteWriter::SqliteWriter(const std::string& path, bool fullSync, Poco::UInt64 maxDatabaseBytes, const Limits& limits):
 	_session(SqliteDatabase::openWriter(path, fullSync, maxDatabaseBytes)),
-	_limits(limits),
-	_begin(_session),
-	_commit(_session),
-	_findSent(_session),
-	_insert(_session),
-	_countPending(_session),
-	_markDelivered(_session),
-	_saveLastMsgId(_session),
-	_deleteDelivered(_session),
-	_deleteUndelivered(_session)
+	_limits(limits)
 {
 	try
 	{
@@ -45,59 +36,49 @@ SqliteWriter::SqliteWriter(const std::string& path, bool fullSync, Poco::UInt64 
 
 void SqliteWriter::prepare()
 {
-	// Poco leaves a statement that threw unusable ("Statement still
-	// executing"), so every failure starts over with fresh statements.
-	_begin.reset(_session);
-	_commit.reset(_session);
-	_findSent.reset(_session);
-	_insert.reset(_session);
-	_countPending.reset(_session);
-	_markDelivered.reset(_session);
-	_saveLastMsgId.reset(_session);
-	_deleteDelivered.reset(_session);
-	_deleteUndelivered.reset(_session);
-	_begin << "BEGIN IMMEDIATE";
-	_commit << "COMMIT";
-	_findSent << "SELECT msg_id, created_ms FROM messages WHERE from_uid = ? AND client_msg_id = ?",
-		use(_fromUid), use(_clientMsgId), into(_foundMsgId), into(_foundCreatedMs);
-	// An empty BLOB binds as NULL; store it as a zero-length blob.
-	_insert << "INSERT INTO messages(msg_id, to_uid, from_uid, client_msg_id, created_ms, payload) "
-		"VALUES(?, ?, ?, ?, ?, coalesce(?, x''))",
-		use(_msgId), use(_toUid), use(_fromUid), use(_clientMsgId), use(_createdMs), use(_payload);
-	_countPending << "SELECT count(*) FROM messages WHERE to_uid = ? AND delivered = 0", use(_toUid), into(_count);
+	sqlite3* pDb = Poco::Data::SQLite::Utility::dbHandle(_session);
+	auto make = [pDb](const char* sql) { return std::unique_ptr<SqliteStatement>(new SqliteStatement(pDb, sql)); };
+	_begin = make("BEGIN IMMEDIATE");
+	_commit = make("COMMIT");
+	_findSent = make("SELECT msg_id, created_ms FROM messages WHERE from_uid = ?1 AND client_msg_id = ?2");
+	_insert = make("INSERT INTO messages(msg_id, to_uid, from_uid, client_msg_id, created_ms, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+	_countPending = make("SELECT count(*) FROM messages WHERE to_uid = ?1 AND delivered = 0");
 	if (_limits.deleteOnAcknowledge)
-		_markDelivered << "DELETE FROM messages WHERE msg_id = ? AND to_uid = ? AND delivered = 0", use(_msgId), use(_toUid);
+		_markDelivered = make("DELETE FROM messages WHERE msg_id = ?1 AND to_uid = ?2 AND delivered = 0");
 	else
-		_markDelivered << "UPDATE messages SET delivered = 1 WHERE msg_id = ? AND to_uid = ? AND delivered = 0", use(_msgId), use(_toUid);
-	_saveLastMsgId << "INSERT OR REPLACE INTO imgate_state(key, value) VALUES('last_msg_id', ?)", use(_msgId);
+		_markDelivered = make("UPDATE messages SET delivered = 1 WHERE msg_id = ?1 AND to_uid = ?2 AND delivered = 0");
+	_saveLastMsgId = make("INSERT OR REPLACE INTO imgate_state(key, value) VALUES('last_msg_id', ?1)");
 	// Chunks keep each delete transaction short; "delivered = 1" selects
 	// the partial index, and expired undelivered rows are the table's
 	// first rows by primary key once delivered ones are gone.
-	_deleteDelivered << "DELETE FROM messages WHERE msg_id IN "
-		"(SELECT msg_id FROM messages WHERE delivered = 1 AND msg_id < ? ORDER BY msg_id LIMIT ?)", use(_below), use(_limit);
-	_deleteUndelivered << "DELETE FROM messages WHERE msg_id IN "
-		"(SELECT msg_id FROM messages WHERE msg_id < ? AND delivered = 0 ORDER BY msg_id LIMIT ?)", use(_below), use(_limit);
+	_deleteDelivered = make("DELETE FROM messages WHERE msg_id IN "
+		"(SELECT msg_id FROM messages WHERE delivered = 1 AND msg_id < ?1 ORDER BY msg_id LIMIT ?2)");
+	_deleteUndelivered = make("DELETE FROM messages WHERE msg_id IN "
+		"(SELECT msg_id FROM messages WHERE msg_id < ?1 AND delivered = 0 ORDER BY msg_id LIMIT ?2)");
 }
 
 
 void SqliteWriter::begin()
 {
-	_begin.execute();
+	_begin->reset();
+	_begin->run();
 }
 
 
 void SqliteWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendResult& result)
 {
-	_fromUid = message.fromUid;
-	_clientMsgId = static_cast<Poco::Int64>(message.clientMsgId);
-	_foundMsgId = 0;
-	if (_findSent.execute() > 0 && _foundMsgId > 0)
+	const Poco::Int64 clientMsgId = static_cast<Poco::Int64>(message.clientMsgId);
+	_findSent->reset();
+	_findSent->bind(1, message.fromUid).bind(2, clientMsgId);
+	if (_findSent->step() && _findSent->int64(0) > 0)
 	{
 		result.outcome = AppendResult::DUPLICATE;
-		result.msgId = static_cast<Poco::UInt64>(_foundMsgId);
-		result.timestampMs = _foundCreatedMs;
+		result.msgId = static_cast<Poco::UInt64>(_findSent->int64(0));
+		result.timestampMs = _findSent->int64(1);
+		_findSent->reset();
 		return;
 	}
+	_findSent->reset();
 	std::size_t pending = pendingCount(message.toUid);
 	if (pending >= _limits.maxPendingPerRecipient)
 	{
@@ -106,11 +87,10 @@ void SqliteWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendRe
 	}
 	Poco::UInt64 id = msgIdAt(nowMs);
 	if (id <= _lastMsgId) id = _lastMsgId + 1;
-	_msgId = static_cast<Poco::Int64>(id);
-	_toUid = message.toUid;
-	_createdMs = message.timestampMs;
-	_payload.assignRaw(reinterpret_cast<const unsigned char*>(message.payload.data()), message.payload.size());
-	_insert.execute();
+	_insert->reset();
+	_insert->bind(1, static_cast<Poco::Int64>(id)).bind(2, message.toUid).bind(3, message.fromUid)
+		.bind(4, clientMsgId).bind(5, message.timestampMs).bindBlob(6, message.payload);
+	_insert->run();
 	_lastMsgId = id;
 	_pendingCounts[message.toUid] = pending + 1;
 	result.outcome = AppendResult::STORED;
@@ -121,9 +101,9 @@ void SqliteWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendRe
 
 bool SqliteWriter::acknowledge(const std::string& uid, Poco::UInt64 msgId)
 {
-	_msgId = static_cast<Poco::Int64>(msgId);
-	_toUid = uid;
-	if (_markDelivered.execute() == 0) return false;
+	_markDelivered->reset();
+	_markDelivered->bind(1, static_cast<Poco::Int64>(msgId)).bind(2, uid);
+	if (_markDelivered->run() == 0) return false;
 	auto it = _pendingCounts.find(uid);
 	if (it != _pendingCounts.end() && it->second > 0) --it->second;
 	return true;
@@ -134,10 +114,12 @@ void SqliteWriter::commit()
 {
 	if (_lastMsgId != _committedMsgId)
 	{
-		_msgId = static_cast<Poco::Int64>(_lastMsgId);
-		_saveLastMsgId.execute();
+		_saveLastMsgId->reset();
+		_saveLastMsgId->bind(1, static_cast<Poco::Int64>(_lastMsgId));
+		_saveLastMsgId->run();
 	}
-	_commit.execute();
+	_commit->reset();
+	_commit->run();
 	_committedMsgId = _lastMsgId;
 }
 
@@ -146,14 +128,10 @@ void SqliteWriter::rollback()
 {
 	_lastMsgId = _committedMsgId;
 	_pendingCounts.clear();
-	try
+	// Statements survive a failure; release any still in use.
+	for (auto* p: {&_begin, &_commit, &_findSent, &_insert, &_countPending, &_markDelivered, &_saveLastMsgId, &_deleteDelivered, &_deleteUndelivered})
 	{
-		prepare();
-	}
-	catch (Poco::Exception&)
-	{
-		// Preparing needs no disk space; if even this fails, the next
-		// batch fails and reports it.
+		if (*p) (*p)->reset();
 	}
 	// SQLite rolls some failed transactions back by itself (SQLITE_FULL may).
 	if (sqlite3_get_autocommit(Poco::Data::SQLite::Utility::dbHandle(_session))) return;
@@ -170,29 +148,29 @@ void SqliteWriter::rollback()
 
 std::size_t SqliteWriter::deleteDelivered(Poco::UInt64 belowMsgId, std::size_t limit)
 {
-	return deleteChunk(_deleteDelivered, belowMsgId, limit);
+	return deleteChunk(*_deleteDelivered, belowMsgId, limit);
 }
 
 
 std::size_t SqliteWriter::deleteUndelivered(Poco::UInt64 belowMsgId, std::size_t limit)
 {
-	std::size_t n = deleteChunk(_deleteUndelivered, belowMsgId, limit);
+	std::size_t n = deleteChunk(*_deleteUndelivered, belowMsgId, limit);
 	if (n > 0) _pendingCounts.clear();
 	return n;
 }
 
 
-std::size_t SqliteWriter::deleteChunk(Poco::Data::Statement& statement, Poco::UInt64 belowMsgId, std::size_t limit)
+std::size_t SqliteWriter::deleteChunk(SqliteStatement& statement, Poco::UInt64 belowMsgId, std::size_t limit)
 {
-	_below = static_cast<Poco::Int64>(belowMsgId);
-	_limit = static_cast<Poco::Int64>(limit);
 	try
 	{
-		return statement.execute();
+		statement.reset();
+		statement.bind(1, static_cast<Poco::Int64>(belowMsgId)).bind(2, static_cast<Poco::Int64>(limit));
+		return statement.run();
 	}
 	catch (Poco::Exception&)
 	{
-		rollback(); // also re-prepares the statement that threw
+		rollback();
 		throw;
 	}
 }
@@ -202,12 +180,13 @@ std::size_t SqliteWriter::pendingCount(const std::string& uid)
 {
 	auto it = _pendingCounts.find(uid);
 	if (it != _pendingCounts.end()) return it->second;
-	_toUid = uid;
-	_count = 0;
-	_countPending.execute();
+	_countPending->reset();
+	_countPending->bind(1, uid);
+	const std::size_t count = _countPending->step() ? static_cast<std::size_t>(_countPending->int64(0)) : 0;
+	_countPending->reset();
 	if (_pendingCounts.size() >= MAX_CACHED_COUNTS) _pendingCounts.clear();
-	_pendingCounts.emplace(uid, _count);
-	return _count;
+	_pendingCounts.emplace(uid, count);
+	return count;
 }
 
 } } // namespace imgate::store

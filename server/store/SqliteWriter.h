@@ -12,8 +12,9 @@
 #include "server/store/MessageStore.h"
 #include "Poco/Data/LOB.h"
 #include "Poco/Data/Session.h"
-#include "Poco/Data/Statement.h"
+#include "server/store/SqliteStatement.h"
 #include <string>
+#include <memory>
 #include <unordered_map>
 
 namespace imgate {
@@ -70,9 +71,9 @@ public:
 
 private:
 	void prepare();
-		/// (Re)creates the prepared statements.
-	std::size_t deleteChunk(Poco::Data::Statement& statement, Poco::UInt64 belowMsgId, std::size_t limit);
-		/// Runs one of the retention deletes bound to _below and _limit.
+		/// Compiles the statements, once.
+	std::size_t deleteChunk(SqliteStatement& statement, Poco::UInt64 belowMsgId, std::size_t limit);
+		/// Runs one of the retention deletes with (belowMsgId, limit).
 	std::size_t pendingCount(const std::string& uid);
 		/// From the cache or the database.
 
@@ -87,27 +88,15 @@ private:
 	Poco::UInt64 _committedMsgId = 0;
 	std::unordered_map<std::string, std::size_t> _pendingCounts; /// A cache; cleared on rollback and expiry.
 
-	// Statements are prepared once and bound to these members.
-	std::string _fromUid;
-	std::string _toUid;
-	Poco::Int64 _clientMsgId = 0;
-	Poco::Int64 _msgId = 0;
-	Poco::Int64 _createdMs = 0;
-	Poco::Data::BLOB _payload;
-	Poco::Int64 _foundMsgId = 0;
-	Poco::Int64 _foundCreatedMs = 0;
-	std::size_t _count = 0;
-	Poco::Int64 _below = 0;
-	Poco::Int64 _limit = 0;
-	Poco::Data::Statement _begin;
-	Poco::Data::Statement _commit;
-	Poco::Data::Statement _findSent;
-	Poco::Data::Statement _insert;
-	Poco::Data::Statement _countPending;
-	Poco::Data::Statement _markDelivered;
-	Poco::Data::Statement _saveLastMsgId;
-	Poco::Data::Statement _deleteDelivered;
-	Poco::Data::Statement _deleteUndelivered;
+	std::unique_ptr<SqliteStatement> _begin;
+	std::unique_ptr<SqliteStatement> _commit;
+	std::unique_ptr<SqliteStatement> _findSent;
+	std::unique_ptr<SqliteStatement> _insert;
+	std::unique_ptr<SqliteStatement> _countPending;
+	std::unique_ptr<SqliteStatement> _markDelivered;
+	std::unique_ptr<SqliteStatement> _saveLastMsgId;
+	std::unique_ptr<SqliteStatement> _deleteDelivered;
+	std::unique_ptr<SqliteStatement> _deleteUndelivered;
 };
 
 
