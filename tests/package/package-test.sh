@@ -74,9 +74,9 @@ INSTALLED=1
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$DEB" "$DEV_DEB" >/dev/null
 MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 PLUGIN_DIR=/usr/lib/$MULTIARCH/imgate/plugins
-for f in /usr/sbin/imgated /usr/bin/imgate-cli; do check "$f executable" test -x "$f"; done
+for f in /usr/sbin/imgated /usr/bin/imgate-cli /usr/bin/imgate-bench; do check "$f executable" test -x "$f"; done
 for p in blacklist ratelimit auth-jwt; do check "$PLUGIN_DIR/$p.so" test -f "$PLUGIN_DIR/$p.so"; done
-for f in /lib/systemd/system/imgate.service /usr/share/man/man8/imgated.8.gz /usr/share/man/man1/imgate-cli.1.gz \
+for f in /lib/systemd/system/imgate.service /usr/share/man/man8/imgated.8.gz /usr/share/man/man1/imgate-cli.1.gz /usr/share/man/man1/imgate-bench.1.gz \
 	/usr/share/doc/imgate/copyright /usr/share/doc/imgate/changelog.Debian.gz \
 	/usr/include/imgate/Plugin.h /usr/include/imgate/Config.h /usr/share/cmake/imgate/imgateConfig.cmake; do
 	check "$f installed" test -f "$f"
