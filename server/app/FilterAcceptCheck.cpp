@@ -30,15 +30,7 @@ bool FilterAcceptCheck::accept(const Poco::Net::StreamSocket& socket)
 	Verdict verdict = _filters.onAccept(peer);
 	if (!verdict.stops()) return true;
 	_logger.information("connection from %s refused: %s", peer.address, verdict.message());
-	if (verdict.action() == Verdict::BAN && verdict.banSeconds() > 0)
-	{
-		imgate::BanRequest ban;
-		ban.address = peer.address;
-		ban.seconds = verdict.banSeconds();
-		ban.reason = verdict.message();
-		ban.origin = "filter verdict";
-		_host.ban(ban);
-	}
+	if (plugin::FilterChain::asksForBan(verdict)) _host.ban(plugin::FilterChain::banRequest(verdict, peer.address, std::string()));
 	imgate::v1::Error error;
 	error.set_message(verdict.message());
 	std::string frame = protocol::FrameEncoder::encode(protocol::Command::ERROR,

@@ -171,6 +171,24 @@ void FilterChain::reload() const
 }
 
 
+bool FilterChain::asksForBan(const Verdict& verdict)
+{
+	return verdict.action() == Verdict::BAN && verdict.banSeconds() > 0;
+}
+
+
+BanRequest FilterChain::banRequest(const Verdict& verdict, const std::string& address, const std::string& uid)
+{
+	BanRequest request;
+	request.address = address;
+	request.uid = uid;
+	request.seconds = verdict.banSeconds();
+	request.reason = verdict.message();
+	request.origin = "filter verdict";
+	return request;
+}
+
+
 void FilterChain::ban(const BanRequest& request) const
 {
 	for (const Entry& e: _entries)

@@ -75,6 +75,14 @@ public:
 	void ban(const BanRequest& request) const;
 		/// Filter::onBan() on every filter; errors are logged.
 
+	static bool asksForBan(const Verdict& verdict);
+		/// A BAN verdict with a duration.
+
+	static BanRequest banRequest(const Verdict& verdict, const std::string& address, const std::string& uid);
+		/// The ban a BAN verdict asks for, of address and (if not empty)
+		/// uid, with the verdict's duration and message, origin "filter
+		/// verdict".
+
 private:
 	struct Entry
 	{

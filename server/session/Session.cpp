@@ -169,17 +169,11 @@ void Session::refuse(const protocol::Frame& frame, const Verdict& verdict)
 	// A plugin's status is a protocol status (the SDK mirrors the wire values).
 	Status status = static_cast<Status>(static_cast<Poco::UInt16>(verdict.status()));
 	failRequest(frame, status, verdict.message());
-	if (verdict.action() == Verdict::BAN && verdict.banSeconds() > 0)
+	if (plugin::FilterChain::asksForBan(verdict))
 	{
-		imgate::BanRequest ban;
-		ban.address = peerInfo().address;
 		// Before login the uid in a LOGIN body is only a claim: banning it
 		// would let anyone lock any user out. Such a ban covers the address.
-		if (_state == LOGGED_IN) ban.uid = _uid;
-		ban.seconds = verdict.banSeconds();
-		ban.reason = verdict.message();
-		ban.origin = "filter verdict";
-		_manager.ban(ban);
+		_manager.ban(plugin::FilterChain::banRequest(verdict, _peer.host(), _state == LOGGED_IN ? _uid : std::string()));
 	}
 	if (verdict.action() == Verdict::BAN || status == Status::BANNED
 		|| (status == Status::AUTH_FAILED && static_cast<Command>(frame.cmd) == Command::LOGIN))

@@ -9,7 +9,6 @@
 #define imgate_store_SqliteReader_INCLUDED
 
 #include "server/store/MessageStore.h"
-#include "Poco/Data/LOB.h"
 #include "Poco/Data/Session.h"
 #include "server/store/SqliteStatement.h"
 #include <memory>

@@ -10,7 +10,6 @@
 #define imgate_store_SqliteWriter_INCLUDED
 
 #include "server/store/MessageStore.h"
-#include "Poco/Data/LOB.h"
 #include "Poco/Data/Session.h"
 #include "server/store/SqliteStatement.h"
 #include <string>

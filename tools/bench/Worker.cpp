@@ -243,16 +243,8 @@ void Worker::onFrame(BenchSession& s, const protocol::Frame& frame, std::string&
 	{
 	case Command::LOGIN_RESP:
 		if (s.state != BenchSession::LOGGING_IN) return;
-		--_pending;
-		if (frame.status != static_cast<std::uint16_t>(Status::OK))
-		{
-			++_counters.loginRefused;
-			s.state = BenchSession::GONE; // not a connect failure: counted already
-			::close(s.fd);
-			s.fd = -1;
-			return;
-		}
-		loggedIn(s);
+		if (frame.status != static_cast<std::uint16_t>(Status::OK)) refused(s);
+		else loggedIn(s);
 		return;
 	case Command::MSG_SEND_ACK:
 		{
@@ -402,28 +394,12 @@ void Worker::onMqttPacket(BenchSession& s, const mqtt::Packet& packet)
 	switch (packet.type)
 	{
 	case mqtt::CONNACK:
-		if (packet.length < 2 || packet.body[1] != 0)
-		{
-			// Refused (return code in the second byte).
-			--_pending;
-			++_counters.loginRefused;
-			s.state = BenchSession::GONE;
-			::close(s.fd);
-			s.fd = -1;
-		}
+		if (packet.length < 2 || packet.body[1] != 0) refused(s); // the return code is the second byte
 		return;
 	case mqtt::SUBACK:
 		if (s.state != BenchSession::LOGGING_IN) return;
-		--_pending;
-		if (packet.length < 3 || static_cast<std::uint8_t>(packet.body[2]) == 0x80)
-		{
-			++_counters.loginRefused;
-			s.state = BenchSession::GONE;
-			::close(s.fd);
-			s.fd = -1;
-			return;
-		}
-		loggedIn(s);
+		if (packet.length < 3 || static_cast<std::uint8_t>(packet.body[2]) == 0x80) refused(s);
+		else loggedIn(s);
 		return;
 	case mqtt::PUBACK:
 		{
@@ -458,8 +434,20 @@ void Worker::onMqttPacket(BenchSession& s, const mqtt::Packet& packet)
 }
 
 
+void Worker::refused(BenchSession& s)
+{
+	--_pending;
+	++_counters.loginRefused; // not a connect failure
+	s.state = BenchSession::GONE;
+	::close(s.fd);
+	s.fd = -1;
+	s.out.clear();
+}
+
+
 void Worker::loggedIn(BenchSession& s)
 {
+	--_pending;
 	s.state = BenchSession::LOGGED_IN;
 	_counters.lastLoginNs = nowNs();
 	_counters.loggedIn.fetch_add(1, std::memory_order_relaxed);

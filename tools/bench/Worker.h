@@ -40,6 +40,8 @@ private:
 	void onMqttInput(BenchSession& s, const char* data, std::size_t size);
 	void onMqttPacket(BenchSession& s, const mqtt::Packet& packet);
 	void loggedIn(BenchSession& s);
+	void refused(BenchSession& s);
+		/// Login (or MQTT CONNECT / SUBSCRIBE) refused: counted, closed.
 	void accepted(BenchSession& s, std::uint64_t seq, bool ok);
 	void onPayload(BenchSession& s, const char* payload, std::size_t size);
 	void append(BenchSession& s);
