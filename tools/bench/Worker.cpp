@@ -196,7 +196,7 @@ void Worker::onConnected(BenchSession& s)
 void Worker::onReadable(BenchSession& s)
 {
 	static thread_local std::vector<char> buffer(READ_BUFFER);
-	std::string deliveredIds;
+	std::vector<std::uint64_t> deliveredIds;
 	for (int round = 0; round < 4 && s.state != BenchSession::GONE; ++round)
 	{
 		const ssize_t n = ::recv(s.fd, buffer.data(), buffer.size(), 0);
@@ -230,14 +230,14 @@ void Worker::onReadable(BenchSession& s)
 	{
 		// One MSG_DELIVER_ACK per read, for every delivery in it.
 		imgate::v1::MessageDeliverAck ack;
-		for (std::size_t at = 0; at + 8 <= deliveredIds.size(); at += 8) ack.add_msg_ids(get64(deliveredIds.data() + at));
+		for (std::uint64_t id: deliveredIds) ack.add_msg_ids(id);
 		append(s);
 		FrameEncoder::append(s.out, Command::MSG_DELIVER_ACK, Status::OK, ++s.seq, ack);
 	}
 }
 
 
-void Worker::onFrame(BenchSession& s, const protocol::Frame& frame, std::string& deliveredIds)
+void Worker::onFrame(BenchSession& s, const protocol::Frame& frame, std::vector<std::uint64_t>& deliveredIds)
 {
 	switch (static_cast<Command>(frame.cmd))
 	{
@@ -257,8 +257,7 @@ void Worker::onFrame(BenchSession& s, const protocol::Frame& frame, std::string&
 		{
 			imgate::v1::MessageDeliver deliver;
 			if (!deliver.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength))) return;
-			const std::uint64_t id = deliver.msg_id();
-			deliveredIds.append(reinterpret_cast<const char*>(&id), sizeof(id));
+			deliveredIds.push_back(deliver.msg_id());
 			onPayload(s, deliver.payload().data(), deliver.payload().size());
 		}
 		return;

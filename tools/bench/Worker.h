@@ -36,7 +36,7 @@ private:
 	void onEvent(BenchSession& s, unsigned events);
 	void onConnected(BenchSession& s);
 	void onReadable(BenchSession& s);
-	void onFrame(BenchSession& s, const protocol::Frame& frame, std::string& deliveredIds);
+	void onFrame(BenchSession& s, const protocol::Frame& frame, std::vector<std::uint64_t>& deliveredIds);
 	void onMqttInput(BenchSession& s, const char* data, std::size_t size);
 	void onMqttPacket(BenchSession& s, const mqtt::Packet& packet);
 	void loggedIn(BenchSession& s);

@@ -97,32 +97,26 @@ bench() { # bench SCENARIO SERVER ARGS...: one run, its JSON line tagged and kep
 	echo "{\"run_scenario\":\"$scenario\",\"server\":\"$server\",${line#\{}" | tee -a "$RESULTS" >&2
 }
 
-for run in $(seq "$RUNS"); do
-	echo "== run $run of $RUNS" >&2
-	start_imgated memory
-	bench idle imgate --protocol imgate --scenario conn --sessions "$SESSIONS" --hold 5 --heartbeat 2
+both() { # both SCENARIO IMGATE_STORE ARGS...: the scenario on imgate, then on Mosquitto
+	local scenario=$1 store=$2; shift 2
+	start_imgated "$store"
+	bench "$scenario" imgate --protocol imgate "$@"
 	stop_server
 	start_mosquitto
-	bench idle mosquitto --protocol mqtt --scenario conn --sessions "$SESSIONS" --hold 5 --heartbeat 2
+	bench "$scenario" mosquitto --protocol mqtt "$@"
 	stop_server
+}
+
+for run in $(seq "$RUNS"); do
+	echo "== run $run of $RUNS" >&2
+	both idle memory --scenario conn --sessions "$SESSIONS" --hold 5 --heartbeat 2
 
 	start_imgated memory jwt
 	bench login imgate --protocol imgate --scenario conn --sessions "$SESSIONS" --hold 1 --jwt-secret "$WORK/jwt.secret"
 	stop_server
 
-	start_imgated sqlite
-	bench p1w1 imgate --protocol imgate --scenario msg --pairs 1 --window 1 --duration "$DURATION"
-	stop_server
-	start_mosquitto
-	bench p1w1 mosquitto --protocol mqtt --scenario msg --pairs 1 --window 1 --duration "$DURATION"
-	stop_server
-
-	start_imgated sqlite
-	bench p1kw16 imgate --protocol imgate --scenario msg --pairs 1000 --window 16 --duration "$DURATION"
-	stop_server
-	start_mosquitto
-	bench p1kw16 mosquitto --protocol mqtt --scenario msg --pairs 1000 --window 16 --duration "$DURATION"
-	stop_server
+	both p1w1 sqlite --scenario msg --pairs 1 --window 1 --duration "$DURATION"
+	both p1kw16 sqlite --scenario msg --pairs 1000 --window 16 --duration "$DURATION"
 
 	start_imgated memory
 	bench mem imgate --protocol imgate --scenario msg --pairs 1000 --window 16 --duration "$DURATION"
