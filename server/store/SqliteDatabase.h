@@ -29,7 +29,9 @@ class SqliteDatabase
 	///       partial index (msg_id) WHERE delivered = 1           retention
 	///
 	/// The database is in WAL mode: readers never block the writer and
-	/// see only committed transactions.
+	/// see only committed transactions. The first open puts the SQLite
+	/// library in multi-thread mode: a connection must never be used by
+	/// two threads at once.
 {
 public:
 	static const int SCHEMA_VERSION = 1;

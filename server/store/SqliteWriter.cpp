@@ -6,6 +6,7 @@
 
 #include "server/store/SqliteWriter.h"
 #include "server/store/SqliteDatabase.h"
+#include "Poco/Data/DataException.h"
 #include "Poco/Data/SQLite/Utility.h"
 #include <sqlite3.h>
 
@@ -41,7 +42,7 @@ void SqliteWriter::prepare()
 	_begin = make("BEGIN IMMEDIATE");
 	_commit = make("COMMIT");
 	_findSent = make("SELECT msg_id, created_ms FROM messages WHERE from_uid = ?1 AND client_msg_id = ?2");
-	_insert = make("INSERT INTO messages(msg_id, to_uid, from_uid, client_msg_id, created_ms, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+	_insert = make("INSERT OR IGNORE INTO messages(msg_id, to_uid, from_uid, client_msg_id, created_ms, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
 	_countPending = make("SELECT count(*) FROM messages WHERE to_uid = ?1 AND delivered = 0");
 	if (_limits.deleteOnAcknowledge)
 		_markDelivered = make("DELETE FROM messages WHERE msg_id = ?1 AND to_uid = ?2 AND delivered = 0");
@@ -67,35 +68,49 @@ void SqliteWriter::begin()
 
 void SqliteWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendResult& result)
 {
-	const Poco::Int64 clientMsgId = static_cast<Poco::Int64>(message.clientMsgId);
-	_findSent->reset();
-	_findSent->bind(1, message.fromUid).bind(2, clientMsgId);
-	if (_findSent->step() && _findSent->int64(0) > 0)
-	{
-		result.outcome = AppendResult::DUPLICATE;
-		result.msgId = static_cast<Poco::UInt64>(_findSent->int64(0));
-		result.timestampMs = _findSent->int64(1);
-		_findSent->reset();
-		return;
-	}
-	_findSent->reset();
+	// The common case is a new message: insert first and let the unique
+	// index (from_uid, client_msg_id) find a resend, instead of probing
+	// that index once more before every insert. A resend to a full
+	// recipient is still answered DUPLICATE, as the sender expects.
 	std::size_t pending = pendingCount(message.toUid);
 	if (pending >= _limits.maxPendingPerRecipient)
 	{
-		result.outcome = AppendResult::RECIPIENT_FULL;
+		if (!findSent(message, result)) result.outcome = AppendResult::RECIPIENT_FULL;
 		return;
 	}
 	Poco::UInt64 id = msgIdAt(nowMs);
 	if (id <= _lastMsgId) id = _lastMsgId + 1;
 	_insert->reset();
 	_insert->bind(1, static_cast<Poco::Int64>(id)).bind(2, message.toUid).bind(3, message.fromUid)
-		.bind(4, clientMsgId).bind(5, message.timestampMs).bindBlob(6, message.payload);
-	_insert->run();
+		.bind(4, static_cast<Poco::Int64>(message.clientMsgId)).bind(5, message.timestampMs).bindBlob(6, message.payload);
+	if (_insert->run() == 0)
+	{
+		// OR IGNORE skipped the row: msg_id is new, so (from_uid, client_msg_id) is not.
+		if (!findSent(message, result))
+			throw Poco::Data::DataException("messages: an insert was ignored without a conflicting row");
+		return;
+	}
 	_lastMsgId = id;
 	_pendingCounts[message.toUid] = pending + 1;
 	result.outcome = AppendResult::STORED;
 	result.msgId = id;
 	result.timestampMs = message.timestampMs;
+}
+
+
+bool SqliteWriter::findSent(const NewMessage& message, AppendResult& result)
+{
+	_findSent->reset();
+	_findSent->bind(1, message.fromUid).bind(2, static_cast<Poco::Int64>(message.clientMsgId));
+	const bool found = _findSent->step() && _findSent->int64(0) > 0;
+	if (found)
+	{
+		result.outcome = AppendResult::DUPLICATE;
+		result.msgId = static_cast<Poco::UInt64>(_findSent->int64(0));
+		result.timestampMs = _findSent->int64(1);
+	}
+	_findSent->reset();
+	return found;
 }
 
 

@@ -73,6 +73,9 @@ private:
 		/// Compiles the statements, once.
 	std::size_t deleteChunk(SqliteStatement& statement, Poco::UInt64 belowMsgId, std::size_t limit);
 		/// Runs one of the retention deletes with (belowMsgId, limit).
+	bool findSent(const NewMessage& message, AppendResult& result);
+		/// If (fromUid, clientMsgId) is stored, result becomes DUPLICATE
+		/// with its msgId and timestamp, and returns true.
 	std::size_t pendingCount(const std::string& uid);
 		/// From the cache or the database.
 
