@@ -3,7 +3,7 @@
 //
 // imgate-bench: the few MQTT 3.1.1 packets the bench speaks to a broker
 // (Mosquitto), so that one scenario runs against both servers: CONNECT /
-// CONNACK, SUBSCRIBE / SUBACK, PUBLISH (QoS 1) / PUBACK, PINGREQ / PINGRESP.
+// CONNACK, SUBSCRIBE / SUBACK, PUBLISH (QoS 0 or 1) / PUBACK, PINGREQ / PINGRESP.
 //
 
 #ifndef imgate_bench_Mqtt_INCLUDED
@@ -85,13 +85,13 @@ inline void appendSubscribe(std::string& out, std::uint16_t packetId, const std:
 }
 
 
-inline void appendPublish(std::string& out, const std::string& topic, std::uint16_t packetId, const std::string& payload)
-	/// QoS 1.
+inline void appendPublish(std::string& out, const std::string& topic, unsigned qos, std::uint16_t packetId, const std::string& payload)
+	/// QoS 0 (packetId unused) or 1.
 {
-	out += static_cast<char>((PUBLISH << 4) | 0x02);
-	appendLength(out, 2 + topic.size() + 2 + payload.size());
+	out += static_cast<char>((PUBLISH << 4) | (qos ? 0x02 : 0x00));
+	appendLength(out, 2 + topic.size() + (qos ? 2 : 0) + payload.size());
 	appendString(out, topic);
-	append16(out, packetId);
+	if (qos) append16(out, packetId);
 	out += payload;
 }
 

@@ -18,7 +18,9 @@ void Options::usage(const char* error)
 	if (error) std::cerr << "imgate-bench: " << error << "\n";
 	std::cerr <<
 		"usage: imgate-bench --scenario conn|msg [options]\n"
-		"  --protocol imgate|mqtt       imgate v1, or MQTT 3.1.1 with QoS 1 (for Mosquitto) (imgate)\n"
+		"  --protocol imgate|mqtt       imgate v1, or MQTT 3.1.1 (for Mosquitto) (imgate)\n"
+		"  --qos 0|1                    mqtt: QoS of PUBLISH and SUBSCRIBE (1); at 0 a send\n"
+		"                               leaves the window when the peer receives it\n"
 		"  --host H --port P            server (127.0.0.1:7700)\n"
 		"  --sources A,B,...            local addresses, round robin (127.0.0.1)\n"
 		"  --threads N                  load-generator threads (1)\n"
@@ -63,6 +65,7 @@ Options Options::parse(int argc, char** argv)
 			o.protocol = value();
 			if (o.protocol != "imgate" && o.protocol != "mqtt") usage("--protocol: expected imgate or mqtt");
 		}
+		else if (a == "--qos") o.qos = number(0, 1);
 		else if (a == "--host") o.host = value();
 		else if (a == "--port") o.port = number(1, 65535);
 		else if (a == "--sources")
@@ -95,6 +98,7 @@ Options Options::parse(int argc, char** argv)
 		else if (a == "--help" || a == "-h") usage(nullptr);
 		else usage(("unknown option " + a).c_str());
 	}
+	if (o.qos != 1 && o.protocol != "mqtt") usage("--qos: only with --protocol mqtt (imgate acknowledges every MSG_SEND)");
 	return o;
 }
 

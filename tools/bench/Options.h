@@ -16,7 +16,8 @@ namespace bench {
 struct Options
 {
 	std::string scenario = "msg";     /// conn | msg
-	std::string protocol = "imgate";  /// imgate (v1) | mqtt (3.1.1, QoS 1: Mosquitto)
+	std::string protocol = "imgate";  /// imgate (v1) | mqtt (3.1.1: Mosquitto)
+	unsigned qos = 1;                 /// mqtt: PUBLISH and SUBSCRIBE QoS, 0 or 1.
 	std::string host = "127.0.0.1";
 	unsigned port = 7700;
 	std::vector<std::string> sources{"127.0.0.1"}; /// Local addresses, round robin.
@@ -28,7 +29,7 @@ struct Options
 	unsigned heartbeat = 20;          /// Seconds between heartbeats of a session.
 	// msg
 	unsigned pairs = 1;
-	unsigned window = 1;              /// Unacknowledged MSG_SENDs per sender.
+	unsigned window = 1;              /// Unacknowledged MSG_SENDs per sender (MQTT QoS 0: sent, not yet received by the peer).
 	unsigned payload = 64;            /// Bytes (at least 24: sender, sequence, send time).
 	unsigned duration = 10;           /// Measured seconds.
 	unsigned warmup = 2;              /// Seconds before measuring.

@@ -64,7 +64,12 @@ Worker::Worker(Run& run, unsigned number, Counters& counters):
 	_mqtt(run.options.protocol == "mqtt")
 {
 	if (_epoll < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
-	for (unsigned i = number; i < run.sessions.size(); i += run.options.threads) _mine.push_back(i);
+	// Both sessions of a pair on one worker: at MQTT QoS 0 the receiver
+	// frees its sender's window.
+	for (unsigned i = 0; i < run.sessions.size(); ++i)
+	{
+		if ((i / 2) % run.options.threads == number) _mine.push_back(i);
+	}
 	for (const auto& source: run.options.sources) _sources.push_back(ipv4(source, 0));
 }
 
@@ -179,7 +184,7 @@ void Worker::onConnected(BenchSession& s)
 	{
 		// Logged in = CONNACK and then SUBACK for the session's own topic.
 		mqtt::appendConnect(s.out, s.uid, static_cast<std::uint16_t>(std::min(65535u, 3 * _run.options.heartbeat)));
-		mqtt::appendSubscribe(s.out, 1, "bench/" + s.uid, 1);
+		mqtt::appendSubscribe(s.out, 1, "bench/" + s.uid, static_cast<std::uint8_t>(_run.options.qos));
 	}
 	else
 	{
@@ -294,7 +299,7 @@ void Worker::fillWindow(BenchSession& s)
 		{
 			// Packet ids cycle through 1..65535; the window (at most 4096)
 			// keeps those in flight unique.
-			mqtt::appendPublish(s.out, topic, static_cast<std::uint16_t>((seq - 1) % 65535 + 1), _scratch);
+			mqtt::appendPublish(s.out, topic, o.qos, static_cast<std::uint16_t>((seq - 1) % 65535 + 1), _scratch);
 		}
 		else
 		{
@@ -303,6 +308,13 @@ void Worker::fillWindow(BenchSession& s)
 			FrameEncoder::append(s.out, Command::MSG_SEND, Status::OK, ++s.seq, m);
 		}
 		if (s.ackedOk.size() <= seq) s.ackedOk.resize(std::max<std::size_t>(seq + 1, s.ackedOk.size() * 2), false);
+		// QoS 0 has no acknowledgement: what was sent counts as accepted,
+		// and is lost if the peer never receives it.
+		if (_mqtt && o.qos == 0)
+		{
+			s.ackedOk[seq] = true;
+			_counters.acceptedOk.fetch_add(1, std::memory_order_relaxed);
+		}
 		++s.inflight;
 		_counters.sent.fetch_add(1, std::memory_order_relaxed);
 	}
@@ -486,6 +498,13 @@ void Worker::onPayload(BenchSession& s, const char* payload, std::size_t size)
 	s.received[seq] = true;
 	if (seq < s.maxReceived) ++_counters.reordered;
 	else s.maxReceived = seq;
+	if (_mqtt && _run.options.qos == 0)
+	{
+		// The sender's window is end to end (it is on this worker).
+		BenchSession& sender = _run.sessions[s.peer];
+		if (sender.inflight > 0) --sender.inflight;
+		fillWindow(sender);
+	}
 	if (_run.current() == Phase::MEASURE)
 	{
 		++_counters.deliveredMeasured;

@@ -238,7 +238,8 @@ int main(int argc, char** argv)
 	const double sessionsPerSecond = connectSeconds > 0 ? static_cast<double>(t.loggedIn) / connectSeconds : 0;
 
 	std::ostringstream json;
-	json << "{\"scenario\":\"" << o.scenario << "\",\"threads\":" << o.threads << ",\"sessions\":" << total
+	json << "{\"scenario\":\"" << o.scenario << "\",\"protocol\":\"" << o.protocol << "\""
+		<< (o.protocol == "mqtt" ? ",\"qos\":" + std::to_string(o.qos) : std::string()) << ",\"threads\":" << o.threads << ",\"sessions\":" << total
 		<< ",\"logged_in\":" << t.loggedIn << ",\"failed\":" << failed << ",\"disconnected\":" << t.disconnected
 		<< ",\"connect_seconds\":" << fixed(connectSeconds, 3) << ",\"sessions_per_second\":" << fixed(sessionsPerSecond, 0);
 	std::cout << "imgate-bench " << o.scenario << ": " << t.loggedIn << "/" << total << " sessions logged in in "
