@@ -6,6 +6,9 @@
 
 #include "server/store/MemoryMessageStore.h"
 #include "Poco/Timestamp.h"
+#include <algorithm>
+#include <functional>
+#include <mutex>
 
 namespace imgate {
 namespace store {
@@ -18,8 +21,11 @@ MemoryMessageStore::MemoryMessageStore(const Limits& limits):
 
 MemoryMessageStore::MemoryMessageStore(const Limits& limits, Poco::UInt64 firstMsgId):
 	_limits(limits),
+	_entriesPerShard(std::max<std::size_t>(1, limits.idempotencyEntries / std::max<std::size_t>(1, limits.shards))),
 	_lastMsgId(firstMsgId - 1)
 {
+	const std::size_t n = std::min<std::size_t>(std::max<std::size_t>(1, limits.shards), 1024);
+	for (std::size_t i = 0; i < n; ++i) _shards.emplace_back(new Shard);
 }
 
 
@@ -48,77 +54,114 @@ std::size_t MemoryMessageStore::queueCost(const std::string& recipient)
 }
 
 
+std::size_t MemoryMessageStore::shardIndex(const std::string& uid) const
+{
+	return std::hash<std::string>()(uid) % _shards.size();
+}
+
+
+MemoryMessageStore::Shard& MemoryMessageStore::shardOf(const std::string& uid) const
+{
+	return *_shards[shardIndex(uid)];
+}
+
+
 void MemoryMessageStore::append(NewMessage message, AppendCallback done)
 {
 	AppendResult result;
 	{
-		Poco::FastMutex::ScopedLock lock(_mutex);
-		auto sender = _senders.find(message.fromUid);
-		if (sender != _senders.end())
-		{
-			auto it = sender->second.find(message.clientMsgId);
-			if (it != sender->second.end())
-			{
-				result.outcome = AppendResult::DUPLICATE;
-				result.msgId = it->second.msgId;
-				result.timestampMs = it->second.timestampMs;
-			}
-		}
-		if (result.outcome != AppendResult::DUPLICATE) store(std::move(message), result);
+		const std::size_t from = shardIndex(message.fromUid);
+		const std::size_t to = shardIndex(message.toUid);
+		Shard& senderShard = *_shards[from];
+		Shard& recipientShard = *_shards[to];
+		// Both locks, always the lower shard first: no two appends can
+		// wait for each other in a cycle.
+		Poco::FastMutex::ScopedLock first(_shards[std::min(from, to)]->mutex);
+		std::unique_lock<Poco::FastMutex> second(_shards[std::max(from, to)]->mutex, std::defer_lock);
+		if (from != to) second.lock();
+		if (!findSent(senderShard, message, result)) store(senderShard, recipientShard, std::move(message), result);
 	}
 	done(result);
 }
 
 
-void MemoryMessageStore::store(NewMessage&& message, AppendResult& result)
+bool MemoryMessageStore::findSent(const Shard& senderShard, const NewMessage& message, AppendResult& result)
 {
-	auto q = _queues.find(message.toUid);
-	const std::size_t newQueueCost = q == _queues.end() ? queueCost(message.toUid) : 0;
+	auto sender = senderShard.senders.find(message.fromUid);
+	if (sender == senderShard.senders.end()) return false;
+	auto it = sender->second.find(message.clientMsgId);
+	if (it == sender->second.end()) return false;
+	result.outcome = AppendResult::DUPLICATE;
+	result.msgId = it->second.msgId;
+	result.timestampMs = it->second.timestampMs;
+	return true;
+}
+
+
+bool MemoryMessageStore::reserve(std::size_t bytes)
+{
+	std::size_t current = _bytes.load(std::memory_order_relaxed);
+	do
+	{
+		if (current + bytes > _limits.maxBytes) return false;
+	}
+	while (!_bytes.compare_exchange_weak(current, current + bytes, std::memory_order_relaxed));
+	return true;
+}
+
+
+void MemoryMessageStore::store(Shard& senderShard, Shard& recipientShard, NewMessage&& message, AppendResult& result)
+{
+	auto q = recipientShard.queues.find(message.toUid);
+	const std::size_t newQueueCost = q == recipientShard.queues.end() ? queueCost(message.toUid) : 0;
 	StoredMessage stored;
 	stored.fromUid = message.fromUid;
 	stored.payload = std::move(message.payload);
 	stored.timestampMs = message.timestampMs;
-	if (q != _queues.end() && q->second.size() >= _limits.maxPendingPerRecipient)
+	if (q != recipientShard.queues.end() && q->second.size() >= _limits.maxPendingPerRecipient)
 	{
 		result.outcome = AppendResult::RECIPIENT_FULL;
+		return;
 	}
-	else if (_bytes + cost(stored) + newQueueCost > _limits.maxBytes)
+	if (!reserve(cost(stored) + newQueueCost))
 	{
 		result.outcome = AppendResult::STORE_FULL;
+		return;
 	}
-	else
-	{
-		if (q == _queues.end()) q = _queues.emplace(message.toUid, std::map<Poco::UInt64, StoredMessage>()).first;
-		stored.msgId = ++_lastMsgId;
-		_bytes += cost(stored) + newQueueCost;
-		result.outcome = AppendResult::STORED;
-		result.msgId = stored.msgId;
-		result.timestampMs = stored.timestampMs;
-		_senders[message.fromUid].emplace(message.clientMsgId, Sent{stored.msgId, stored.timestampMs});
-		_acceptedOrder.push_back(Accepted{message.fromUid, message.clientMsgId});
-		if (_acceptedOrder.size() > _limits.idempotencyEntries) forgetOldest();
-		q->second.emplace(stored.msgId, std::move(stored));
-	}
+	if (q == recipientShard.queues.end()) q = recipientShard.queues.emplace(message.toUid, std::map<Poco::UInt64, StoredMessage>()).first;
+	stored.msgId = _lastMsgId.fetch_add(1, std::memory_order_relaxed) + 1;
+	result.outcome = AppendResult::STORED;
+	result.msgId = stored.msgId;
+	result.timestampMs = stored.timestampMs;
+	senderShard.senders[message.fromUid].emplace(message.clientMsgId, Sent{stored.msgId, stored.timestampMs});
+	senderShard.acceptedOrder.push_back(Accepted{std::move(message.fromUid), message.clientMsgId});
+	if (senderShard.acceptedOrder.size() > _entriesPerShard) forgetOldest(senderShard);
+	q->second.emplace_hint(q->second.end(), stored.msgId, std::move(stored));
 }
 
 
-void MemoryMessageStore::forgetOldest()
+void MemoryMessageStore::forgetOldest(Shard& senderShard)
 {
-	const Accepted& oldest = _acceptedOrder.front();
-	auto sender = _senders.find(oldest.fromUid);
-	if (sender != _senders.end())
+	const Accepted& oldest = senderShard.acceptedOrder.front();
+	auto sender = senderShard.senders.find(oldest.fromUid);
+	if (sender != senderShard.senders.end())
 	{
 		sender->second.erase(oldest.clientMsgId);
-		if (sender->second.empty()) _senders.erase(sender);
+		if (sender->second.empty()) senderShard.senders.erase(sender);
 	}
-	_acceptedOrder.pop_front();
+	senderShard.acceptedOrder.pop_front();
 }
 
 
 std::size_t MemoryMessageStore::idempotencyEntries() const
 {
-	Poco::FastMutex::ScopedLock lock(_mutex);
-	return _acceptedOrder.size();
+	std::size_t n = 0;
+	for (const auto& pShard: _shards)
+	{
+		Poco::FastMutex::ScopedLock lock(pShard->mutex);
+		n += pShard->acceptedOrder.size();
+	}
+	return n;
 }
 
 
@@ -133,9 +176,10 @@ void MemoryMessageStore::readPending(const std::string& uid, Poco::UInt64 afterM
 std::vector<StoredMessage> MemoryMessageStore::pending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit)
 {
 	std::vector<StoredMessage> result;
-	Poco::FastMutex::ScopedLock lock(_mutex);
-	auto q = _queues.find(uid);
-	if (q == _queues.end()) return result;
+	Shard& shard = shardOf(uid);
+	Poco::FastMutex::ScopedLock lock(shard.mutex);
+	auto q = shard.queues.find(uid);
+	if (q == shard.queues.end()) return result;
 	for (auto it = q->second.upper_bound(afterMsgId); it != q->second.end() && result.size() < limit; ++it)
 	{
 		result.push_back(it->second);
@@ -146,29 +190,33 @@ std::vector<StoredMessage> MemoryMessageStore::pending(const std::string& uid, P
 
 void MemoryMessageStore::acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds)
 {
-	Poco::FastMutex::ScopedLock lock(_mutex);
-	auto q = _queues.find(uid);
-	if (q == _queues.end()) return;
+	Shard& shard = shardOf(uid);
+	Poco::FastMutex::ScopedLock lock(shard.mutex);
+	auto q = shard.queues.find(uid);
+	if (q == shard.queues.end()) return;
+	std::size_t freed = 0;
 	for (Poco::UInt64 id: msgIds)
 	{
 		auto it = q->second.find(id);
 		if (it == q->second.end()) continue;
-		_bytes -= cost(it->second);
+		freed += cost(it->second);
 		q->second.erase(it);
 	}
 	if (q->second.empty())
 	{
-		_bytes -= queueCost(q->first);
-		_queues.erase(q);
+		freed += queueCost(q->first);
+		shard.queues.erase(q);
 	}
+	_bytes.fetch_sub(freed, std::memory_order_relaxed);
 }
 
 
 std::size_t MemoryMessageStore::pendingCount(const std::string& uid)
 {
-	Poco::FastMutex::ScopedLock lock(_mutex);
-	auto q = _queues.find(uid);
-	return q == _queues.end() ? 0 : q->second.size();
+	Shard& shard = shardOf(uid);
+	Poco::FastMutex::ScopedLock lock(shard.mutex);
+	auto q = shard.queues.find(uid);
+	return q == shard.queues.end() ? 0 : q->second.size();
 }
 
 
@@ -180,8 +228,7 @@ std::string MemoryMessageStore::describe() const
 
 std::size_t MemoryMessageStore::bytes() const
 {
-	Poco::FastMutex::ScopedLock lock(_mutex);
-	return _bytes;
+	return _bytes.load(std::memory_order_relaxed);
 }
 
 } } // namespace imgate::store

@@ -13,15 +13,25 @@
 #include "server/store/MessageStore.h"
 #include "Poco/Mutex.h"
 #include "Poco/Timestamp.h"
+#include <atomic>
 #include <deque>
+#include <memory>
 #include <map>
 #include <unordered_map>
+#include <vector>
 
 namespace imgate {
 namespace store {
 
 class MemoryMessageStore: public MessageStore
-	/// One mutex guards everything; append() and readPending() complete inline.
+	/// Sharded so that event loops rarely wait for each other: a
+	/// recipient's queue lives in the shard of its uid, a sender's
+	/// (client_msg_id -> msgId) memory in the shard of the sender's uid,
+	/// each shard behind its own mutex. An append locks the sender's and
+	/// the recipient's shard (in shard order), so a resend can never be
+	/// stored twice. msgIds come from one atomic counter, taken under the
+	/// recipient's lock: per recipient they increase in completion order.
+	/// append() and readPending() complete inline.
 {
 public:
 	struct Limits
@@ -31,9 +41,12 @@ public:
 		std::size_t maxBytes = 256 * 1024 * 1024;
 			/// Payload plus uid bytes of all pending messages (STORE_FULL above).
 		std::size_t idempotencyEntries = 262144;
-			/// The most recent (sender, client_msg_id) pairs remembered, over
-			/// all senders (oldest forgotten first): bounds the memory a
-			/// client can make the store keep by minting new sender uids.
+			/// The most recent (sender, client_msg_id) pairs remembered: each
+			/// shard keeps its newest idempotencyEntries / shards (at least
+			/// one) and forgets its oldest first. Bounds the memory a client
+			/// can make the store keep by minting new sender uids.
+		std::size_t shards = 16;
+			/// Independent locks (1 to 1024).
 	};
 
 	explicit MemoryMessageStore(const Limits& limits);
@@ -48,6 +61,7 @@ public:
 		/// ids keep increasing across restarts (nothing is persisted); and
 		/// below 2^53, so clients that keep ids in a double (JavaScript) keep
 		/// them exact until the year 2248.
+
 	~MemoryMessageStore() override;
 
 	void append(NewMessage message, AppendCallback done) override;
@@ -76,22 +90,33 @@ private:
 		std::string fromUid;
 		Poco::UInt64 clientMsgId;
 	};
+	struct Shard
+	{
+		mutable Poco::FastMutex mutex;
+		std::unordered_map<std::string, std::map<Poco::UInt64, StoredMessage>> queues;     /// By recipient.
+		std::unordered_map<std::string, std::unordered_map<Poco::UInt64, Sent>> senders;  /// By sender.
+		std::deque<Accepted> acceptedOrder; /// Oldest first, for eviction.
+	};
 
-	void store(NewMessage&& message, AppendResult& result);
-		/// Caller holds _mutex.
-	void forgetOldest();
-		/// Caller holds _mutex.
+	std::size_t shardIndex(const std::string& uid) const;
+	Shard& shardOf(const std::string& uid) const;
+	static bool findSent(const Shard& senderShard, const NewMessage& message, AppendResult& result);
+	void store(Shard& senderShard, Shard& recipientShard, NewMessage&& message, AppendResult& result);
+		/// Caller holds both shards' mutexes.
+	bool reserve(std::size_t bytes);
+		/// Adds bytes to _bytes unless that passes maxBytes.
+	void forgetOldest(Shard& senderShard);
+		/// Caller holds the shard's mutex.
 	static std::size_t cost(const StoredMessage& m);
 	static std::size_t queueCost(const std::string& recipient);
 
 	const Limits _limits;
-	mutable Poco::FastMutex _mutex;
-	Poco::UInt64 _lastMsgId = 0;
-	std::size_t _bytes = 0;
-	std::unordered_map<std::string, std::map<Poco::UInt64, StoredMessage>> _queues;
-	std::unordered_map<std::string, std::unordered_map<Poco::UInt64, Sent>> _senders;
-	std::deque<Accepted> _acceptedOrder; /// Oldest first, for eviction.
+	const std::size_t _entriesPerShard;
+	std::atomic<Poco::UInt64> _lastMsgId;
+	std::atomic<std::size_t> _bytes{0};
+	std::vector<std::unique_ptr<Shard>> _shards;
 };
+
 
 } } // namespace imgate::store
 

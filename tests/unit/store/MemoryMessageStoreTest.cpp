@@ -4,6 +4,7 @@
 
 #include "server/store/MemoryMessageStore.h"
 #include <cppunit/extensions/HelperMacros.h>
+#include <thread>
 
 using namespace imgate::store;
 
@@ -21,6 +22,8 @@ class MemoryMessageStoreTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testIdsIncreaseAcrossRecipients);
 	CPPUNIT_TEST(testIdempotencyMemoryIsBounded);
 	CPPUNIT_TEST(testIdsIncreaseAcrossRestarts);
+	CPPUNIT_TEST(testShardedIdempotencyIsBounded);
+	CPPUNIT_TEST(testConcurrentAppendsAcrossShards);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -151,6 +154,7 @@ public:
 	{
 		MemoryMessageStore::Limits limits;
 		limits.idempotencyEntries = 100;
+		limits.shards = 1; // exact: one FIFO
 		MemoryMessageStore store(limits, 1);
 		for (Poco::UInt64 i = 1; i <= 500; ++i)
 		{
@@ -182,6 +186,71 @@ public:
 		// The default store starts there too.
 		MemoryMessageStore byDefault{MemoryMessageStore::Limits()};
 		CPPUNIT_ASSERT(append(byDefault, "a", "b", 1, "x").msgId >= MemoryMessageStore::initialMsgId(t0));
+	}
+
+	void testShardedIdempotencyIsBounded()
+	{
+		// Each of 4 shards keeps its newest 25.
+		MemoryMessageStore::Limits limits;
+		limits.idempotencyEntries = 100;
+		limits.shards = 4;
+		MemoryMessageStore store(limits, 1);
+		for (Poco::UInt64 i = 1; i <= 1000; ++i)
+		{
+			AppendResult r = append(store, "sender" + std::to_string(i), "b", i, "x");
+			store.acknowledge("b", {r.msgId});
+		}
+		CPPUNIT_ASSERT(store.idempotencyEntries() <= 100);
+		CPPUNIT_ASSERT(store.idempotencyEntries() >= 100 - 3);
+		CPPUNIT_ASSERT(append(store, "sender1000", "b", 1000, "x").outcome == AppendResult::DUPLICATE);
+		CPPUNIT_ASSERT(append(store, "sender1", "b", 1, "x").outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.pendingCount("b"));
+	}
+
+	void testConcurrentAppendsAcrossShards()
+	{
+		// Two threads send the same 2,000 (sender, client_msg_id) pairs to
+		// recipients all over the shards: each pair is stored exactly once,
+		// both threads see the same msgId for it, and every recipient's
+		// pending messages come back in increasing msgId order.
+		MemoryMessageStore::Limits limits;
+		limits.shards = 8;
+		MemoryMessageStore store(limits, 1);
+		const int n = 2000;
+		std::vector<AppendResult> results[2];
+		auto work = [&](int t)
+		{
+			for (int i = 0; i < n; ++i)
+			{
+				NewMessage m;
+				m.fromUid = "s" + std::to_string(i % 37);
+				m.toUid = "r" + std::to_string(i % 53);
+				m.clientMsgId = static_cast<Poco::UInt64>(i);
+				m.payload = "p";
+				store.append(std::move(m), [&, t](const AppendResult& r) { results[t].push_back(r); });
+			}
+		};
+		std::thread other(work, 1);
+		work(0);
+		other.join();
+		std::size_t stored = 0;
+		for (int i = 0; i < n; ++i)
+		{
+			const AppendResult& a = results[0][static_cast<std::size_t>(i)];
+			const AppendResult& b = results[1][static_cast<std::size_t>(i)];
+			CPPUNIT_ASSERT_EQUAL(a.msgId, b.msgId);
+			stored += (a.outcome == AppendResult::STORED) + (b.outcome == AppendResult::STORED);
+			CPPUNIT_ASSERT((a.outcome == AppendResult::STORED) != (b.outcome == AppendResult::STORED));
+		}
+		CPPUNIT_ASSERT_EQUAL(std::size_t(n), stored);
+		std::size_t pending = 0;
+		for (int r = 0; r < 53; ++r)
+		{
+			auto page = store.pending("r" + std::to_string(r), 0, 10000);
+			for (std::size_t i = 1; i < page.size(); ++i) CPPUNIT_ASSERT(page[i - 1].msgId < page[i].msgId);
+			pending += page.size();
+		}
+		CPPUNIT_ASSERT_EQUAL(std::size_t(n), pending);
 	}
 
 	void testIdsIncreaseAcrossRecipients()
