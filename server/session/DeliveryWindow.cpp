@@ -11,8 +11,9 @@
 namespace imgate {
 namespace session {
 
-DeliveryWindow::DeliveryWindow()
+DeliveryWindow::DeliveryWindow(std::size_t capacity)
 {
+	_entries.reserve(capacity);
 }
 
 

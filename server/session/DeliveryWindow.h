@@ -30,7 +30,9 @@ public:
 		Poco::UInt32 sentAt;
 	};
 
-	DeliveryWindow();
+	explicit DeliveryWindow(std::size_t capacity = 0);
+		/// Room for capacity entries without growing (one allocation for
+		/// the window's life instead of one per doubling).
 
 	std::size_t size() const;
 	bool empty() const;

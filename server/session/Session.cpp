@@ -338,6 +338,7 @@ void Session::handleDeliverAck(const protocol::Frame& frame)
 	// Only deliveries in flight in this session can be acknowledged, so a
 	// client can never clear a message it was not sent.
 	std::vector<Poco::UInt64> acked;
+	acked.reserve(static_cast<std::size_t>(request.msg_ids_size()));
 	for (Poco::UInt64 msgId: request.msg_ids())
 	{
 		if (_pWindow->acknowledge(msgId)) acked.push_back(msgId);
@@ -390,7 +391,7 @@ void Session::onPending(store::PendingPage& page, bool retransmission)
 void Session::deliver(std::vector<store::StoredMessage>& messages)
 {
 	if (messages.empty()) return;
-	if (!_pWindow) _pWindow.reset(new DeliveryWindow);
+	if (!_pWindow) _pWindow.reset(new DeliveryWindow(std::min<std::size_t>(_manager.config().window, MAX_RESERVED_WINDOW)));
 	std::string& out = output();
 	const Poco::UInt32 now = loop().tick();
 	imgate::v1::MessageDeliver deliver;

@@ -81,6 +81,11 @@ private:
 		LOGGED_IN
 	};
 
+	enum
+	{
+		MAX_RESERVED_WINDOW = 64 /// In-flight entries a new delivery window has room for (16 bytes each).
+	};
+
 	void handleFrame(const protocol::Frame& frame);
 	bool filterFrame(const protocol::Frame& frame);
 	void refuse(const protocol::Frame& frame, const imgate::Verdict& verdict);

@@ -180,6 +180,7 @@ std::vector<StoredMessage> MemoryMessageStore::pending(const std::string& uid, P
 	Poco::FastMutex::ScopedLock lock(shard.mutex);
 	auto q = shard.queues.find(uid);
 	if (q == shard.queues.end()) return result;
+	result.reserve(std::min(limit, q->second.size()));
 	for (auto it = q->second.upper_bound(afterMsgId); it != q->second.end() && result.size() < limit; ++it)
 	{
 		result.push_back(it->second);
