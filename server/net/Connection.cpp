@@ -25,7 +25,7 @@ Connection::~Connection()
 
 std::string& Connection::output()
 {
-	if (!_pOutput) _pOutput.reset(new std::string);
+	if (!_pOutput) _pOutput = _loop.takeOutputBuffer();
 	_loop.markDirty(*this);
 	return *_pOutput;
 }

@@ -46,6 +46,7 @@ EventLoop::EventLoop(std::size_t index):
 	_startMs(monotonicMs()),
 	_pReadBuffer(new char[READ_BUFFER_SIZE])
 {
+	_spareOutputs.reserve(SPARE_OUTPUT_BUFFERS);
 	if (_epollFd < 0 || _wakeFd < 0)
 	{
 		int err = errno;
@@ -243,6 +244,28 @@ void EventLoop::markDirty(Connection& c)
 }
 
 
+std::unique_ptr<std::string> EventLoop::takeOutputBuffer()
+{
+	if (_spareOutputs.empty()) return std::unique_ptr<std::string>(new std::string);
+	std::unique_ptr<std::string> pBuffer = std::move(_spareOutputs.back());
+	_spareOutputs.pop_back();
+	return pBuffer;
+}
+
+
+void EventLoop::releaseOutput(Connection& c)
+{
+	c._outputSent = 0;
+	if (!c._pOutput) return;
+	if (_spareOutputs.size() < SPARE_OUTPUT_BUFFERS && c._pOutput->capacity() <= SPARE_OUTPUT_CAPACITY)
+	{
+		c._pOutput->clear();
+		_spareOutputs.push_back(std::move(c._pOutput));
+	}
+	c._pOutput.reset();
+}
+
+
 void EventLoop::flush(Connection& c)
 {
 	if (c._flags & Connection::CLOSED) return;
@@ -263,11 +286,7 @@ void EventLoop::flush(Connection& c)
 		else
 		{
 			c._outputSent += static_cast<Poco::UInt32>(n);
-			if (c._outputSent == pOut->size())
-			{
-				c._pOutput.reset();
-				c._outputSent = 0;
-			}
+			if (c._outputSent == pOut->size()) releaseOutput(c);
 			else if (c._outputSent >= pOut->size() / 2)
 			{
 				// Compact now and then, not on every partial send: erasing
@@ -278,11 +297,7 @@ void EventLoop::flush(Connection& c)
 			if (n > 0) c.onWriteProgress();
 		}
 	}
-	else
-	{
-		c._pOutput.reset();
-		c._outputSent = 0;
-	}
+	else releaseOutput(c);
 	if (!c._pOutput && (c._flags & Connection::DRAINING))
 	{
 		closeConnection(c);

@@ -39,6 +39,12 @@ public:
 	using Task = std::function<void()>;
 	static constexpr Poco::UInt32 TICK_MS = 100;
 	static constexpr std::size_t READ_BUFFER_SIZE = 64 * 1024;
+	static constexpr std::size_t SPARE_OUTPUT_BUFFERS = 64;
+		/// Emptied output buffers the loop keeps for the next connection
+		/// that has something to send...
+	static constexpr std::size_t SPARE_OUTPUT_CAPACITY = 64 * 1024;
+		/// ... if they hold at most this many bytes: a connection gets a
+		/// buffer that has grown already, not a new one per loop turn.
 
 	explicit EventLoop(std::size_t index);
 		/// Creates the epoll and eventfd descriptors. Throws Poco::SystemException.
@@ -92,6 +98,10 @@ private:
 	void flush(Connection& c);
 	void updateInterest(Connection& c);
 	void markDirty(Connection& c);
+	std::unique_ptr<std::string> takeOutputBuffer();
+		/// A spare output buffer (empty), or a new one.
+	void releaseOutput(Connection& c);
+		/// Takes c's output buffer away; keeps it as a spare if there is room.
 	void closeConnection(Connection& c);
 	void runTasks();
 	void advanceTimers();
@@ -111,6 +121,7 @@ private:
 	std::unordered_map<Poco::UInt64, std::unique_ptr<Connection>> _connections;
 	std::vector<std::unique_ptr<Connection>> _closed;
 	std::vector<Connection*> _dirty;
+	std::vector<std::unique_ptr<std::string>> _spareOutputs;
 	TimerWheel _timers;
 	Poco::UInt32 _tick = 0;
 	Poco::Int64 _startMs;

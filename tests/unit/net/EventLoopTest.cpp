@@ -11,6 +11,7 @@
 #include "Poco/Net/StreamSocket.h"
 #include "Poco/Thread.h"
 #include <cppunit/extensions/HelperMacros.h>
+#include <cstring>
 #include <atomic>
 
 using namespace imgate::net;
@@ -75,6 +76,7 @@ class EventLoopTest: public CppUnit::TestFixture
 	CPPUNIT_TEST_SUITE(EventLoopTest);
 	CPPUNIT_TEST(testPostRunsOnLoopThread);
 	CPPUNIT_TEST(testEchoAndClose);
+	CPPUNIT_TEST(testReusedOutputBufferStartsEmpty);
 	CPPUNIT_TEST(testCloseAfterFlush);
 	CPPUNIT_TEST(testTimer);
 	CPPUNIT_TEST(testLargeOutputIsFullyWritten);
@@ -140,6 +142,23 @@ public:
 		CPPUNIT_ASSERT(inLoop.load());
 		CPPUNIT_ASSERT_EQUAL(2, second.load());
 		CPPUNIT_ASSERT(!_pLoop->inLoopThread());
+	}
+
+	void testReusedOutputBufferStartsEmpty()
+	{
+		// A sent buffer goes back to the loop and serves the next turn's
+		// output: none of its old bytes may go out again.
+		Poco::Net::StreamSocket client = connectAndAdopt();
+		const std::string first(1000, 'f');
+		client.sendBytes(first.data(), static_cast<int>(first.size()));
+		CPPUNIT_ASSERT_EQUAL(first, readExactly(client, first.size()));
+		for (const char* next: {"2", "34", "5"})
+		{
+			client.sendBytes(next, static_cast<int>(std::strlen(next)));
+			CPPUNIT_ASSERT_EQUAL(std::string(next), readExactly(client, std::strlen(next)));
+		}
+		client.sendBytes("end", 3);
+		CPPUNIT_ASSERT_EQUAL(std::string("end"), readExactly(client, 3));
 	}
 
 	void testEchoAndClose()
