@@ -5,6 +5,7 @@
 //
 
 #include "server/net/EventLoop.h"
+#include "server/metrics/ThreadSlot.h"
 #include "server/net/Connection.h"
 #include "server/net/ConnectionLimiter.h"
 #include "Poco/Clock.h"
@@ -25,9 +26,14 @@ namespace {
 constexpr int MAX_EVENTS = 256;
 constexpr int MAX_READS_PER_EVENT = 4; // fairness between busy connections
 
+Poco::Int64 monotonicMicros()
+{
+	return Poco::Clock().raw();
+}
+
 Poco::Int64 monotonicMs()
 {
-	return Poco::Clock().raw() / 1000;
+	return monotonicMicros() / 1000;
 }
 
 int socketFd(const Connection& c)
@@ -141,6 +147,7 @@ Connection* EventLoop::find(Poco::UInt64 id) const
 void EventLoop::run()
 {
 	_threadId = static_cast<unsigned long>(Poco::Thread::currentTid());
+	metrics::ThreadSlot::assign(_index);
 	epoll_event events[MAX_EVENTS];
 	while (!_stopped)
 	{
@@ -152,6 +159,8 @@ void EventLoop::run()
 			_logger.critical("epoll_wait failed: %s", std::string(std::strerror(errno)));
 			break;
 		}
+		// A turn's length is how long a ready socket may wait for this loop.
+		const Poco::Int64 turnStart = monotonicMicros();
 		for (int i = 0; i < n; ++i)
 		{
 			if (events[i].data.ptr == nullptr)
@@ -167,6 +176,9 @@ void EventLoop::run()
 		advanceTimers();
 		flushDirty();
 		reap();
+		const Poco::Int64 turn = monotonicMicros() - turnStart;
+		_counters.busyMicros.add(static_cast<Poco::UInt64>(turn));
+		_counters.longestTurnMicros.raiseTo(turn);
 	}
 	forEach([this](Connection& c) { closeConnection(c); });
 	reap();
@@ -200,6 +212,7 @@ void EventLoop::readFrom(Connection& c)
 		ssize_t n = ::recv(fd, _pReadBuffer.get(), READ_BUFFER_SIZE, 0);
 		if (n > 0)
 		{
+			_counters.bytesIn.add(static_cast<Poco::UInt64>(n));
 			try
 			{
 				c.onData(_pReadBuffer.get(), static_cast<std::size_t>(n));
@@ -286,6 +299,7 @@ void EventLoop::flush(Connection& c)
 		else
 		{
 			c._outputSent += static_cast<Poco::UInt32>(n);
+			_counters.bytesOut.add(static_cast<Poco::UInt64>(n));
 			if (c._outputSent == pOut->size()) releaseOutput(c);
 			else if (c._outputSent >= pOut->size() / 2)
 			{

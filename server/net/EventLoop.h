@@ -9,6 +9,7 @@
 #ifndef imgate_net_EventLoop_INCLUDED
 #define imgate_net_EventLoop_INCLUDED
 
+#include "server/metrics/LoopCounters.h"
 #include "server/net/TimerWheel.h"
 #include "Poco/Runnable.h"
 #include "Poco/Logger.h"
@@ -89,6 +90,10 @@ public:
 
 	bool inLoopThread() const;
 
+	metrics::LoopCounters& counters();
+		/// This loop's counters: written by the loop and its sessions,
+		/// read by any thread (a metrics scrape).
+
 	static Poco::UInt32 ticksFromSeconds(unsigned seconds);
 
 private:
@@ -129,6 +134,7 @@ private:
 	std::atomic<unsigned long> _threadId{0};
 	std::unique_ptr<char[]> _pReadBuffer;
 	ConnectionLimiter* _pLimiter = nullptr;
+	metrics::LoopCounters _counters;
 };
 
 
@@ -141,6 +147,12 @@ inline std::size_t EventLoop::index() const
 inline TimerWheel& EventLoop::timers()
 {
 	return _timers;
+}
+
+
+inline metrics::LoopCounters& EventLoop::counters()
+{
+	return _counters;
 }
 
 

@@ -6,6 +6,7 @@
 
 #include "server/plugin/FilterChain.h"
 #include "server/plugin/PluginHost.h"
+#include "server/metrics/ThreadSlot.h"
 
 namespace imgate {
 namespace plugin {
@@ -26,7 +27,8 @@ FilterChain::FilterChain(const PluginHost& host)
 {
 	for (const auto& plugin: host.plugins())
 	{
-		_entries.push_back(Entry{plugin.pFilter.get(), plugin.name, plugin.apiVersion, &Poco::Logger::get("imgate.plugin." + plugin.name)});
+		std::shared_ptr<VerdictRow> pRows(new VerdictRow[metrics::ThreadSlot::ROWS], std::default_delete<VerdictRow[]>());
+		_entries.push_back(Entry{plugin.pFilter.get(), plugin.name, plugin.apiVersion, &Poco::Logger::get("imgate.plugin." + plugin.name), pRows});
 		_hasAuthenticator = _hasAuthenticator || plugin.pFilter->authenticates();
 	}
 }
@@ -41,20 +43,55 @@ Verdict FilterChain::run(const char* hookName, Hook&& hook) const
 		try
 		{
 			Verdict v = hook(i, *e.pFilter);
+			count(e, static_cast<std::size_t>(v.action()));
 			if (v.stops()) return v;
 		}
 		catch (std::exception& exc)
 		{
+			count(e, VERDICT_ERROR);
 			e.pLogger->error("%s failed: %s", std::string(hookName), std::string(exc.what()));
 			return Verdict::reject(Status::INTERNAL, "internal error");
 		}
 		catch (...)
 		{
+			count(e, VERDICT_ERROR);
 			e.pLogger->error("%s failed with an unknown exception", std::string(hookName));
 			return Verdict::reject(Status::INTERNAL, "internal error");
 		}
 	}
 	return Verdict::proceed();
+}
+
+
+static_assert(FilterChain::VERDICT_PROCEED == Verdict::PROCEED && FilterChain::VERDICT_AUTHENTICATED == Verdict::AUTHENTICATED
+	&& FilterChain::VERDICT_REJECT == Verdict::REJECT && FilterChain::VERDICT_BAN == Verdict::BAN, "a verdict counts under its action");
+
+
+void FilterChain::count(const Entry& e, std::size_t kind) const
+{
+	if (kind < VERDICT_KINDS) e.pVerdicts.get()[metrics::ThreadSlot::row()].counts[kind].add();
+}
+
+
+const char* FilterChain::verdictName(std::size_t kind)
+{
+	static const char* const names[VERDICT_KINDS] = {"proceed", "authenticated", "reject", "ban", "error"};
+	return kind < VERDICT_KINDS ? names[kind] : "unknown";
+}
+
+
+const std::string& FilterChain::pluginName(std::size_t index) const
+{
+	return _entries.at(index).name;
+}
+
+
+Poco::UInt64 FilterChain::verdictCount(std::size_t index, std::size_t kind) const
+{
+	const Entry& e = _entries.at(index);
+	Poco::UInt64 n = 0;
+	for (std::size_t row = 0; row < metrics::ThreadSlot::ROWS; ++row) n += e.pVerdicts.get()[row].counts[kind].value();
+	return n;
 }
 
 

@@ -11,6 +11,7 @@
 
 #include "imgate/Filter.h"
 #include "Poco/Logger.h"
+#include "server/metrics/Counter.h"
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,19 +79,46 @@ public:
 	static bool asksForBan(const Verdict& verdict);
 		/// A BAN verdict with a duration.
 
+	enum VerdictKind
+	{
+		VERDICT_PROCEED,
+		VERDICT_AUTHENTICATED,
+		VERDICT_REJECT,
+		VERDICT_BAN,
+		VERDICT_ERROR,  /// The hook threw.
+		VERDICT_KINDS
+	};
+
+	static const char* verdictName(std::size_t kind);
+		/// "proceed", "authenticated", "reject", "ban", "error".
+
+	const std::string& pluginName(std::size_t index) const;
+
+	Poco::UInt64 verdictCount(std::size_t index, std::size_t kind) const;
+		/// Verdicts plugin index returned from onAccept, onLogin and onFrame
+		/// since start, summed over the threads that asked. Any thread.
+
 	static BanRequest banRequest(const Verdict& verdict, const std::string& address, const std::string& uid);
 		/// The ban a BAN verdict asks for, of address and (if not empty)
 		/// uid, with the verdict's duration and message, origin "filter
 		/// verdict".
 
 private:
+	struct alignas(64) VerdictRow
+		/// One thread slot's counts (metrics::ThreadSlot): one writer each.
+	{
+		metrics::Counter counts[VERDICT_KINDS];
+	};
 	struct Entry
 	{
 		Filter* pFilter;
 		std::string name;
 		unsigned apiVersion; /// (major << 16) | minor: a hook added in 1.N runs only for plugins built for 1.N or later.
 		Poco::Logger* pLogger;
+		std::shared_ptr<VerdictRow> pVerdicts; /// metrics::ThreadSlot::ROWS rows.
 	};
+
+	void count(const Entry& e, std::size_t kind) const;
 
 	template <class Hook>
 	Verdict run(const char* hookName, Hook&& hook) const;

@@ -11,9 +11,23 @@
 namespace imgate {
 namespace session {
 
-DeliveryWindow::DeliveryWindow(std::size_t capacity)
+DeliveryWindow::DeliveryWindow(metrics::Gauge& inFlight, std::size_t capacity):
+	_inFlight(inFlight)
 {
 	_entries.reserve(capacity);
+}
+
+
+DeliveryWindow::~DeliveryWindow()
+{
+	_inFlight.add(-static_cast<Poco::Int64>(_entries.size()));
+}
+
+
+std::vector<DeliveryWindow::InFlight>::iterator DeliveryWindow::forget(std::vector<InFlight>::iterator it)
+{
+	_inFlight.add(-1);
+	return _entries.erase(it);
 }
 
 
@@ -21,6 +35,7 @@ void DeliveryWindow::sent(Poco::UInt64 msgId, Poco::UInt32 tick)
 {
 	poco_assert (msgId > _cursor);
 	_entries.push_back(InFlight{msgId, tick});
+	_inFlight.add(1);
 	_cursor = msgId;
 }
 
@@ -32,6 +47,7 @@ bool DeliveryWindow::acknowledge(Poco::UInt64 msgId)
 		[](const InFlight& e, Poco::UInt64 id) { return e.msgId < id; });
 	if (it == _entries.end() || it->msgId != msgId) return false;
 	_entries.erase(it);
+	_inFlight.add(-1);
 	return true;
 }
 

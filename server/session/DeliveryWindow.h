@@ -8,6 +8,7 @@
 #ifndef imgate_session_DeliveryWindow_INCLUDED
 #define imgate_session_DeliveryWindow_INCLUDED
 
+#include "server/metrics/Counter.h"
 #include "Poco/Types.h"
 #include <vector>
 
@@ -30,9 +31,14 @@ public:
 		Poco::UInt32 sentAt;
 	};
 
-	explicit DeliveryWindow(std::size_t capacity = 0);
+	explicit DeliveryWindow(metrics::Gauge& inFlight, std::size_t capacity = 0);
 		/// Room for capacity entries without growing (one allocation for
-		/// the window's life instead of one per doubling).
+		/// the window's life instead of one per doubling). inFlight (the
+		/// loop's gauge, which must outlive the window) follows the number
+		/// of entries.
+
+	~DeliveryWindow();
+		/// Takes its entries off the gauge.
 
 	std::size_t size() const;
 	bool empty() const;
@@ -44,12 +50,17 @@ public:
 	bool acknowledge(Poco::UInt64 msgId);
 		/// Removes msgId if in flight; returns whether it was.
 
+	std::vector<InFlight>::iterator forget(std::vector<InFlight>::iterator it);
+		/// Removes an entry (no longer pending in the store); returns the next.
+
 	Poco::UInt32 oldestSentAt() const;
 		/// Tick of the least recently sent entry. Not empty.
 
 	std::vector<InFlight>& entries();
+		/// Change sentAt through it; remove entries only with forget().
 
 private:
+	metrics::Gauge& _inFlight;
 	std::vector<InFlight> _entries;
 	Poco::UInt64 _cursor = 0;
 };

@@ -104,6 +104,7 @@ void Session::handleFrame(const protocol::Frame& frame)
 {
 	if (_state == LOGGED_IN) _since = loop().tick();
 	const Command cmd = static_cast<Command>(frame.cmd);
+	countFrame(cmd);
 	if (frame.flags != 0)
 	{
 		failRequest(frame, Status::BAD_REQUEST, "unknown flag bits set");
@@ -261,6 +262,7 @@ void Session::handleLogin(const protocol::Frame& frame)
 	_state = LOGGED_IN;
 	_since = loop().tick();
 	_manager.logger().information("login uid=%s peer=%s device=%s session=%Lx", _uid, _peer.toString(), printable(request.device()), id());
+	loop().counters().logins[0].add();
 
 	imgate::v1::LoginResponse response;
 	response.set_server_time_ms(nowMs());
@@ -286,6 +288,7 @@ void Session::handleSend(const protocol::Frame& frame)
 	else if (request.payload().size() > _manager.config().maxPayloadSize) status = Status::PAYLOAD_TOO_LARGE;
 	if (status != Status::OK)
 	{
+		countError(status);
 		imgate::v1::MessageSendAck ack;
 		ack.set_client_msg_id(request.client_msg_id());
 		FrameEncoder::append(output(), Command::MSG_SEND_ACK, status, frame.seq, ack);
@@ -303,6 +306,9 @@ void Session::handleSend(const protocol::Frame& frame)
 
 void Session::sendAck(Poco::UInt32 seq, Poco::UInt64 clientMsgId, const store::AppendResult& result)
 {
+	metrics::LoopCounters& counters = loop().counters();
+	if (result.outcome == store::AppendResult::STORED) counters.messagesAccepted.add();
+	else if (result.outcome == store::AppendResult::DUPLICATE) counters.messagesDuplicate.add();
 	if (closing()) return;
 	imgate::v1::MessageSendAck ack;
 	ack.set_client_msg_id(clientMsgId);
@@ -322,6 +328,7 @@ void Session::sendAck(Poco::UInt32 seq, Poco::UInt64 clientMsgId, const store::A
 		status = Status::INTERNAL;
 		break;
 	}
+	if (status != Status::OK) countError(status);
 	FrameEncoder::append(output(), Command::MSG_SEND_ACK, status, seq, ack);
 }
 
@@ -344,6 +351,7 @@ void Session::handleDeliverAck(const protocol::Frame& frame)
 		if (_pWindow->acknowledge(msgId)) acked.push_back(msgId);
 	}
 	if (acked.empty()) return;
+	loop().counters().messagesAcknowledged.add(acked.size());
 	_manager.store().acknowledge(_uid, acked);
 	if (_pWindow->empty()) _pWindow.reset();
 	deliverPending();
@@ -391,7 +399,7 @@ void Session::onPending(store::PendingPage& page, bool retransmission)
 void Session::deliver(std::vector<store::StoredMessage>& messages)
 {
 	if (messages.empty()) return;
-	if (!_pWindow) _pWindow.reset(new DeliveryWindow(std::min<std::size_t>(_manager.config().window, MAX_RESERVED_WINDOW)));
+	if (!_pWindow) _pWindow.reset(new DeliveryWindow(loop().counters().deliveriesInFlight, std::min<std::size_t>(_manager.config().window, MAX_RESERVED_WINDOW)));
 	std::string& out = output();
 	const Poco::UInt32 now = loop().tick();
 	imgate::v1::MessageDeliver deliver;
@@ -406,6 +414,7 @@ void Session::deliver(std::vector<store::StoredMessage>& messages)
 		deliver.set_timestamp_ms(m.timestampMs);
 		FrameEncoder::append(out, Command::MSG_DELIVER, Status::OK, 0, deliver);
 		_pWindow->sent(m.msgId, now);
+		loop().counters().messagesDelivered.add();
 	}
 	if (_pWindow->empty()) _pWindow.reset();
 	rearm();
@@ -440,7 +449,7 @@ void Session::resend(const std::vector<store::StoredMessage>& messages, Poco::UI
 		while (m < messages.size() && messages[m].msgId < it->msgId) ++m;
 		if (m == messages.size() || messages[m].msgId != it->msgId)
 		{
-			it = entries.erase(it); // no longer pending in the store
+			it = _pWindow->forget(it); // no longer pending in the store
 			continue;
 		}
 		if (reached(now, it->sentAt + timeout))
@@ -452,6 +461,7 @@ void Session::resend(const std::vector<store::StoredMessage>& messages, Poco::UI
 			FrameEncoder::append(out, Command::MSG_DELIVER, Status::OK, 0, deliver);
 			it->sentAt = now;
 			++resent;
+			loop().counters().messagesRetransmitted.add();
 		}
 		++it;
 	}
@@ -472,6 +482,7 @@ void Session::kick(protocol::KickReason reason, const std::string& message)
 	kick.set_reason(static_cast<Poco::UInt32>(reason));
 	kick.set_message(message);
 	FrameEncoder::append(output(), Command::KICK, Status::OK, 0, kick);
+	loop().counters().kicks[metrics::LoopCounters::kickSlot(static_cast<unsigned>(reason))].add();
 	if (_state == LOGGED_IN)
 		_manager.logger().information("kick uid=%s session=%Lx reason=%u: %s", _uid, id(), static_cast<unsigned>(reason), message);
 	closeAfterFlush(EventLoop::ticksFromSeconds(_manager.config().closeLinger));
@@ -570,6 +581,8 @@ void Session::failRequest(const protocol::Frame& frame, Status status, const std
 	{
 	case Command::LOGIN:
 		{
+			countError(status);
+			loop().counters().logins[metrics::LoopCounters::statusSlot(static_cast<unsigned>(status))].add();
 			imgate::v1::LoginResponse response;
 			response.set_server_time_ms(nowMs());
 			response.set_message(message);
@@ -577,10 +590,12 @@ void Session::failRequest(const protocol::Frame& frame, Status status, const std
 		}
 		break;
 	case Command::HEARTBEAT:
+		countError(status);
 		FrameEncoder::append(output(), Command::HEARTBEAT_RESP, status, frame.seq);
 		break;
 	case Command::MSG_SEND:
 		{
+			countError(status);
 			// Echo client_msg_id whenever the body parses.
 			imgate::v1::MessageSend request;
 			imgate::v1::MessageSendAck ack;
@@ -598,9 +613,33 @@ void Session::failRequest(const protocol::Frame& frame, Status status, const std
 
 void Session::sendError(Status status, Poco::UInt32 seq, const std::string& message)
 {
+	countError(status);
 	imgate::v1::Error error;
 	error.set_message(message);
 	FrameEncoder::append(output(), Command::ERROR, status, seq, error);
+}
+
+
+void Session::countError(Status status)
+{
+	loop().counters().errors[metrics::LoopCounters::statusSlot(static_cast<unsigned>(status))].add();
+}
+
+
+void Session::countFrame(Command cmd)
+{
+	using metrics::LoopCounters;
+	LoopCounters::FrameKind kind = LoopCounters::FRAME_OTHER;
+	switch (cmd)
+	{
+	case Command::LOGIN:           kind = LoopCounters::FRAME_LOGIN; break;
+	case Command::HEARTBEAT:       kind = LoopCounters::FRAME_HEARTBEAT; break;
+	case Command::MSG_SEND:        kind = LoopCounters::FRAME_MSG_SEND; break;
+	case Command::MSG_DELIVER_ACK: kind = LoopCounters::FRAME_MSG_DELIVER_ACK; break;
+	case Command::LOGOUT:          kind = LoopCounters::FRAME_LOGOUT; break;
+	default:                       break;
+	}
+	loop().counters().framesIn[kind].add();
 }
 
 

@@ -97,6 +97,10 @@ private:
 	void failRequest(const protocol::Frame& frame, protocol::Status status, const std::string& message);
 	void sendError(protocol::Status status, Poco::UInt32 seq, const std::string& message);
 	void failAndClose(protocol::Status status, Poco::UInt32 seq, const std::string& message);
+	void countError(protocol::Status status);
+		/// An error response goes out (metrics).
+	void countFrame(protocol::Command cmd);
+		/// A frame came in (metrics).
 	void retransmit(Poco::UInt32 now);
 	void fetch(Poco::UInt64 afterMsgId, std::size_t limit, bool retransmission);
 	void deliver(std::vector<store::StoredMessage>& messages);

@@ -9,8 +9,27 @@
 namespace imgate {
 namespace store {
 
+StoreMetrics::StoreMetrics():
+	commitSeconds(metrics::Histogram::exponential(0.0001, 2, 16)),  // 0.1 ms .. 3.3 s
+	commitSize(metrics::Histogram::exponential(1, 2, 13))           // 1 .. 4096
+{
+}
+
+
 MessageStore::~MessageStore()
 {
+}
+
+
+const StoreMetrics* MessageStore::metrics() const
+{
+	return nullptr;
+}
+
+
+bool MessageStore::writable(std::string&) const
+{
+	return true;
 }
 
 

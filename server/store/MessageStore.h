@@ -10,6 +10,8 @@
 #ifndef imgate_store_MessageStore_INCLUDED
 #define imgate_store_MessageStore_INCLUDED
 
+#include "server/metrics/Counter.h"
+#include "server/metrics/Histogram.h"
 #include "Poco/Exception.h"
 #include "Poco/Types.h"
 #include <functional>
@@ -66,6 +68,18 @@ struct AppendResult
 };
 
 
+struct StoreMetrics
+	/// What a store that commits to disk reports (GET /metrics). Written by
+	/// its writer thread, read by any.
+{
+	StoreMetrics();
+
+	metrics::Histogram commitSeconds;  /// From BEGIN until COMMIT returned (the fsync included).
+	metrics::Histogram commitSize;     /// Sends plus acknowledgements in each successful commit.
+	metrics::Counter failedCommits;    /// Rolled back (disk full, I/O error).
+};
+
+
 class MessageStore
 	/// Thread-safe: every member may be called from any loop.
 	///
@@ -112,6 +126,14 @@ public:
 		/// acknowledgement counts once it is committed).
 
 	virtual std::string describe() const = 0;
+
+	virtual const StoreMetrics* metrics() const;
+		/// The commit metrics, or null for a store that does not commit
+		/// (default: null).
+
+	virtual bool writable(std::string& why) const;
+		/// False while writes fail (why: the cause, naming the file), for
+		/// GET /readyz. Default: true.
 		/// One line for the start-up log ("memory (not durable)").
 
 	virtual void close();

@@ -5,6 +5,7 @@
 //
 
 #include "server/store/SqliteMessageStore.h"
+#include "Poco/Clock.h"
 #include "server/store/SqliteDatabase.h"
 #include "server/store/SqliteReader.h"
 #include "server/store/SqliteWriter.h"
@@ -252,6 +253,20 @@ void SqliteMessageStore::serveRead(SqliteReader& reader, ReadRequest& request)
 }
 
 
+const StoreMetrics* SqliteMessageStore::metrics() const
+{
+	return &_metrics;
+}
+
+
+bool SqliteMessageStore::writable(std::string& why) const
+{
+	Poco::FastMutex::ScopedLock lock(_queueMutex);
+	why = _failureCause;
+	return _failureCause.empty();
+}
+
+
 std::size_t SqliteMessageStore::pendingCount(const std::string& uid)
 {
 	// _readers[0] has no thread; its connection serves callers in turn.
@@ -318,6 +333,10 @@ void SqliteMessageStore::writeBatch(std::vector<QueuedAppend>& appends, std::vec
 	commitRange(appends, 0, appends.size(), acks, nowMs(), results, failure);
 	if (failure.happened)
 	{
+		{
+			Poco::FastMutex::ScopedLock lock(_queueMutex);
+			_failureCause = "cannot write " + _options.path + ": " + failure.cause;
+		}
 		if (_failuresInEpisode++ == 0)
 		{
 			_logger.error("cannot write %s: %s; sends are refused with %s until writes succeed again",
@@ -330,6 +349,8 @@ void SqliteMessageStore::writeBatch(std::vector<QueuedAppend>& appends, std::vec
 			_options.path, _failuresInEpisode, _refusedInEpisode);
 		_failuresInEpisode = 0;
 		_refusedInEpisode = 0;
+		Poco::FastMutex::ScopedLock lock(_queueMutex);
+		_failureCause.clear();
 	}
 	for (std::size_t i = 0; i < appends.size(); ++i) appends[i].done(results[i]);
 	// Do not spin on a disk that stays full; sends queue meanwhile
@@ -343,6 +364,7 @@ void SqliteMessageStore::commitRange(std::vector<QueuedAppend>& appends, std::si
 {
 	const Poco::UInt64 committedBefore = _pWriter->lastMsgId();
 	Poco::UInt64 stored = 0;
+	const Poco::Clock started;
 	try
 	{
 		_pWriter->begin();
@@ -360,6 +382,7 @@ void SqliteMessageStore::commitRange(std::vector<QueuedAppend>& appends, std::si
 	catch (Poco::Exception& exc)
 	{
 		_pWriter->rollback();
+		_metrics.failedCommits.add();
 		const bool full = SqliteDatabase::isFull(exc);
 		{
 			Poco::FastMutex::ScopedLock lock(_queueMutex);
@@ -404,6 +427,8 @@ void SqliteMessageStore::commitRange(std::vector<QueuedAppend>& appends, std::si
 		if (!retried) forgetAcks(acks);
 		return;
 	}
+	_metrics.commitSeconds.observe(static_cast<double>(started.elapsed()) / 1e6);
+	_metrics.commitSize.observe(static_cast<double>(last - first + acks.size()));
 	{
 		Poco::FastMutex::ScopedLock lock(_queueMutex);
 		++_statistics.commits;

@@ -87,6 +87,8 @@ public:
 		/// Reads on the caller's thread: for tests and the admin API, not
 		/// for event loops.
 	std::string describe() const override;
+	const StoreMetrics* metrics() const override;
+	bool writable(std::string& why) const override;
 	void close() override;
 		/// Commits what is queued, then stops the threads. Idempotent.
 
@@ -191,6 +193,8 @@ private:
 
 	// Writer thread only.
 	Poco::UInt64 _failuresInEpisode = 0;
+	std::string _failureCause;          /// While writes fail; guarded by _queueMutex.
+	StoreMetrics _metrics;
 	Poco::UInt64 _refusedInEpisode = 0;
 };
 

@@ -14,12 +14,34 @@ class DeliveryWindowTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testAcknowledgeOutOfOrder);
 	CPPUNIT_TEST(testUnknownAckIgnored);
 	CPPUNIT_TEST(testOldestSentAt);
+	CPPUNIT_TEST(testInFlightGauge);
 	CPPUNIT_TEST_SUITE_END();
 
+	imgate::metrics::Gauge _inFlight;
+
 public:
+	void testInFlightGauge()
+	{
+		// The loop's gauge follows every window's entries, also when a
+		// window goes away with entries left (its session closed).
+		{
+			DeliveryWindow a(_inFlight, 4);
+			DeliveryWindow b(_inFlight);
+			for (Poco::UInt64 id = 1; id <= 5; ++id) a.sent(id, 0);
+			b.sent(7, 0);
+			CPPUNIT_ASSERT_EQUAL(Poco::Int64(6), _inFlight.value());
+			CPPUNIT_ASSERT(a.acknowledge(2));
+			CPPUNIT_ASSERT(!a.acknowledge(2));
+			a.forget(a.entries().begin());
+			CPPUNIT_ASSERT_EQUAL(Poco::Int64(4), _inFlight.value());
+			CPPUNIT_ASSERT_EQUAL(std::size_t(3), a.size());
+		}
+		CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), _inFlight.value());
+	}
+
 	void testSentAdvancesCursor()
 	{
-		DeliveryWindow w;
+		DeliveryWindow w(_inFlight);
 		CPPUNIT_ASSERT(w.empty());
 		w.sent(3, 10);
 		w.sent(8, 11);
@@ -29,7 +51,7 @@ public:
 
 	void testAcknowledgeOutOfOrder()
 	{
-		DeliveryWindow w;
+		DeliveryWindow w(_inFlight);
 		for (Poco::UInt64 id = 1; id <= 5; ++id) w.sent(id, 0);
 		CPPUNIT_ASSERT(w.acknowledge(4));
 		CPPUNIT_ASSERT(w.acknowledge(1));
@@ -42,7 +64,7 @@ public:
 
 	void testUnknownAckIgnored()
 	{
-		DeliveryWindow w;
+		DeliveryWindow w(_inFlight);
 		w.sent(10, 0);
 		CPPUNIT_ASSERT(!w.acknowledge(11));
 		CPPUNIT_ASSERT(!w.acknowledge(0));
@@ -51,7 +73,7 @@ public:
 
 	void testOldestSentAt()
 	{
-		DeliveryWindow w;
+		DeliveryWindow w(_inFlight);
 		w.sent(1, 50);
 		w.sent(2, 40); // retransmitted entries can have any order of ticks
 		w.sent(3, 60);
