@@ -145,6 +145,7 @@ void Server::loadPlugins(const Settings& settings)
 
 Server::~Server()
 {
+	if (_pAdmin) _pAdmin->stop();
 	if (!_stopped)
 	{
 		if (_pAcceptor) _pAcceptor->stop();
@@ -180,10 +181,15 @@ void Server::start()
 	{
 		throw ConfigException(exc.message());
 	}
+	// Bound (and the token read) before anything starts: a bad admin
+	// setting must not leave a half-started server taking clients.
+	createAdmin();
 	_pStore->start();
 	_pLoops->start();
 	_pAcceptor->start();
+	_accepting = true;
 	_logger.information("store: %s", _pStore->describe());
+	startAdmin();
 	if (!_settings.allowAnonymous && !_pFilters->hasAuthenticator())
 		_logger.warning("auth.allowAnonymous is false and no auth plugin is loaded: every login will be refused (AUTH_FAILED)");
 	_logger.information("listening on %s:%hu with %u event loops, at most %z sessions",
@@ -195,6 +201,7 @@ void Server::shutdown()
 {
 	if (_stopped) return;
 	_stopped = true;
+	_accepting = false; // GET /readyz says so while the sessions drain
 	if (_pAcceptor) _pAcceptor->stop();
 	std::size_t open = _pSessions->sessionCount();
 	_logger.information("shutting down: draining %z sessions over %u s", open, _settings.drainTime);
@@ -209,6 +216,7 @@ void Server::shutdown()
 	}
 	std::size_t left = _pSessions->sessionCount();
 	if (left > 0) _logger.warning("closing %z sessions that did not close in time", left);
+	if (_pAdmin) _pAdmin->stop();
 	_pLoops->stop();
 	_pFilters->stop();
 	_pStore->close();
@@ -220,6 +228,48 @@ void Server::reload()
 {
 	_logger.information("SIGHUP: plugins re-read their files");
 	_pFilters->reload();
+}
+
+
+void Server::createAdmin()
+{
+	if (!_settings.adminEnabled) return;
+	_pQuery.reset(new session::SessionQuery(*_pLoops, _pSessions->directory()));
+	_pAdminContext.reset(new admin::AdminContext{*_pLoops, *_pSessions, *_pQuery, *_pStore, *_pFilters, _accepting,
+		IMGATE_VERSION, Poco::Timestamp()});
+	admin::AdminServer::Options options;
+	options.address = _settings.adminAddress;
+	options.port = _settings.adminPort;
+	options.tokenFile = _settings.adminTokenFile;
+	options.allowNoToken = _settings.adminAllowNoToken;
+	options.threads = _settings.adminThreads;
+	options.maxBodyBytes = _settings.adminMaxBodyBytes;
+	try
+	{
+		_pAdmin.reset(new admin::AdminServer(*_pAdminContext, options));
+	}
+	catch (Poco::InvalidArgumentException& exc)
+	{
+		throw ConfigException(exc.message());
+	}
+}
+
+
+void Server::startAdmin()
+{
+	if (!_pAdmin) return;
+	_pAdmin->start();
+	const std::string api = !_settings.adminTokenFile.empty() ? "bearer token from " + _settings.adminTokenFile
+		: _settings.adminAllowNoToken ? std::string("no token (admin.allowNoToken, loopback only)")
+		: std::string("off (no admin.tokenFile)");
+	_logger.information("admin: serving http://%s/ (metrics, healthz, readyz; /v1/ API: %s)",
+		Poco::Net::SocketAddress(_settings.adminAddress, _pAdmin->port()).toString(), api);
+}
+
+
+Poco::UInt16 Server::adminPort() const
+{
+	return _pAdmin ? _pAdmin->port() : 0;
 }
 
 

@@ -9,6 +9,8 @@
 #define imgate_app_Server_INCLUDED
 
 #include "server/app/Settings.h"
+#include "server/admin/AdminContext.h"
+#include "server/admin/AdminServer.h"
 #include "server/net/Acceptor.h"
 #include "server/app/FilterAcceptCheck.h"
 #include "server/net/LoopPool.h"
@@ -49,6 +51,9 @@ public:
 	Poco::UInt16 port() const;
 		/// The bound port (useful with server.port = 0).
 
+	Poco::UInt16 adminPort() const;
+		/// The admin listener's bound port, or 0 if admin.enabled is false.
+
 	std::string listenAddress() const;
 		/// "0.0.0.0:7700", "[::]:7700": what the server listens on.
 
@@ -60,6 +65,10 @@ public:
 
 private:
 	void loadPlugins(const Settings& settings);
+	void createAdmin();
+		/// Reads admin.tokenFile and binds the admin listener (if enabled).
+	void startAdmin();
+		/// Starts serving it.
 	static std::unique_ptr<store::MessageStore> makeStore(const Settings& settings);
 	static std::size_t openFileLimit();
 
@@ -74,6 +83,10 @@ private:
 	std::unique_ptr<session::SessionManager> _pSessions;
 	std::unique_ptr<FilterAcceptCheck> _pAcceptCheck; /// Uses the sessions (Host::ban()).
 	std::unique_ptr<net::Acceptor> _pAcceptor;
+	std::atomic<bool> _accepting{false};
+	std::unique_ptr<session::SessionQuery> _pQuery;
+	std::unique_ptr<admin::AdminContext> _pAdminContext;
+	std::unique_ptr<admin::AdminServer> _pAdmin; /// Stopped before anything it reads goes away.
 	bool _stopped = false;
 };
 

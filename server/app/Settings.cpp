@@ -83,7 +83,21 @@ const std::vector<SettingKey>& Settings::schema()
 		{"plugins.dir", SettingKey::STRING, "", 0, 0, nullptr, false,
 			"Folder the filter plugins are loaded from. Default: <libdir>/imgate/plugins of the install prefix."},
 		{"plugins.load", SettingKey::LIST, "", 0, 0, nullptr, false,
-			"Comma-separated plugin names, in filter-chain order; plugin NAME is the file NAME.so in plugins.dir."}
+			"Comma-separated plugin names, in filter-chain order; plugin NAME is the file NAME.so in plugins.dir."},
+		{"admin.enabled", SettingKey::BOOL, "true", 0, 0, nullptr, false,
+			"Serve the admin HTTP listener: GET /metrics, /healthz, /readyz and the /v1/ admin API."},
+		{"admin.address", SettingKey::STRING, "127.0.0.1", 0, 0, nullptr, false,
+			"IPv4 or IPv6 address the admin listener binds. /metrics and the health checks need no token: keep it on loopback or a private network."},
+		{"admin.port", SettingKey::INT, "7780", 0, 65535, nullptr, false,
+			"TCP port of the admin listener; 0 picks a free port (logged at start-up)."},
+		{"admin.tokenFile", SettingKey::STRING, "", 0, 0, nullptr, false,
+			"File holding the bearer token of the /v1/ admin API (at least 16 characters; surrounding whitespace ignored). Without it the API answers 403, unless admin.allowNoToken."},
+		{"admin.allowNoToken", SettingKey::BOOL, "false", 0, 0, nullptr, false,
+			"Serve the /v1/ admin API without a token. Refused unless admin.address is a loopback address (development only)."},
+		{"admin.threads", SettingKey::INT, "2", 1, 16, nullptr, false,
+			"Threads that answer admin requests; they never run on the event loops."},
+		{"admin.maxBodyBytes", SettingKey::INT, "65536", 1024, 16777216, nullptr, false,
+			"Largest admin request body in bytes (413 above)."}
 	};
 	return keys;
 }
@@ -266,6 +280,18 @@ Settings Settings::load(const Poco::Util::AbstractConfiguration& config, const s
 	s.maxQueuedBytes = static_cast<std::size_t>(r.integer(keyOf("store.maxQueuedBytes"), 67108864));
 	s.readThreads = static_cast<unsigned>(r.integer(keyOf("store.readThreads"), 2));
 	s.allowAnonymous = r.boolean(keyOf("auth.allowAnonymous"), false);
+	s.adminEnabled = r.boolean(keyOf("admin.enabled"), true);
+	s.adminAddress = r.string(keyOf("admin.address"), "127.0.0.1");
+	Poco::Net::IPAddress adminIp;
+	if (!Poco::Net::IPAddress::tryParse(s.adminAddress, adminIp))
+		r.fail("admin.address", "expected an IPv4 or IPv6 address, got \"" + s.adminAddress + "\"");
+	s.adminPort = static_cast<unsigned>(r.integer(keyOf("admin.port"), 7780));
+	s.adminTokenFile = r.string(keyOf("admin.tokenFile"), "");
+	s.adminAllowNoToken = r.boolean(keyOf("admin.allowNoToken"), false);
+	if (s.adminAllowNoToken && !adminIp.isLoopback())
+		r.fail("admin.allowNoToken", "an admin API without a token is only allowed on a loopback admin.address, not on " + s.adminAddress);
+	s.adminThreads = static_cast<unsigned>(r.integer(keyOf("admin.threads"), 2));
+	s.adminMaxBodyBytes = static_cast<std::size_t>(r.integer(keyOf("admin.maxBodyBytes"), 65536));
 	s.pluginsDir = r.string(keyOf("plugins.dir"), IMGATE_DEFAULT_PLUGIN_DIR);
 	s.pluginsLoad = r.list(keyOf("plugins.load"));
 	for (std::size_t i = 0; i < s.pluginsLoad.size(); ++i)

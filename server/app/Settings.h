@@ -82,6 +82,13 @@ public:
 	std::size_t maxQueuedBytes = 67108864;
 	unsigned readThreads = 2;
 	bool allowAnonymous = false;
+	bool adminEnabled = true;
+	std::string adminAddress = "127.0.0.1";
+	unsigned adminPort = 7780;
+	std::string adminTokenFile;      /// Empty: no token.
+	bool adminAllowNoToken = false;
+	unsigned adminThreads = 2;
+	std::size_t adminMaxBodyBytes = 65536;
 	std::string pluginsDir;
 	std::vector<std::string> pluginsLoad;
 	std::map<std::string, std::map<std::string, std::string>> pluginSettings;

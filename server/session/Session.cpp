@@ -73,6 +73,12 @@ Session::~Session()
 }
 
 
+std::size_t Session::inFlight() const
+{
+	return _pWindow ? _pWindow->size() : 0;
+}
+
+
 void Session::onData(const char* data, std::size_t length)
 {
 	FrameDecoder decoder(_manager.config().maxBodySize, _partialFrame);
@@ -259,6 +265,8 @@ void Session::handleLogin(const protocol::Frame& frame)
 		break;
 	}
 	_uid = request.uid();
+	_device = request.device();
+	_loginAt = static_cast<Poco::UInt32>(nowMs() / 1000);
 	_state = LOGGED_IN;
 	_since = loop().tick();
 	_manager.logger().information("login uid=%s peer=%s device=%s session=%Lx", _uid, _peer.toString(), printable(request.device()), id());

@@ -68,6 +68,15 @@ public:
 
 	const net::PeerAddress& peer() const;
 
+	const std::string& device() const;
+		/// LoginRequest.device of the login ("" before it).
+
+	Poco::UInt32 loginTime() const;
+		/// Unix seconds of the login (0 before it).
+
+	std::size_t inFlight() const;
+		/// Deliveries sent and not yet acknowledged.
+
 protected:
 	void onData(const char* data, std::size_t length) override;
 	void onTimer() override;
@@ -116,6 +125,8 @@ private:
 	Poco::UInt32 _since;    /// Tick of accept (before login) or of the last frame (after).
 	Poco::UInt32 _drainAt = 0;
 	net::PeerAddress _peer; /// Taken at accept: still known after a reset.
+	std::string _device;    /// For the admin API (at most 128 bytes; 15 or fewer need no heap).
+	Poco::UInt32 _loginAt = 0;
 	State _state = CONNECTED;
 	bool _fetching = false; /// A store read for this session is out.
 	bool _refetch = false;  /// deliverPending() was called while it was out.
@@ -137,6 +148,18 @@ inline const std::string& Session::uid() const
 inline const net::PeerAddress& Session::peer() const
 {
 	return _peer;
+}
+
+
+inline const std::string& Session::device() const
+{
+	return _device;
+}
+
+
+inline Poco::UInt32 Session::loginTime() const
+{
+	return _loginAt;
 }
 
 

@@ -21,11 +21,16 @@ MemoryMessageStore::MemoryMessageStore(const Limits& limits):
 
 MemoryMessageStore::MemoryMessageStore(const Limits& limits, Poco::UInt64 firstMsgId):
 	_limits(limits),
-	_entriesPerShard(std::max<std::size_t>(1, limits.idempotencyEntries / std::max<std::size_t>(1, limits.shards))),
+	_entriesPerShard(std::max<std::size_t>(1, limits.idempotencyEntries / shardCount(limits))),
 	_lastMsgId(firstMsgId - 1)
 {
-	const std::size_t n = std::min<std::size_t>(std::max<std::size_t>(1, limits.shards), 1024);
-	for (std::size_t i = 0; i < n; ++i) _shards.emplace_back(new Shard);
+	for (std::size_t i = 0; i < shardCount(limits); ++i) _shards.emplace_back(new Shard);
+}
+
+
+std::size_t MemoryMessageStore::shardCount(const Limits& limits)
+{
+	return std::min<std::size_t>(std::max<std::size_t>(1, limits.shards), MAX_SHARDS);
 }
 
 

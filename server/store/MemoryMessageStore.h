@@ -98,6 +98,13 @@ private:
 		std::deque<Accepted> acceptedOrder; /// Oldest first, for eviction.
 	};
 
+	enum
+	{
+		MAX_SHARDS = 1024
+	};
+
+	static std::size_t shardCount(const Limits& limits);
+		/// limits.shards, within 1 .. MAX_SHARDS.
 	std::size_t shardIndex(const std::string& uid) const;
 	Shard& shardOf(const std::string& uid) const;
 	static bool findSent(const Shard& senderShard, const NewMessage& message, AppendResult& result);

@@ -32,12 +32,13 @@ void configureLibrary()
 	// lock), so SQLite's per-call connection mutex (serialized mode, the
 	// default) and its global memory-statistics mutex (taken on every
 	// sqlite3_malloc and sqlite3_free) only cost: together 11 % of
-	// imgated's CPU at 1,000 pairs x window 16. If the library refuses
-	// (a connection is open already), the defaults stay: slower, as correct.
-	if (sqlite3_shutdown() != SQLITE_OK) return;
-	sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+	// imgated's CPU at 1,000 pairs x window 16. sqlite3_config() refuses
+	// (SQLITE_MISUSE) once the library is initialized, for instance by a
+	// plugin that opened a database first: then the defaults stay, which
+	// is slower and just as correct. Never sqlite3_shutdown(): it would
+	// pull the library out from under such a plugin's open connections.
+	if (sqlite3_config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK) return;
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	sqlite3_initialize();
 }
 
 

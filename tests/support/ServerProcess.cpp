@@ -118,6 +118,8 @@ void ServerProcess::start(Settings settings, const Settings& overrides)
 {
 	settings["server.address"] = "127.0.0.1";
 	settings["server.port"] = "0";
+	// Every test server its own admin port, or tests running side by side collide.
+	if (settings.find("admin.port") == settings.end()) settings["admin.port"] = "0";
 	_dir = makeTempDir();
 	// Each server its own database, removed with its folder.
 	settings["store.path"] = _dir + "imgate.db";
@@ -152,6 +154,14 @@ void ServerProcess::start(Settings settings, const Settings& overrides)
 		throw Poco::RuntimeException("imgated did not start:\n" + text);
 	}
 	_port = static_cast<Poco::UInt16>(std::stoi(found.substr(found.rfind(':') + 1)));
+	const std::string adminMarker = "admin: serving http://";
+	const std::string started = log();
+	std::size_t at = started.find(adminMarker);
+	if (at != std::string::npos)
+	{
+		std::string address = started.substr(at + adminMarker.size(), started.find('/', at + adminMarker.size()) - at - adminMarker.size());
+		_adminPort = static_cast<Poco::UInt16>(std::stoi(address.substr(address.rfind(':') + 1)));
+	}
 }
 
 

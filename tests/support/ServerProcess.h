@@ -43,6 +43,9 @@ public:
 
 	Poco::UInt16 port() const;
 
+	Poco::UInt16 adminPort() const;
+		/// The admin listener's port (0 if admin.enabled = false).
+
 	std::unique_ptr<client::ImgateClient> connect(const std::string& sourceAddress = "") const;
 		/// Connects to the server, from sourceAddress (e.g. "127.0.0.2") if given.
 
@@ -79,12 +82,19 @@ private:
 	int _status = 0;
 	bool _exited = false;
 	Poco::UInt16 _port = 0;
+	Poco::UInt16 _adminPort = 0;
 };
 
 
 inline Poco::UInt16 ServerProcess::port() const
 {
 	return _port;
+}
+
+
+inline Poco::UInt16 ServerProcess::adminPort() const
+{
+	return _adminPort;
 }
 
 } } // namespace imgate::test

@@ -1,0 +1,311 @@
+//
+// AdminApi.cpp
+//
+// Layer: admin
+//
+
+#include "server/admin/AdminApi.h"
+#include "server/admin/MetricsReport.h"
+#include "server/metrics/Exposition.h"
+#include "server/protocol/Uid.h"
+#include "Poco/JSON/Object.h"
+#include "Poco/JSON/Array.h"
+#include "Poco/JSON/Parser.h"
+#include "Poco/JSON/JSONException.h"
+#include "Poco/NumberParser.h"
+#include "Poco/StringTokenizer.h"
+#include <sstream>
+
+namespace imgate {
+namespace admin {
+
+namespace {
+
+std::string json(const Poco::JSON::Object& object)
+{
+	std::ostringstream out;
+	object.stringify(out);
+	out << '\n';
+	return out.str();
+}
+
+
+AdminResponse ok(const Poco::JSON::Object& object)
+{
+	AdminResponse r;
+	r.body = json(object);
+	return r;
+}
+
+
+AdminResponse text(int status, const std::string& body)
+{
+	AdminResponse r;
+	r.status = status;
+	r.contentType = "text/plain; charset=utf-8";
+	r.body = body;
+	return r;
+}
+
+
+Poco::JSON::Object summaryJson(const session::SessionSummary& s)
+{
+	Poco::JSON::Object o;
+	o.set("uid", s.uid);
+	o.set("peer", s.peer);
+	o.set("device", s.device);
+	o.set("login_time", static_cast<Poco::UInt64>(s.loginTime));
+	o.set("in_flight", static_cast<Poco::UInt64>(s.inFlight));
+	o.set("loop", static_cast<Poco::UInt64>(s.loop));
+	return o;
+}
+
+
+std::vector<std::string> segments(const std::string& path)
+{
+	Poco::StringTokenizer t(path, "/", Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+	return std::vector<std::string>(t.begin(), t.end());
+}
+
+} // namespace
+
+
+AdminApi::AdminApi(const AdminContext& context, const std::string& token, bool allowNoToken):
+	_context(context),
+	_token(token),
+	_allowNoToken(allowNoToken),
+	_logger(Poco::Logger::get("imgate.admin"))
+{
+}
+
+
+bool AdminApi::sameSecret(const std::string& a, const std::string& b)
+{
+	// Compares every byte of the longer one, whatever the lengths.
+	const std::size_t n = a.size() > b.size() ? a.size() : b.size();
+	unsigned char diff = a.size() == b.size() ? 0 : 1;
+	for (std::size_t i = 0; i < n; ++i)
+	{
+		const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+		const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+		diff = static_cast<unsigned char>(diff | (x ^ y));
+	}
+	return diff == 0;
+}
+
+
+AdminResponse AdminApi::error(int status, const std::string& message)
+{
+	Poco::JSON::Object o;
+	o.set("error", message);
+	AdminResponse r;
+	r.status = status;
+	r.body = json(o);
+	return r;
+}
+
+
+AdminResponse AdminApi::methodNotAllowed(const std::string& allow)
+{
+	AdminResponse r = error(405, "method not allowed; use " + allow);
+	r.allow = allow;
+	return r;
+}
+
+
+AdminResponse AdminApi::handle(const AdminRequest& request) const
+{
+	const std::string& path = request.path;
+	if (path == "/metrics")
+		return request.method == "GET" || request.method == "HEAD" ? metrics() : methodNotAllowed("GET");
+	if (path == "/healthz")
+		return request.method == "GET" || request.method == "HEAD" ? health() : methodNotAllowed("GET");
+	if (path == "/readyz")
+		return request.method == "GET" || request.method == "HEAD" ? readiness() : methodNotAllowed("GET");
+	if (path == "/v1" || path.compare(0, 4, "/v1/") == 0) return api(request);
+	return error(404, "no such resource: " + path + " (see docs/operations.md, \"Admin API\")");
+}
+
+
+AdminResponse AdminApi::metrics() const
+{
+	AdminResponse r;
+	r.contentType = metrics::Exposition::CONTENT_TYPE;
+	r.body = MetricsReport::render(_context);
+	return r;
+}
+
+
+AdminResponse AdminApi::health() const
+{
+	return text(200, "ok\n");
+}
+
+
+AdminResponse AdminApi::readiness() const
+{
+	std::string problems;
+	if (!_context.accepting.load()) problems += "not accepting connections (starting or shutting down)\n";
+	std::string why;
+	if (!_context.store.writable(why)) problems += "store: " + why + "\n";
+	if (!problems.empty()) return text(503, problems);
+	return text(200, "ready\n");
+}
+
+
+bool AdminApi::authorized(const AdminRequest& request) const
+{
+	if (_token.empty()) return _allowNoToken;
+	const std::string prefix = "Bearer ";
+	if (request.authorization.compare(0, prefix.size(), prefix) != 0) return false;
+	return sameSecret(request.authorization.substr(prefix.size()), _token);
+}
+
+
+AdminResponse AdminApi::api(const AdminRequest& request) const
+{
+	if (_token.empty() && !_allowNoToken)
+		return error(403, "the admin API is off: set admin.tokenFile (docs/configuration.md)");
+	if (!authorized(request))
+	{
+		_logger.warning("admin API: refused %s %s from %s: missing or wrong token", request.method, request.path, request.peer);
+		AdminResponse r = error(401, "unauthorized");
+		r.challenge = true;
+		return r;
+	}
+	const std::vector<std::string> parts = segments(request.path); // "v1", ...
+	if (parts.size() == 2 && parts[1] == "stats")
+		return request.method == "GET" ? stats() : methodNotAllowed("GET");
+	if (parts.size() == 2 && parts[1] == "sessions")
+		return request.method == "GET" ? listSessions(request) : methodNotAllowed("GET");
+	if (parts.size() >= 3 && parts[1] == "sessions")
+	{
+		const std::string& uid = parts[2];
+		if (!protocol::isValidUid(uid)) return error(400, "not a valid uid: 1 to 64 characters of A-Z a-z 0-9 _ . @ -");
+		if (parts.size() == 3) return request.method == "GET" ? findSession(uid) : methodNotAllowed("GET");
+		if (parts.size() == 4 && parts[3] == "kick") return request.method == "POST" ? kick(uid, request) : methodNotAllowed("POST");
+	}
+	return error(404, "no such resource: " + request.path + " (see docs/operations.md, \"Admin API\")");
+}
+
+
+AdminResponse AdminApi::stats() const
+{
+	Poco::JSON::Object o;
+	o.set("version", _context.version);
+	o.set("uptime_seconds", static_cast<Poco::UInt64>(_context.started.elapsed() / 1000000));
+	o.set("sessions_online", static_cast<Poco::UInt64>(_context.sessions.directory().size()));
+	o.set("connections_open", static_cast<Poco::UInt64>(_context.loops.connectionCount()));
+	Poco::Int64 inFlight = 0;
+	Poco::UInt64 accepted = 0, delivered = 0, acknowledged = 0;
+	for (std::size_t i = 0; i < _context.loops.size(); ++i)
+	{
+		metrics::LoopCounters& c = _context.loops.loop(i).counters();
+		inFlight += c.deliveriesInFlight.value();
+		accepted += c.messagesAccepted.value();
+		delivered += c.messagesDelivered.value();
+		acknowledged += c.messagesAcknowledged.value();
+	}
+	o.set("messages_accepted", accepted);
+	o.set("messages_delivered", delivered);
+	o.set("messages_acknowledged", acknowledged);
+	o.set("deliveries_in_flight", inFlight);
+	o.set("store", _context.store.describe());
+	std::string why;
+	o.set("store_writable", _context.store.writable(why));
+	o.set("accepting", _context.accepting.load());
+	o.set("draining", _context.sessions.draining());
+	Poco::JSON::Array plugins;
+	for (std::size_t i = 0; i < _context.filters.size(); ++i) plugins.add(_context.filters.pluginName(i));
+	o.set("plugins", plugins);
+	o.set("resident_bytes", static_cast<Poco::Int64>(MetricsReport::residentBytes()));
+	o.set("open_files", static_cast<Poco::Int64>(MetricsReport::openFiles()));
+	return ok(o);
+}
+
+
+AdminResponse AdminApi::listSessions(const AdminRequest& request) const
+{
+	std::string prefix;
+	std::size_t limit = DEFAULT_LIST_LIMIT;
+	for (const auto& kv: request.query)
+	{
+		if (kv.first == "prefix")
+		{
+			prefix = kv.second;
+			if (prefix.size() > 64) return error(400, "prefix: at most 64 characters");
+		}
+		else if (kv.first == "limit")
+		{
+			unsigned value = 0;
+			if (!Poco::NumberParser::tryParseUnsigned(kv.second, value) || value < 1 || value > MAX_LIST_LIMIT)
+				return error(400, "limit: expected a whole number from 1 to " + std::to_string(MAX_LIST_LIMIT) + ", got \"" + kv.second + "\"");
+			limit = value;
+		}
+		else return error(400, "unknown query parameter \"" + kv.first + "\" (prefix, limit)");
+	}
+	session::SessionQuery::Page page = _context.query.list(prefix, limit, QUERY_TIMEOUT_MS);
+	Poco::JSON::Array sessions;
+	for (const auto& s: page.sessions) sessions.add(summaryJson(s));
+	Poco::JSON::Object o;
+	o.set("sessions", sessions);
+	o.set("count", static_cast<Poco::UInt64>(page.sessions.size()));
+	o.set("truncated", page.truncated);
+	o.set("complete", page.complete);
+	return ok(o);
+}
+
+
+AdminResponse AdminApi::findSession(const std::string& uid) const
+{
+	session::SessionSummary summary;
+	if (!_context.query.find(uid, summary, QUERY_TIMEOUT_MS)) return error(404, "uid " + uid + " is not online");
+	Poco::JSON::Object o = summaryJson(summary);
+	try
+	{
+		// Read on this (admin) thread, never on a loop.
+		o.set("pending", static_cast<Poco::UInt64>(_context.store.pendingCount(uid)));
+	}
+	catch (Poco::Exception& exc)
+	{
+		o.set("pending_error", exc.message());
+	}
+	return ok(o);
+}
+
+
+AdminResponse AdminApi::kick(const std::string& uid, const AdminRequest& request) const
+{
+	std::string message = "kicked by an administrator";
+	if (!request.body.empty())
+	{
+		try
+		{
+			Poco::Dynamic::Var parsed = Poco::JSON::Parser().parse(request.body);
+			Poco::JSON::Object::Ptr pObject = parsed.extract<Poco::JSON::Object::Ptr>();
+			for (const auto& kv: *pObject)
+			{
+				if (kv.first != "message") return error(400, "unknown field \"" + kv.first + "\" (message)");
+				if (!kv.second.isString()) return error(400, "message: expected a string");
+				message = kv.second.extract<std::string>();
+			}
+		}
+		catch (Poco::BadCastException&)
+		{
+			return error(400, "the body must be a JSON object, like {\"message\": \"...\"}");
+		}
+		catch (Poco::Exception& exc)
+		{
+			return error(400, "the body is not valid JSON: " + exc.message());
+		}
+		if (message.size() > MAX_KICK_MESSAGE) return error(400, "message: at most " + std::to_string(MAX_KICK_MESSAGE) + " bytes");
+	}
+	if (!_context.sessions.kickUid(uid, imgate::KickReason::ADMIN, message)) return error(404, "uid " + uid + " is not online");
+	_logger.information("admin: kick uid=%s (asked from %s)", uid, request.peer);
+	Poco::JSON::Object o;
+	o.set("uid", uid);
+	o.set("kicked", true);
+	return ok(o);
+}
+
+} } // namespace imgate::admin

@@ -1,0 +1,90 @@
+//
+// AdminApi.h
+//
+// Layer: admin
+// What the admin listener answers, as plain requests and responses (the
+// HTTP glue is AdminServer): /metrics, /healthz, /readyz and the /v1/ API
+// (docs/operations.md, "Admin API").
+//
+
+#ifndef imgate_admin_AdminApi_INCLUDED
+#define imgate_admin_AdminApi_INCLUDED
+
+#include "server/admin/AdminContext.h"
+#include "Poco/Logger.h"
+#include <string>
+#include <vector>
+#include <utility>
+
+namespace imgate {
+namespace admin {
+
+struct AdminRequest
+{
+	std::string method;
+	std::string path;           /// Without the query.
+	std::vector<std::pair<std::string, std::string>> query; /// Decoded.
+	std::string authorization;  /// The Authorization header, or "".
+	std::string body;
+	std::string peer;           /// For the log.
+};
+
+
+struct AdminResponse
+{
+	int status = 200;
+	std::string contentType = "application/json";
+	std::string body;
+	std::string allow;          /// For 405.
+	bool challenge = false;     /// For 401: WWW-Authenticate: Bearer.
+};
+
+
+class AdminApi
+	/// Any admin thread; holds no state but the token.
+	///
+	/// /v1/ needs "Authorization: Bearer TOKEN" when a token is set; a
+	/// wrong or missing one gets 401 with no detail. Without a token the
+	/// API answers 403, unless allowNoToken (loopback only, checked by the
+	/// settings). Errors are JSON: {"error": "..."}.
+{
+public:
+	enum
+	{
+		MAX_LIST_LIMIT = 10000,  /// GET /v1/sessions?limit=
+		DEFAULT_LIST_LIMIT = 100,
+		QUERY_TIMEOUT_MS = 2000, /// How long a request waits for the loops.
+		MAX_KICK_MESSAGE = 256
+	};
+
+	AdminApi(const AdminContext& context, const std::string& token, bool allowNoToken);
+		/// token: "" for none.
+
+	AdminResponse handle(const AdminRequest& request) const;
+
+	static bool sameSecret(const std::string& a, const std::string& b);
+		/// Compares in time independent of where they differ.
+
+private:
+	AdminResponse metrics() const;
+	AdminResponse health() const;
+	AdminResponse readiness() const;
+	AdminResponse api(const AdminRequest& request) const;
+	AdminResponse stats() const;
+	AdminResponse listSessions(const AdminRequest& request) const;
+	AdminResponse findSession(const std::string& uid) const;
+	AdminResponse kick(const std::string& uid, const AdminRequest& request) const;
+	bool authorized(const AdminRequest& request) const;
+
+	static AdminResponse error(int status, const std::string& message);
+	static AdminResponse methodNotAllowed(const std::string& allow);
+
+	const AdminContext& _context;
+	const std::string _token;
+	const bool _allowNoToken;
+	Poco::Logger& _logger;
+};
+
+} } // namespace imgate::admin
+
+#endif // imgate_admin_AdminApi_INCLUDED

@@ -1,0 +1,198 @@
+//
+// MetricsReport.cpp
+//
+// Layer: admin
+//
+
+#include "server/admin/MetricsReport.h"
+#include "server/metrics/Exposition.h"
+#include "server/metrics/LoopCounters.h"
+#include "server/protocol/Command.h"
+#include "server/protocol/Status.h"
+#include "Poco/String.h"
+#include <dirent.h>
+#include <fstream>
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace imgate {
+namespace admin {
+
+namespace {
+
+using metrics::Exposition;
+using metrics::LoopCounters;
+
+// Every status protocol v1 defines, so that each series exists from the start.
+const protocol::Status STATUSES[] = {
+	protocol::Status::OK, protocol::Status::BAD_REQUEST, protocol::Status::UNSUPPORTED_VERSION,
+	protocol::Status::UNKNOWN_COMMAND, protocol::Status::FRAME_TOO_LARGE, protocol::Status::AUTH_FAILED,
+	protocol::Status::NOT_LOGGED_IN, protocol::Status::ALREADY_LOGGED_IN, protocol::Status::BANNED,
+	protocol::Status::RATE_LIMITED, protocol::Status::RECIPIENT_INVALID, protocol::Status::PAYLOAD_TOO_LARGE,
+	protocol::Status::SERVER_BUSY, protocol::Status::SHUTTING_DOWN, protocol::Status::INTERNAL};
+
+
+template <class Field>
+Poco::UInt64 sum(net::LoopPool& loops, Field field)
+{
+	Poco::UInt64 n = 0;
+	for (std::size_t i = 0; i < loops.size(); ++i) n += field(loops.loop(i).counters()).value();
+	return n;
+}
+
+
+std::string lower(const char* name)
+{
+	return Poco::toLower(std::string(name));
+}
+
+
+void processMetrics(Exposition& out, const AdminContext& context)
+{
+	out.gauge("process_resident_memory_bytes", "Resident memory of the imgated process (VmRSS).");
+	out.sample(static_cast<Poco::Int64>(MetricsReport::residentBytes()));
+	out.gauge("process_open_fds", "Open file descriptors of the imgated process (sessions, listeners, store files).");
+	out.sample(static_cast<Poco::Int64>(MetricsReport::openFiles()));
+	rlimit limit{};
+	if (::getrlimit(RLIMIT_NOFILE, &limit) == 0)
+	{
+		out.gauge("process_max_fds", "The process's open-file limit (RLIMIT_NOFILE).");
+		out.sample(static_cast<Poco::Int64>(limit.rlim_cur));
+	}
+	rusage usage{};
+	::getrusage(RUSAGE_SELF, &usage);
+	out.counter("process_cpu_seconds_total", "User and system CPU time of the imgated process.");
+	out.sample(static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+		+ static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6);
+	out.gauge("process_start_time_seconds", "Start time of the imgated process, Unix seconds.");
+	out.sample(static_cast<double>(context.started.epochMicroseconds()) / 1e6);
+}
+
+} // namespace
+
+
+long MetricsReport::residentBytes()
+{
+	std::ifstream in("/proc/self/status");
+	std::string line;
+	while (std::getline(in, line))
+	{
+		if (line.compare(0, 6, "VmRSS:") == 0) return std::stol(line.substr(6)) * 1024;
+	}
+	return -1;
+}
+
+
+long MetricsReport::openFiles()
+{
+	DIR* pDir = ::opendir("/proc/self/fd");
+	if (!pDir) return -1;
+	long n = 0;
+	while (const dirent* pEntry = ::readdir(pDir))
+	{
+		if (pEntry->d_name[0] != '.') ++n;
+	}
+	::closedir(pDir);
+	return n - 1; // the descriptor opendir() itself holds
+}
+
+
+std::string MetricsReport::render(const AdminContext& context)
+{
+	net::LoopPool& loops = context.loops;
+	Exposition out;
+
+	out.gauge("imgate_build_info", "Always 1; the version label says which imgated runs.");
+	out.sample(static_cast<Poco::Int64>(1), {{"version", context.version}});
+
+	out.gauge("imgate_sessions_online", "Logged-in sessions (uids online).");
+	out.sample(static_cast<Poco::Int64>(context.sessions.directory().size()));
+	out.gauge("imgate_connections_open", "Open client connections, logged in or not.");
+	out.sample(static_cast<Poco::Int64>(loops.connectionCount()));
+
+	out.counter("imgate_logins_total", "LOGIN requests answered, by result (ok, or the LOGIN_RESP status).");
+	for (protocol::Status status: STATUSES)
+	{
+		const std::size_t slot = LoopCounters::statusSlot(static_cast<unsigned>(status));
+		out.sample(sum(loops, [slot](LoopCounters& c) -> metrics::Counter& { return c.logins[slot]; }),
+			{{"result", lower(protocol::statusName(status))}});
+	}
+
+	out.counter("imgate_frames_received_total", "Frames received from clients, by command.");
+	const std::pair<LoopCounters::FrameKind, const char*> frames[] = {
+		{LoopCounters::FRAME_LOGIN, "LOGIN"}, {LoopCounters::FRAME_HEARTBEAT, "HEARTBEAT"},
+		{LoopCounters::FRAME_MSG_SEND, "MSG_SEND"}, {LoopCounters::FRAME_MSG_DELIVER_ACK, "MSG_DELIVER_ACK"},
+		{LoopCounters::FRAME_LOGOUT, "LOGOUT"}, {LoopCounters::FRAME_OTHER, "other"}};
+	for (const auto& f: frames)
+	{
+		const std::size_t kind = f.first;
+		out.sample(sum(loops, [kind](LoopCounters& c) -> metrics::Counter& { return c.framesIn[kind]; }), {{"command", f.second}});
+	}
+
+	out.counter("imgate_errors_total", "Error responses sent to clients (LOGIN_RESP, MSG_SEND_ACK, HEARTBEAT_RESP or ERROR with a status other than OK), by status.");
+	for (protocol::Status status: STATUSES)
+	{
+		if (status == protocol::Status::OK) continue;
+		const std::size_t slot = LoopCounters::statusSlot(static_cast<unsigned>(status));
+		out.sample(sum(loops, [slot](LoopCounters& c) -> metrics::Counter& { return c.errors[slot]; }),
+			{{"status", protocol::statusName(status)}});
+	}
+
+	out.counter("imgate_messages_accepted_total", "MSG_SENDs stored and acknowledged OK (new messages).");
+	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.messagesAccepted; }));
+	out.counter("imgate_messages_duplicate_total", "MSG_SENDs acknowledged OK as resends of a message stored before (not stored again).");
+	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.messagesDuplicate; }));
+	out.counter("imgate_messages_delivered_total", "First MSG_DELIVERs of a message to a session.");
+	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.messagesDelivered; }));
+	out.counter("imgate_messages_retransmitted_total", "MSG_DELIVERs sent again after delivery.retransmitTimeout.");
+	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.messagesRetransmitted; }));
+	out.counter("imgate_messages_acknowledged_total", "Deliveries the recipient acknowledged (MSG_DELIVER_ACK).");
+	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.messagesAcknowledged; }));
+	out.gauge("imgate_deliveries_in_flight", "Deliveries sent and not yet acknowledged, over all open sessions.");
+	Poco::Int64 inFlight = 0;
+	for (std::size_t i = 0; i < loops.size(); ++i) inFlight += loops.loop(i).counters().deliveriesInFlight.value();
+	out.sample(inFlight);
+
+	out.counter("imgate_received_bytes_total", "Bytes read from client connections.");
+	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.bytesIn; }));
+	out.counter("imgate_sent_bytes_total", "Bytes written to client connections.");
+	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.bytesOut; }));
+
+	out.counter("imgate_kicks_total", "KICKs sent to sessions, by reason.");
+	const std::pair<std::size_t, const char*> kicks[] = {{1, "duplicate_login"}, {2, "admin"}, {3, "banned"}, {4, "shutdown"}};
+	for (const auto& k: kicks)
+	{
+		const std::size_t slot = k.first;
+		out.sample(sum(loops, [slot](LoopCounters& c) -> metrics::Counter& { return c.kicks[slot]; }), {{"reason", k.second}});
+	}
+
+	const plugin::FilterChain& filters = context.filters;
+	out.counter("imgate_plugin_verdicts_total", "Verdicts of each filter plugin's onAccept, onLogin and onFrame (error: the hook threw).");
+	for (std::size_t i = 0; i < filters.size(); ++i)
+	{
+		for (std::size_t kind = 0; kind < plugin::FilterChain::VERDICT_KINDS; ++kind)
+			out.sample(filters.verdictCount(i, kind), {{"plugin", filters.pluginName(i)}, {"verdict", plugin::FilterChain::verdictName(kind)}});
+	}
+
+	if (const store::StoreMetrics* pStore = context.store.metrics())
+	{
+		out.histogram("imgate_store_commit_duration_seconds", "Time of each store commit (a group of sends and acknowledgements), fsync included.");
+		out.sample(pStore->commitSeconds.snapshot());
+		out.histogram("imgate_store_commit_operations", "Sends plus acknowledgements written by each store commit.");
+		out.sample(pStore->commitSize.snapshot());
+		out.counter("imgate_store_failed_commits_total", "Store commits rolled back (disk full, I/O error).");
+		out.sample(pStore->failedCommits.value());
+	}
+
+	out.gauge("imgate_event_loop_lag_seconds", "Longest turn of each event loop since the previous scrape: how long a ready connection may have waited for its loop.");
+	for (std::size_t i = 0; i < loops.size(); ++i)
+		out.sample(static_cast<double>(loops.loop(i).counters().longestTurnMicros.take()) / 1e6, {{"loop", std::to_string(i)}});
+	out.counter("imgate_event_loop_busy_seconds_total", "Time each event loop spent handling events, tasks and timers (not waiting).");
+	for (std::size_t i = 0; i < loops.size(); ++i)
+		out.sample(static_cast<double>(loops.loop(i).counters().busyMicros.value()) / 1e6, {{"loop", std::to_string(i)}});
+
+	processMetrics(out, context);
+	return out.text();
+}
+
+} } // namespace imgate::admin
