@@ -45,7 +45,7 @@ public:
 			answer.status = 400;
 			answer.body = "{\"error\":\"bad request\"}\n";
 		}
-		response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(answer.status));
+		response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(answer.status));
 		response.setContentType(answer.contentType);
 		response.set("Cache-Control", "no-store");
 		if (!answer.allow.empty()) response.set("Allow", answer.allow);
@@ -67,6 +67,9 @@ private:
 		for (const auto& kv: uri.getQueryParameters()) r.query.push_back(kv);
 		if (request.getContentLength() > static_cast<std::streamsize>(_maxBodyBytes))
 			return tooLarge();
+		// Without a length or chunks a request has no body: reading one
+		// would wait for the client to close the connection.
+		if (!request.hasContentLength() && !request.getChunkedTransferEncoding()) return _api.handle(r);
 		std::istream& in = request.stream();
 		char buffer[4096];
 		while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0)

@@ -1,0 +1,434 @@
+//
+// AdminTest.cpp
+//
+// The admin listener against a real server: /metrics moves exactly with
+// the traffic and parses strictly, health and readiness, the token, the
+// /v1/ API's answers and errors, and an admin kick reaching the client.
+//
+
+#include "tests/support/ServerProcess.h"
+#include "imgate/v1/imgate.pb.h"
+#include "Poco/JSON/Object.h"
+#include "Poco/JSON/Parser.h"
+#include "Poco/Net/HTTPClientSession.h"
+#include "Poco/Net/HTTPRequest.h"
+#include "Poco/Net/HTTPResponse.h"
+#include "Poco/File.h"
+#include "Poco/StreamCopier.h"
+#include "tests/support/Wait.h"
+#include <cppunit/extensions/HelperMacros.h>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+using namespace imgate;
+using imgate::client::ImgateClient;
+using imgate::client::Reply;
+using imgate::protocol::Command;
+using imgate::protocol::Status;
+using imgate::test::ServerProcess;
+
+namespace {
+
+struct Http
+{
+	int status = 0;
+	std::string body;
+	std::string contentType;
+	std::string allow;
+	std::string challenge;
+};
+
+
+Http request(Poco::UInt16 port, const std::string& method, const std::string& path, const std::string& token = "",
+	const std::string& body = "", bool sendBody = false)
+{
+	Poco::Net::HTTPClientSession session("127.0.0.1", port);
+	session.setTimeout(Poco::Timespan(10, 0));
+	Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+	if (!token.empty()) req.set("Authorization", "Bearer " + token);
+	if (sendBody || !body.empty())
+	{
+		req.setContentType("application/json");
+		req.setContentLength(static_cast<std::streamsize>(body.size()));
+	}
+	std::ostream& out = session.sendRequest(req);
+	out << body;
+	Poco::Net::HTTPResponse resp;
+	std::istream& in = session.receiveResponse(resp);
+	Http h;
+	h.status = resp.getStatus();
+	Poco::StreamCopier::copyToString(in, h.body);
+	h.contentType = resp.getContentType();
+	h.allow = resp.get("Allow", "");
+	h.challenge = resp.get("WWW-Authenticate", "");
+	return h;
+}
+
+
+Poco::JSON::Object::Ptr json(const std::string& text)
+{
+	return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+
+class Scrape
+	/// A strict reader of the Prometheus text format (0.0.4): every sample
+	/// belongs to a family declared by # HELP and # TYPE before it, counters
+	/// end in _total, names and labels are well formed, values parse,
+	/// histogram buckets are cumulative and end with +Inf == _count.
+{
+public:
+	explicit Scrape(const std::string& text)
+	{
+		static const std::regex help("^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$");
+		static const std::regex type("^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$");
+		static const std::regex sample("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{((?:[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\\\n]|\\\\[\\\\\"n])*\",?)*)\\})? (\\S+)$");
+		CPPUNIT_ASSERT_MESSAGE("the exposition ends with a newline", !text.empty() && text.back() == '\n');
+		std::istringstream in(text);
+		std::string line;
+		std::string family, familyType, helped;
+		std::map<std::string, double> lastBucket;
+		while (std::getline(in, line))
+		{
+			std::smatch m;
+			if (std::regex_match(line, m, help))
+			{
+				helped = m[1];
+				CPPUNIT_ASSERT_MESSAGE("family declared twice: " + helped, _types.count(helped) == 0);
+				continue;
+			}
+			if (std::regex_match(line, m, type))
+			{
+				CPPUNIT_ASSERT_MESSAGE("# TYPE without its # HELP: " + line, m[1] == helped);
+				family = m[1];
+				familyType = m[2];
+				_types[family] = familyType;
+				if (familyType == "counter")
+					CPPUNIT_ASSERT_MESSAGE("counter not ending in _total: " + family, family.size() > 6 && family.compare(family.size() - 6, 6, "_total") == 0);
+				continue;
+			}
+			CPPUNIT_ASSERT_MESSAGE("not a sample line: [" + line + "]", std::regex_match(line, m, sample));
+			const std::string name = m[1];
+			const std::string labels = m[3];
+			const std::string valueText = m[4];
+			std::string base = name;
+			if (familyType == "histogram")
+			{
+				for (const char* suffix: {"_bucket", "_sum", "_count"})
+				{
+					const std::string s(suffix);
+					if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) base = name.substr(0, name.size() - s.size());
+				}
+			}
+			CPPUNIT_ASSERT_MESSAGE("sample " + name + " outside its family (" + family + ")", base == family);
+			char* end = nullptr;
+			double value = valueText == "+Inf" ? HUGE_VAL : std::strtod(valueText.c_str(), &end);
+			CPPUNIT_ASSERT_MESSAGE("bad value " + valueText, valueText == "+Inf" || (end && *end == '\0'));
+			const std::string key = name + "{" + labels + "}";
+			CPPUNIT_ASSERT_MESSAGE("series twice: " + key, _values.count(key) == 0);
+			_values[key] = value;
+			if (familyType == "histogram" && name == family + "_bucket")
+			{
+				const std::string series = family + "|" + std::regex_replace(labels, std::regex(",?le=\"[^\"]*\""), "");
+				CPPUNIT_ASSERT_MESSAGE("histogram buckets must not decrease: " + key, value >= lastBucket[series]);
+				lastBucket[series] = value;
+			}
+			if (familyType == "histogram" && name == family + "_count")
+				CPPUNIT_ASSERT_MESSAGE("+Inf bucket != _count for " + family, lastBucket[family + "|" + labels] == value);
+		}
+	}
+
+	double value(const std::string& series) const
+		/// series as "name{label=\"v\"}" (labels in output order) or "name{}".
+	{
+		auto it = _values.find(series);
+		if (it == _values.end()) throw Poco::NotFoundException("no series " + series);
+		return it->second;
+	}
+
+	const std::string& type(const std::string& family) const
+	{
+		return _types.at(family);
+	}
+
+private:
+	std::map<std::string, double> _values;
+	std::map<std::string, std::string> _types;
+};
+
+
+const std::string TOKEN = "test-admin-token-0123456789";
+
+} // namespace
+
+
+class AdminTest: public CppUnit::TestFixture
+{
+	CPPUNIT_TEST_SUITE(AdminTest);
+	CPPUNIT_TEST(testMetricsMoveExactly);
+	CPPUNIT_TEST(testHealthAndReadiness);
+	CPPUNIT_TEST(testKickDeliversAdminReason);
+	CPPUNIT_TEST(testSessionsListAndFind);
+	CPPUNIT_TEST(testTokenRequired);
+	CPPUNIT_TEST(testApiOffWithoutToken);
+	CPPUNIT_TEST(testBadRequests);
+	CPPUNIT_TEST(testBadAdminSettingsStopTheStart);
+	CPPUNIT_TEST_SUITE_END();
+
+public:
+	std::unique_ptr<ServerProcess> start(ServerProcess::Settings settings = ServerProcess::Settings())
+	{
+		settings.emplace("store.type", "memory");
+		settings.emplace("auth.allowAnonymous", "true");
+		settings.emplace("admin.allowNoToken", "true");
+		std::unique_ptr<ServerProcess> p(new ServerProcess(settings));
+		CPPUNIT_ASSERT(p->adminPort() != 0);
+		return p;
+	}
+
+	static Scrape scrape(const ServerProcess& server)
+	{
+		Http h = request(server.adminPort(), "GET", "/metrics");
+		CPPUNIT_ASSERT_EQUAL(200, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("text/plain; version=0.0.4; charset=utf-8"), h.contentType);
+		return Scrape(h.body);
+	}
+
+	void testMetricsMoveExactly()
+	{
+		auto server = start({{"store.type", "sqlite"}});
+		Scrape before = scrape(*server);
+		CPPUNIT_ASSERT_EQUAL(std::string("counter"), before.type("imgate_messages_accepted_total"));
+		CPPUNIT_ASSERT_EQUAL(std::string("histogram"), before.type("imgate_store_commit_duration_seconds"));
+		auto alice = server->login("alice");
+		auto bob = server->login("bob");
+		std::vector<Poco::UInt64> ids;
+		for (Poco::UInt64 i = 1; i <= 3; ++i)
+		{
+			Reply ack = alice->sendMessage("bob", i, "hello " + std::to_string(i));
+			CPPUNIT_ASSERT(ack.result() == Status::OK);
+		}
+		Reply resent = alice->sendMessage("bob", 2, "hello 2"); // a resend: OK, not stored again
+		CPPUNIT_ASSERT(resent.result() == Status::OK);
+		Reply tooBig = alice->sendMessage("bob", 9, std::string(40000, 'x'));
+		CPPUNIT_ASSERT(tooBig.result() == Status::PAYLOAD_TOO_LARGE);
+		for (int i = 0; i < 3; ++i)
+		{
+			Reply d;
+			CPPUNIT_ASSERT(bob->receiveCommand(d, Command::MSG_DELIVER, Poco::Timespan(5, 0)));
+			ids.push_back(d.parse<imgate::v1::MessageDeliver>().msg_id());
+		}
+		Scrape inFlight = scrape(*server);
+		CPPUNIT_ASSERT_EQUAL(3.0, inFlight.value("imgate_deliveries_in_flight{}"));
+		bob->ackDeliveries(ids);
+		// The acknowledgement is handled asynchronously: wait for it to count.
+		CPPUNIT_ASSERT(test::waitUntil([&]() { return scrape(*server).value("imgate_messages_acknowledged_total{}") == 3; }, 5000));
+		Scrape after = scrape(*server);
+		auto delta = [&](const std::string& series) { return after.value(series) - before.value(series); };
+		CPPUNIT_ASSERT_EQUAL(2.0, delta("imgate_logins_total{result=\"ok\"}"));
+		CPPUNIT_ASSERT_EQUAL(2.0, after.value("imgate_sessions_online{}"));
+		CPPUNIT_ASSERT_EQUAL(2.0, delta("imgate_frames_received_total{command=\"LOGIN\"}"));
+		CPPUNIT_ASSERT_EQUAL(5.0, delta("imgate_frames_received_total{command=\"MSG_SEND\"}"));
+		CPPUNIT_ASSERT_EQUAL(1.0, delta("imgate_frames_received_total{command=\"MSG_DELIVER_ACK\"}"));
+		CPPUNIT_ASSERT_EQUAL(3.0, delta("imgate_messages_accepted_total{}"));
+		CPPUNIT_ASSERT_EQUAL(1.0, delta("imgate_messages_duplicate_total{}"));
+		CPPUNIT_ASSERT_EQUAL(3.0, delta("imgate_messages_delivered_total{}"));
+		CPPUNIT_ASSERT_EQUAL(3.0, delta("imgate_messages_acknowledged_total{}"));
+		CPPUNIT_ASSERT_EQUAL(0.0, delta("imgate_messages_retransmitted_total{}"));
+		CPPUNIT_ASSERT_EQUAL(1.0, delta("imgate_errors_total{status=\"PAYLOAD_TOO_LARGE\"}"));
+		CPPUNIT_ASSERT_EQUAL(0.0, delta("imgate_errors_total{status=\"BAD_REQUEST\"}"));
+		CPPUNIT_ASSERT_EQUAL(0.0, after.value("imgate_deliveries_in_flight{}"));
+		CPPUNIT_ASSERT(delta("imgate_received_bytes_total{}") > 40000);
+		CPPUNIT_ASSERT(delta("imgate_sent_bytes_total{}") > 0);
+		CPPUNIT_ASSERT(after.value("process_open_fds{}") >= 4);
+		CPPUNIT_ASSERT(after.value("process_resident_memory_bytes{}") > 1000000);
+		CPPUNIT_ASSERT_EQUAL(1.0, after.value("imgate_build_info{version=\"0.1.0\"}"));
+		// Three new messages and the acknowledgements took at least one commit each way.
+		CPPUNIT_ASSERT(delta("imgate_store_commit_duration_seconds_count{}") >= 2);
+		CPPUNIT_ASSERT_EQUAL(0.0, after.value("imgate_store_failed_commits_total{}"));
+	}
+
+	void testHealthAndReadiness()
+	{
+		auto server = start({{"server.drainTime", "5"}});
+		Http h = request(server->adminPort(), "GET", "/healthz");
+		CPPUNIT_ASSERT_EQUAL(200, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("ok\n"), h.body);
+		h = request(server->adminPort(), "GET", "/readyz");
+		CPPUNIT_ASSERT_EQUAL(200, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("ready\n"), h.body);
+		// While it drains (a session keeps it draining up to 5 s) it is
+		// alive but not ready.
+		auto alice = server->login("alice");
+		server->signal(SIGTERM);
+		CPPUNIT_ASSERT(server->waitForLog("shutting down: draining"));
+		h = request(server->adminPort(), "GET", "/readyz");
+		CPPUNIT_ASSERT_EQUAL(503, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("not accepting connections (starting or shutting down)\n"), h.body);
+		CPPUNIT_ASSERT_EQUAL(200, request(server->adminPort(), "GET", "/healthz").status);
+		CPPUNIT_ASSERT_EQUAL(0, server->waitExit(15000));
+	}
+
+	void testKickDeliversAdminReason()
+	{
+		auto server = start();
+		auto alice = server->login("alice");
+		Http h = request(server->adminPort(), "POST", "/v1/sessions/alice/kick", "", "{\"message\": \"maintenance\"}");
+		CPPUNIT_ASSERT_EQUAL(200, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"kicked\":true,\"uid\":\"alice\"}\n"), h.body);
+		Reply r;
+		CPPUNIT_ASSERT(alice->receiveCommand(r, Command::KICK, Poco::Timespan(5, 0)));
+		auto kick = r.parse<imgate::v1::Kick>();
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt32(2), kick.reason()); // ADMIN
+		CPPUNIT_ASSERT_EQUAL(std::string("maintenance"), kick.message());
+		CPPUNIT_ASSERT(alice->waitClosed(Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT_EQUAL(1.0, scrape(*server).value("imgate_kicks_total{reason=\"admin\"}"));
+		CPPUNIT_ASSERT(server->waitForLog("admin: kick uid=alice (asked from 127.0.0.1:"));
+		// Without a body the message is the default; an offline uid is 404.
+		auto bob = server->login("bob");
+		CPPUNIT_ASSERT_EQUAL(200, request(server->adminPort(), "POST", "/v1/sessions/bob/kick").status);
+		CPPUNIT_ASSERT(bob->receiveCommand(r, Command::KICK, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT_EQUAL(std::string("kicked by an administrator"), r.parse<imgate::v1::Kick>().message());
+		h = request(server->adminPort(), "POST", "/v1/sessions/carol/kick");
+		CPPUNIT_ASSERT_EQUAL(404, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"uid carol is not online\"}\n"), h.body);
+	}
+
+	void testSessionsListAndFind()
+	{
+		auto server = start();
+		auto u2 = server->login("user2", "phone");
+		auto u1 = server->login("user1", "laptop");
+		auto u3 = server->login("user3", "tablet");
+		auto other = server->login("zed");
+		Http h = request(server->adminPort(), "GET", "/v1/sessions?prefix=user&limit=2");
+		CPPUNIT_ASSERT_EQUAL(200, h.status);
+		auto page = json(h.body);
+		CPPUNIT_ASSERT_EQUAL(2, page->getValue<int>("count"));
+		CPPUNIT_ASSERT(page->getValue<bool>("truncated"));
+		CPPUNIT_ASSERT(page->getValue<bool>("complete"));
+		auto sessions = page->getArray("sessions");
+		CPPUNIT_ASSERT_EQUAL(std::string("user1"), sessions->getObject(0)->getValue<std::string>("uid"));
+		CPPUNIT_ASSERT_EQUAL(std::string("user2"), sessions->getObject(1)->getValue<std::string>("uid"));
+		CPPUNIT_ASSERT_EQUAL(std::string("laptop"), sessions->getObject(0)->getValue<std::string>("device"));
+		page = json(request(server->adminPort(), "GET", "/v1/sessions").body);
+		CPPUNIT_ASSERT_EQUAL(4, page->getValue<int>("count"));
+		CPPUNIT_ASSERT(!page->getValue<bool>("truncated"));
+
+		// user3 has one delivery in flight, so one message pending in the store.
+		u1->sendMessage("user3", 1, "for user3");
+		Reply d;
+		CPPUNIT_ASSERT(u3->receiveCommand(d, Command::MSG_DELIVER, Poco::Timespan(5, 0)));
+		h = request(server->adminPort(), "GET", "/v1/sessions/user3");
+		CPPUNIT_ASSERT_EQUAL(200, h.status);
+		auto one = json(h.body);
+		CPPUNIT_ASSERT_EQUAL(std::string("user3"), one->getValue<std::string>("uid"));
+		CPPUNIT_ASSERT_EQUAL(std::string("tablet"), one->getValue<std::string>("device"));
+		CPPUNIT_ASSERT_EQUAL(std::string("127.0.0.1:"), one->getValue<std::string>("peer").substr(0, 10));
+		CPPUNIT_ASSERT_EQUAL(1, one->getValue<int>("in_flight"));
+		CPPUNIT_ASSERT_EQUAL(1, one->getValue<int>("pending"));
+		const Poco::Int64 now = Poco::Timestamp().epochMicroseconds() / 1000000;
+		CPPUNIT_ASSERT(std::abs(one->getValue<Poco::Int64>("login_time") - now) < 30);
+		CPPUNIT_ASSERT_EQUAL(404, request(server->adminPort(), "GET", "/v1/sessions/bob").status);
+	}
+
+	void testTokenRequired()
+	{
+		std::string dir = ServerProcess::makeTempDir();
+		ServerProcess::writeFile(dir + "admin.token", "  " + TOKEN + "\n");
+		auto server = start({{"admin.allowNoToken", ""}, {"admin.tokenFile", dir + "admin.token"}});
+		Http h = request(server->adminPort(), "GET", "/v1/stats");
+		CPPUNIT_ASSERT_EQUAL(401, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"unauthorized\"}\n"), h.body);
+		CPPUNIT_ASSERT_EQUAL(std::string("Bearer"), h.challenge);
+		h = request(server->adminPort(), "GET", "/v1/stats", TOKEN + "x");
+		CPPUNIT_ASSERT_EQUAL(401, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"unauthorized\"}\n"), h.body);
+		h = request(server->adminPort(), "GET", "/v1/stats", TOKEN.substr(1));
+		CPPUNIT_ASSERT_EQUAL(401, h.status);
+		h = request(server->adminPort(), "GET", "/v1/stats", TOKEN);
+		CPPUNIT_ASSERT_EQUAL(200, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("0.1.0"), json(h.body)->getValue<std::string>("version"));
+		// Metrics and health need no token.
+		CPPUNIT_ASSERT_EQUAL(200, request(server->adminPort(), "GET", "/metrics").status);
+		CPPUNIT_ASSERT(server->waitForLog("admin API: refused GET /v1/stats from 127.0.0.1:"));
+		CPPUNIT_ASSERT(server->log().find(TOKEN) == std::string::npos);
+		Poco::File(dir).remove(true);
+	}
+
+	void testApiOffWithoutToken()
+	{
+		auto server = start({{"admin.allowNoToken", ""}});
+		Http h = request(server->adminPort(), "GET", "/v1/sessions");
+		CPPUNIT_ASSERT_EQUAL(403, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"the admin API is off: set admin.tokenFile (docs/configuration.md)\"}\n"), h.body);
+		CPPUNIT_ASSERT_EQUAL(200, request(server->adminPort(), "GET", "/metrics").status);
+		CPPUNIT_ASSERT(server->waitForLog("/v1/ API: off (no admin.tokenFile)"));
+	}
+
+	void testBadRequests()
+	{
+		auto server = start({{"admin.maxBodyBytes", "1024"}});
+		auto alice = server->login("alice");
+		const Poco::UInt16 port = server->adminPort();
+		Http h = request(port, "POST", "/v1/sessions/alice/kick", "", "{\"message\": ");
+		CPPUNIT_ASSERT_EQUAL(400, h.status);
+		CPPUNIT_ASSERT_MESSAGE(h.body, h.body.find("{\"error\":\"the body is not valid JSON: ") == 0);
+		h = request(port, "POST", "/v1/sessions/alice/kick", "", "[1, 2]");
+		CPPUNIT_ASSERT_EQUAL(400, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"the body must be a JSON object, like {\\\"message\\\": \\\"...\\\"}\"}\n"), h.body);
+		h = request(port, "POST", "/v1/sessions/alice/kick", "", "{\"reason\": 1}");
+		CPPUNIT_ASSERT_EQUAL(400, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"unknown field \\\"reason\\\" (message)\"}\n"), h.body);
+		h = request(port, "POST", "/v1/sessions/alice/kick", "", "{\"message\": 5}");
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"message: expected a string\"}\n"), h.body);
+		h = request(port, "POST", "/v1/sessions/alice/kick", "", "{\"message\": \"" + std::string(2000, 'x') + "\"}");
+		CPPUNIT_ASSERT_EQUAL(413, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"the body is larger than admin.maxBodyBytes (1024)\"}\n"), h.body);
+		h = request(port, "GET", "/v1/sessions?limit=0");
+		CPPUNIT_ASSERT_EQUAL(400, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"limit: expected a whole number from 1 to 10000, got \\\"0\\\"\"}\n"), h.body);
+		h = request(port, "GET", "/v1/sessions?color=red");
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"unknown query parameter \\\"color\\\" (prefix, limit)\"}\n"), h.body);
+		h = request(port, "GET", "/v1/sessions/bad%20uid");
+		CPPUNIT_ASSERT_EQUAL(400, h.status);
+		h = request(port, "GET", "/v1/nothing");
+		CPPUNIT_ASSERT_EQUAL(404, h.status);
+		h = request(port, "DELETE", "/v1/sessions/alice/kick");
+		CPPUNIT_ASSERT_EQUAL(405, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("POST"), h.allow);
+		h = request(port, "POST", "/metrics", "", "", true);
+		CPPUNIT_ASSERT_EQUAL(405, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("GET"), h.allow);
+		// None of it touched alice.
+		CPPUNIT_ASSERT(!alice->closed());
+		CPPUNIT_ASSERT(alice->sendMessage("alice", 1, "still here").result() == Status::OK);
+	}
+
+	void testBadAdminSettingsStopTheStart()
+	{
+		std::string dir = ServerProcess::makeTempDir();
+		std::string out;
+		auto run = [&](const std::string& text)
+		{
+			ServerProcess::writeFile(dir + "imgate.properties", "server.port = 0\nstore.type = memory\nadmin.port = 0\n" + text);
+			return ServerProcess::run({"--config=" + dir + "imgate.properties"}, out);
+		};
+		CPPUNIT_ASSERT_EQUAL(78, run("admin.address = 0.0.0.0\nadmin.allowNoToken = true\n"));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("imgate.properties:5: admin.allowNoToken: an admin API without a token is only allowed on a loopback admin.address, not on 0.0.0.0") != std::string::npos);
+		ServerProcess::writeFile(dir + "short.token", "tooshort\n");
+		CPPUNIT_ASSERT_EQUAL(78, run("admin.tokenFile = " + dir + "short.token\n"));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("admin.tokenFile: the token in " + dir + "short.token is shorter than 16 characters") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(78, run("admin.tokenFile = " + dir + "missing.token\n"));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("admin.tokenFile: cannot read " + dir + "missing.token") != std::string::npos);
+		CPPUNIT_ASSERT(out.find("tooshort") == std::string::npos);
+		Poco::File(dir).remove(true);
+	}
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(AdminTest);
