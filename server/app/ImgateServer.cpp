@@ -111,7 +111,7 @@ void ImgateServer::setUpLogging()
 	Poco::AutoPtr<Poco::FormattingChannel> pChannel = new Poco::FormattingChannel(pFormatter, new Poco::ConsoleChannel);
 	Poco::Logger::root().setChannel(pChannel);
 	Poco::Logger::root().setLevel(Poco::Message::PRIO_INFORMATION);
-	for (const char* name: {"imgate.app", "imgate.net", "imgate.protocol", "imgate.session", "imgate.store"})
+	for (const char* name: {"imgate.app", "imgate.admin", "imgate.net", "imgate.protocol", "imgate.session", "imgate.store"})
 	{
 		Poco::Logger::get(name).setChannel(pChannel);
 		Poco::Logger::get(name).setLevel(Poco::Message::PRIO_INFORMATION);
