@@ -178,6 +178,7 @@ class AdminTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testApiOffWithoutToken);
 	CPPUNIT_TEST(testBadRequests);
 	CPPUNIT_TEST(testBadAdminSettingsStopTheStart);
+	CPPUNIT_TEST(testCli);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -408,6 +409,41 @@ public:
 		// None of it touched alice.
 		CPPUNIT_ASSERT(!alice->closed());
 		CPPUNIT_ASSERT(alice->sendMessage("alice", 1, "still here").result() == Status::OK);
+	}
+
+	void testCli()
+	{
+		std::string dir = ServerProcess::makeTempDir();
+		ServerProcess::writeFile(dir + "admin.token", TOKEN + "\n");
+		auto server = start({{"admin.allowNoToken", ""}, {"admin.tokenFile", dir + "admin.token"}});
+		auto alice = server->login("alice", "phone");
+		const std::string port = std::to_string(server->adminPort());
+		const std::vector<std::string> common = {"admin", "--admin-port", port, "--admin-token-file", dir + "admin.token"};
+		auto cli = [&](std::vector<std::string> args, std::string& out)
+		{
+			args.insert(args.begin(), common.begin(), common.end());
+			return ServerProcess::runProgram(IMGATE_CLI_PATH, args, out, 10000);
+		};
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(0, cli({"sessions", "--prefix", "ali"}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("uid\tpeer\tdevice\tlogin_time\tin_flight\nalice\t127.0.0.1:") == 0);
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("\tphone\t") != std::string::npos && out.find("\n1 sessions\n") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(0, cli({"session", "alice"}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("device: phone\n") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(0, cli({"kick", "alice", "from the cli"}, out));
+		CPPUNIT_ASSERT_EQUAL(std::string("kicked alice\n"), out);
+		Reply r;
+		CPPUNIT_ASSERT(alice->receiveCommand(r, Command::KICK, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT_EQUAL(std::string("from the cli"), r.parse<imgate::v1::Kick>().message());
+		CPPUNIT_ASSERT(alice->waitClosed(Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT_EQUAL(1, cli({"kick", "alice"}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("imgate-cli: 404: uid alice is not online") != std::string::npos);
+		// A wrong token is the server's 401.
+		ServerProcess::writeFile(dir + "wrong.token", "not-the-admin-token-at-all\n");
+		std::vector<std::string> wrong = {"admin", "--admin-port", port, "--admin-token-file", dir + "wrong.token", "stats"};
+		CPPUNIT_ASSERT_EQUAL(1, ServerProcess::runProgram(IMGATE_CLI_PATH, wrong, out, 10000));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("imgate-cli: 401: unauthorized") != std::string::npos);
+		Poco::File(dir).remove(true);
 	}
 
 	void testBadAdminSettingsStopTheStart()

@@ -8,12 +8,14 @@
 //   imgate-cli [--host H] [--port P] ping
 //   imgate-cli token (--secret S | --secret-file F) --uid U [--ttl SECONDS] [--issuer I] [--audience A]
 //   imgate-cli secret --secret-file F [--group G]
+//   imgate-cli admin [--admin-host H] [--admin-port P] [--admin-token-file F] stats|sessions|session UID|kick UID [MESSAGE]
 //
 // Exit codes: 0 success; 1 the server answered with an error status;
 // 2 usage; 3 cannot connect, timeout or connection lost.
 //
 
 #include "tools/imgate-cli/ImgateClient.h"
+#include "tools/imgate-cli/AdminCommand.h"
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/Exception.h"
 #include "Poco/JWT/Signer.h"
@@ -51,13 +53,16 @@ void usage(std::ostream& out)
 	       "       imgate-cli [--host H] [--port P] ping\n"
 	       "       imgate-cli token (--secret S | --secret-file F) --uid U [--ttl SECONDS] [--issuer I] [--audience A]\n"
 	       "       imgate-cli secret --secret-file F [--group G]\n"
+	    << imgate::client::AdminCommand::usage() <<
 	       "       imgate-cli --help | --version\n"
 	       "Defaults: --host 127.0.0.1 --port 7700. listen prints each delivery as\n"
 	       "'msg_id=N from=UID: TEXT', acknowledges it, and runs until KICK, --count\n"
 	       "deliveries or --seconds seconds. token prints an HS256 JWT for the auth-jwt\n"
 	       "plugin (sub = uid, exp = now + ttl, default 3600 s). secret writes a new random\n"
 	       "HS256 secret (64 hex digits) to F, mode 0640 (group G if given), and never\n"
-	       "overwrites an existing F. Exit codes: 0 ok, 1 error status from the server\n"
+	       "overwrites an existing F. admin talks to the admin API (default\n"
+	       "127.0.0.1:7780; token from --admin-token-file or IMGATE_ADMIN_TOKEN).\n"
+	       "Exit codes: 0 ok, 1 error status from the server\n"
 	       "(or F exists), 2 usage, 3 connection failure or timeout.\n";
 }
 
@@ -100,6 +105,7 @@ struct Options
 	std::string issuer;
 	std::string audience;
 	std::string group;
+	imgate::client::AdminCommand::Options admin;
 };
 
 bool parseNumber(const std::string& text, long min, long max, long& value)
@@ -346,6 +352,19 @@ int main(int argc, char** argv)
 		else if (a == "--issuer") o.issuer = value("--issuer");
 		else if (a == "--audience") o.audience = value("--audience");
 		else if (a == "--group") o.group = value("--group");
+		else if (a == "--admin-host") o.admin.host = value("--admin-host");
+		else if (a == "--admin-port")
+		{
+			long p;
+			if (!parseNumber(value("--admin-port"), 1, 65535, p)) { std::cerr << "imgate-cli: --admin-port must be 1 to 65535" << std::endl; return EXIT_USAGE; }
+			o.admin.port = static_cast<Poco::UInt16>(p);
+		}
+		else if (a == "--admin-token-file") o.admin.tokenFile = value("--admin-token-file");
+		else if (a == "--prefix") o.admin.prefix = value("--prefix");
+		else if (a == "--limit")
+		{
+			if (!parseNumber(value("--limit"), 1, 10000, o.admin.limit)) { std::cerr << "imgate-cli: --limit must be 1 to 10000" << std::endl; return EXIT_USAGE; }
+		}
 		else if (a == "--ttl")
 		{
 			if (!parseNumber(value("--ttl"), 1, 100000000, o.ttl)) { std::cerr << "imgate-cli: --ttl must be a positive number of seconds" << std::endl; return EXIT_USAGE; }
@@ -373,6 +392,11 @@ int main(int argc, char** argv)
 			return EXIT_USAGE;
 		}
 		return runToken(o);
+	}
+	if (o.command == "admin")
+	{
+		o.admin.args = o.args;
+		return imgate::client::AdminCommand::run(o.admin, std::cout, std::cerr);
 	}
 	if (o.command == "secret")
 	{

@@ -1,0 +1,170 @@
+//
+// AdminCommand.cpp
+//
+
+#include "tools/imgate-cli/AdminCommand.h"
+#include "Poco/Environment.h"
+#include "Poco/FileStream.h"
+#include "Poco/JSON/Array.h"
+#include "Poco/JSON/Object.h"
+#include "Poco/JSON/Parser.h"
+#include "Poco/Net/HTTPClientSession.h"
+#include "Poco/Net/HTTPRequest.h"
+#include "Poco/Net/HTTPResponse.h"
+#include "Poco/StreamCopier.h"
+#include "Poco/String.h"
+#include "Poco/URI.h"
+#include <sstream>
+
+namespace imgate {
+namespace client {
+
+namespace {
+
+struct Answer
+{
+	int status = 0;
+	Poco::JSON::Object::Ptr pBody;
+};
+
+
+std::string readToken(const AdminCommand::Options& o)
+{
+	if (!o.tokenFile.empty())
+	{
+		Poco::FileInputStream in(o.tokenFile);
+		std::string text;
+		Poco::StreamCopier::copyToString(in, text);
+		return Poco::trim(text);
+	}
+	return Poco::trim(Poco::Environment::get("IMGATE_ADMIN_TOKEN", ""));
+}
+
+
+Answer call(const AdminCommand::Options& o, const std::string& method, const std::string& path, const std::string& body)
+{
+	Poco::Net::HTTPClientSession session(o.host, o.port);
+	session.setTimeout(Poco::Timespan(10, 0));
+	Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+	const std::string token = readToken(o);
+	if (!token.empty()) request.set("Authorization", "Bearer " + token);
+	if (method == "POST")
+	{
+		request.setContentType("application/json");
+		request.setContentLength(static_cast<std::streamsize>(body.size()));
+	}
+	session.sendRequest(request) << body;
+	Poco::Net::HTTPResponse response;
+	std::istream& in = session.receiveResponse(response);
+	std::string text;
+	Poco::StreamCopier::copyToString(in, text);
+	Answer a;
+	a.status = response.getStatus();
+	a.pBody = Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+	return a;
+}
+
+
+std::string field(const Poco::JSON::Object::Ptr& p, const std::string& name)
+{
+	return p->has(name) ? p->get(name).toString() : std::string();
+}
+
+
+void printSessions(const Poco::JSON::Object::Ptr& p, std::ostream& out)
+{
+	Poco::JSON::Array::Ptr pSessions = p->getArray("sessions");
+	out << "uid\tpeer\tdevice\tlogin_time\tin_flight\n";
+	for (std::size_t i = 0; i < pSessions->size(); ++i)
+	{
+		Poco::JSON::Object::Ptr s = pSessions->getObject(static_cast<unsigned>(i));
+		out << field(s, "uid") << '\t' << field(s, "peer") << '\t' << field(s, "device") << '\t'
+			<< field(s, "login_time") << '\t' << field(s, "in_flight") << '\n';
+	}
+	out << field(p, "count") << " sessions";
+	if (p->getValue<bool>("truncated")) out << " (more match: raise --limit or narrow --prefix)";
+	if (!p->getValue<bool>("complete")) out << " (incomplete: an event loop did not answer in time)";
+	out << '\n';
+}
+
+
+void printObject(const Poco::JSON::Object::Ptr& p, std::ostream& out)
+{
+	std::vector<std::string> names;
+	p->getNames(names);
+	for (const auto& name: names) out << name << ": " << p->get(name).toString() << '\n';
+}
+
+} // namespace
+
+
+const char* AdminCommand::usage()
+{
+	return "       imgate-cli admin [--admin-host H] [--admin-port P] [--admin-token-file F] stats\n"
+	       "       imgate-cli admin ... sessions [--prefix P] [--limit N] | session UID | kick UID [MESSAGE]\n";
+}
+
+
+int AdminCommand::run(const Options& o, std::ostream& out, std::ostream& err)
+{
+	const std::vector<std::string>& a = o.args;
+	// A uid travels in the path: escape what a path cannot hold.
+	std::string uid;
+	if (a.size() >= 2) Poco::URI::encode(a[1], "/?#%", uid);
+	std::string method = "GET";
+	std::string path;
+	std::string body;
+	if (a.size() == 1 && a[0] == "stats") path = "/v1/stats";
+	else if (a.size() == 1 && a[0] == "sessions")
+	{
+		Poco::URI uri("/v1/sessions");
+		if (!o.prefix.empty()) uri.addQueryParameter("prefix", o.prefix);
+		if (o.limit > 0) uri.addQueryParameter("limit", std::to_string(o.limit));
+		path = uri.getPathAndQuery();
+	}
+	else if (a.size() == 2 && a[0] == "session") path = "/v1/sessions/" + uid;
+	else if ((a.size() == 2 || a.size() == 3) && a[0] == "kick")
+	{
+		method = "POST";
+		path = "/v1/sessions/" + uid + "/kick";
+		if (a.size() == 3)
+		{
+			Poco::JSON::Object o2;
+			o2.set("message", a[2]);
+			std::ostringstream text;
+			o2.stringify(text);
+			body = text.str();
+		}
+	}
+	else
+	{
+		err << "imgate-cli: admin takes stats, sessions, session UID or kick UID [MESSAGE]\n";
+		return EXIT_USAGE;
+	}
+	Answer answer;
+	try
+	{
+		answer = call(o, method, path, body);
+	}
+	catch (Poco::JSON::JSONException& exc)
+	{
+		err << "imgate-cli: the admin listener did not answer JSON: " << exc.message() << '\n';
+		return EXIT_CONNECTION;
+	}
+	catch (Poco::Exception& exc)
+	{
+		err << "imgate-cli: admin " << o.host << ":" << o.port << ": " << exc.displayText() << '\n';
+		return EXIT_CONNECTION;
+	}
+	if (answer.status != 200)
+	{
+		err << "imgate-cli: " << answer.status << ": " << field(answer.pBody, "error") << '\n';
+		return EXIT_ERROR_STATUS;
+	}
+	if (a[0] == "sessions") printSessions(answer.pBody, out);
+	else if (a[0] == "kick") out << "kicked " << field(answer.pBody, "uid") << '\n';
+	else printObject(answer.pBody, out);
+	return EXIT_OK;
+}
+
+} } // namespace imgate::client
