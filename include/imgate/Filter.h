@@ -12,6 +12,7 @@
 #include "imgate/Types.h"
 #include "imgate/Verdict.h"
 #include "Poco/Util/AbstractConfiguration.h"
+#include <vector>
 
 namespace imgate {
 
@@ -75,7 +76,21 @@ public:
 		/// of that session), by Host::ban() or by the admin API. Any thread.
 		/// Default: nothing (the blacklist plugin records it).
 
-	// API 1.1+: new hooks are appended here, never inserted.
+	// API 1.1: the admin API's bans (docs/plugins.md, "Bans").
+	virtual bool recordsBans() const;
+		/// True for a plugin that keeps bans and can lift and list them (the
+		/// blacklist plugin). Without one, the admin API refuses ban
+		/// requests. Default: false.
+	virtual bool onUnban(const BanRequest& request);
+		/// Lifts this plugin's ban of request.address (written as it was
+		/// banned: an address or a CIDR block) or of request.uid; returns
+		/// whether it held one. Bans from the plugin's own files stay. Any
+		/// thread. Default: false.
+	virtual void listBans(std::vector<BanRequest>& bans) const;
+		/// Appends the bans onUnban() can lift, seconds being what is left
+		/// (0: until lifted). Any thread. Default: nothing.
+
+	// API 1.2+: new hooks are appended here, never inserted.
 };
 
 
@@ -131,6 +146,23 @@ inline void Filter::onClose(const SessionInfo&, SessionSlot&)
 
 
 inline void Filter::onBan(const BanRequest&)
+{
+}
+
+
+inline bool Filter::recordsBans() const
+{
+	return false;
+}
+
+
+inline bool Filter::onUnban(const BanRequest&)
+{
+	return false;
+}
+
+
+inline void Filter::listBans(std::vector<BanRequest>&) const
 {
 }
 

@@ -65,7 +65,14 @@ struct SessionInfo
 
 
 struct BanRequest
-	/// A temporary ban: of an address, a uid, or both (empty means "not").
+	/// A ban: of an address, a uid, or both (empty means "not").
+	///
+	/// From a filter's Verdict::ban() or Host::ban(): address is one
+	/// address and seconds > 0. From the admin API (API 1.1, only to
+	/// plugins built for 1.1 or later): address may also be a CIDR block
+	/// ("10.0.0.0/8"), and seconds = 0 means until lifted (onUnban()) or
+	/// the server restarts. Filter::listBans() reports bans in the same
+	/// shape, seconds being what is left (0: until lifted).
 {
 	std::string address;
 	std::string uid;

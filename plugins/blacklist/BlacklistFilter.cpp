@@ -38,6 +38,7 @@ bool readFile(const std::string& path, std::string& text, std::string& error)
 BlacklistFilter::BlacklistFilter():
 	_logger(Poco::Logger::get("imgate.plugin.blacklist")),
 	_pBans(std::make_shared<const BanList>()),
+	_pListed(std::make_shared<const BanList>()),
 	_runnable(*this, &BlacklistFilter::run),
 	_thread("imgate-blacklist"),
 	_stop(false)
@@ -182,13 +183,13 @@ void BlacklistFilter::checkFiles(bool force)
 }
 
 
-bool BlacklistFilter::temporarilyBanned(std::unordered_map<std::string, Poco::Clock>& bans, const std::string& key)
+bool BlacklistFilter::temporarilyBanned(TemporaryBans& bans, const std::string& key)
 {
 	Poco::FastMutex::ScopedLock lock(_temporaryMutex);
 	if (bans.empty()) return false;
 	auto it = bans.find(key);
 	if (it == bans.end()) return false;
-	if (Poco::Clock() < it->second) return true;
+	if (Poco::Clock() < it->second.until) return true;
 	bans.erase(it);
 	return false;
 }
@@ -202,10 +203,22 @@ void BlacklistFilter::pruneExpired()
 	{
 		for (auto it = pBans->begin(); it != pBans->end();)
 		{
-			if (it->second <= now) it = pBans->erase(it);
+			if (it->second.until <= now) it = pBans->erase(it);
 			else ++it;
 		}
 	}
+	bool expired = false;
+	for (auto it = _listed.begin(); it != _listed.end();)
+	{
+		if (!it->second.untilLifted && it->second.until <= now)
+		{
+			_logger.information("ban %s expired", it->first);
+			it = _listed.erase(it);
+			expired = true;
+		}
+		else ++it;
+	}
+	if (expired) rebuildListed();
 }
 
 
@@ -213,7 +226,8 @@ Verdict BlacklistFilter::onAccept(const PeerInfo& peer)
 {
 	std::shared_ptr<const BanList> pAllow = std::atomic_load(&_pAllow);
 	if (pAllow && !pAllow->bansAddress(peer.address)) return Verdict::reject(Status::BANNED, "address not allowed");
-	if (std::atomic_load(&_pBans)->bansAddress(peer.address) || temporarilyBanned(_bannedAddresses, addressBlock(peer.address)))
+	if (std::atomic_load(&_pBans)->bansAddress(peer.address) || std::atomic_load(&_pListed)->bansAddress(peer.address)
+		|| temporarilyBanned(_bannedAddresses, addressBlock(peer.address)))
 		return Verdict::reject(Status::BANNED, "address banned");
 	return Verdict::proceed();
 }
@@ -221,20 +235,62 @@ Verdict BlacklistFilter::onAccept(const PeerInfo& peer)
 
 Verdict BlacklistFilter::onLogin(const LoginInfo& login, SessionSlot&)
 {
-	if (std::atomic_load(&_pBans)->bansUid(login.uid) || temporarilyBanned(_bannedUids, login.uid))
+	if (std::atomic_load(&_pBans)->bansUid(login.uid) || std::atomic_load(&_pListed)->bansUid(login.uid)
+		|| temporarilyBanned(_bannedUids, login.uid))
 		return Verdict::reject(Status::BANNED, "uid banned");
 	// An address banned after this connection was accepted.
-	if (temporarilyBanned(_bannedAddresses, addressBlock(login.peer.address))) return Verdict::reject(Status::BANNED, "address banned");
+	if (std::atomic_load(&_pListed)->bansAddress(login.peer.address) || temporarilyBanned(_bannedAddresses, addressBlock(login.peer.address)))
+		return Verdict::reject(Status::BANNED, "address banned");
 	return Verdict::proceed();
+}
+
+
+void BlacklistFilter::recordTemporary(TemporaryBans& bans, const std::string& key, const BanRequest& request, const Poco::Clock& until)
+{
+	TemporaryBan& ban = bans[key];
+	ban.until = until;
+	ban.reason = request.reason;
+	ban.origin = request.origin;
+}
+
+
+std::size_t BlacklistFilter::heldBans() const
+{
+	return _bannedAddresses.size() + _bannedUids.size() + _listed.size();
+}
+
+
+void BlacklistFilter::rebuildListed()
+{
+	std::string text;
+	for (const auto& entry: _listed) text += entry.first + "\n";
+	std::vector<std::string> errors;
+	std::atomic_store(&_pListed, std::make_shared<const BanList>(BanList::parse(text, "admin bans", errors)));
 }
 
 
 void BlacklistFilter::onBan(const BanRequest& request)
 {
-	if (request.seconds == 0) return;
-	// Per block (imgate/Address.h): an IPv6 ban covers the /64 that the
-	// ratelimit plugin counted, so rotating addresses in it does not help.
-	const std::string block = request.address.empty() ? std::string() : addressBlock(request.address);
+	// A single address with a duration goes to the per-block table (IPv6:
+	// its /64, imgate/Address.h, so rotating addresses in it does not help);
+	// a CIDR block or a ban until lifted (the admin API) becomes a ban-list
+	// line. A uid with a duration goes to the uid table.
+	const bool addressListed = !request.address.empty() && (request.seconds == 0 || request.address.find('/') != std::string::npos);
+	const bool uidListed = !request.uid.empty() && request.seconds == 0;
+	std::string addressLine;
+	std::shared_ptr<const BanList> pNewAddress;
+	if (addressListed)
+	{
+		addressLine = "ip " + request.address;
+		std::vector<std::string> errors;
+		pNewAddress = std::make_shared<const BanList>(BanList::parse(addressLine, "ban", errors));
+		if (!errors.empty())
+		{
+			_logger.warning("ban of address=%s from %s not recorded: %s", request.address, request.origin, errors.front());
+			return;
+		}
+	}
+	const std::string block = request.address.empty() || addressListed ? std::string() : addressBlock(request.address);
 	const Poco::Clock now;
 	Poco::Clock until(now); // monotonic: a wall-clock step neither lifts nor extends bans
 	until += static_cast<Poco::Clock::ClockDiff>(request.seconds) * Poco::Clock::resolution();
@@ -243,25 +299,107 @@ void BlacklistFilter::onBan(const BanRequest& request)
 	{
 		Poco::FastMutex::ScopedLock lock(_temporaryMutex);
 		auto a = block.empty() ? _bannedAddresses.end() : _bannedAddresses.find(block);
-		auto u = request.uid.empty() ? _bannedUids.end() : _bannedUids.find(request.uid);
-		addressHeld = a != _bannedAddresses.end() && now < a->second;
-		uidHeld = u != _bannedUids.end() && now < u->second;
+		auto u = request.uid.empty() || uidListed ? _bannedUids.end() : _bannedUids.find(request.uid);
+		const std::string uidLine = "uid " + request.uid;
+		addressHeld = addressListed ? _listed.count(addressLine) > 0 : a != _bannedAddresses.end() && now < a->second.until;
+		uidHeld = uidListed ? _listed.count(uidLine) > 0 : u != _bannedUids.end() && now < u->second.until;
 		// Renewing a ban already held needs no room.
-		const std::size_t added = (block.empty() || a != _bannedAddresses.end() ? 0 : 1)
-			+ (request.uid.empty() || u != _bannedUids.end() ? 0 : 1);
-		if (_bannedAddresses.size() + _bannedUids.size() + added > _maxTemporaryBans)
+		const std::size_t added = (request.address.empty() || addressHeld || (!addressListed && a != _bannedAddresses.end()) ? 0 : 1)
+			+ (request.uid.empty() || uidHeld || (!uidListed && u != _bannedUids.end()) ? 0 : 1);
+		if (heldBans() + added > _maxTemporaryBans)
 		{
-			_logger.warning("temporary ban table full (%z entries): ban of address=%s uid=%s not recorded", _maxTemporaryBans, block, request.uid);
+			_logger.warning("ban table full (%z entries): ban of address=%s uid=%s not recorded", _maxTemporaryBans, request.address, request.uid);
 			return;
 		}
-		if (!block.empty()) _bannedAddresses[block] = until;
-		if (!request.uid.empty()) _bannedUids[request.uid] = until;
+		if (!block.empty()) recordTemporary(_bannedAddresses, block, request, until);
+		if (!request.uid.empty() && !uidListed) recordTemporary(_bannedUids, request.uid, request, until);
+		const std::string* lines[] = {addressListed ? &addressLine : nullptr, uidListed ? &uidLine : nullptr};
+		for (const std::string* pLine: lines)
+		{
+			if (!pLine) continue;
+			ListedBan& ban = _listed[*pLine];
+			ban.untilLifted = request.seconds == 0;
+			ban.until = until;
+			ban.reason = request.reason;
+			ban.origin = request.origin;
+		}
+		if (addressListed || uidListed) rebuildListed();
 	}
-	_logger.information("temporary ban address=%s uid=%s for %u s (%s: %s)", block, request.uid, request.seconds, request.origin, request.reason);
+	const std::string duration = request.seconds ? "for " + std::to_string(request.seconds) + " s" : std::string("until lifted");
+	_logger.information("%s address=%s uid=%s %s (%s: %s)", std::string(request.seconds ? "temporary ban" : "ban"),
+		addressListed ? request.address : block, request.uid, duration, request.origin, request.reason);
 	if (!_pHost) return;
 	if (!request.uid.empty() && !uidHeld) _pHost->kickUid(request.uid, KickReason::BANNED, "banned");
-	if (!block.empty() && !addressHeld)
+	if (!addressHeld && pNewAddress)
+		_pHost->kickAddresses([pNewAddress](const std::string& address) { return pNewAddress->bansAddress(address); }, KickReason::BANNED, "banned");
+	else if (!addressHeld && !block.empty())
 		_pHost->kickAddresses([block](const std::string& address) { return addressBlock(address) == block; }, KickReason::BANNED, "banned");
+}
+
+
+bool BlacklistFilter::recordsBans() const
+{
+	return true;
+}
+
+
+bool BlacklistFilter::onUnban(const BanRequest& request)
+{
+	bool lifted = false;
+	{
+		Poco::FastMutex::ScopedLock lock(_temporaryMutex);
+		if (!request.address.empty())
+		{
+			lifted = _listed.erase("ip " + request.address) > 0 || lifted;
+			if (request.address.find('/') == std::string::npos)
+				lifted = _bannedAddresses.erase(addressBlock(request.address)) > 0 || lifted;
+		}
+		if (!request.uid.empty())
+		{
+			lifted = _listed.erase("uid " + request.uid) > 0 || lifted;
+			lifted = _bannedUids.erase(request.uid) > 0 || lifted;
+		}
+		if (lifted) rebuildListed();
+	}
+	if (lifted) _logger.information("ban of address=%s uid=%s lifted (%s)", request.address, request.uid, request.origin);
+	return lifted;
+}
+
+
+void BlacklistFilter::listBans(std::vector<BanRequest>& bans) const
+{
+	const Poco::Clock now;
+	auto left = [&now](const Poco::Clock& until)
+	{
+		// Whole seconds left, rounded up, at least 1 while in force.
+		const Poco::Clock::ClockDiff micros = until - now;
+		return static_cast<unsigned>((micros + Poco::Clock::resolution() - 1) / Poco::Clock::resolution());
+	};
+	Poco::FastMutex::ScopedLock lock(_temporaryMutex);
+	for (const auto& entry: _listed)
+	{
+		if (!entry.second.untilLifted && entry.second.until <= now) continue;
+		BanRequest ban;
+		const std::size_t space = entry.first.find(' ');
+		(entry.first.compare(0, space, "ip") == 0 ? ban.address : ban.uid) = entry.first.substr(space + 1);
+		ban.seconds = entry.second.untilLifted ? 0 : left(entry.second.until);
+		ban.reason = entry.second.reason;
+		ban.origin = entry.second.origin;
+		bans.push_back(ban);
+	}
+	for (const TemporaryBans* pBans: {&_bannedAddresses, &_bannedUids})
+	{
+		for (const auto& entry: *pBans)
+		{
+			if (entry.second.until <= now) continue;
+			BanRequest ban;
+			(pBans == &_bannedAddresses ? ban.address : ban.uid) = entry.first;
+			ban.seconds = left(entry.second.until);
+			ban.reason = entry.second.reason;
+			ban.origin = entry.second.origin;
+			bans.push_back(ban);
+		}
+	}
 }
 
 } } // namespace imgate::blacklist

@@ -19,6 +19,7 @@
 #include "Poco/Thread.h"
 #include "Poco/Timestamp.h"
 #include <memory>
+#include <map>
 #include <unordered_map>
 
 namespace imgate {
@@ -46,6 +47,9 @@ public:
 	Verdict onAccept(const PeerInfo& peer) override;
 	Verdict onLogin(const LoginInfo& login, SessionSlot& slot) override;
 	void onBan(const BanRequest& request) override;
+	bool recordsBans() const override;
+	bool onUnban(const BanRequest& request) override;
+	void listBans(std::vector<BanRequest>& bans) const override;
 
 	void run();
 		/// The watcher thread.
@@ -64,7 +68,30 @@ private:
 		/// keeps the list in force). Throws at start-up.
 	bool changed(WatchedFile& file);
 	void checkFiles(bool force);
-	bool temporarilyBanned(std::unordered_map<std::string, Poco::Clock>& bans, const std::string& key);
+	struct TemporaryBan
+	{
+		Poco::Clock until;
+		std::string reason;
+		std::string origin;
+	};
+	struct ListedBan
+		/// A ban from the admin API kept as a ban-list line ("ip 10.0.0.0/8",
+		/// "uid mallory"): a CIDR block, or a ban until lifted.
+	{
+		bool untilLifted = true;
+		Poco::Clock until;
+		std::string reason;
+		std::string origin;
+	};
+	using TemporaryBans = std::unordered_map<std::string, TemporaryBan>;
+
+	bool temporarilyBanned(TemporaryBans& bans, const std::string& key);
+	void recordTemporary(TemporaryBans& bans, const std::string& key, const BanRequest& request, const Poco::Clock& until);
+		/// Caller holds _temporaryMutex.
+	void rebuildListed();
+		/// Parses _listed into a new _pListed snapshot. Caller holds _temporaryMutex.
+	std::size_t heldBans() const;
+		/// Caller holds _temporaryMutex.
 	void pruneExpired();
 
 	Poco::Logger& _logger;
@@ -75,9 +102,11 @@ private:
 	unsigned _reloadInterval = 2;
 	std::size_t _maxTemporaryBans = 100000;
 	Poco::FastMutex _filesMutex;      /// checkFiles() runs on the watcher and, for SIGHUP, the main thread.
-	Poco::FastMutex _temporaryMutex;
-	std::unordered_map<std::string, Poco::Clock> _bannedAddresses; /// address block (imgate/Address.h) -> expiry
-	std::unordered_map<std::string, Poco::Clock> _bannedUids;      /// uid -> expiry
+	mutable Poco::FastMutex _temporaryMutex;
+	TemporaryBans _bannedAddresses; /// address block (imgate/Address.h) -> expiry
+	TemporaryBans _bannedUids;      /// uid -> expiry
+	std::map<std::string, ListedBan> _listed;  /// ban-list line -> ban (admin API: CIDR blocks, bans until lifted)
+	std::shared_ptr<const BanList> _pListed;   /// _listed as a BanList; atomic_load / atomic_store
 	Host* _pHost = nullptr;
 	Poco::RunnableAdapter<BlacklistFilter> _runnable;
 	Poco::Thread _thread;

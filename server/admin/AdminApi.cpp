@@ -12,6 +12,7 @@
 #include "Poco/JSON/Array.h"
 #include "Poco/JSON/Parser.h"
 #include "Poco/JSON/JSONException.h"
+#include "Poco/Net/IPAddress.h"
 #include "Poco/NumberParser.h"
 #include "Poco/StringTokenizer.h"
 #include <sstream>
@@ -185,6 +186,13 @@ AdminResponse AdminApi::api(const AdminRequest& request) const
 		if (parts.size() == 3) return request.method == "GET" ? findSession(uid) : methodNotAllowed("GET");
 		if (parts.size() == 4 && parts[3] == "kick") return request.method == "POST" ? kick(uid, request) : methodNotAllowed("POST");
 	}
+	if (parts.size() == 2 && parts[1] == "bans")
+	{
+		if (request.method == "GET") return listBans();
+		if (request.method == "POST") return addBan(request);
+		if (request.method == "DELETE") return removeBan(request);
+		return methodNotAllowed("GET, POST, DELETE");
+	}
 	return error(404, "no such resource: " + request.path + " (see docs/operations.md, \"Admin API\")");
 }
 
@@ -305,6 +313,129 @@ AdminResponse AdminApi::kick(const std::string& uid, const AdminRequest& request
 	Poco::JSON::Object o;
 	o.set("uid", uid);
 	o.set("kicked", true);
+	return ok(o);
+}
+
+bool AdminApi::validAddressOrBlock(const std::string& text, std::string& error)
+{
+	const std::size_t slash = text.find('/');
+	Poco::Net::IPAddress address;
+	if (!Poco::Net::IPAddress::tryParse(text.substr(0, slash), address) || text.find('%') != std::string::npos)
+	{
+		error = "address: expected an IPv4 or IPv6 address or a CIDR block like 10.0.0.0/8, got \"" + text + "\"";
+		return false;
+	}
+	if (slash == std::string::npos) return true;
+	const unsigned bits = address.family() == Poco::Net::IPAddress::IPv4 ? 32 : 128;
+	unsigned prefix = 0;
+	if (!Poco::NumberParser::tryParseUnsigned(text.substr(slash + 1), prefix) || prefix > bits || text.substr(slash + 1).empty())
+	{
+		error = "address: the prefix length of " + text + " must be 0 to " + std::to_string(bits);
+		return false;
+	}
+	const Poco::Net::IPAddress mask(prefix, address.family());
+	if ((address & mask) != address)
+	{
+		error = "address: " + text + " has host bits set (did you mean " + (address & mask).toString() + "/" + std::to_string(prefix) + "?)";
+		return false;
+	}
+	return true;
+}
+
+
+AdminResponse AdminApi::listBans() const
+{
+	Poco::JSON::Array bans;
+	for (const BanRequest& ban: _context.filters.listBans())
+	{
+		Poco::JSON::Object o;
+		if (!ban.address.empty()) o.set("address", ban.address);
+		if (!ban.uid.empty()) o.set("uid", ban.uid);
+		o.set("seconds", static_cast<Poco::UInt64>(ban.seconds));
+		o.set("reason", ban.reason);
+		o.set("origin", ban.origin);
+		bans.add(o);
+	}
+	Poco::JSON::Object o;
+	o.set("count", static_cast<Poco::UInt64>(bans.size()));
+	o.set("bans", bans);
+	return ok(o);
+}
+
+
+AdminResponse AdminApi::addBan(const AdminRequest& request) const
+{
+	if (!_context.filters.recordsBans())
+		return error(409, "no loaded plugin records bans: load the blacklist plugin (plugins.load)");
+	BanRequest ban;
+	ban.origin = "admin";
+	try
+	{
+		Poco::JSON::Object::Ptr pObject = Poco::JSON::Parser().parse(request.body).extract<Poco::JSON::Object::Ptr>();
+		for (const auto& kv: *pObject)
+		{
+			if (kv.first == "address" || kv.first == "uid" || kv.first == "reason")
+			{
+				if (!kv.second.isString()) return error(400, kv.first + ": expected a string");
+				const std::string value = kv.second.extract<std::string>();
+				(kv.first == "address" ? ban.address : kv.first == "uid" ? ban.uid : ban.reason) = value;
+			}
+			else if (kv.first == "seconds")
+			{
+				if (!kv.second.isInteger() || kv.second.convert<Poco::Int64>() < 0 || kv.second.convert<Poco::Int64>() > MAX_BAN_SECONDS)
+					return error(400, "seconds: expected a whole number from 0 (until lifted) to " + std::to_string(MAX_BAN_SECONDS));
+				ban.seconds = static_cast<unsigned>(kv.second.convert<Poco::Int64>());
+			}
+			else return error(400, "unknown field \"" + kv.first + "\" (address, uid, seconds, reason)");
+		}
+	}
+	catch (Poco::BadCastException&)
+	{
+		return error(400, "the body must be a JSON object, like {\"uid\": \"mallory\", \"seconds\": 3600}");
+	}
+	catch (Poco::Exception& exc)
+	{
+		return error(400, "the body is not valid JSON: " + (exc.message().empty() ? exc.displayText() : exc.message()));
+	}
+	if (ban.address.empty() && ban.uid.empty()) return error(400, "give an address (or CIDR block), a uid, or both");
+	std::string problem;
+	if (!ban.address.empty() && !validAddressOrBlock(ban.address, problem)) return error(400, problem);
+	if (!ban.uid.empty() && !protocol::isValidUid(ban.uid)) return error(400, "uid: 1 to 64 characters of A-Z a-z 0-9 _ . @ -");
+	if (ban.reason.size() > MAX_BAN_REASON) return error(400, "reason: at most " + std::to_string(MAX_BAN_REASON) + " bytes");
+	if (ban.reason.empty()) ban.reason = "banned by an administrator";
+	_logger.information("admin: ban address=%s uid=%s %s (asked from %s)", ban.address, ban.uid,
+		ban.seconds ? "for " + std::to_string(ban.seconds) + " s" : std::string("until lifted"), request.peer);
+	_context.sessions.ban(ban);
+	Poco::JSON::Object o;
+	if (!ban.address.empty()) o.set("address", ban.address);
+	if (!ban.uid.empty()) o.set("uid", ban.uid);
+	o.set("seconds", static_cast<Poco::UInt64>(ban.seconds));
+	o.set("banned", true);
+	return ok(o);
+}
+
+
+AdminResponse AdminApi::removeBan(const AdminRequest& request) const
+{
+	BanRequest ban;
+	ban.origin = "admin";
+	for (const auto& kv: request.query)
+	{
+		if (kv.first == "address") ban.address = kv.second;
+		else if (kv.first == "uid") ban.uid = kv.second;
+		else return error(400, "unknown query parameter \"" + kv.first + "\" (address, uid)");
+	}
+	if (ban.address.empty() == ban.uid.empty()) return error(400, "give exactly one of ?address= and ?uid=");
+	std::string problem;
+	if (!ban.address.empty() && !validAddressOrBlock(ban.address, problem)) return error(400, problem);
+	if (!ban.uid.empty() && !protocol::isValidUid(ban.uid)) return error(400, "uid: 1 to 64 characters of A-Z a-z 0-9 _ . @ -");
+	if (!_context.filters.unban(ban))
+		return error(404, "no ban of " + (ban.address.empty() ? "uid " + ban.uid : "address " + ban.address) + " to lift (bans from the blacklist file stay: edit the file)");
+	_logger.information("admin: lifted ban of address=%s uid=%s (asked from %s)", ban.address, ban.uid, request.peer);
+	Poco::JSON::Object o;
+	if (!ban.address.empty()) o.set("address", ban.address);
+	if (!ban.uid.empty()) o.set("uid", ban.uid);
+	o.set("lifted", true);
 	return ok(o);
 }
 

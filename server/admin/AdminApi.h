@@ -54,7 +54,9 @@ public:
 		MAX_LIST_LIMIT = 10000,  /// GET /v1/sessions?limit=
 		DEFAULT_LIST_LIMIT = 100,
 		QUERY_TIMEOUT_MS = 2000, /// How long a request waits for the loops.
-		MAX_KICK_MESSAGE = 256
+		MAX_KICK_MESSAGE = 256,
+		MAX_BAN_SECONDS = 31536000, /// A year.
+		MAX_BAN_REASON = 256
 	};
 
 	AdminApi(const AdminContext& context, const std::string& token, bool allowNoToken);
@@ -65,6 +67,10 @@ public:
 	static bool sameSecret(const std::string& a, const std::string& b);
 		/// Compares in time independent of where they differ.
 
+	static bool validAddressOrBlock(const std::string& text, std::string& error);
+		/// An IPv4 or IPv6 address, or a CIDR block without host bits
+		/// ("10.0.0.0/8"); error says what is wrong.
+
 private:
 	AdminResponse metrics() const;
 	AdminResponse health() const;
@@ -74,6 +80,9 @@ private:
 	AdminResponse listSessions(const AdminRequest& request) const;
 	AdminResponse findSession(const std::string& uid) const;
 	AdminResponse kick(const std::string& uid, const AdminRequest& request) const;
+	AdminResponse listBans() const;
+	AdminResponse addBan(const AdminRequest& request) const;
+	AdminResponse removeBan(const AdminRequest& request) const;
 	bool authorized(const AdminRequest& request) const;
 
 	static AdminResponse error(int status, const std::string& message);

@@ -226,10 +226,19 @@ BanRequest FilterChain::banRequest(const Verdict& verdict, const std::string& ad
 }
 
 
+bool FilterChain::isAdminOnlyBan(const BanRequest& request)
+{
+	return request.seconds == 0 || request.address.find('/') != std::string::npos;
+}
+
+
 void FilterChain::ban(const BanRequest& request) const
 {
+	const bool adminOnly = isAdminOnlyBan(request);
 	for (const Entry& e: _entries)
 	{
+		// A CIDR block or a ban until lifted is news to a 1.0 plugin.
+		if (adminOnly && e.apiVersion < API_1_1) continue;
 		try
 		{
 			e.pFilter->onBan(request);
@@ -243,6 +252,62 @@ void FilterChain::ban(const BanRequest& request) const
 			e.pLogger->error("onBan failed with an unknown exception");
 		}
 	}
+}
+
+
+bool FilterChain::recordsBans() const
+{
+	for (const Entry& e: _entries)
+	{
+		if (e.apiVersion >= API_1_1 && e.pFilter->recordsBans()) return true;
+	}
+	return false;
+}
+
+
+bool FilterChain::unban(const BanRequest& request) const
+{
+	bool lifted = false;
+	for (const Entry& e: _entries)
+	{
+		if (e.apiVersion < API_1_1) continue;
+		try
+		{
+			lifted = e.pFilter->onUnban(request) || lifted;
+		}
+		catch (std::exception& exc)
+		{
+			e.pLogger->error("onUnban failed: %s", std::string(exc.what()));
+		}
+		catch (...)
+		{
+			e.pLogger->error("onUnban failed with an unknown exception");
+		}
+	}
+	return lifted;
+}
+
+
+std::vector<BanRequest> FilterChain::listBans() const
+{
+	std::vector<BanRequest> bans;
+	for (const Entry& e: _entries)
+	{
+		if (e.apiVersion < API_1_1) continue;
+		try
+		{
+			e.pFilter->listBans(bans);
+		}
+		catch (std::exception& exc)
+		{
+			e.pLogger->error("listBans failed: %s", std::string(exc.what()));
+		}
+		catch (...)
+		{
+			e.pLogger->error("listBans failed with an unknown exception");
+		}
+	}
+	return bans;
 }
 
 } } // namespace imgate::plugin

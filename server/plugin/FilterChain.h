@@ -74,7 +74,22 @@ public:
 		/// Filter::reload() on every filter; errors are logged.
 
 	void ban(const BanRequest& request) const;
-		/// Filter::onBan() on every filter; errors are logged.
+		/// Filter::onBan() on every filter; errors are logged. A ban only
+		/// the admin API asks for (a CIDR block, or seconds = 0: until
+		/// lifted) goes only to plugins built for API 1.1 or later.
+
+	bool recordsBans() const;
+		/// A plugin built for API 1.1+ keeps bans (Filter::recordsBans()).
+
+	bool unban(const BanRequest& request) const;
+		/// Filter::onUnban() on every 1.1+ plugin; whether one lifted a ban.
+
+	std::vector<BanRequest> listBans() const;
+		/// Filter::listBans() of every 1.1+ plugin.
+
+	static bool isAdminOnlyBan(const BanRequest& request);
+
+	static constexpr unsigned API_1_1 = (1u << 16) | 1u;
 
 	static bool asksForBan(const Verdict& verdict);
 		/// A BAN verdict with a duration.

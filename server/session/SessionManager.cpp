@@ -159,8 +159,8 @@ void SessionManager::kickAddresses(std::function<bool(const std::string& address
 
 void SessionManager::ban(const imgate::BanRequest& request)
 {
-	_logger.information("ban address=%s uid=%s for %u s by %s: %s", request.address, request.uid,
-		request.seconds, request.origin, request.reason);
+	_logger.information("ban address=%s uid=%s %s by %s: %s", request.address, request.uid,
+		request.seconds ? "for " + std::to_string(request.seconds) + " s" : std::string("until lifted"), request.origin, request.reason);
 	_filters.ban(request);
 }
 

@@ -179,6 +179,8 @@ class AdminTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testBadRequests);
 	CPPUNIT_TEST(testBadAdminSettingsStopTheStart);
 	CPPUNIT_TEST(testCli);
+	CPPUNIT_TEST(testBans);
+	CPPUNIT_TEST(testBansNeedARecorder);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -415,7 +417,8 @@ public:
 	{
 		std::string dir = ServerProcess::makeTempDir();
 		ServerProcess::writeFile(dir + "admin.token", TOKEN + "\n");
-		auto server = start({{"admin.allowNoToken", ""}, {"admin.tokenFile", dir + "admin.token"}});
+		auto server = start({{"admin.allowNoToken", ""}, {"admin.tokenFile", dir + "admin.token"},
+			{"plugins.dir", IMGATE_PLUGIN_DIR}, {"plugins.load", "blacklist"}});
 		auto alice = server->login("alice", "phone");
 		const std::string port = std::to_string(server->adminPort());
 		const std::vector<std::string> common = {"admin", "--admin-port", port, "--admin-token-file", dir + "admin.token"};
@@ -438,12 +441,108 @@ public:
 		CPPUNIT_ASSERT(alice->waitClosed(Poco::Timespan(5, 0)));
 		CPPUNIT_ASSERT_EQUAL(1, cli({"kick", "alice"}, out));
 		CPPUNIT_ASSERT_MESSAGE(out, out.find("imgate-cli: 404: uid alice is not online") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(0, cli({"ban", "uid", "eve", "120", "flooding"}, out));
+		CPPUNIT_ASSERT_EQUAL(std::string("banned uid eve for 120 s\n"), out);
+		CPPUNIT_ASSERT_EQUAL(0, cli({"ban", "address", "127.0.0.200"}, out));
+		CPPUNIT_ASSERT_EQUAL(std::string("banned address 127.0.0.200 until lifted\n"), out);
+		CPPUNIT_ASSERT(server->connect()->login("eve", "").result() == Status::BANNED);
+		CPPUNIT_ASSERT_EQUAL(0, cli({"bans"}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("address\tuid\tseconds_left\torigin\treason\n127.0.0.200\t\tuntil lifted\tadmin\tbanned by an administrator\n\teve\t") == 0);
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("\tadmin\tflooding\n2 bans\n") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(0, cli({"unban", "uid", "eve"}, out));
+		CPPUNIT_ASSERT_EQUAL(std::string("lifted the ban of uid eve\n"), out);
+		CPPUNIT_ASSERT_EQUAL(1, cli({"unban", "uid", "eve"}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("imgate-cli: 404: no ban of uid eve to lift") != std::string::npos);
+		CPPUNIT_ASSERT(server->connect()->login("eve", "").result() == Status::OK);
+		CPPUNIT_ASSERT_EQUAL(2, cli({"ban", "uid", "eve", "soon"}, out));
 		// A wrong token is the server's 401.
 		ServerProcess::writeFile(dir + "wrong.token", "not-the-admin-token-at-all\n");
 		std::vector<std::string> wrong = {"admin", "--admin-port", port, "--admin-token-file", dir + "wrong.token", "stats"};
 		CPPUNIT_ASSERT_EQUAL(1, ServerProcess::runProgram(IMGATE_CLI_PATH, wrong, out, 10000));
 		CPPUNIT_ASSERT_MESSAGE(out, out.find("imgate-cli: 401: unauthorized") != std::string::npos);
 		Poco::File(dir).remove(true);
+	}
+
+	static void expectRefusedAtAccept(ImgateClient& c)
+	{
+		Reply r;
+		CPPUNIT_ASSERT(c.receive(r, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT(r.command() == Command::ERROR);
+		CPPUNIT_ASSERT(r.result() == Status::BANNED);
+		CPPUNIT_ASSERT_EQUAL(std::string("address banned"), r.parse<imgate::v1::Error>().message());
+		CPPUNIT_ASSERT(c.waitClosed(Poco::Timespan(5, 0)));
+	}
+
+	void testBans()
+	{
+		auto server = start({{"plugins.dir", IMGATE_PLUGIN_DIR}, {"plugins.load", "blacklist"}});
+		const Poco::UInt16 port = server->adminPort();
+		auto mallory = server->login("mallory");
+		Http h = request(port, "POST", "/v1/bans", "", "{\"uid\": \"mallory\", \"seconds\": 60, \"reason\": \"spam\"}");
+		CPPUNIT_ASSERT_EQUAL(200, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"banned\":true,\"seconds\":60,\"uid\":\"mallory\"}\n"), h.body);
+		// The online session is kicked (BANNED), the next login refused.
+		Reply r;
+		CPPUNIT_ASSERT(mallory->receiveCommand(r, Command::KICK, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt32(3), r.parse<imgate::v1::Kick>().reason());
+		CPPUNIT_ASSERT(server->connect()->login("mallory", "").result() == Status::BANNED);
+		CPPUNIT_ASSERT(server->waitForLog("admin: ban address= uid=mallory for 60 s (asked from 127.0.0.1:"));
+
+		// A CIDR block until lifted: refused at accept inside it, not outside.
+		h = request(port, "POST", "/v1/bans", "", "{\"address\": \"127.0.0.64/26\"}");
+		CPPUNIT_ASSERT_EQUAL(200, h.status);
+		expectRefusedAtAccept(*server->connect("127.0.0.70"));
+		CPPUNIT_ASSERT(server->connect("127.0.0.130")->login("bob", "").result() == Status::OK);
+
+		auto list = json(request(port, "GET", "/v1/bans").body);
+		CPPUNIT_ASSERT_EQUAL(2, list->getValue<int>("count"));
+		auto bans = list->getArray("bans");
+		auto block = bans->getObject(0); // ban-list lines first
+		CPPUNIT_ASSERT_EQUAL(std::string("127.0.0.64/26"), block->getValue<std::string>("address"));
+		CPPUNIT_ASSERT_EQUAL(0, block->getValue<int>("seconds"));
+		CPPUNIT_ASSERT_EQUAL(std::string("banned by an administrator"), block->getValue<std::string>("reason"));
+		auto uid = bans->getObject(1);
+		CPPUNIT_ASSERT_EQUAL(std::string("mallory"), uid->getValue<std::string>("uid"));
+		CPPUNIT_ASSERT(uid->getValue<int>("seconds") > 0 && uid->getValue<int>("seconds") <= 60);
+		CPPUNIT_ASSERT_EQUAL(std::string("spam"), uid->getValue<std::string>("reason"));
+		CPPUNIT_ASSERT_EQUAL(std::string("admin"), uid->getValue<std::string>("origin"));
+
+		// Lifting them lets both in again; lifting twice is 404.
+		h = request(port, "DELETE", "/v1/bans?address=127.0.0.64/26");
+		CPPUNIT_ASSERT_EQUAL(200, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"address\":\"127.0.0.64/26\",\"lifted\":true}\n"), h.body);
+		CPPUNIT_ASSERT(server->connect("127.0.0.70")->login("carol", "").result() == Status::OK);
+		CPPUNIT_ASSERT_EQUAL(404, request(port, "DELETE", "/v1/bans?address=127.0.0.64/26").status);
+		CPPUNIT_ASSERT_EQUAL(200, request(port, "DELETE", "/v1/bans?uid=mallory").status);
+		CPPUNIT_ASSERT(server->connect()->login("mallory", "").result() == Status::OK);
+		CPPUNIT_ASSERT_EQUAL(0, json(request(port, "GET", "/v1/bans").body)->getValue<int>("count"));
+
+		// What the API refuses, and why.
+		h = request(port, "POST", "/v1/bans", "", "{\"address\": \"10.0.0.1/8\"}");
+		CPPUNIT_ASSERT_EQUAL(400, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"address: 10.0.0.1/8 has host bits set (did you mean 10.0.0.0/8?)\"}\n"), h.body);
+		h = request(port, "POST", "/v1/bans", "", "{\"address\": \"10.0.0.0/33\"}");
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"address: the prefix length of 10.0.0.0/33 must be 0 to 32\"}\n"), h.body);
+		h = request(port, "POST", "/v1/bans", "", "{\"address\": \"example.com\"}");
+		CPPUNIT_ASSERT_EQUAL(400, h.status);
+		h = request(port, "POST", "/v1/bans", "", "{\"uid\": \"x\", \"seconds\": -1}");
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"seconds: expected a whole number from 0 (until lifted) to 31536000\"}\n"), h.body);
+		h = request(port, "POST", "/v1/bans", "", "{}");
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"give an address (or CIDR block), a uid, or both\"}\n"), h.body);
+		h = request(port, "DELETE", "/v1/bans");
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"give exactly one of ?address= and ?uid=\"}\n"), h.body);
+		h = request(port, "PUT", "/v1/bans", "", "{}");
+		CPPUNIT_ASSERT_EQUAL(405, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("GET, POST, DELETE"), h.allow);
+	}
+
+	void testBansNeedARecorder()
+	{
+		auto server = start();
+		Http h = request(server->adminPort(), "POST", "/v1/bans", "", "{\"uid\": \"mallory\"}");
+		CPPUNIT_ASSERT_EQUAL(409, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"no loaded plugin records bans: load the blacklist plugin (plugins.load)\"}\n"), h.body);
+		CPPUNIT_ASSERT_EQUAL(0, json(request(server->adminPort(), "GET", "/v1/bans").body)->getValue<int>("count"));
 	}
 
 	void testBadAdminSettingsStopTheStart()

@@ -210,7 +210,7 @@ public:
 		// The table (1 entry) is full for another address.
 		auto b = server.connect("127.0.0.15");
 		expectRefusals(server, "127.0.0.15", {limited, banned});
-		CPPUNIT_ASSERT(server.waitForLog("temporary ban table full (1 entries): ban of address=127.0.0.15 uid= not recorded"));
+		CPPUNIT_ASSERT(server.waitForLog("ban table full (1 entries): ban of address=127.0.0.15 uid= not recorded"));
 		// .14's ban expires after 1 s and the watcher prunes it (no list
 		// files, no further lookup of .14): then .15's next ban is recorded.
 		Poco::Thread::sleep(2500);

@@ -11,6 +11,7 @@
 #include "Poco/Net/HTTPClientSession.h"
 #include "Poco/Net/HTTPRequest.h"
 #include "Poco/Net/HTTPResponse.h"
+#include "Poco/NumberParser.h"
 #include "Poco/StreamCopier.h"
 #include "Poco/String.h"
 #include "Poco/URI.h"
@@ -48,7 +49,7 @@ Answer call(const AdminCommand::Options& o, const std::string& method, const std
 	Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
 	const std::string token = readToken(o);
 	if (!token.empty()) request.set("Authorization", "Bearer " + token);
-	if (method == "POST")
+	if (method == "POST" || method == "DELETE")
 	{
 		request.setContentType("application/json");
 		request.setContentLength(static_cast<std::streamsize>(body.size()));
@@ -88,6 +89,21 @@ void printSessions(const Poco::JSON::Object::Ptr& p, std::ostream& out)
 }
 
 
+void printBans(const Poco::JSON::Object::Ptr& p, std::ostream& out)
+{
+	Poco::JSON::Array::Ptr pBans = p->getArray("bans");
+	out << "address\tuid\tseconds_left\torigin\treason\n";
+	for (std::size_t i = 0; i < pBans->size(); ++i)
+	{
+		Poco::JSON::Object::Ptr b = pBans->getObject(static_cast<unsigned>(i));
+		const std::string seconds = field(b, "seconds");
+		out << field(b, "address") << '\t' << field(b, "uid") << '\t' << (seconds == "0" ? std::string("until lifted") : seconds)
+			<< '\t' << field(b, "origin") << '\t' << field(b, "reason") << '\n';
+	}
+	out << field(p, "count") << " bans\n";
+}
+
+
 void printObject(const Poco::JSON::Object::Ptr& p, std::ostream& out)
 {
 	std::vector<std::string> names;
@@ -101,7 +117,8 @@ void printObject(const Poco::JSON::Object::Ptr& p, std::ostream& out)
 const char* AdminCommand::usage()
 {
 	return "       imgate-cli admin [--admin-host H] [--admin-port P] [--admin-token-file F] stats\n"
-	       "       imgate-cli admin ... sessions [--prefix P] [--limit N] | session UID | kick UID [MESSAGE]\n";
+	       "       imgate-cli admin ... sessions [--prefix P] [--limit N] | session UID | kick UID [MESSAGE]\n"
+	       "       imgate-cli admin ... bans | ban address|uid VALUE [SECONDS [REASON]] | unban address|uid VALUE\n";
 }
 
 
@@ -136,9 +153,39 @@ int AdminCommand::run(const Options& o, std::ostream& out, std::ostream& err)
 			body = text.str();
 		}
 	}
+	else if (a.size() == 1 && a[0] == "bans") path = "/v1/bans";
+	else if (a.size() >= 3 && a.size() <= 5 && a[0] == "ban" && (a[1] == "address" || a[1] == "uid"))
+	{
+		method = "POST";
+		path = "/v1/bans";
+		Poco::JSON::Object request;
+		request.set(a[1], a[2]);
+		if (a.size() >= 4)
+		{
+			unsigned seconds = 0;
+			if (!Poco::NumberParser::tryParseUnsigned(a[3], seconds))
+			{
+				err << "imgate-cli: ban: SECONDS must be a whole number (0: until lifted)\n";
+				return EXIT_USAGE;
+			}
+			request.set("seconds", seconds);
+		}
+		if (a.size() == 5) request.set("reason", a[4]);
+		std::ostringstream text;
+		request.stringify(text);
+		body = text.str();
+	}
+	else if (a.size() == 3 && a[0] == "unban" && (a[1] == "address" || a[1] == "uid"))
+	{
+		method = "DELETE";
+		Poco::URI uri("/v1/bans");
+		uri.addQueryParameter(a[1], a[2]);
+		path = uri.getPathAndQuery();
+	}
 	else
 	{
-		err << "imgate-cli: admin takes stats, sessions, session UID or kick UID [MESSAGE]\n";
+		err << "imgate-cli: admin takes stats, sessions, session UID, kick UID [MESSAGE], bans,\n"
+		       "            ban address|uid VALUE [SECONDS [REASON]] or unban address|uid VALUE\n";
 		return EXIT_USAGE;
 	}
 	Answer answer;
@@ -163,6 +210,13 @@ int AdminCommand::run(const Options& o, std::ostream& out, std::ostream& err)
 	}
 	if (a[0] == "sessions") printSessions(answer.pBody, out);
 	else if (a[0] == "kick") out << "kicked " << field(answer.pBody, "uid") << '\n';
+	else if (a[0] == "bans") printBans(answer.pBody, out);
+	else if (a[0] == "ban")
+	{
+		const std::string seconds = field(answer.pBody, "seconds");
+		out << "banned " << a[1] << " " << a[2] << (seconds == "0" ? " until lifted" : " for " + seconds + " s") << '\n';
+	}
+	else if (a[0] == "unban") out << "lifted the ban of " << a[1] << " " << a[2] << '\n';
 	else printObject(answer.pBody, out);
 	return EXIT_OK;
 }

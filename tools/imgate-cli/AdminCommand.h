@@ -22,6 +22,9 @@ class AdminCommand
 	///   admin sessions [--prefix P] [--limit N]
 	///   admin session UID
 	///   admin kick UID [MESSAGE]
+	///   admin bans
+	///   admin ban address|uid VALUE [SECONDS [REASON]]   (SECONDS 0 or none: until lifted)
+	///   admin unban address|uid VALUE
 	///
 	/// The token comes from --admin-token-file F or the environment variable
 	/// IMGATE_ADMIN_TOKEN (never from the command line, where ps shows it).

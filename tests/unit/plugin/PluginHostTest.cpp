@@ -7,6 +7,7 @@
 
 #include "server/plugin/FilterChain.h"
 #include "server/plugin/PluginHost.h"
+#include "Poco/Environment.h"
 #include "Poco/File.h"
 #include <cppunit/extensions/HelperMacros.h>
 #include <fstream>
@@ -47,6 +48,7 @@ class PluginHostTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testChainShieldsAnyThrow);
 	CPPUNIT_TEST(testSessionSlotKeepsState);
 	CPPUNIT_TEST(testAuthenticator);
+	CPPUNIT_TEST(testOlderMinorGetsNoNewerHooks);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -78,7 +80,32 @@ public:
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), host.plugins().size());
 		CPPUNIT_ASSERT_EQUAL(std::string("probe"), host.plugins()[0].name);
 		CPPUNIT_ASSERT_EQUAL(PluginHost::apiVersion(), host.plugins()[0].apiVersion);
+		CPPUNIT_ASSERT_EQUAL(std::string("1.1"), PluginHost::versionText(host.plugins()[0].apiVersion));
+	}
+
+	void testOlderMinorGetsNoNewerHooks()
+	{
+		// A plugin built for 1.0 loads in this 1.1 server, but never sees
+		// the 1.1 hooks nor the bans only the admin API makes.
+		PluginHost host;
+		host.load("legacy", pluginPath("legacy"), {});
 		CPPUNIT_ASSERT_EQUAL(std::string("1.0"), PluginHost::versionText(host.plugins()[0].apiVersion));
+		FilterChain chain(host);
+		CPPUNIT_ASSERT(!chain.recordsBans());
+		imgate::BanRequest request;
+		request.uid = "mallory";
+		CPPUNIT_ASSERT(!chain.unban(request));
+		CPPUNIT_ASSERT(chain.listBans().empty());
+		Poco::Environment::set("IMGATE_LEGACY_BANS", "");
+		request.address = "10.0.0.0/8";
+		request.seconds = 60;
+		chain.ban(request);         // a CIDR block: admin only
+		request.address = "10.0.0.1";
+		request.seconds = 0;
+		chain.ban(request);         // until lifted: admin only
+		request.seconds = 30;
+		chain.ban(request);         // what a 1.0 plugin knows
+		CPPUNIT_ASSERT_EQUAL(std::string("10.0.0.1/30;"), Poco::Environment::get("IMGATE_LEGACY_BANS"));
 	}
 
 	void testMissingFile()
@@ -118,7 +145,7 @@ public:
 	{
 		std::string path = pluginPath("wrong-major");
 		CPPUNIT_ASSERT_EQUAL(prefix("wrong-major", path)
-			+ "built for plugin API 2.0, this server provides 1.0 (rebuild the plugin against this server's SDK)",
+			+ "built for plugin API 2.0, this server provides 1.1 (rebuild the plugin against this server's SDK)",
 			errorOf("wrong-major", path));
 	}
 
@@ -126,7 +153,7 @@ public:
 	{
 		std::string path = pluginPath("newer-minor");
 		CPPUNIT_ASSERT_EQUAL(prefix("newer-minor", path)
-			+ "built for plugin API 1.99, this server provides 1.0 (rebuild the plugin against this server's SDK)",
+			+ "built for plugin API 1.99, this server provides 1.1 (rebuild the plugin against this server's SDK)",
 			errorOf("newer-minor", path));
 	}
 
