@@ -90,6 +90,17 @@ public:
 		/// Appends the bans onUnban() can lift, seconds being what is left
 		/// (0: until lifted). Any thread. Default: nothing.
 
+	// API 1.1: live settings.
+	virtual bool reconfigure(const Poco::Util::AbstractConfiguration& config);
+		/// SIGHUP, when some of this plugin's keys changed: config holds
+		/// all of them, as initialize() got them. All or nothing: apply
+		/// every new setting while sessions run (the hooks keep running
+		/// meanwhile, on other threads) and return true, or, if a changed
+		/// key needs a restart, apply none and return false (the server
+		/// logs the plugin's changed keys as needing a restart). Throw
+		/// Poco::InvalidArgumentException naming a bad key: nothing
+		/// changes. Main thread. Default: false.
+
 	// API 1.2+: new hooks are appended here, never inserted.
 };
 
@@ -164,6 +175,12 @@ inline bool Filter::onUnban(const BanRequest&)
 
 inline void Filter::listBans(std::vector<BanRequest>&) const
 {
+}
+
+
+inline bool Filter::reconfigure(const Poco::Util::AbstractConfiguration&)
+{
+	return false;
 }
 
 } // namespace imgate

@@ -14,6 +14,7 @@
 //   banSeconds = 60   length of that ban (recorded by the blacklist plugin)
 //   maxTrackedIps = 100000      bound on per-address state
 // An IPv6 peer is limited by its /64, an IPv4-mapped one as its IPv4 address.
+// SIGHUP (reconfigure) applies every setting but maxTrackedIps live.
 //
 
 #include "plugins/ratelimit/RateTable.h"
@@ -22,7 +23,11 @@
 #include "imgate/Plugin.h"
 #include "Poco/Clock.h"
 #include "Poco/Logger.h"
+#include "Poco/Mutex.h"
+#include <atomic>
 #include <memory>
+#include <sstream>
+#include <vector>
 
 namespace imgate {
 namespace ratelimit {
@@ -42,6 +47,40 @@ Rate rate(const Poco::Util::AbstractConfiguration& config, const std::string& ra
 {
 	return Rate{config::number(config, rateKey, rateDefault, 0.001, 1e9), config::number(config, burstKey, burstDefault, 1, 1e9)};
 }
+
+struct Limits
+	/// What the hooks read on every frame: an immutable snapshot.
+{
+	Rate messages;
+	Rate frames;
+	unsigned banAfter = 20;
+	unsigned banSeconds = 60;
+};
+
+
+struct Settings
+{
+	Limits limits;
+	Rate connects;
+	Rate logins;
+	std::size_t maxTrackedIps = 100000;
+};
+
+
+Settings read(const Poco::Util::AbstractConfiguration& config)
+	/// Throws Poco::InvalidArgumentException naming a bad key.
+{
+	Settings s;
+	s.limits.messages = rate(config, "messagesPerSecond", 50, "burst", 100);
+	s.limits.frames = rate(config, "framesPerSecond", 200, "frameBurst", 400);
+	s.connects = rate(config, "connectsPerSecondPerIp", 20, "connectBurst", 40);
+	s.logins = rate(config, "loginsPerSecondPerIp", 5, "loginBurst", 10);
+	s.limits.banAfter = static_cast<unsigned>(config::integer(config, "banAfter", 20, 0, 1000000));
+	s.limits.banSeconds = static_cast<unsigned>(config::integer(config, "banSeconds", 60, 1, 86400 * 7));
+	s.maxTrackedIps = static_cast<std::size_t>(config::integer(config, "maxTrackedIps", 100000, 16, 100000000));
+	return s;
+}
+
 
 struct SessionBuckets: SlotData
 {
@@ -63,15 +102,24 @@ public:
 
 	void initialize(const Poco::Util::AbstractConfiguration& config) override
 	{
-		_messages = rate(config, "messagesPerSecond", 50, "burst", 100);
-		_frames = rate(config, "framesPerSecond", 200, "frameBurst", 400);
-		Rate connects = rate(config, "connectsPerSecondPerIp", 20, "connectBurst", 40);
-		Rate logins = rate(config, "loginsPerSecondPerIp", 5, "loginBurst", 10);
-		_banAfter = static_cast<unsigned>(config::integer(config, "banAfter", 20, 0, 1000000));
-		_banSeconds = static_cast<unsigned>(config::integer(config, "banSeconds", 60, 1, 86400 * 7));
-		const std::size_t maxIps = static_cast<std::size_t>(config::integer(config, "maxTrackedIps", 100000, 16, 100000000));
-		_pConnects.reset(new RateTable(connects, maxIps));
-		_pLogins.reset(new RateTable(logins, maxIps));
+		const Settings s = read(config);
+		publish(s.limits);
+		_maxTrackedIps = s.maxTrackedIps;
+		_pConnects.reset(new RateTable(s.connects, s.maxTrackedIps));
+		_pLogins.reset(new RateTable(s.logins, s.maxTrackedIps));
+	}
+
+	bool reconfigure(const Poco::Util::AbstractConfiguration& config) override
+	{
+		const Settings s = read(config); // throws before anything changes
+		if (s.maxTrackedIps != _maxTrackedIps) return false; // the tables' size needs a restart: apply nothing
+		publish(s.limits);
+		_pConnects->setRate(s.connects);
+		_pLogins->setRate(s.logins);
+		_logger.information("new limits: " + text(s.limits.messages) + " messages, " + text(s.limits.frames) + " frames, "
+			+ text(s.connects) + " connects per address, " + text(s.logins) + " logins per address; ban after "
+			+ std::to_string(s.limits.banAfter) + " refusals for " + std::to_string(s.limits.banSeconds) + " s");
+		return true;
 	}
 
 	Verdict onAccept(const PeerInfo& peer) override
@@ -98,12 +146,13 @@ public:
 			slot.set(std::unique_ptr<SlotData>(new SessionBuckets));
 			pBuckets = slot.as<SessionBuckets>();
 		}
+		const Limits& limits = *_pLimits.load(std::memory_order_acquire);
 		const std::int64_t now = nowMicros();
-		bool allowed = pBuckets->frames.take(_frames, now);
+		bool allowed = pBuckets->frames.take(limits.frames, now);
 		const char* what = "too many frames";
 		if (allowed && frame.cmd == MSG_SEND)
 		{
-			allowed = pBuckets->messages.take(_messages, now);
+			allowed = pBuckets->messages.take(limits.messages, now);
 			what = "too many messages";
 		}
 		if (allowed)
@@ -117,26 +166,44 @@ public:
 	}
 
 private:
+	static std::string text(const Rate& rate)
+	{
+		std::ostringstream out;
+		out << rate.perSecond << "/s (burst " << rate.burst << ")";
+		return out.str();
+	}
+
+	void publish(const Limits& limits)
+		/// Makes limits the hooks' snapshot. Earlier snapshots stay alive
+		/// (a hook may still read one); a few dozen bytes per reload.
+	{
+		Poco::FastMutex::ScopedLock lock(_publishMutex);
+		_history.emplace_back(new Limits(limits));
+		_pLimits.store(_history.back().get(), std::memory_order_release);
+	}
+
 	bool escalates(unsigned refusals) const
 		/// Every banAfter-th refusal in a row: once per episode when a
 		/// blacklist records the ban, and a bounded log rate when none does.
 	{
-		return _banAfter > 0 && refusals % _banAfter == 0;
+		const unsigned banAfter = _pLimits.load(std::memory_order_acquire)->banAfter;
+		return banAfter > 0 && refusals % banAfter == 0;
 	}
 
 	Verdict ban(const std::string& reason)
 	{
-		_logger.warning("%s: %u refusals in a row, banning for %u s", reason, _banAfter, _banSeconds);
-		return Verdict::ban(Status::BANNED, _banSeconds, "rate limit exceeded repeatedly");
+		const Limits& limits = *_pLimits.load(std::memory_order_acquire);
+		_logger.warning("%s: %u refusals in a row, banning for %u s", reason, limits.banAfter, limits.banSeconds);
+		return Verdict::ban(Status::BANNED, limits.banSeconds, "rate limit exceeded repeatedly");
 	}
 
 	Poco::Logger& _logger;
-	Rate _messages;
-	Rate _frames;
+	Poco::FastMutex _publishMutex;
+	std::vector<std::unique_ptr<const Limits>> _history;
+	std::atomic<const Limits*> _pLimits{nullptr};
 	std::unique_ptr<RateTable> _pConnects;
 	std::unique_ptr<RateTable> _pLogins;
-	unsigned _banAfter = 20;
-	unsigned _banSeconds = 60;
+	std::size_t _maxTrackedIps = 100000;
 };
 
 } } // namespace imgate::ratelimit

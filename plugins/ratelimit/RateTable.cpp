@@ -11,9 +11,26 @@ namespace imgate {
 namespace ratelimit {
 
 RateTable::RateTable(const Rate& rate, std::size_t maxKeys):
-	_rate(rate),
 	_maxPerShard(maxKeys / SHARDS > 0 ? maxKeys / SHARDS : 1)
 {
+	for (Shard& shard: _shards) shard.rate = rate;
+}
+
+
+void RateTable::setRate(const Rate& rate)
+{
+	for (Shard& shard: _shards)
+	{
+		Poco::FastMutex::ScopedLock lock(shard.mutex);
+		shard.rate = rate;
+	}
+}
+
+
+Rate RateTable::rate() const
+{
+	Poco::FastMutex::ScopedLock lock(_shards[0].mutex);
+	return _shards[0].rate;
 }
 
 
@@ -37,7 +54,7 @@ RateTable::Result RateTable::take(const std::string& key, std::int64_t nowMicros
 		shard.lru.splice(shard.lru.begin(), shard.lru, it); // iterators stay valid
 	}
 	Entry& e = *it;
-	if (e.bucket.take(_rate, nowMicros))
+	if (e.bucket.take(shard.rate, nowMicros))
 	{
 		e.refusals = 0;
 		return Result{true, 0};
@@ -50,7 +67,7 @@ void RateTable::makeRoom(Shard& shard, std::int64_t nowMicros)
 {
 	// At most two refilled buckets per new key: each key is added once, so
 	// this drops every idle one in time without an unbounded pass.
-	const std::int64_t refill = _rate.refillMicros();
+	const std::int64_t refill = shard.rate.refillMicros();
 	for (int i = 0; i < 2 && !shard.lru.empty() && nowMicros - shard.lru.back().bucket.lastMicros() >= refill; ++i)
 	{
 		shard.index.erase(std::string_view(shard.lru.back().key));

@@ -48,6 +48,12 @@ public:
 
 	std::size_t size() const;
 
+	void setRate(const Rate& rate);
+		/// From now on every key's bucket refills at rate (SIGHUP); the
+		/// tokens a bucket holds stay, capped at the new burst on its next take.
+
+	Rate rate() const;
+
 
 private:
 	struct Entry
@@ -62,12 +68,12 @@ private:
 		mutable Poco::FastMutex mutex;
 		Lru lru;
 		std::unordered_map<std::string_view, Lru::iterator> index; /// Views into lru's keys.
+		Rate rate; /// A copy per shard, read and changed under its mutex.
 	};
 	static constexpr std::size_t SHARDS = 16;
 
 	void makeRoom(Shard& shard, std::int64_t nowMicros);
 
-	const Rate _rate;
 	const std::size_t _maxPerShard;
 	std::array<Shard, SHARDS> _shards;
 };

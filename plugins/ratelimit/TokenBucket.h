@@ -41,8 +41,8 @@ public:
 		else if (nowMicros > _lastMicros)
 		{
 			_tokens += static_cast<double>(nowMicros - _lastMicros) * rate.perSecond / 1e6;
-			if (_tokens > rate.burst) _tokens = rate.burst;
 		}
+		if (_tokens > rate.burst) _tokens = rate.burst; // also when a reload lowered the burst
 		_lastMicros = nowMicros;
 		if (_tokens < 1) return false;
 		_tokens -= 1;

@@ -143,6 +143,45 @@ void ImgateServer::loadConfigFile()
 }
 
 
+Settings ImgateServer::settingsFrom(const Poco::Util::AbstractConfiguration* pConfig) const
+{
+	Settings settings = pConfig ? Settings::load(*pConfig, _configPath) : Settings::defaults();
+	if (!Poco::Path(settings.storePath).isAbsolute())
+		settings.storePath = Poco::Path(settings.storePath).absolute(Poco::Path(_launchDir)).toString();
+	return settings;
+}
+
+
+void ImgateServer::reload(Server& server)
+{
+	Poco::Logger& log = Poco::Logger::get("imgate.app");
+	if (_configPath.empty())
+	{
+		log.information("SIGHUP: running on the built-in defaults, no configuration file to read again");
+		server.reload();
+		return;
+	}
+	try
+	{
+		Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> pConfig;
+		try
+		{
+			pConfig = new Poco::Util::PropertyFileConfiguration(_configPath);
+		}
+		catch (Poco::Exception& exc)
+		{
+			throw ConfigException(_configPath + ": cannot read: " + exc.displayText());
+		}
+		server.reload(settingsFrom(pConfig.get()), _configPath);
+	}
+	catch (ConfigException& exc)
+	{
+		log.error("SIGHUP: %s; the running configuration stays", exc.message());
+		server.reload();
+	}
+}
+
+
 int ImgateServer::main(const std::vector<std::string>& args)
 {
 	if (_helpRequested)
@@ -186,9 +225,7 @@ int ImgateServer::main(const std::vector<std::string>& args)
 	std::unique_ptr<Server> pServer;
 	try
 	{
-		Settings settings = _pFileConfig ? Settings::load(*_pFileConfig, _configPath) : Settings::defaults();
-		if (!Poco::Path(settings.storePath).isAbsolute())
-			settings.storePath = Poco::Path(settings.storePath).absolute(Poco::Path(_launchDir)).toString();
+		Settings settings = settingsFrom(_pFileConfig.get());
 		log.information("imgated %s starting (config: %s)", std::string(IMGATE_VERSION),
 			_configPath.empty() ? std::string("built-in defaults") : _configPath);
 		pServer.reset(new Server(settings));
@@ -223,7 +260,7 @@ int ImgateServer::main(const std::vector<std::string>& args)
 	while (sigwait(&signals, &sig) == 0 && sig == SIGHUP)
 	{
 		SystemdNotifier::notify("RELOADING=1");
-		pServer->reload();
+		reload(*pServer);
 		SystemdNotifier::notify(ready);
 	}
 	log.information("%s received", std::string(sig == SIGINT ? "SIGINT" : sig == SIGQUIT ? "SIGQUIT" : "SIGTERM"));

@@ -10,11 +10,14 @@
 
 #include "Poco/AutoPtr.h"
 #include "Poco/Util/PropertyFileConfiguration.h"
+#include "server/app/Settings.h"
 #include "Poco/Util/ServerApplication.h"
 #include <string>
 
 namespace imgate {
 namespace app {
+
+class Server;
 
 class ImgateServer: public Poco::Util::ServerApplication
 	/// Options: --config/-c PATH, --help/-h, --version, and
@@ -42,6 +45,12 @@ private:
 	void handleHelp(const std::string& name, const std::string& value);
 	void handleVersion(const std::string& name, const std::string& value);
 	void loadConfigFile();
+	Settings settingsFrom(const Poco::Util::AbstractConfiguration* pConfig) const;
+		/// Validated settings of pConfig (null: the built-in defaults), paths
+		/// made absolute against the launch folder. Throws ConfigException.
+	void reload(Server& server);
+		/// SIGHUP: reads the file again and hands the result to server; a
+		/// file that does not load keeps the running settings (and says why).
 	void setUpLogging();
 
 	const std::string _launchDir;

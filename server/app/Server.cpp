@@ -5,6 +5,8 @@
 //
 
 #include "server/app/Server.h"
+#include "Poco/String.h"
+#include <set>
 #include "Poco/Path.h"
 #include "server/protocol/FrameEncoder.h"
 #include "server/store/MemoryMessageStore.h"
@@ -226,6 +228,110 @@ void Server::shutdown()
 
 void Server::reload()
 {
+	_logger.information("SIGHUP: plugins re-read their files");
+	_pFilters->reload();
+}
+
+
+namespace {
+
+std::string shown(const std::string& key, const std::string& value)
+	/// A setting's value for the log: never a secret's.
+{
+	const std::string lower = Poco::toLower(key);
+	const bool isFile = lower.size() > 4 && lower.compare(lower.size() - 4, 4, "file") == 0;
+	if (!isFile && (lower.find("secret") != std::string::npos || lower.find("token") != std::string::npos
+		|| lower.find("password") != std::string::npos))
+		return "(hidden)";
+	return value.empty() ? std::string("(empty)") : value;
+}
+
+
+std::string change(const std::string& key, const std::map<std::string, std::string>& before, const std::map<std::string, std::string>& after)
+{
+	auto b = before.find(key);
+	auto a = after.find(key);
+	return key + " " + shown(key, b == before.end() ? std::string("(unset)") : b->second) + " -> "
+		+ shown(key, a == after.end() ? std::string("(unset)") : a->second);
+}
+
+} // namespace
+
+
+void Server::reload(const Settings& next, const std::string& path)
+{
+	const std::map<std::string, std::string> before = _settings.values();
+	const std::map<std::string, std::string> after = next.values();
+	std::set<std::string> changed;
+	for (const auto& kv: before)
+	{
+		auto it = after.find(kv.first);
+		if (it == after.end() || it->second != kv.second) changed.insert(kv.first);
+	}
+	for (const auto& kv: after)
+	{
+		if (!before.count(kv.first)) changed.insert(kv.first);
+	}
+	std::vector<std::string> applied, restart, refused;
+	Settings merged = _settings;
+	// Keys the schema marks reloadable go to the sessions.
+	merged.drainTime = next.drainTime;
+	merged.heartbeatInterval = next.heartbeatInterval;
+	merged.heartbeatTimeout = next.heartbeatTimeout;
+	merged.loginTimeout = next.loginTimeout;
+	merged.retransmitTimeout = next.retransmitTimeout;
+	merged.window = next.window;
+	merged.allowAnonymous = next.allowAnonymous;
+	merged.maxPayloadSize = next.maxPayloadSize;
+	if (merged.maxPayloadSize + 256 > merged.maxBodySize)
+	{
+		// Only with the new protocol.maxBodySize, which needs a restart.
+		merged.maxPayloadSize = _settings.maxPayloadSize;
+		refused.push_back(change("message.maxPayloadSize", before, after) + ": above the running protocol.maxBodySize - 256 ("
+			+ std::to_string(static_cast<long>(_settings.maxBodySize) - 256) + "); restart to apply both");
+		changed.erase("message.maxPayloadSize");
+	}
+	// Plugin keys: each loaded plugin that stays loaded gets its new set.
+	std::map<std::string, std::vector<std::string>> pluginKeys;
+	for (const auto& key: changed)
+	{
+		if (key.compare(0, 8, "plugins.") != 0 || key == "plugins.dir" || key == "plugins.load") continue;
+		pluginKeys[key.substr(8, key.find('.', 8) - 8)].push_back(key);
+	}
+	const bool loadChanged = changed.count("plugins.load") || changed.count("plugins.dir");
+	for (const auto& plugin: pluginKeys)
+	{
+		const std::string& name = plugin.first;
+		auto settings = next.pluginSettings.find(name);
+		std::string error;
+		const plugin::FilterChain::Reconfigured result = loadChanged ? plugin::FilterChain::NEEDS_RESTART
+			: _pFilters->reconfigure(name, settings == next.pluginSettings.end() ? std::map<std::string, std::string>() : settings->second, error);
+		for (const auto& key: plugin.second)
+		{
+			if (result == plugin::FilterChain::RECONFIGURED) applied.push_back(change(key, before, after));
+			else if (result == plugin::FilterChain::NEEDS_RESTART) restart.push_back(change(key, before, after));
+			else refused.push_back(change(key, before, after) + ": " + error);
+		}
+		if (result == plugin::FilterChain::RECONFIGURED)
+		{
+			if (settings == next.pluginSettings.end()) merged.pluginSettings.erase(name);
+			else merged.pluginSettings[name] = settings->second;
+		}
+	}
+	for (const auto& key: changed)
+	{
+		if (key.compare(0, 8, "plugins.") == 0 && key != "plugins.dir" && key != "plugins.load") continue; // above
+		const SettingKey* pKey = Settings::find(key);
+		if (pKey && pKey->reloadable) applied.push_back(change(key, before, after));
+		else restart.push_back(change(key, before, after));
+	}
+	_pSessions->reconfigure(sessionConfig(merged));
+	_settings = merged;
+	if (applied.empty() && restart.empty() && refused.empty())
+		_logger.information("SIGHUP: %s read again, no setting changed", path);
+	for (const auto& line: applied) _logger.information("SIGHUP: applied %s", line);
+	for (const auto& line: restart) _logger.warning("SIGHUP: needs a restart, still running with the old value: %s", line);
+	for (const auto& line: refused) _logger.error("SIGHUP: not applied: %s", line);
 	_logger.information("SIGHUP: plugins re-read their files");
 	_pFilters->reload();
 }

@@ -46,7 +46,14 @@ public:
 		/// then stops the loops and closes the store.
 
 	void reload();
-		/// SIGHUP: plugins re-read their files. Main thread.
+		/// SIGHUP without a new configuration: plugins re-read their files. Main thread.
+
+	void reload(const Settings& next, const std::string& path);
+		/// SIGHUP: applies what changed from the running settings to next
+		/// where it can change live (keys marked reloadable in the schema,
+		/// plugin keys a plugin's reconfigure() takes), logs each changed key
+		/// as applied or as needing a restart (values of secrets masked),
+		/// then lets the plugins re-read their files. Main thread.
 
 	Poco::UInt16 port() const;
 		/// The bound port (useful with server.port = 0).

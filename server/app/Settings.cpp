@@ -36,25 +36,25 @@ const std::vector<SettingKey>& Settings::schema()
 			"TCP port for clients; 0 picks a free port (the log names it)."},
 		{"server.maxSessions", SettingKey::INT, "100000", 1, 10000000, nullptr, false,
 			"Most client connections at once; more are answered ERROR SERVER_BUSY and closed. Capped at start-up to the open-file limit minus 64."},
-		{"server.drainTime", SettingKey::INT, "2", 0, 300, nullptr, false,
+		{"server.drainTime", SettingKey::INT, "2", 0, 300, nullptr, true,
 			"Seconds over which SIGTERM/SIGINT spreads the KICK (SHUTDOWN) to every session; the process exits within drainTime + 5 s."},
 		{"server.ioThreads", SettingKey::INT, "", 1, 256, nullptr, false,
 			"Event-loop threads that own the sessions. Default: the number of CPU cores."},
-		{"session.heartbeatInterval", SettingKey::INT, "30", 1, 3600, nullptr, false,
+		{"session.heartbeatInterval", SettingKey::INT, "30", 1, 3600, nullptr, true,
 			"Seconds between client heartbeats, told to the client in LOGIN_RESP."},
-		{"session.heartbeatTimeout", SettingKey::INT, "", 1, 86400, nullptr, false,
+		{"session.heartbeatTimeout", SettingKey::INT, "", 1, 86400, nullptr, true,
 			"Seconds of silence after which a logged-in session is closed. Default: 3 x session.heartbeatInterval; never below it."},
-		{"session.loginTimeout", SettingKey::INT, "10", 1, 3600, nullptr, false,
+		{"session.loginTimeout", SettingKey::INT, "10", 1, 3600, nullptr, true,
 			"Seconds a new connection has to log in before it is closed."},
 		{"session.takeoverGuard", SettingKey::INT, "10", 0, 3600, nullptr, false,
 			"Seconds during which a device displaced by a newer login of the same uid cannot take the uid back (LOGIN_RESP RATE_LIMITED); 0 disables the guard."},
 		{"protocol.maxBodySize", SettingKey::INT, "65536", 256, 16777216, nullptr, false,
 			"Largest frame body in bytes; a larger body_len is answered ERROR FRAME_TOO_LARGE and the connection closed, without reading the body."},
-		{"message.maxPayloadSize", SettingKey::INT, "32768", 1, 16777216, nullptr, false,
+		{"message.maxPayloadSize", SettingKey::INT, "32768", 1, 16777216, nullptr, true,
 			"Largest MSG_SEND payload in bytes (MSG_SEND_ACK PAYLOAD_TOO_LARGE above); at most protocol.maxBodySize - 256."},
-		{"delivery.retransmitTimeout", SettingKey::INT, "10", 1, 3600, nullptr, false,
+		{"delivery.retransmitTimeout", SettingKey::INT, "10", 1, 3600, nullptr, true,
 			"Seconds after which an unacknowledged MSG_DELIVER is sent again."},
-		{"delivery.window", SettingKey::INT, "64", 1, 4096, nullptr, false,
+		{"delivery.window", SettingKey::INT, "64", 1, 4096, nullptr, true,
 			"Most unacknowledged deliveries in flight per session; the rest waits in the store."},
 		{"store.type", SettingKey::CHOICE, "sqlite", 0, 0, "sqlite|memory", false,
 			"Message store: sqlite (durable: a message is on disk before its MSG_SEND_ACK) or memory (fast, every pending message lost on restart)."},
@@ -78,7 +78,7 @@ const std::vector<SettingKey>& Settings::schema()
 			"Most undelivered messages one recipient may have; a send beyond it gets MSG_SEND_ACK SERVER_BUSY."},
 		{"store.memoryMaxBytes", SettingKey::INT, "268435456", 1048576, 1099511627776LL, nullptr, false,
 			"Memory store only: most bytes of pending messages in all; a send beyond it gets MSG_SEND_ACK SERVER_BUSY."},
-		{"auth.allowAnonymous", SettingKey::BOOL, "false", 0, 0, nullptr, false,
+		{"auth.allowAnonymous", SettingKey::BOOL, "false", 0, 0, nullptr, true,
 			"Accept a LOGIN without checking its token. Without it, and with no auth plugin loaded, every login gets AUTH_FAILED."},
 		{"plugins.dir", SettingKey::STRING, "", 0, 0, nullptr, false,
 			"Folder the filter plugins are loaded from. Default: <libdir>/imgate/plugins of the install prefix."},
@@ -318,6 +318,65 @@ Settings Settings::load(const Poco::Util::AbstractConfiguration& config, const s
 		s.pluginSettings[name][key.substr(dot + 1)] = r.raw(key);
 	}
 	return s;
+}
+
+
+std::map<std::string, std::string> Settings::values() const
+{
+	std::map<std::string, std::string> v;
+	auto number = [](Poco::UInt64 n) { return std::to_string(n); };
+	auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
+	v["server.address"] = address;
+	v["server.port"] = number(port);
+	v["server.maxSessions"] = number(maxSessions);
+	v["server.drainTime"] = number(drainTime);
+	v["server.ioThreads"] = number(ioThreads);
+	v["session.heartbeatInterval"] = number(heartbeatInterval);
+	v["session.heartbeatTimeout"] = number(heartbeatTimeout);
+	v["session.loginTimeout"] = number(loginTimeout);
+	v["session.takeoverGuard"] = number(takeoverGuard);
+	v["protocol.maxBodySize"] = number(maxBodySize);
+	v["message.maxPayloadSize"] = number(maxPayloadSize);
+	v["delivery.retransmitTimeout"] = number(retransmitTimeout);
+	v["delivery.window"] = number(window);
+	v["store.type"] = storeType;
+	v["store.path"] = storePath;
+	v["store.sync"] = storeFullSync ? "full" : "normal";
+	v["store.maxDatabaseBytes"] = number(maxDatabaseBytes);
+	v["store.retention"] = number(retention);
+	v["store.deliveredRetention"] = number(deliveredRetention);
+	v["store.cleanupInterval"] = number(cleanupInterval);
+	v["store.maxQueuedBytes"] = number(maxQueuedBytes);
+	v["store.readThreads"] = number(readThreads);
+	v["store.maxPendingPerRecipient"] = number(maxPendingPerRecipient);
+	v["store.memoryMaxBytes"] = number(memoryMaxBytes);
+	v["auth.allowAnonymous"] = flag(allowAnonymous);
+	v["plugins.dir"] = pluginsDir;
+	std::string load;
+	for (const auto& name: pluginsLoad) load += (load.empty() ? "" : ", ") + name;
+	v["plugins.load"] = load;
+	v["admin.enabled"] = flag(adminEnabled);
+	v["admin.address"] = adminAddress;
+	v["admin.port"] = number(adminPort);
+	v["admin.tokenFile"] = adminTokenFile;
+	v["admin.allowNoToken"] = flag(adminAllowNoToken);
+	v["admin.threads"] = number(adminThreads);
+	v["admin.maxBodyBytes"] = number(adminMaxBodyBytes);
+	for (const auto& plugin: pluginSettings)
+	{
+		for (const auto& kv: plugin.second) v["plugins." + plugin.first + "." + kv.first] = kv.second;
+	}
+	return v;
+}
+
+
+const SettingKey* Settings::find(const std::string& key)
+{
+	for (const auto& k: schema())
+	{
+		if (key == k.name) return &k;
+	}
+	return nullptr;
 }
 
 

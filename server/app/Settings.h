@@ -51,6 +51,14 @@ public:
 	static Settings defaults();
 		/// The built-in defaults.
 
+	std::map<std::string, std::string> values() const;
+		/// Every key of the schema and every plugins.NAME.KEY, with the
+		/// value in force (derived defaults resolved), as text: what a
+		/// reload compares.
+
+	static const SettingKey* find(const std::string& key);
+		/// The schema row of key, or null.
+
 	static Settings load(const Poco::Util::AbstractConfiguration& config, const std::string& path);
 		/// Validates config (read from the file at path) against the schema.
 		/// Throws ConfigException naming path, the line, the key and what is

@@ -7,6 +7,8 @@
 #include "server/plugin/FilterChain.h"
 #include "server/plugin/PluginHost.h"
 #include "server/metrics/ThreadSlot.h"
+#include "Poco/AutoPtr.h"
+#include "Poco/Util/MapConfiguration.h"
 
 namespace imgate {
 namespace plugin {
@@ -185,6 +187,36 @@ void FilterChain::stop() const
 			it->pLogger->error("stop failed with an unknown exception");
 		}
 	}
+}
+
+
+FilterChain::Reconfigured FilterChain::reconfigure(const std::string& name, const std::map<std::string, std::string>& settings, std::string& error) const
+{
+	for (const Entry& e: _entries)
+	{
+		if (e.name != name) continue;
+		if (e.apiVersion < API_1_1) return NEEDS_RESTART;
+		Poco::AutoPtr<Poco::Util::MapConfiguration> pConfig = new Poco::Util::MapConfiguration;
+		for (const auto& kv: settings) pConfig->setString(kv.first, kv.second);
+		try
+		{
+			return e.pFilter->reconfigure(*pConfig) ? RECONFIGURED : NEEDS_RESTART;
+		}
+		catch (Poco::Exception& exc)
+		{
+			error = exc.message().empty() ? exc.displayText() : exc.message();
+		}
+		catch (std::exception& exc)
+		{
+			error = exc.what();
+		}
+		catch (...)
+		{
+			error = "an unknown exception";
+		}
+		return REFUSED;
+	}
+	return NEEDS_RESTART;
 }
 
 

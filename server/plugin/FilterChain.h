@@ -12,6 +12,7 @@
 #include "imgate/Filter.h"
 #include "Poco/Logger.h"
 #include "server/metrics/Counter.h"
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,6 +73,17 @@ public:
 
 	void reload() const;
 		/// Filter::reload() on every filter; errors are logged.
+
+	enum Reconfigured
+	{
+		RECONFIGURED,   /// Applied live.
+		NEEDS_RESTART,  /// The plugin cannot apply (all of) it live, or is built for API 1.0.
+		REFUSED         /// A bad value: error says which key; nothing applied.
+	};
+
+	Reconfigured reconfigure(const std::string& name, const std::map<std::string, std::string>& settings, std::string& error) const;
+		/// Filter::reconfigure() of plugin name with its new keys (without
+		/// the "plugins.NAME." prefix). Main thread.
 
 	void ban(const BanRequest& request) const;
 		/// Filter::onBan() on every filter; errors are logged. A ban only

@@ -14,13 +14,20 @@ namespace imgate {
 namespace session {
 
 SessionManager::SessionManager(const SessionConfig& config, net::LoopPool& loops, store::MessageStore& store, const plugin::FilterChain& filters):
-	_config(config),
 	_loops(loops),
 	_filters(filters),
 	_store(store),
 	_directory(static_cast<Poco::Int64>(config.takeoverGuard) * 1000),
 	_logger(Poco::Logger::get("imgate.session"))
 {
+	reconfigure(config);
+}
+
+
+void SessionManager::reconfigure(const SessionConfig& config)
+{
+	_configs.emplace_back(new SessionConfig(config));
+	_pConfig.store(_configs.back().get(), std::memory_order_release);
 }
 
 
@@ -168,7 +175,7 @@ void SessionManager::ban(const imgate::BanRequest& request)
 void SessionManager::beginDrain()
 {
 	if (_draining.exchange(true)) return;
-	const Poco::UInt32 spread = net::EventLoop::ticksFromSeconds(_config.drainTime);
+	const Poco::UInt32 spread = net::EventLoop::ticksFromSeconds(config().drainTime);
 	for (std::size_t i = 0; i < _loops.size(); ++i)
 	{
 		net::EventLoop& loop = _loops.loop(i);

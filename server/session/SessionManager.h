@@ -37,6 +37,13 @@ public:
 	std::unique_ptr<net::Connection> createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer) override;
 
 	const SessionConfig& config() const;
+		/// The settings in force. A reference stays valid for the server's
+		/// life (replaced settings are kept), so a loop may hold it for a call.
+
+	void reconfigure(const SessionConfig& config);
+		/// SIGHUP: sessions use config from their next decision on (timers
+		/// re-arm with it, the next LOGIN_RESP tells the new heartbeat
+		/// interval). takeoverGuard and maxBodySize need a restart. Main thread.
 	const plugin::FilterChain& filters() const;
 	store::MessageStore& store();
 	UidDirectory& directory();
@@ -92,7 +99,8 @@ private:
 	void runOn(std::size_t loopIndex, Task&& task);
 	Session* find(const SessionRef& ref);
 
-	const SessionConfig _config;
+	std::vector<std::unique_ptr<const SessionConfig>> _configs; /// Every version: loops may still read an old one.
+	std::atomic<const SessionConfig*> _pConfig{nullptr};
 	net::LoopPool& _loops;
 	const plugin::FilterChain& _filters;
 	store::MessageStore& _store;
@@ -104,7 +112,7 @@ private:
 
 inline const SessionConfig& SessionManager::config() const
 {
-	return _config;
+	return *_pConfig.load(std::memory_order_acquire);
 }
 
 

@@ -125,14 +125,9 @@ void ServerProcess::start(Settings settings, const Settings& overrides)
 	settings["store.path"] = _dir + "imgate.db";
 	for (const auto& kv: overrides) settings[kv.first] = kv.second;
 	_logPath = _dir + "imgated.log";
-	std::string configPath = _dir + "imgate.properties";
-	std::string text;
-	for (const auto& kv: settings)
-	{
-		if (!kv.second.empty()) text += kv.first + " = " + kv.second + "\n";
-	}
-	writeFile(configPath, text);
-	_pid = spawn({"--config=" + configPath}, _logPath);
+	_settings = settings;
+	rewriteConfig(Settings());
+	_pid = spawn({"--config=" + configPath()}, _logPath);
 
 	const std::string marker = "listening on ";
 	std::string found;
@@ -162,6 +157,24 @@ void ServerProcess::start(Settings settings, const Settings& overrides)
 		std::string address = started.substr(at + adminMarker.size(), started.find('/', at + adminMarker.size()) - at - adminMarker.size());
 		_adminPort = static_cast<Poco::UInt16>(std::stoi(address.substr(address.rfind(':') + 1)));
 	}
+}
+
+
+std::string ServerProcess::configPath() const
+{
+	return _dir + "imgate.properties";
+}
+
+
+void ServerProcess::rewriteConfig(const Settings& overrides)
+{
+	for (const auto& kv: overrides) _settings[kv.first] = kv.second;
+	std::string text;
+	for (const auto& kv: _settings)
+	{
+		if (!kv.second.empty()) text += kv.first + " = " + kv.second + "\n";
+	}
+	writeFile(configPath(), text);
 }
 
 

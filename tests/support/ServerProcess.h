@@ -44,6 +44,12 @@ public:
 	Poco::UInt16 port() const;
 
 	Poco::UInt16 adminPort() const;
+
+	std::string configPath() const;
+
+	void rewriteConfig(const Settings& overrides);
+		/// Writes the server's configuration file again with overrides
+		/// applied (an empty value removes a key); send SIGHUP to reload it.
 		/// The admin listener's port (0 if admin.enabled = false).
 
 	std::unique_ptr<client::ImgateClient> connect(const std::string& sourceAddress = "") const;
@@ -83,6 +89,7 @@ private:
 	bool _exited = false;
 	Poco::UInt16 _port = 0;
 	Poco::UInt16 _adminPort = 0;
+	Settings _settings;
 };
 
 

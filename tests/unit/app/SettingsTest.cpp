@@ -50,6 +50,7 @@ class SettingsTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testPluginsLoadAndTheirSettings);
 	CPPUNIT_TEST(testLoggingKeysAllowed);
 	CPPUNIT_TEST(testSchemaMatchesDocs);
+	CPPUNIT_TEST(testValuesCoverSchema);
 	CPPUNIT_TEST(testSchemaMatchesShippedConfig);
 	CPPUNIT_TEST(testShippedConfigsLoad);
 	CPPUNIT_TEST(testEffectiveMaxSessions);
@@ -221,6 +222,23 @@ public:
 	{
 		Settings s = loadText("logging.loggers.root.level = debug\nserver.port = 1234\n");
 		CPPUNIT_ASSERT_EQUAL(1234u, s.port);
+	}
+
+	void testValuesCoverSchema()
+	{
+		// A reload compares values(): a key missing there would never be
+		// reported as changed.
+		Settings s = loadText("plugins.load = x\nplugins.x.rate = 5\nsession.heartbeatInterval = 20\n");
+		std::map<std::string, std::string> v = s.values();
+		for (const auto& k: Settings::schema())
+			CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + " missing from Settings::values()", v.count(k.name) == 1);
+		CPPUNIT_ASSERT_EQUAL(Settings::schema().size() + 1, v.size());
+		CPPUNIT_ASSERT_EQUAL(std::string("5"), v["plugins.x.rate"]);
+		CPPUNIT_ASSERT_EQUAL(std::string("60"), v["session.heartbeatTimeout"]); // derived
+		CPPUNIT_ASSERT_EQUAL(std::string("x"), v["plugins.load"]);
+		CPPUNIT_ASSERT(Settings::find("delivery.window")->reloadable);
+		CPPUNIT_ASSERT(!Settings::find("server.port")->reloadable);
+		CPPUNIT_ASSERT(Settings::find("no.such") == nullptr);
 	}
 
 	void testSchemaMatchesDocs()
