@@ -38,6 +38,9 @@ enum class KickReason: Poco::UInt32
 	SHUTDOWN        = 4
 };
 
+const char* kickReasonName(KickReason reason);
+	/// "DUPLICATE_LOGIN", "ADMIN", "BANNED", "SHUTDOWN", or "UNKNOWN".
+
 const char* commandName(Poco::UInt16 cmd);
 	/// Returns the command's name ("LOGIN"), or "UNKNOWN" for a code not in the table.
 

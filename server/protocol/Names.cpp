@@ -31,6 +31,19 @@ const char* commandName(Poco::UInt16 cmd)
 }
 
 
+const char* kickReasonName(KickReason reason)
+{
+	switch (reason)
+	{
+	case KickReason::DUPLICATE_LOGIN: return "DUPLICATE_LOGIN";
+	case KickReason::ADMIN:           return "ADMIN";
+	case KickReason::BANNED:          return "BANNED";
+	case KickReason::SHUTDOWN:        return "SHUTDOWN";
+	}
+	return "UNKNOWN";
+}
+
+
 const char* statusName(Poco::UInt16 status)
 {
 	switch (static_cast<Status>(status))

@@ -131,7 +131,7 @@ void Session::handleFrame(const protocol::Frame& frame)
 			failRequest(frame, Status::NOT_LOGGED_IN, "log in first");
 			break;
 		}
-		_manager.logger().information("logout uid=%s session=%Lx", _uid, id());
+		_manager.logger().information("logout uid=%s peer=%s session=%Lx", _uid, _peer.toString(), id());
 		closeAfterFlush(EventLoop::ticksFromSeconds(_manager.config().closeLinger));
 		break;
 	case Command::MSG_SEND:
@@ -336,7 +336,11 @@ void Session::sendAck(Poco::UInt32 seq, Poco::UInt64 clientMsgId, const store::A
 		status = Status::INTERNAL;
 		break;
 	}
-	if (status != Status::OK) countError(status);
+	if (status != Status::OK)
+	{
+		countError(status);
+		if (result.outcome == store::AppendResult::FAILED) logError(status, result.error);
+	}
 	FrameEncoder::append(output(), Command::MSG_SEND_ACK, status, seq, ack);
 }
 
@@ -492,7 +496,8 @@ void Session::kick(protocol::KickReason reason, const std::string& message)
 	FrameEncoder::append(output(), Command::KICK, Status::OK, 0, kick);
 	loop().counters().kicks[metrics::LoopCounters::kickSlot(static_cast<unsigned>(reason))].add();
 	if (_state == LOGGED_IN)
-		_manager.logger().information("kick uid=%s session=%Lx reason=%u: %s", _uid, id(), static_cast<unsigned>(reason), message);
+		_manager.logger().information("kick uid=%s peer=%s session=%Lx reason=%s: %s", _uid, _peer.toString(), id(),
+			std::string(protocol::kickReasonName(reason)), printable(message));
 	closeAfterFlush(EventLoop::ticksFromSeconds(_manager.config().closeLinger));
 }
 
@@ -522,7 +527,7 @@ void Session::onTimer()
 	}
 	if (_state == LOGGED_IN && reached(now, _since + EventLoop::ticksFromSeconds(config.heartbeatTimeout)))
 	{
-		_manager.logger().information("heartbeat timeout uid=%s session=%Lx", _uid, id());
+		_manager.logger().information("heartbeat timeout uid=%s peer=%s session=%Lx", _uid, _peer.toString(), id());
 		close();
 		return;
 	}
@@ -599,11 +604,13 @@ void Session::failRequest(const protocol::Frame& frame, Status status, const std
 		break;
 	case Command::HEARTBEAT:
 		countError(status);
+		logError(status, message);
 		FrameEncoder::append(output(), Command::HEARTBEAT_RESP, status, frame.seq);
 		break;
 	case Command::MSG_SEND:
 		{
 			countError(status);
+			logError(status, message);
 			// Echo client_msg_id whenever the body parses.
 			imgate::v1::MessageSend request;
 			imgate::v1::MessageSendAck ack;
@@ -622,6 +629,7 @@ void Session::failRequest(const protocol::Frame& frame, Status status, const std
 void Session::sendError(Status status, Poco::UInt32 seq, const std::string& message)
 {
 	countError(status);
+	logError(status, message);
 	imgate::v1::Error error;
 	error.set_message(message);
 	FrameEncoder::append(output(), Command::ERROR, status, seq, error);
@@ -631,6 +639,25 @@ void Session::sendError(Status status, Poco::UInt32 seq, const std::string& mess
 void Session::countError(Status status)
 {
 	loop().counters().errors[metrics::LoopCounters::statusSlot(static_cast<unsigned>(status))].add();
+}
+
+
+void Session::logError(Status status, const std::string& message)
+{
+	const Poco::UInt32 now = loop().tick();
+	if (static_cast<Poco::Int32>(now - _errorWindowAt) >= ERROR_LOG_WINDOW_TICKS || _errorLogs == 0)
+	{
+		if (_errorLogs > MAX_ERROR_LOGS)
+			_manager.logger().warning("error uid=%s peer=%s session=%Lx: %hu more errors in the last minute were not logged",
+				_uid, _peer.toString(), id(), static_cast<Poco::UInt16>(_errorLogs - MAX_ERROR_LOGS));
+		_errorWindowAt = now;
+		_errorLogs = 0;
+	}
+	if (_errorLogs < 0xFFFF) ++_errorLogs;
+	if (_errorLogs > MAX_ERROR_LOGS) return;
+	_manager.logger().warning("error uid=%s peer=%s session=%Lx: %s %s%s", _uid, _peer.toString(), id(),
+		std::string(protocol::statusName(status)), printable(message),
+		std::string(_errorLogs == MAX_ERROR_LOGS ? " (more errors of this session in the next minute are counted, not logged)" : ""));
 }
 
 

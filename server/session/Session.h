@@ -92,7 +92,9 @@ private:
 
 	enum
 	{
-		MAX_RESERVED_WINDOW = 64 /// In-flight entries a new delivery window has room for (16 bytes each).
+		MAX_RESERVED_WINDOW = 64, /// In-flight entries a new delivery window has room for (16 bytes each).
+		MAX_ERROR_LOGS = 5,
+		ERROR_LOG_WINDOW_TICKS = 600 /// 60 s
 	};
 
 	void handleFrame(const protocol::Frame& frame);
@@ -110,6 +112,10 @@ private:
 		/// An error response goes out (metrics).
 	void countFrame(protocol::Command cmd);
 		/// A frame came in (metrics).
+	void logError(protocol::Status status, const std::string& message);
+		/// A warning naming the session, at most MAX_ERROR_LOGS per
+		/// ERROR_LOG_WINDOW_TICKS per session; the next window's first line
+		/// says how many were left out, so a flood cannot fill the disk.
 	void retransmit(Poco::UInt32 now);
 	void fetch(Poco::UInt64 afterMsgId, std::size_t limit, bool retransmission);
 	void deliver(std::vector<store::StoredMessage>& messages);
@@ -127,6 +133,8 @@ private:
 	net::PeerAddress _peer; /// Taken at accept: still known after a reset.
 	std::string _device;    /// For the admin API (at most 128 bytes; 15 or fewer need no heap).
 	Poco::UInt32 _loginAt = 0;
+	Poco::UInt32 _errorWindowAt = 0; /// Tick the current error-log window began.
+	Poco::UInt16 _errorLogs = 0;     /// Error lines asked for in it (logged or not).
 	State _state = CONNECTED;
 	bool _fetching = false; /// A store read for this session is out.
 	bool _refetch = false;  /// deliverPending() was called while it was out.

@@ -84,7 +84,7 @@ void SessionManager::closed(Session& session)
 {
 	if (!session.loggedIn()) return;
 	_directory.release(session.uid(), session.ref());
-	_logger.information("closed uid=%s session=%Lx", session.uid(), session.id());
+	_logger.information("closed uid=%s peer=%s session=%Lx", session.uid(), session.peer().toString(), session.id());
 }
 
 
@@ -99,8 +99,9 @@ void SessionManager::submit(Session& sender, Poco::UInt32 seq, store::NewMessage
 		{
 			if (Session* pSender = find(ref)) pSender->sendAck(seq, clientMsgId, result);
 		});
+		// A FAILED write is logged by the store once per episode, and by the
+		// sender's session within its error-log budget.
 		if (result.outcome == store::AppendResult::STORED) notifyRecipient(to);
-		else if (result.outcome == store::AppendResult::FAILED) _logger.error("store: %s", result.error);
 	});
 }
 

@@ -32,6 +32,7 @@ class BadInputTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testFlagsAreBadRequest);
 	CPPUNIT_TEST(testUnknownCommandKeepsConnection);
 	CPPUNIT_TEST(testServerToClientCommandRefused);
+	CPPUNIT_TEST(testErrorLogsAreBoundedPerSession);
 	CPPUNIT_TEST(testByteByByte);
 	CPPUNIT_TEST(testPipelinedMixedCommands);
 	CPPUNIT_TEST(testGarbageFromManyConnectionsWhileExchangeWorks);
@@ -134,6 +135,28 @@ public:
 		CPPUNIT_ASSERT(c->receiveReply(r, Command::ERROR, 12, Poco::Timespan(5, 0)));
 		CPPUNIT_ASSERT(r.result() == Status::UNKNOWN_COMMAND);
 		expectAlive(*c);
+	}
+
+	void testErrorLogsAreBoundedPerSession()
+	{
+		// 40 refused frames from one session: all answered, 5 logged.
+		auto c = _pServer->login("flooder");
+		imgate::v1::MessageDeliver fake;
+		fake.set_msg_id(1);
+		for (Poco::UInt32 seq = 100; seq < 140; ++seq) c->send(Command::MSG_DELIVER, seq, fake);
+		Reply r;
+		CPPUNIT_ASSERT(c->receiveReply(r, Command::ERROR, 139, Poco::Timespan(5, 0)));
+		expectAlive(*c);
+		const std::string log = _pServer->log();
+		std::size_t lines = 0;
+		for (std::size_t at = log.find("error uid=flooder peer=127.0.0.1:"); at != std::string::npos; at = log.find("error uid=flooder peer=", at + 1)) ++lines;
+		CPPUNIT_ASSERT_EQUAL(std::size_t(5), lines);
+		CPPUNIT_ASSERT_MESSAGE(log, log.find(": UNKNOWN_COMMAND MSG_DELIVER is a server-to-client command (more errors of this session in the next minute are counted, not logged)") != std::string::npos);
+		// Another session has its own budget.
+		auto d = _pServer->login("other");
+		d->send(Command::MSG_DELIVER, 7, fake);
+		CPPUNIT_ASSERT(d->receiveReply(r, Command::ERROR, 7, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT(_pServer->waitForLog("error uid=other peer=127.0.0.1:"));
 	}
 
 	void testServerToClientCommandRefused()
