@@ -18,7 +18,7 @@ JOBS=${JOBS:-$(nproc)}
 
 PACKAGES=(g++ cmake make pkg-config libpoco-dev libprotobuf-dev protobuf-compiler libcppunit-dev)
 # The package test (ctest PackageTest) builds, lints and installs the packages.
-PACKAGE_TEST_PACKAGES=(dpkg-dev fakeroot gzip rpm lintian rpmlint adduser systemd util-linux)
+PACKAGE_TEST_PACKAGES=(dpkg-dev fakeroot gzip rpm lintian rpmlint adduser systemd util-linux curl)
 
 install_deps() {
 	local missing=()

@@ -88,6 +88,9 @@ check "system user imgate" test "$(getent passwd imgate | cut -d: -f3)" -lt 1000
 check "imgate has no login shell" grep -q "nologin\|/bin/false" <<<"$(getent passwd imgate | cut -d: -f7)"
 check "jwt.secret is 640 root:imgate (is $(mode_of /etc/imgate/jwt.secret))" test "$(mode_of /etc/imgate/jwt.secret)" = "640 root:imgate"
 check "jwt.secret holds 64 hex digits" grep -qE '^[0-9a-f]{64}$' /etc/imgate/jwt.secret
+check "admin.token is 640 root:imgate (is $(mode_of /etc/imgate/admin.token))" test "$(mode_of /etc/imgate/admin.token)" = "640 root:imgate"
+check "admin.token holds 64 hex digits" grep -qE '^[0-9a-f]{64}$' /etc/imgate/admin.token
+check "admin.token differs from jwt.secret" test "$(cat /etc/imgate/admin.token)" != "$(cat /etc/imgate/jwt.secret)"
 check "/var/lib/imgate is 750 imgate:imgate (is $(mode_of /var/lib/imgate))" test "$(mode_of /var/lib/imgate)" = "750 imgate:imgate"
 check "imgate.properties is 644 root:root" test "$(mode_of /etc/imgate/imgate.properties)" = "644 root:root"
 check "imgated is 755 root:root" test "$(mode_of /usr/sbin/imgated)" = "755 root:root"
@@ -113,11 +116,11 @@ systemd-analyze security --offline=true /lib/systemd/system/imgate.service | tai
 check "systemd-analyze security exposure <= 2.0" systemd-analyze security --offline=true --threshold=20 /lib/systemd/system/imgate.service >/dev/null
 
 step "a reinstall keeps the admin's edits and the secret"
-SECRET_BEFORE=$(sha256sum /etc/imgate/jwt.secret)
+SECRET_BEFORE=$(sha256sum /etc/imgate/jwt.secret /etc/imgate/admin.token)
 echo "# edited by the package test" | $SUDO tee -a /etc/imgate/blacklist.txt >/dev/null
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --reinstall -o Dpkg::Options::=--force-confold "$DEB" >/dev/null
 check "conffile edit survives" grep -q "edited by the package test" /etc/imgate/blacklist.txt
-check "jwt.secret unchanged" test "$(sha256sum /etc/imgate/jwt.secret)" = "$SECRET_BEFORE"
+check "jwt.secret and admin.token unchanged" test "$(sha256sum /etc/imgate/jwt.secret /etc/imgate/admin.token)" = "$SECRET_BEFORE"
 
 step "a third-party plugin built with imgate-dev"
 cmake -S "$SRC/examples/plugins/hello-filter" -B "$WORK/hello" >/dev/null
@@ -127,7 +130,9 @@ $SUDO sed -i 's/^plugins.load = blacklist, ratelimit, auth-jwt$/plugins.load = b
 check "plugins.load edited" grep -q "hello-filter" /etc/imgate/imgate.properties
 
 step "run the installed server as imgate"
-if (exec 3<>/dev/tcp/127.0.0.1/7700) 2>/dev/null; then fail "port 7700 is in use: stop what listens there"; fi
+for port in 7700 7780; do
+	if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then fail "port $port is in use: stop what listens there"; fi
+done
 cd /
 # setpriv execs imgated itself (runuser would stay as its parent).
 $SUDO setpriv --reuid=imgate --regid=imgate --init-groups /usr/sbin/imgated --config=/etc/imgate/imgate.properties >"$WORK/server.log" 2>&1 &
@@ -140,6 +145,7 @@ done
 check "imgated listening" grep -q "listening on 0.0.0.0:7700" "$WORK/server.log"
 check "hello-filter loaded" grep -q "plugin hello-filter loaded from $PLUGIN_DIR/hello-filter.so" "$WORK/server.log"
 check "store under /var/lib/imgate" grep -q "/var/lib/imgate/imgate.db" "$WORK/server.log"
+check "admin listener on loopback with the token" grep -q "admin: serving http://127.0.0.1:7780/ (metrics, healthz, readyz; /v1/ API: bearer token from /etc/imgate/admin.token)" "$WORK/server.log"
 
 TOKEN_ALICE=$(imgate-cli token --secret-file /etc/imgate/jwt.secret --uid alice)
 TOKEN_BOB=$(imgate-cli token --secret-file /etc/imgate/jwt.secret --uid bob)
@@ -158,6 +164,16 @@ check "anonymous login refused (exit $ANON_RC: $ANON)" test "$ANON_RC" = 1
 check "refusal is AUTH_FAILED" grep -q "AUTH_FAILED" <<<"$ANON"
 check "the token is never logged" bash -c "! grep -qF '${TOKEN_ALICE##*.}' '$WORK/server.log'"
 check "the secret is never logged" bash -c "! grep -qF \"\$(cat /etc/imgate/jwt.secret)\" '$WORK/server.log'"
+
+step "metrics and the admin API of the installed server"
+METRICS=$(curl -sf http://127.0.0.1:7780/metrics)
+check "/metrics counts alice's message" grep -q '^imgate_messages_accepted_total 1$' <<<"$METRICS"
+check "/metrics counts the refused anonymous login" grep -q '^imgate_logins_total{result="auth_failed"} 1$' <<<"$METRICS"
+check "/metrics shows the plugins' verdicts" grep -q '^imgate_plugin_verdicts_total{plugin="auth-jwt",verdict="authenticated"} 2$' <<<"$METRICS"
+check "/readyz is 200" test "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:7780/readyz)" = 200
+check "/v1/stats without the token is 401" test "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:7780/v1/stats)" = 401
+check "imgate-cli admin stats with the installed token" bash -c "$SUDO imgate-cli admin --admin-token-file /etc/imgate/admin.token stats | grep -q '^messages_accepted: 1$'"
+check "the admin token is never logged" bash -c "! grep -qF \"\$(cat /etc/imgate/admin.token)\" '$WORK/server.log'"
 
 kill -TERM "$SERVER_PID"
 set +e
