@@ -5,6 +5,7 @@
 //
 
 #include "plugins/blacklist/BlacklistFilter.h"
+#include <limits>
 #include "imgate/Address.h"
 #include "imgate/Config.h"
 #include "imgate/Plugin.h"
@@ -39,6 +40,7 @@ BlacklistFilter::BlacklistFilter():
 	_logger(Poco::Logger::get("imgate.plugin.blacklist")),
 	_pBans(std::make_shared<const BanList>()),
 	_pListed(std::make_shared<const BanList>()),
+	_listedExpiry(std::numeric_limits<Poco::Clock::ClockVal>::max()),
 	_runnable(*this, &BlacklistFilter::run),
 	_thread("imgate-blacklist"),
 	_stop(false)
@@ -118,6 +120,7 @@ void BlacklistFilter::run()
 		{
 			checkFiles(false);
 			pruneExpired();
+			pruneListed();
 		}
 		catch (std::exception& exc)
 		{
@@ -207,6 +210,13 @@ void BlacklistFilter::pruneExpired()
 			else ++it;
 		}
 	}
+}
+
+
+void BlacklistFilter::pruneListed()
+{
+	Poco::Clock now;
+	Poco::FastMutex::ScopedLock lock(_listedMutex);
 	bool expired = false;
 	for (auto it = _listed.begin(); it != _listed.end();)
 	{
@@ -222,8 +232,15 @@ void BlacklistFilter::pruneExpired()
 }
 
 
+void BlacklistFilter::expireListed()
+{
+	if (Poco::Clock().raw() >= _listedExpiry.load(std::memory_order_relaxed)) pruneListed();
+}
+
+
 Verdict BlacklistFilter::onAccept(const PeerInfo& peer)
 {
+	expireListed();
 	std::shared_ptr<const BanList> pAllow = std::atomic_load(&_pAllow);
 	if (pAllow && !pAllow->bansAddress(peer.address)) return Verdict::reject(Status::BANNED, "address not allowed");
 	if (std::atomic_load(&_pBans)->bansAddress(peer.address) || std::atomic_load(&_pListed)->bansAddress(peer.address)
@@ -235,6 +252,7 @@ Verdict BlacklistFilter::onAccept(const PeerInfo& peer)
 
 Verdict BlacklistFilter::onLogin(const LoginInfo& login, SessionSlot&)
 {
+	expireListed();
 	if (std::atomic_load(&_pBans)->bansUid(login.uid) || std::atomic_load(&_pListed)->bansUid(login.uid)
 		|| temporarilyBanned(_bannedUids, login.uid))
 		return Verdict::reject(Status::BANNED, "uid banned");
@@ -263,7 +281,13 @@ std::size_t BlacklistFilter::heldBans() const
 void BlacklistFilter::rebuildListed()
 {
 	std::string text;
-	for (const auto& entry: _listed) text += entry.first + "\n";
+	Poco::Clock::ClockVal earliest = std::numeric_limits<Poco::Clock::ClockVal>::max();
+	for (const auto& entry: _listed)
+	{
+		text += entry.first + "\n";
+		if (!entry.second.untilLifted && entry.second.until.raw() < earliest) earliest = entry.second.until.raw();
+	}
+	_listedExpiry.store(earliest, std::memory_order_relaxed);
 	std::vector<std::string> errors;
 	std::atomic_store(&_pListed, std::make_shared<const BanList>(BanList::parse(text, "admin bans", errors)));
 }
@@ -297,6 +321,7 @@ void BlacklistFilter::onBan(const BanRequest& request)
 	bool addressHeld = false; // already banned and in force: its sessions were kicked then
 	bool uidHeld = false;
 	{
+		Poco::FastMutex::ScopedLock listedLock(_listedMutex);
 		Poco::FastMutex::ScopedLock lock(_temporaryMutex);
 		auto a = block.empty() ? _bannedAddresses.end() : _bannedAddresses.find(block);
 		auto u = request.uid.empty() || uidListed ? _bannedUids.end() : _bannedUids.find(request.uid);
@@ -347,10 +372,14 @@ bool BlacklistFilter::onUnban(const BanRequest& request)
 {
 	bool lifted = false;
 	{
+		Poco::FastMutex::ScopedLock listedLock(_listedMutex);
 		Poco::FastMutex::ScopedLock lock(_temporaryMutex);
 		if (!request.address.empty())
 		{
 			lifted = _listed.erase("ip " + request.address) > 0 || lifted;
+			// The temporary table is keyed by block: an address, or an IPv6
+			// /64 as listBans() shows it.
+			lifted = _bannedAddresses.erase(request.address) > 0 || lifted;
 			if (request.address.find('/') == std::string::npos)
 				lifted = _bannedAddresses.erase(addressBlock(request.address)) > 0 || lifted;
 		}
@@ -375,6 +404,7 @@ void BlacklistFilter::listBans(std::vector<BanRequest>& bans) const
 		const Poco::Clock::ClockDiff micros = until - now;
 		return static_cast<unsigned>((micros + Poco::Clock::resolution() - 1) / Poco::Clock::resolution());
 	};
+	Poco::FastMutex::ScopedLock listedLock(_listedMutex);
 	Poco::FastMutex::ScopedLock lock(_temporaryMutex);
 	for (const auto& entry: _listed)
 	{

@@ -19,6 +19,7 @@
 #include "Poco/Thread.h"
 #include "Poco/Timestamp.h"
 #include <memory>
+#include <atomic>
 #include <map>
 #include <unordered_map>
 
@@ -89,9 +90,16 @@ private:
 	void recordTemporary(TemporaryBans& bans, const std::string& key, const BanRequest& request, const Poco::Clock& until);
 		/// Caller holds _temporaryMutex.
 	void rebuildListed();
-		/// Parses _listed into a new _pListed snapshot. Caller holds _temporaryMutex.
+		/// Parses _listed into a new _pListed snapshot and notes its earliest
+		/// expiry. Caller holds _listedMutex (never taken by a hook but at
+		/// that expiry).
 	std::size_t heldBans() const;
-		/// Caller holds _temporaryMutex.
+		/// Caller holds _listedMutex and _temporaryMutex.
+	void pruneListed();
+		/// Drops expired listed bans. Takes _listedMutex.
+	void expireListed();
+		/// From the hooks: pruneListed() once the earliest listed ban is due,
+		/// so a timed ban ends on time, not at the next watcher turn.
 	void pruneExpired();
 
 	Poco::Logger& _logger;
@@ -102,7 +110,9 @@ private:
 	unsigned _reloadInterval = 2;
 	std::size_t _maxTemporaryBans = 100000;
 	Poco::FastMutex _filesMutex;      /// checkFiles() runs on the watcher and, for SIGHUP, the main thread.
+	mutable Poco::FastMutex _listedMutex;    /// Before _temporaryMutex when both are taken.
 	mutable Poco::FastMutex _temporaryMutex;
+	std::atomic<Poco::Clock::ClockVal> _listedExpiry; /// Earliest expiry of a timed listed ban (raw clock), or the maximum.
 	TemporaryBans _bannedAddresses; /// address block (imgate/Address.h) -> expiry
 	TemporaryBans _bannedUids;      /// uid -> expiry
 	std::map<std::string, ListedBan> _listed;  /// ban-list line -> ban (admin API: CIDR blocks, bans until lifted)

@@ -12,7 +12,9 @@
 #include "Poco/JSON/Array.h"
 #include "Poco/JSON/Parser.h"
 #include "Poco/JSON/JSONException.h"
-#include "Poco/Net/IPAddress.h"
+#include "imgate/Address.h"
+#include <arpa/inet.h>
+#include <cstring>
 #include "Poco/NumberParser.h"
 #include "Poco/StringTokenizer.h"
 #include <sstream>
@@ -118,13 +120,54 @@ AdminResponse AdminApi::handle(const AdminRequest& request) const
 {
 	const std::string& path = request.path;
 	if (path == "/metrics")
-		return request.method == "GET" || request.method == "HEAD" ? metrics() : methodNotAllowed("GET");
+		return request.method == "GET" || request.method == "HEAD" ? metrics() : methodNotAllowed("GET, HEAD");
 	if (path == "/healthz")
-		return request.method == "GET" || request.method == "HEAD" ? health() : methodNotAllowed("GET");
+		return request.method == "GET" || request.method == "HEAD" ? health() : methodNotAllowed("GET, HEAD");
 	if (path == "/readyz")
-		return request.method == "GET" || request.method == "HEAD" ? readiness() : methodNotAllowed("GET");
+		return request.method == "GET" || request.method == "HEAD" ? readiness() : methodNotAllowed("GET, HEAD");
 	if (path == "/v1" || path.compare(0, 4, "/v1/") == 0) return api(request);
-	return error(404, "no such resource: " + path + " (see docs/operations.md, \"Admin API\")");
+	return error(404, "no such resource: " + printable(path) + " (see docs/operations.md, \"Admin API\")");
+}
+
+
+bool AdminApi::wantsBody(const AdminRequest& request) const
+{
+	return request.method == "POST" && request.path.compare(0, 4, "/v1/") == 0 && authorized(request);
+}
+
+
+std::string AdminApi::printable(const std::string& text)
+{
+	static const char HEX[] = "0123456789abcdef";
+	std::string out;
+	for (std::size_t i = 0; i < text.size() && i < 200; ++i)
+	{
+		const unsigned char c = static_cast<unsigned char>(text[i]);
+		if (c < 0x20 || c == 0x7F || c == '\\')
+		{
+			out += "\\x";
+			out += HEX[c >> 4];
+			out += HEX[c & 15];
+		}
+		else out += static_cast<char>(c);
+	}
+	if (text.size() > 200) out += "...";
+	return out;
+}
+
+
+void AdminApi::logRefusal(const AdminRequest& request) const
+{
+	Poco::FastMutex::ScopedLock lock(_refusalMutex);
+	if (_refusalWindow.isElapsed(60 * Poco::Timestamp::resolution()))
+	{
+		if (_refusals > MAX_REFUSAL_LOGS)
+			_logger.warning("admin API: %u more refused requests in the last minute were not logged", _refusals - MAX_REFUSAL_LOGS);
+		_refusalWindow.update();
+		_refusals = 0;
+	}
+	if (++_refusals > MAX_REFUSAL_LOGS) return;
+	_logger.warning("admin API: refused %s %s from %s: missing or wrong token", printable(request.method), printable(request.path), request.peer);
 }
 
 
@@ -169,7 +212,7 @@ AdminResponse AdminApi::api(const AdminRequest& request) const
 		return error(403, "the admin API is off: set admin.tokenFile (docs/configuration.md)");
 	if (!authorized(request))
 	{
-		_logger.warning("admin API: refused %s %s from %s: missing or wrong token", request.method, request.path, request.peer);
+		logRefusal(request);
 		AdminResponse r = error(401, "unauthorized");
 		r.challenge = true;
 		return r;
@@ -193,7 +236,7 @@ AdminResponse AdminApi::api(const AdminRequest& request) const
 		if (request.method == "DELETE") return removeBan(request);
 		return methodNotAllowed("GET, POST, DELETE");
 	}
-	return error(404, "no such resource: " + request.path + " (see docs/operations.md, \"Admin API\")");
+	return error(404, "no such resource: " + printable(request.path) + " (see docs/operations.md, \"Admin API\")");
 }
 
 
@@ -316,29 +359,50 @@ AdminResponse AdminApi::kick(const std::string& uid, const AdminRequest& request
 	return ok(o);
 }
 
-bool AdminApi::validAddressOrBlock(const std::string& text, std::string& error)
+bool AdminApi::canonicalAddressOrBlock(const std::string& text, std::string& canonical, std::string& error)
 {
+	// Strictly (inet_pton: no "127.1", no leading zeros, no spaces), and in
+	// the one spelling the blacklist compares and lists.
+	error = "address: expected an IPv4 or IPv6 address or a CIDR block like 10.0.0.0/8, got \"" + text + "\"";
 	const std::size_t slash = text.find('/');
-	Poco::Net::IPAddress address;
-	if (!Poco::Net::IPAddress::tryParse(text.substr(0, slash), address) || text.find('%') != std::string::npos)
+	const std::string host = text.substr(0, slash);
+	unsigned char bytes[16] = {0};
+	int family = AF_INET;
+	if (::inet_pton(AF_INET, host.c_str(), bytes) != 1)
 	{
-		error = "address: expected an IPv4 or IPv6 address or a CIDR block like 10.0.0.0/8, got \"" + text + "\"";
+		family = AF_INET6;
+		if (::inet_pton(AF_INET6, host.c_str(), bytes) != 1) return false;
+	}
+	const unsigned bits = family == AF_INET ? 32 : 128;
+	unsigned prefix = bits;
+	if (slash != std::string::npos)
+	{
+		const std::string digits = text.substr(slash + 1);
+		prefix = 0;
+		bool ok = !digits.empty() && digits.size() <= 3;
+		for (char c: digits) ok = ok && c >= '0' && c <= '9';
+		if (ok) prefix = static_cast<unsigned>(std::stoul(digits));
+		if (!ok || prefix > bits)
+		{
+			error = "address: the prefix length of " + text + " must be 0 to " + std::to_string(bits);
+			return false;
+		}
+	}
+	unsigned char masked[16] = {0};
+	for (unsigned i = 0; i < bits / 8; ++i)
+	{
+		const unsigned keep = prefix >= (i + 1) * 8 ? 8 : prefix > i * 8 ? prefix - i * 8 : 0;
+		masked[i] = static_cast<unsigned char>(bytes[i] & (keep == 0 ? 0 : 0xFF << (8 - keep)));
+	}
+	char out[INET6_ADDRSTRLEN];
+	::inet_ntop(family, masked, out, sizeof(out));
+	if (std::memcmp(masked, bytes, bits / 8) != 0)
+	{
+		error = "address: " + text + " has host bits set (did you mean " + out + "/" + std::to_string(prefix) + "?)";
 		return false;
 	}
-	if (slash == std::string::npos) return true;
-	const unsigned bits = address.family() == Poco::Net::IPAddress::IPv4 ? 32 : 128;
-	unsigned prefix = 0;
-	if (!Poco::NumberParser::tryParseUnsigned(text.substr(slash + 1), prefix) || prefix > bits || text.substr(slash + 1).empty())
-	{
-		error = "address: the prefix length of " + text + " must be 0 to " + std::to_string(bits);
-		return false;
-	}
-	const Poco::Net::IPAddress mask(prefix, address.family());
-	if ((address & mask) != address)
-	{
-		error = "address: " + text + " has host bits set (did you mean " + (address & mask).toString() + "/" + std::to_string(prefix) + "?)";
-		return false;
-	}
+	canonical = out;
+	if (prefix < bits) canonical += "/" + std::to_string(prefix);
 	return true;
 }
 
@@ -382,7 +446,7 @@ AdminResponse AdminApi::addBan(const AdminRequest& request) const
 			}
 			else if (kv.first == "seconds")
 			{
-				if (!kv.second.isInteger() || kv.second.convert<Poco::Int64>() < 0 || kv.second.convert<Poco::Int64>() > MAX_BAN_SECONDS)
+				if (!kv.second.isInteger() || kv.second.type() == typeid(bool) || kv.second.convert<Poco::Int64>() < 0 || kv.second.convert<Poco::Int64>() > MAX_BAN_SECONDS)
 					return error(400, "seconds: expected a whole number from 0 (until lifted) to " + std::to_string(MAX_BAN_SECONDS));
 				ban.seconds = static_cast<unsigned>(kv.second.convert<Poco::Int64>());
 			}
@@ -399,13 +463,22 @@ AdminResponse AdminApi::addBan(const AdminRequest& request) const
 	}
 	if (ban.address.empty() && ban.uid.empty()) return error(400, "give an address (or CIDR block), a uid, or both");
 	std::string problem;
-	if (!ban.address.empty() && !validAddressOrBlock(ban.address, problem)) return error(400, problem);
+	if (!ban.address.empty() && !canonicalAddressOrBlock(ban.address, ban.address, problem)) return error(400, problem);
 	if (!ban.uid.empty() && !protocol::isValidUid(ban.uid)) return error(400, "uid: 1 to 64 characters of A-Z a-z 0-9 _ . @ -");
 	if (ban.reason.size() > MAX_BAN_REASON) return error(400, "reason: at most " + std::to_string(MAX_BAN_REASON) + " bytes");
 	if (ban.reason.empty()) ban.reason = "banned by an administrator";
 	_logger.information("admin: ban address=%s uid=%s %s (asked from %s)", ban.address, ban.uid,
 		ban.seconds ? "for " + std::to_string(ban.seconds) + " s" : std::string("until lifted"), request.peer);
 	_context.sessions.ban(ban);
+	// onBan cannot answer; the list says whether a plugin kept it.
+	bool addressHeld = ban.address.empty();
+	bool uidHeld = ban.uid.empty();
+	for (const BanRequest& held: _context.filters.listBans())
+	{
+		addressHeld = addressHeld || (!held.address.empty() && (held.address == ban.address || held.address == addressBlock(ban.address)));
+		uidHeld = uidHeld || (!held.uid.empty() && held.uid == ban.uid);
+	}
+	if (!addressHeld || !uidHeld) return error(507, "no plugin recorded the ban (the blacklist's ban table may be full: see its log)");
 	Poco::JSON::Object o;
 	if (!ban.address.empty()) o.set("address", ban.address);
 	if (!ban.uid.empty()) o.set("uid", ban.uid);
@@ -427,7 +500,7 @@ AdminResponse AdminApi::removeBan(const AdminRequest& request) const
 	}
 	if (ban.address.empty() == ban.uid.empty()) return error(400, "give exactly one of ?address= and ?uid=");
 	std::string problem;
-	if (!ban.address.empty() && !validAddressOrBlock(ban.address, problem)) return error(400, problem);
+	if (!ban.address.empty() && !canonicalAddressOrBlock(ban.address, ban.address, problem)) return error(400, problem);
 	if (!ban.uid.empty() && !protocol::isValidUid(ban.uid)) return error(400, "uid: 1 to 64 characters of A-Z a-z 0-9 _ . @ -");
 	if (!_context.filters.unban(ban))
 		return error(404, "no ban of " + (ban.address.empty() ? "uid " + ban.uid : "address " + ban.address) + " to lift (bans from the blacklist file stay: edit the file)");

@@ -12,6 +12,8 @@
 
 #include "server/admin/AdminContext.h"
 #include "Poco/Logger.h"
+#include "Poco/Mutex.h"
+#include "Poco/Timestamp.h"
 #include <string>
 #include <vector>
 #include <utility>
@@ -56,7 +58,8 @@ public:
 		QUERY_TIMEOUT_MS = 2000, /// How long a request waits for the loops.
 		MAX_KICK_MESSAGE = 256,
 		MAX_BAN_SECONDS = 31536000, /// A year.
-		MAX_BAN_REASON = 256
+		MAX_BAN_REASON = 256,
+		MAX_REFUSAL_LOGS = 10   /// Refused admin requests logged per minute.
 	};
 
 	AdminApi(const AdminContext& context, const std::string& token, bool allowNoToken);
@@ -64,12 +67,23 @@ public:
 
 	AdminResponse handle(const AdminRequest& request) const;
 
+	bool wantsBody(const AdminRequest& request) const;
+		/// Whether request (without its body yet) is one whose body is read:
+		/// an authorized POST under /v1/. Any other body is never read, so
+		/// no one without the token can hold an admin thread by sending one
+		/// slowly.
+
+	static std::string printable(const std::string& text);
+		/// text for a log line: control characters as \xHH, at most 200 bytes.
+
 	static bool sameSecret(const std::string& a, const std::string& b);
 		/// Compares in time independent of where they differ.
 
-	static bool validAddressOrBlock(const std::string& text, std::string& error);
+	static bool canonicalAddressOrBlock(const std::string& text, std::string& canonical, std::string& error);
 		/// An IPv4 or IPv6 address, or a CIDR block without host bits
-		/// ("10.0.0.0/8"); error says what is wrong.
+		/// ("10.0.0.0/8"), parsed strictly; canonical is its one spelling
+		/// (inet_ntop, the prefix only if shorter than the address). error
+		/// says what is wrong.
 
 private:
 	AdminResponse metrics() const;
@@ -84,6 +98,8 @@ private:
 	AdminResponse addBan(const AdminRequest& request) const;
 	AdminResponse removeBan(const AdminRequest& request) const;
 	bool authorized(const AdminRequest& request) const;
+	void logRefusal(const AdminRequest& request) const;
+		/// At most MAX_REFUSAL_LOGS lines a minute, then a count.
 
 	static AdminResponse error(int status, const std::string& message);
 	static AdminResponse methodNotAllowed(const std::string& allow);
@@ -92,6 +108,9 @@ private:
 	const std::string _token;
 	const bool _allowNoToken;
 	Poco::Logger& _logger;
+	mutable Poco::FastMutex _refusalMutex;
+	mutable Poco::Timestamp _refusalWindow;
+	mutable unsigned _refusals = 0;
 };
 
 } } // namespace imgate::admin

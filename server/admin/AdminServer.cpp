@@ -10,6 +10,9 @@
 #include "Poco/Net/HTTPRequestHandlerFactory.h"
 #include "Poco/Net/HTTPServerParams.h"
 #include "Poco/Net/HTTPServerRequest.h"
+#include "Poco/Net/HTTPServerRequestImpl.h"
+#include "Poco/Logger.h"
+#include "Poco/Timestamp.h"
 #include "Poco/Net/HTTPServerResponse.h"
 #include "Poco/Net/NetException.h"
 #include "Poco/Net/ServerSocket.h"
@@ -45,6 +48,17 @@ public:
 			answer.status = 400;
 			answer.body = "{\"error\":\"bad request\"}\n";
 		}
+		catch (std::exception& exc)
+		{
+			Poco::Logger::get("imgate.admin").error("%s %s: %s", AdminApi::printable(request.getMethod()),
+				AdminApi::printable(request.getURI()), std::string(exc.what()));
+			answer.status = 500;
+			answer.body = "{\"error\":\"internal error\"}\n";
+		}
+		// One request per connection: a kept-alive client would hold one of
+		// the few admin threads while it idles, and a body left unread must
+		// never be taken for the next request.
+		response.setKeepAlive(false);
 		response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(answer.status));
 		response.setContentType(answer.contentType);
 		response.set("Cache-Control", "no-store");
@@ -65,17 +79,28 @@ private:
 		Poco::URI uri(request.getURI());
 		r.path = uri.getPath();
 		for (const auto& kv: uri.getQueryParameters()) r.query.push_back(kv);
-		if (request.getContentLength() > static_cast<std::streamsize>(_maxBodyBytes))
-			return tooLarge();
-		// Without a length or chunks a request has no body: reading one
-		// would wait for the client to close the connection.
-		if (!request.hasContentLength() && !request.getChunkedTransferEncoding()) return _api.handle(r);
+		// A body is read only for an authorized POST under /v1/; without a
+		// length or chunks a request has none (reading would wait for the
+		// client to close the connection).
+		const bool hasBody = request.getChunkedTransferEncoding() || (request.hasContentLength() && request.getContentLength() > 0);
+		if (!hasBody || !_api.wantsBody(r)) return _api.handle(r);
+		if (request.getContentLength() > static_cast<std::streamsize>(_maxBodyBytes)) return tooLarge();
+		// However slowly it comes, the whole body gets BODY_SECONDS.
+		static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket().setReceiveTimeout(Poco::Timespan(1, 0));
+		const Poco::Timestamp started;
 		std::istream& in = request.stream();
 		char buffer[4096];
 		while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0)
 		{
 			r.body.append(buffer, static_cast<std::size_t>(in.gcount()));
 			if (r.body.size() > _maxBodyBytes) return tooLarge();
+			if (started.isElapsed(AdminServer::BODY_SECONDS * Poco::Timestamp::resolution()))
+			{
+				AdminResponse late;
+				late.status = 408;
+				late.body = "{\"error\":\"the body did not arrive within " + std::to_string(AdminServer::BODY_SECONDS) + " s\"}\n";
+				return late;
+			}
 		}
 		return _api.handle(r);
 	}
@@ -163,9 +188,7 @@ AdminServer::AdminServer(const AdminContext& context, const Options& options)
 	pParams->setMaxThreads(static_cast<int>(options.threads));
 	pParams->setMaxQueued(MAX_QUEUED);
 	pParams->setTimeout(Poco::Timespan(10, 0));
-	pParams->setKeepAlive(true);
-	pParams->setMaxKeepAliveRequests(100);
-	pParams->setKeepAliveTimeout(Poco::Timespan(5, 0));
+	pParams->setKeepAlive(false); // see Handler::handleRequest
 	pParams->setServerName("imgated");
 	_pThreads.reset(new Poco::ThreadPool("imgate-admin", 1, static_cast<int>(options.threads) + 1));
 	_pServer.reset(new Poco::Net::HTTPServer(new HandlerFactory(*_pApi, options.maxBodyBytes), *_pThreads, socket, pParams));

@@ -55,6 +55,7 @@ public:
 	enum
 	{
 		MIN_TOKEN_LENGTH = 16,
+		BODY_SECONDS = 5,        /// The most a request body may take to arrive.
 		MAX_QUEUED = 64         /// Connections waiting for an admin thread; beyond, refused.
 	};
 

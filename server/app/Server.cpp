@@ -241,7 +241,8 @@ std::string shown(const std::string& key, const std::string& value)
 	const std::string lower = Poco::toLower(key);
 	const bool isFile = lower.size() > 4 && lower.compare(lower.size() - 4, 4, "file") == 0;
 	if (!isFile && (lower.find("secret") != std::string::npos || lower.find("token") != std::string::npos
-		|| lower.find("password") != std::string::npos))
+		|| lower.find("password") != std::string::npos || lower.find("key") != std::string::npos
+		|| lower.find("credential") != std::string::npos))
 		return "(hidden)";
 	return value.empty() ? std::string("(empty)") : value;
 }

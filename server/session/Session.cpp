@@ -267,6 +267,7 @@ void Session::handleLogin(const protocol::Frame& frame)
 	_uid = request.uid();
 	_device = request.device();
 	_loginAt = static_cast<Poco::UInt32>(nowMs() / 1000);
+	_toldInterval = static_cast<Poco::UInt16>(config.heartbeatInterval);
 	_state = LOGGED_IN;
 	_since = loop().tick();
 	_manager.logger().information("login uid=%s peer=%s device=%s session=%Lx", _uid, _peer.toString(), printable(request.device()), id());
@@ -314,9 +315,6 @@ void Session::handleSend(const protocol::Frame& frame)
 
 void Session::sendAck(Poco::UInt32 seq, Poco::UInt64 clientMsgId, const store::AppendResult& result)
 {
-	metrics::LoopCounters& counters = loop().counters();
-	if (result.outcome == store::AppendResult::STORED) counters.messagesAccepted.add();
-	else if (result.outcome == store::AppendResult::DUPLICATE) counters.messagesDuplicate.add();
 	if (closing()) return;
 	imgate::v1::MessageSendAck ack;
 	ack.set_client_msg_id(clientMsgId);
@@ -525,7 +523,7 @@ void Session::onTimer()
 		failAndClose(Status::NOT_LOGGED_IN, 0, "login timeout");
 		return;
 	}
-	if (_state == LOGGED_IN && reached(now, _since + EventLoop::ticksFromSeconds(config.heartbeatTimeout)))
+	if (_state == LOGGED_IN && reached(now, _since + EventLoop::ticksFromSeconds(heartbeatTimeout())))
 	{
 		_manager.logger().information("heartbeat timeout uid=%s peer=%s session=%Lx", _uid, _peer.toString(), id());
 		close();
@@ -539,7 +537,7 @@ void Session::onTimer()
 Poco::UInt32 Session::nextDeadline() const
 {
 	const SessionConfig& config = _manager.config();
-	Poco::UInt32 deadline = _since + EventLoop::ticksFromSeconds(_state == LOGGED_IN ? config.heartbeatTimeout : config.loginTimeout);
+	Poco::UInt32 deadline = _since + EventLoop::ticksFromSeconds(_state == LOGGED_IN ? heartbeatTimeout() : config.loginTimeout);
 	if (_pWindow && !_pWindow->empty())
 	{
 		Poco::UInt32 retransmitAt = _pWindow->oldestSentAt() + EventLoop::ticksFromSeconds(config.retransmitTimeout);
@@ -639,6 +637,18 @@ void Session::sendError(Status status, Poco::UInt32 seq, const std::string& mess
 void Session::countError(Status status)
 {
 	loop().counters().errors[metrics::LoopCounters::statusSlot(static_cast<unsigned>(status))].add();
+}
+
+
+unsigned Session::heartbeatTimeout() const
+{
+	const SessionConfig& config = _manager.config();
+	if (_toldInterval <= config.heartbeatInterval) return config.heartbeatTimeout;
+	// A reload shortened the interval after this client was told a longer
+	// one, which it keeps using: give it the same ratio of timeout to
+	// interval, or every such client would time out.
+	const unsigned long long scaled = (static_cast<unsigned long long>(config.heartbeatTimeout) * _toldInterval + config.heartbeatInterval - 1) / config.heartbeatInterval;
+	return static_cast<unsigned>(scaled);
 }
 
 

@@ -112,6 +112,10 @@ private:
 		/// An error response goes out (metrics).
 	void countFrame(protocol::Command cmd);
 		/// A frame came in (metrics).
+	unsigned heartbeatTimeout() const;
+		/// Seconds of silence before a logged-in session is closed: the
+		/// configured timeout, scaled up if the session was told a longer
+		/// heartbeat interval than the one configured now (SIGHUP).
 	void logError(protocol::Status status, const std::string& message);
 		/// A warning naming the session, at most MAX_ERROR_LOGS per
 		/// ERROR_LOG_WINDOW_TICKS per session; the next window's first line
@@ -135,6 +139,7 @@ private:
 	Poco::UInt32 _loginAt = 0;
 	Poco::UInt32 _errorWindowAt = 0; /// Tick the current error-log window began.
 	Poco::UInt16 _errorLogs = 0;     /// Error lines asked for in it (logged or not).
+	Poco::UInt16 _toldInterval = 0;  /// The heartbeat interval LOGIN_RESP gave the client, seconds.
 	State _state = CONNECTED;
 	bool _fetching = false; /// A store read for this session is out.
 	bool _refetch = false;  /// deliverPending() was called while it was out.

@@ -97,6 +97,10 @@ void SessionManager::submit(Session& sender, Poco::UInt32 seq, store::NewMessage
 	{
 		runOn(ref.loop, [this, ref, seq, clientMsgId, result]()
 		{
+			// Counted on the sender's loop, also when the sender is gone.
+			metrics::LoopCounters& counters = _loops.loop(ref.loop).counters();
+			if (result.outcome == store::AppendResult::STORED) counters.messagesAccepted.add();
+			else if (result.outcome == store::AppendResult::DUPLICATE) counters.messagesDuplicate.add();
 			if (Session* pSender = find(ref)) pSender->sendAck(seq, clientMsgId, result);
 		});
 		// A FAILED write is logged by the store once per episode, and by the

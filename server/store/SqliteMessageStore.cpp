@@ -284,6 +284,7 @@ void SqliteMessageStore::run()
 	{
 		CleanupRequest request{0, nullptr};
 		bool cleanupDue = false;
+		bool probeDue = false;
 		{
 			Poco::FastMutex::ScopedLock lock(_queueMutex);
 			while (_appends.empty() && _acks.empty() && _cleanupRequests.empty() && !_stopping)
@@ -293,6 +294,17 @@ void SqliteMessageStore::run()
 				{
 					cleanupDue = true;
 					break;
+				}
+				if (!_failureCause.empty())
+				{
+					// While writes fail and nothing comes to write, try one
+					// now and then: /readyz must see the disk recover.
+					if (!_queueReady.tryWait(_queueMutex, FAILURE_PROBE_MS))
+					{
+						probeDue = true;
+						break;
+					}
+					continue;
 				}
 				_queueReady.tryWait(_queueMutex, static_cast<long>(wait / 1000) + 1);
 			}
@@ -311,6 +323,11 @@ void SqliteMessageStore::run()
 		}
 		// Sends and acknowledgements go first; cleanup waits for a quiet turn.
 		if (writeQueued()) continue;
+		if (probeDue)
+		{
+			probeWrite();
+			continue;
+		}
 		if (request.pDone)
 		{
 			cleanupRun(request.nowMs);
@@ -323,6 +340,27 @@ void SqliteMessageStore::run()
 			nextCleanup += static_cast<Poco::Timestamp::TimeDiff>(_options.cleanupInterval) * 1000000;
 		}
 	}
+}
+
+
+void SqliteMessageStore::probeWrite()
+{
+	try
+	{
+		_pWriter->probe(PROBE_BYTES);
+	}
+	catch (Poco::Exception& exc)
+	{
+		_pWriter->rollback();
+		Poco::FastMutex::ScopedLock lock(_queueMutex);
+		_failureCause = "cannot write " + _options.path + ": " + SqliteDatabase::cause(exc);
+		return;
+	}
+	_logger.notice("writing %s again after %Lu failed batches (%Lu sends refused)", _options.path, _failuresInEpisode, _refusedInEpisode);
+	_failuresInEpisode = 0;
+	_refusedInEpisode = 0;
+	Poco::FastMutex::ScopedLock lock(_queueMutex);
+	_failureCause.clear();
 }
 
 

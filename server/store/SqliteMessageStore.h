@@ -106,7 +106,9 @@ public:
 	{
 		CLEANUP_CHUNK = 2000,
 		MAX_RETRIED_ACKS = 1000000, /// Beyond this, failed acknowledgements are dropped (redelivered later).
-		FAILURE_BACKOFF_MS = 100    /// Pause after a failed commit.
+		FAILURE_BACKOFF_MS = 100,   /// Pause after a failed commit.
+		FAILURE_PROBE_MS = 1000,    /// While writes fail and nothing is queued: try a write this often...
+		PROBE_BYTES = 65536         /// ... of this size (then rolled back).
 	};
 
 private:
@@ -143,6 +145,9 @@ private:
 	void createFolder();
 	void run() override;
 		/// The writer thread.
+	void probeWrite();
+		/// Writer thread: one small write transaction; clears the failure
+		/// if it commits.
 	void writeBatch(std::vector<QueuedAppend>& appends, std::vector<QueuedAck>& acks);
 	void commitRange(std::vector<QueuedAppend>& appends, std::size_t first, std::size_t last,
 		std::vector<QueuedAck>& acks, Poco::Int64 now, std::vector<AppendResult>& results, Failure& failure);

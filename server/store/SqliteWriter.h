@@ -52,6 +52,11 @@ public:
 	void commit();
 		/// Commits (with an fsync under store.sync = full). Throws Poco::Exception.
 
+	void probe(std::size_t bytes);
+		/// Whether the database takes writes again: writes bytes into a
+		/// transaction of its own, then rolls it back. Throws
+		/// Poco::Exception (then rollback()).
+
 	void rollback();
 		/// Abandons the transaction, if one is open, and what it did to the
 		/// writer's own bookkeeping. Never throws.
@@ -97,6 +102,7 @@ private:
 	std::unique_ptr<SqliteStatement> _countPending;
 	std::unique_ptr<SqliteStatement> _markDelivered;
 	std::unique_ptr<SqliteStatement> _saveLastMsgId;
+	std::unique_ptr<SqliteStatement> _saveProbe;
 	std::unique_ptr<SqliteStatement> _deleteDelivered;
 	std::unique_ptr<SqliteStatement> _deleteUndelivered;
 };

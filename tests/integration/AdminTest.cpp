@@ -15,6 +15,7 @@
 #include "Poco/Net/HTTPResponse.h"
 #include "Poco/File.h"
 #include "Poco/StreamCopier.h"
+#include "Poco/Thread.h"
 #include "tests/support/Wait.h"
 #include <cppunit/extensions/HelperMacros.h>
 #include <cmath>
@@ -172,6 +173,7 @@ class AdminTest: public CppUnit::TestFixture
 	CPPUNIT_TEST_SUITE(AdminTest);
 	CPPUNIT_TEST(testMetricsMoveExactly);
 	CPPUNIT_TEST(testHealthAndReadiness);
+	CPPUNIT_TEST(testReadinessFollowsTheStore);
 	CPPUNIT_TEST(testKickDeliversAdminReason);
 	CPPUNIT_TEST(testSessionsListAndFind);
 	CPPUNIT_TEST(testTokenRequired);
@@ -258,15 +260,15 @@ public:
 
 	void testHealthAndReadiness()
 	{
-		auto server = start({{"server.drainTime", "5"}});
+		auto server = start({{"server.drainTime", "60"}});
 		Http h = request(server->adminPort(), "GET", "/healthz");
 		CPPUNIT_ASSERT_EQUAL(200, h.status);
 		CPPUNIT_ASSERT_EQUAL(std::string("ok\n"), h.body);
 		h = request(server->adminPort(), "GET", "/readyz");
 		CPPUNIT_ASSERT_EQUAL(200, h.status);
 		CPPUNIT_ASSERT_EQUAL(std::string("ready\n"), h.body);
-		// While it drains (a session keeps it draining up to 5 s) it is
-		// alive but not ready.
+		// While it drains (alice keeps it draining: her kick comes at a
+		// random moment within 60 s) it is alive but not ready.
 		auto alice = server->login("alice");
 		server->signal(SIGTERM);
 		CPPUNIT_ASSERT(server->waitForLog("shutting down: draining"));
@@ -274,7 +276,46 @@ public:
 		CPPUNIT_ASSERT_EQUAL(503, h.status);
 		CPPUNIT_ASSERT_EQUAL(std::string("not accepting connections (starting or shutting down)\n"), h.body);
 		CPPUNIT_ASSERT_EQUAL(200, request(server->adminPort(), "GET", "/healthz").status);
+		alice->close(); // the last session gone, the drain ends
 		CPPUNIT_ASSERT_EQUAL(0, server->waitExit(15000));
+	}
+
+	void testReadinessFollowsTheStore()
+	{
+		// store.maxDatabaseBytes stands in for a full disk (SQLITE_FULL).
+		auto server = start({{"store.type", "sqlite"}, {"store.maxDatabaseBytes", "327680"}, {"store.deliveredRetention", "0"}});
+		auto alice = server->login("alice");
+		const std::string payload(4000, 'p');
+		Poco::UInt64 sent = 0;
+		for (Poco::UInt64 i = 1; i <= 300; ++i)
+		{
+			Reply ack = alice->sendMessage("bob", i, payload);
+			if (ack.result() == Status::SERVER_BUSY) break;
+			CPPUNIT_ASSERT(ack.result() == Status::OK);
+			++sent;
+		}
+		CPPUNIT_ASSERT(sent >= 20 && sent < 300);
+		Http h = request(server->adminPort(), "GET", "/readyz");
+		CPPUNIT_ASSERT_EQUAL(503, h.status);
+		CPPUNIT_ASSERT_MESSAGE(h.body, h.body.find("store: cannot write ") == 0 && h.body.find("imgate.db: database or disk is full\n") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(200, request(server->adminPort(), "GET", "/healthz").status);
+		// The writer's probe (once a second while writes fail) finds it
+		// still full.
+		Poco::Thread::sleep(2500);
+		CPPUNIT_ASSERT_EQUAL(503, request(server->adminPort(), "GET", "/readyz").status);
+		// bob takes (and so deletes) everything: the store recovers without
+		// another send, and /readyz follows.
+		auto bob = server->login("bob");
+		std::vector<Poco::UInt64> ids;
+		for (Poco::UInt64 i = 0; i < sent; ++i)
+		{
+			Reply d;
+			CPPUNIT_ASSERT(bob->receiveCommand(d, Command::MSG_DELIVER, Poco::Timespan(10, 0)));
+			bob->ackDeliveries({d.parse<imgate::v1::MessageDeliver>().msg_id()});
+		}
+		CPPUNIT_ASSERT(test::waitUntil([&]() { return request(server->adminPort(), "GET", "/readyz").status == 200; }, 15000));
+		CPPUNIT_ASSERT(server->waitForLog("writing "));
+		CPPUNIT_ASSERT(alice->sendMessage("bob", 1000, payload).result() == Status::OK);
 	}
 
 	void testKickDeliversAdminReason()
@@ -407,7 +448,7 @@ public:
 		CPPUNIT_ASSERT_EQUAL(std::string("POST"), h.allow);
 		h = request(port, "POST", "/metrics", "", "", true);
 		CPPUNIT_ASSERT_EQUAL(405, h.status);
-		CPPUNIT_ASSERT_EQUAL(std::string("GET"), h.allow);
+		CPPUNIT_ASSERT_EQUAL(std::string("GET, HEAD"), h.allow);
 		// None of it touched alice.
 		CPPUNIT_ASSERT(!alice->closed());
 		CPPUNIT_ASSERT(alice->sendMessage("alice", 1, "still here").result() == Status::OK);
@@ -475,7 +516,8 @@ public:
 
 	void testBans()
 	{
-		auto server = start({{"plugins.dir", IMGATE_PLUGIN_DIR}, {"plugins.load", "blacklist"}});
+		auto server = start({{"plugins.dir", IMGATE_PLUGIN_DIR}, {"plugins.load", "blacklist"},
+			{"plugins.blacklist.reloadInterval", "3600"}});
 		const Poco::UInt16 port = server->adminPort();
 		auto mallory = server->login("mallory");
 		Http h = request(port, "POST", "/v1/bans", "", "{\"uid\": \"mallory\", \"seconds\": 60, \"reason\": \"spam\"}");
@@ -534,6 +576,30 @@ public:
 		h = request(port, "PUT", "/v1/bans", "", "{}");
 		CPPUNIT_ASSERT_EQUAL(405, h.status);
 		CPPUNIT_ASSERT_EQUAL(std::string("GET, POST, DELETE"), h.allow);
+		for (const char* bad: {"127.1", "010.0.0.1", "1.2.3.4 junk", "10.0.0.0/ 8", "10.0.0.0/+8", "fe80::1%eth0"})
+		{
+			h = request(port, "POST", "/v1/bans", "", std::string("{\"address\": \"") + bad + "\"}");
+			CPPUNIT_ASSERT_EQUAL_MESSAGE(bad, 400, h.status);
+		}
+		h = request(port, "POST", "/v1/bans", "", "{\"uid\": \"x\", \"seconds\": true}");
+		CPPUNIT_ASSERT_EQUAL(400, h.status);
+
+		// One spelling: an IPv6 block is kept, listed and lifted as inet_ntop writes it.
+		h = request(port, "POST", "/v1/bans", "", "{\"address\": \"2001:DB8:0::/32\"}");
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"address\":\"2001:db8::/32\",\"banned\":true,\"seconds\":0}\n"), h.body);
+		CPPUNIT_ASSERT_EQUAL(200, request(port, "DELETE", "/v1/bans?address=2001:db8:0:0::/32").status);
+		// A timed ban of one IPv6 address covers its /64, and is lifted by what the list shows.
+		CPPUNIT_ASSERT_EQUAL(200, request(port, "POST", "/v1/bans", "", "{\"address\": \"2001:db8:1:2::7\", \"seconds\": 60}").status);
+		list = json(request(port, "GET", "/v1/bans").body);
+		CPPUNIT_ASSERT_EQUAL(std::string("2001:db8:1:2::/64"), list->getArray("bans")->getObject(0)->getValue<std::string>("address"));
+		CPPUNIT_ASSERT_EQUAL(200, request(port, "DELETE", "/v1/bans?address=2001:db8:1:2::/64").status);
+		CPPUNIT_ASSERT_EQUAL(0, json(request(port, "GET", "/v1/bans").body)->getValue<int>("count"));
+
+		// A timed block ends on time, not at the blacklist's next file check (an hour here).
+		CPPUNIT_ASSERT_EQUAL(200, request(port, "POST", "/v1/bans", "", "{\"address\": \"127.0.0.64/26\", \"seconds\": 1}").status);
+		expectRefusedAtAccept(*server->connect("127.0.0.71"));
+		Poco::Thread::sleep(1500);
+		CPPUNIT_ASSERT(server->connect("127.0.0.71")->login("dave", "").result() == Status::OK);
 	}
 
 	void testBansNeedARecorder()

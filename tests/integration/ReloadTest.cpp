@@ -26,6 +26,7 @@ class ReloadTest: public CppUnit::TestFixture
 	CPPUNIT_TEST_SUITE(ReloadTest);
 	CPPUNIT_TEST(testLiveSettings);
 	CPPUNIT_TEST(testBlacklistFile);
+	CPPUNIT_TEST(testShorterHeartbeatSparesToldClients);
 	CPPUNIT_TEST(testBrokenFileKeepsSettings);
 	CPPUNIT_TEST(testSecretsNotLogged);
 	CPPUNIT_TEST_SUITE_END();
@@ -107,6 +108,25 @@ public:
 		CPPUNIT_ASSERT_MESSAGE(server.log(), server.log().find("SIGHUP: needs a restart, still running with the old value: plugins.ratelimit.maxTrackedIps (unset) -> 5000") != std::string::npos);
 		CPPUNIT_ASSERT_MESSAGE(server.log(), server.log().find("SIGHUP: needs a restart, still running with the old value: plugins.ratelimit.burst 2 -> 50") != std::string::npos);
 		CPPUNIT_ASSERT(alice->sendMessage("bob", 9, "m").result() == Status::RATE_LIMITED);
+	}
+
+	void testShorterHeartbeatSparesToldClients()
+	{
+		// alice was told 30 s and keeps to it; a reload to 1 s must not time
+		// her out after 3 s, while bob, told 1 s, is held to it.
+		ServerProcess server(settings());
+		auto alice = server.login("alice");
+		server.rewriteConfig({{"session.heartbeatInterval", "1"}});
+		server.signal(SIGHUP);
+		CPPUNIT_ASSERT(server.waitForLog("SIGHUP: applied session.heartbeatInterval 30 -> 1"));
+		auto bob = server.connect();
+		Reply r = bob->login("bob", "");
+		CPPUNIT_ASSERT_EQUAL(1u, r.parse<imgate::v1::LoginResponse>().heartbeat_interval_s());
+		CPPUNIT_ASSERT(bob->waitClosed(Poco::Timespan(8, 0))); // silent for 3 s
+		CPPUNIT_ASSERT(server.waitForLog("heartbeat timeout uid=bob"));
+		CPPUNIT_ASSERT(!alice->closed());
+		CPPUNIT_ASSERT(alice->sendMessage("alice", 1, "still here").result() == Status::OK);
+		CPPUNIT_ASSERT(server.log().find("heartbeat timeout uid=alice") == std::string::npos);
 	}
 
 	void testBlacklistFile()
