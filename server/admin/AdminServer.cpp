@@ -89,10 +89,11 @@ private:
 		static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket().setReceiveTimeout(Poco::Timespan(1, 0));
 		const Poco::Timestamp started;
 		std::istream& in = request.stream();
-		char buffer[4096];
-		while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0)
+		// Byte by byte from the stream's buffer: a block read would wait
+		// for a full block however long a slow client takes to send it.
+		for (int c = in.get(); c != std::char_traits<char>::eof(); c = in.get())
 		{
-			r.body.append(buffer, static_cast<std::size_t>(in.gcount()));
+			r.body += static_cast<char>(c);
 			if (r.body.size() > _maxBodyBytes) return tooLarge();
 			if (started.isElapsed(AdminServer::BODY_SECONDS * Poco::Timestamp::resolution()))
 			{

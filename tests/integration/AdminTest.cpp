@@ -13,6 +13,7 @@
 #include "Poco/Net/HTTPClientSession.h"
 #include "Poco/Net/HTTPRequest.h"
 #include "Poco/Net/HTTPResponse.h"
+#include "Poco/Net/StreamSocket.h"
 #include "Poco/File.h"
 #include "Poco/StreamCopier.h"
 #include "Poco/Thread.h"
@@ -179,6 +180,7 @@ class AdminTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testTokenRequired);
 	CPPUNIT_TEST(testApiOffWithoutToken);
 	CPPUNIT_TEST(testBadRequests);
+	CPPUNIT_TEST(testBodiesCannotHoldThreads);
 	CPPUNIT_TEST(testBadAdminSettingsStopTheStart);
 	CPPUNIT_TEST(testCli);
 	CPPUNIT_TEST(testBans);
@@ -609,6 +611,56 @@ public:
 		CPPUNIT_ASSERT_EQUAL(409, h.status);
 		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"no loaded plugin records bans: load the blacklist plugin (plugins.load)\"}\n"), h.body);
 		CPPUNIT_ASSERT_EQUAL(0, json(request(server->adminPort(), "GET", "/v1/bans").body)->getValue<int>("count"));
+	}
+
+	static std::string rawExchange(Poco::UInt16 port, const std::string& head, const std::string& body, long byteDelayMs, Poco::Timestamp::TimeDiff& took)
+		/// Sends head, then body a byte at a time, and reads the answer to the end.
+	{
+		Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", port));
+		s.setReceiveTimeout(Poco::Timespan(20, 0));
+		const Poco::Timestamp started;
+		s.sendBytes(head.data(), static_cast<int>(head.size()));
+		for (char c: body)
+		{
+			try
+			{
+				s.sendBytes(&c, 1);
+			}
+			catch (Poco::Exception&)
+			{
+				break; // the server answered and closed
+			}
+			if (s.poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ)) break;
+			Poco::Thread::sleep(byteDelayMs);
+		}
+		std::string answer;
+		char buffer[4096];
+		int n;
+		while ((n = s.receiveBytes(buffer, sizeof(buffer))) > 0) answer.append(buffer, static_cast<std::size_t>(n));
+		took = started.elapsed();
+		return answer;
+	}
+
+	void testBodiesCannotHoldThreads()
+	{
+		std::string dir = ServerProcess::makeTempDir();
+		ServerProcess::writeFile(dir + "admin.token", TOKEN + "\n");
+		auto server = start({{"admin.allowNoToken", ""}, {"admin.tokenFile", dir + "admin.token"}});
+		Poco::Timestamp::TimeDiff took = 0;
+		// Without the token, a promised body is never waited for.
+		std::string answer = rawExchange(server->adminPort(),
+			"POST /v1/bans HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n", "", 0, took);
+		CPPUNIT_ASSERT_MESSAGE(answer, answer.compare(0, 12, "HTTP/1.1 401") == 0);
+		CPPUNIT_ASSERT(took < 3 * Poco::Timestamp::resolution());
+		// With it, a body trickling in gets 5 s, then 408.
+		answer = rawExchange(server->adminPort(), "POST /v1/sessions/alice/kick HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN
+			+ "\r\nContent-Length: 100\r\n\r\n", std::string(100, ' '), 300, took);
+		CPPUNIT_ASSERT_MESSAGE(answer, answer.compare(0, 12, "HTTP/1.1 408") == 0);
+		CPPUNIT_ASSERT(answer.find("Connection: Close") != std::string::npos);
+		CPPUNIT_ASSERT(took < 10 * Poco::Timestamp::resolution());
+		// Meanwhile and after, the health check answers.
+		CPPUNIT_ASSERT_EQUAL(200, request(server->adminPort(), "GET", "/healthz").status);
+		Poco::File(dir).remove(true);
 	}
 
 	void testBadAdminSettingsStopTheStart()
