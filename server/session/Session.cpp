@@ -79,9 +79,48 @@ std::size_t Session::inFlight() const
 }
 
 
+namespace {
+
+class PartialFrame
+	/// Lends a session's kept partial frame to a decoder for one read and
+	/// takes back what is left: an idle session holds one null pointer
+	/// instead of an empty vector.
+{
+public:
+	explicit PartialFrame(std::unique_ptr<std::vector<char>>& kept):
+		_kept(kept)
+	{
+		if (_kept) _bytes.swap(*_kept);
+	}
+
+	~PartialFrame()
+	{
+		if (_bytes.empty())
+		{
+			_kept.reset();
+			return;
+		}
+		if (!_kept) _kept.reset(new std::vector<char>);
+		_kept->swap(_bytes);
+	}
+
+	std::vector<char>& bytes()
+	{
+		return _bytes;
+	}
+
+private:
+	std::unique_ptr<std::vector<char>>& _kept;
+	std::vector<char> _bytes;
+};
+
+} // namespace
+
+
 void Session::onData(const char* data, std::size_t length)
 {
-	FrameDecoder decoder(_manager.config().maxBodySize, _partialFrame);
+	PartialFrame partial(_pPartialFrame); // outlives the decoder, which refers to it
+	FrameDecoder decoder(_manager.config().maxBodySize, partial.bytes());
 	FrameDecoder::Result r = decoder.feed(data, length);
 	while (r == FrameDecoder::FRAME)
 	{

@@ -128,7 +128,7 @@ private:
 	Poco::UInt32 nextDeadline() const;
 
 	SessionManager& _manager;
-	std::vector<char> _partialFrame;   /// The only input state kept between reads.
+	std::unique_ptr<std::vector<char>> _pPartialFrame; /// The only input state kept between reads; null when none.
 	plugin::SessionSlots _slots;       /// Plugins' per-session state, allocated on first use.
 	std::string _uid;
 	std::unique_ptr<DeliveryWindow> _pWindow;
