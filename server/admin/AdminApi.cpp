@@ -15,6 +15,7 @@
 #include "imgate/Address.h"
 #include <arpa/inet.h>
 #include <cstring>
+#include "Poco/Clock.h"
 #include "Poco/NumberParser.h"
 #include "Poco/StringTokenizer.h"
 #include <sstream>
@@ -159,7 +160,7 @@ std::string AdminApi::printable(const std::string& text)
 void AdminApi::logRefusal(const AdminRequest& request) const
 {
 	Poco::FastMutex::ScopedLock lock(_refusalMutex);
-	if (_refusalWindow.isElapsed(60 * Poco::Timestamp::resolution()))
+	if (_refusalWindow.isElapsed(60 * Poco::Clock::resolution()))
 	{
 		if (_refusals > MAX_REFUSAL_LOGS)
 			_logger.warning("admin API: %u more refused requests in the last minute were not logged", _refusals - MAX_REFUSAL_LOGS);
@@ -475,8 +476,11 @@ AdminResponse AdminApi::addBan(const AdminRequest& request) const
 	bool uidHeld = ban.uid.empty();
 	for (const BanRequest& held: _context.filters.listBans())
 	{
-		addressHeld = addressHeld || (!held.address.empty() && (held.address == ban.address || held.address == addressBlock(ban.address)));
-		uidHeld = uidHeld || (!held.uid.empty() && held.uid == ban.uid);
+		// The same target and the same kind: an older timed ban must not
+		// pass for a ban until lifted that the plugin could not keep.
+		const bool sameKind = ban.seconds == 0 ? held.seconds == 0 : held.seconds != 0 && held.seconds + 2 >= ban.seconds;
+		addressHeld = addressHeld || (sameKind && !held.address.empty() && (held.address == ban.address || held.address == addressBlock(ban.address)));
+		uidHeld = uidHeld || (sameKind && !held.uid.empty() && held.uid == ban.uid);
 	}
 	if (!addressHeld || !uidHeld) return error(507, "no plugin recorded the ban (the blacklist's ban table may be full: see its log)");
 	Poco::JSON::Object o;

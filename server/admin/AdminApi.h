@@ -13,6 +13,7 @@
 #include "server/admin/AdminContext.h"
 #include "Poco/Logger.h"
 #include "Poco/Mutex.h"
+#include "Poco/Clock.h"
 #include "Poco/Timestamp.h"
 #include <string>
 #include <vector>
@@ -109,7 +110,7 @@ private:
 	const bool _allowNoToken;
 	Poco::Logger& _logger;
 	mutable Poco::FastMutex _refusalMutex;
-	mutable Poco::Timestamp _refusalWindow;
+	mutable Poco::Clock _refusalWindow; /// Monotonic: a clock step must not mute the log.
 	mutable unsigned _refusals = 0;
 };
 

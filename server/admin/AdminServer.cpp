@@ -103,6 +103,15 @@ private:
 				return late;
 			}
 		}
+		// A receive timeout ends the stream like its end: never act on a
+		// body that stopped short.
+		if (in.bad() || (request.hasContentLength() && static_cast<std::streamsize>(r.body.size()) != request.getContentLength()))
+		{
+			AdminResponse cut;
+			cut.status = 408;
+			cut.body = "{\"error\":\"the body stopped short of its length\"}\n";
+			return cut;
+		}
 		return _api.handle(r);
 	}
 

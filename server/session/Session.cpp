@@ -687,7 +687,9 @@ unsigned Session::heartbeatTimeout() const
 	// one, which it keeps using: give it the same ratio of timeout to
 	// interval, or every such client would time out.
 	const unsigned long long scaled = (static_cast<unsigned long long>(config.heartbeatTimeout) * _toldInterval + config.heartbeatInterval - 1) / config.heartbeatInterval;
-	return static_cast<unsigned>(scaled);
+	// At most the longest timeout the settings allow: tick arithmetic is
+	// signed 32-bit (about 248 days).
+	return static_cast<unsigned>(scaled < MAX_HEARTBEAT_TIMEOUT ? scaled : MAX_HEARTBEAT_TIMEOUT);
 }
 
 

@@ -94,6 +94,7 @@ private:
 	{
 		MAX_RESERVED_WINDOW = 64, /// In-flight entries a new delivery window has room for (16 bytes each).
 		MAX_ERROR_LOGS = 5,
+		MAX_HEARTBEAT_TIMEOUT = 86400, /// s, as session.heartbeatTimeout allows
 		ERROR_LOG_WINDOW_TICKS = 600 /// 60 s
 	};
 

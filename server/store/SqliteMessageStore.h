@@ -108,7 +108,7 @@ public:
 		MAX_RETRIED_ACKS = 1000000, /// Beyond this, failed acknowledgements are dropped (redelivered later).
 		FAILURE_BACKOFF_MS = 100,   /// Pause after a failed commit.
 		FAILURE_PROBE_MS = 1000,    /// While writes fail and nothing is queued: try a write this often...
-		PROBE_BYTES = 65536         /// ... of this size (then rolled back).
+		PROBE_BYTES = 65536         /// ... of this size (committed, then deleted).
 	};
 
 private:

@@ -50,6 +50,7 @@ void SqliteWriter::prepare()
 		_markDelivered = make("UPDATE messages SET delivered = 1 WHERE msg_id = ?1 AND to_uid = ?2 AND delivered = 0");
 	_saveLastMsgId = make("INSERT OR REPLACE INTO imgate_state(key, value) VALUES('last_msg_id', ?1)");
 	_saveProbe = make("INSERT OR REPLACE INTO imgate_state(key, value) VALUES('probe', zeroblob(?1))");
+	_dropProbe = make("DELETE FROM imgate_state WHERE key = 'probe'");
 	// Chunks keep each delete transaction short; "delivered = 1" selects
 	// the partial index, and expired undelivered rows are the table's
 	// first rows by primary key once delivered ones are gone.
@@ -143,12 +144,19 @@ void SqliteWriter::commit()
 void SqliteWriter::probe(std::size_t bytes)
 {
 	// Room for a batch, not just for a row that fits in a free corner of a
-	// page: a full database must stay "full" until sends would fit again.
+	// page, and committed: a rolled-back write never leaves the page
+	// cache, so it would miss a full disk or an I/O error.
 	begin();
 	_saveProbe->reset();
 	_saveProbe->bind(1, static_cast<Poco::Int64>(bytes));
 	_saveProbe->run();
-	rollback();
+	_commit->reset();
+	_commit->run();
+	begin();
+	_dropProbe->reset();
+	_dropProbe->run();
+	_commit->reset();
+	_commit->run();
 }
 
 
@@ -157,7 +165,7 @@ void SqliteWriter::rollback()
 	_lastMsgId = _committedMsgId;
 	_pendingCounts.clear();
 	// Statements survive a failure; release any still in use.
-	for (auto* p: {&_begin, &_commit, &_findSent, &_insert, &_countPending, &_markDelivered, &_saveLastMsgId, &_saveProbe, &_deleteDelivered, &_deleteUndelivered})
+	for (auto* p: {&_begin, &_commit, &_findSent, &_insert, &_countPending, &_markDelivered, &_saveLastMsgId, &_saveProbe, &_dropProbe, &_deleteDelivered, &_deleteUndelivered})
 	{
 		if (*p) (*p)->reset();
 	}

@@ -53,9 +53,8 @@ public:
 		/// Commits (with an fsync under store.sync = full). Throws Poco::Exception.
 
 	void probe(std::size_t bytes);
-		/// Whether the database takes writes again: writes bytes into a
-		/// transaction of its own, then rolls it back. Throws
-		/// Poco::Exception (then rollback()).
+		/// Whether the database takes writes again: commits a row of bytes,
+		/// then commits its deletion. Throws Poco::Exception (then rollback()).
 
 	void rollback();
 		/// Abandons the transaction, if one is open, and what it did to the
@@ -103,6 +102,7 @@ private:
 	std::unique_ptr<SqliteStatement> _markDelivered;
 	std::unique_ptr<SqliteStatement> _saveLastMsgId;
 	std::unique_ptr<SqliteStatement> _saveProbe;
+	std::unique_ptr<SqliteStatement> _dropProbe;
 	std::unique_ptr<SqliteStatement> _deleteDelivered;
 	std::unique_ptr<SqliteStatement> _deleteUndelivered;
 };

@@ -119,6 +119,8 @@ public:
 		server.rewriteConfig({{"session.heartbeatInterval", "1"}});
 		server.signal(SIGHUP);
 		CPPUNIT_ASSERT(server.waitForLog("SIGHUP: applied session.heartbeatInterval 30 -> 1"));
+		// A frame now, then as silent as bob: only the told interval keeps her.
+		CPPUNIT_ASSERT(alice->sendMessage("alice", 2, "after the reload").result() == Status::OK);
 		auto bob = server.connect();
 		Reply r = bob->login("bob", "");
 		CPPUNIT_ASSERT_EQUAL(1u, r.parse<imgate::v1::LoginResponse>().heartbeat_interval_s());
