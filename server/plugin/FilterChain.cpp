@@ -65,10 +65,6 @@ Verdict FilterChain::run(const char* hookName, Hook&& hook) const
 }
 
 
-static_assert(FilterChain::VERDICT_PROCEED == Verdict::PROCEED && FilterChain::VERDICT_AUTHENTICATED == Verdict::AUTHENTICATED
-	&& FilterChain::VERDICT_REJECT == Verdict::REJECT && FilterChain::VERDICT_BAN == Verdict::BAN, "a verdict counts under its action");
-
-
 void FilterChain::count(const Entry& e, std::size_t kind) const
 {
 	if (kind < VERDICT_KINDS) e.pVerdicts.get()[metrics::ThreadSlot::row()].counts[kind].add();
@@ -94,6 +90,24 @@ Poco::UInt64 FilterChain::verdictCount(std::size_t index, std::size_t kind) cons
 	Poco::UInt64 n = 0;
 	for (std::size_t row = 0; row < metrics::ThreadSlot::ROWS; ++row) n += e.pVerdicts.get()[row].counts[kind].value();
 	return n;
+}
+
+
+template <class Call>
+void FilterChain::guarded(const Entry& e, const char* hookName, Call&& call) const
+{
+	try
+	{
+		call(*e.pFilter);
+	}
+	catch (std::exception& exc)
+	{
+		e.pLogger->error("%s failed: %s", std::string(hookName), std::string(exc.what()));
+	}
+	catch (...)
+	{
+		e.pLogger->error("%s failed with an unknown exception", std::string(hookName));
+	}
 }
 
 
@@ -125,18 +139,7 @@ void FilterChain::onClose(const SessionInfo& session, SessionSlots& slots) const
 {
 	for (std::size_t i = 0; i < _entries.size(); ++i)
 	{
-		try
-		{
-			_entries[i].pFilter->onClose(session, slots.at(i, _entries.size()));
-		}
-		catch (std::exception& exc)
-		{
-			_entries[i].pLogger->error("onClose failed: %s", std::string(exc.what()));
-		}
-		catch (...)
-		{
-			_entries[i].pLogger->error("onClose failed with an unknown exception");
-		}
+		guarded(_entries[i], "onClose", [&](Filter& f) { f.onClose(session, slots.at(i, _entries.size())); });
 	}
 }
 
@@ -174,18 +177,7 @@ void FilterChain::stop() const
 {
 	for (auto it = _entries.rbegin(); it != _entries.rend(); ++it)
 	{
-		try
-		{
-			it->pFilter->stop();
-		}
-		catch (std::exception& exc)
-		{
-			it->pLogger->error("stop failed: %s", std::string(exc.what()));
-		}
-		catch (...)
-		{
-			it->pLogger->error("stop failed with an unknown exception");
-		}
+		guarded(*it, "stop", [](Filter& f) { f.stop(); });
 	}
 }
 
@@ -224,18 +216,7 @@ void FilterChain::reload() const
 {
 	for (const Entry& e: _entries)
 	{
-		try
-		{
-			e.pFilter->reload();
-		}
-		catch (std::exception& exc)
-		{
-			e.pLogger->error("reload failed: %s", std::string(exc.what()));
-		}
-		catch (...)
-		{
-			e.pLogger->error("reload failed with an unknown exception");
-		}
+		guarded(e, "reload", [](Filter& f) { f.reload(); });
 	}
 }
 
@@ -271,18 +252,7 @@ void FilterChain::ban(const BanRequest& request) const
 	{
 		// A CIDR block or a ban until lifted is news to a 1.0 plugin.
 		if (adminOnly && e.apiVersion < API_1_1) continue;
-		try
-		{
-			e.pFilter->onBan(request);
-		}
-		catch (std::exception& exc)
-		{
-			e.pLogger->error("onBan failed: %s", std::string(exc.what()));
-		}
-		catch (...)
-		{
-			e.pLogger->error("onBan failed with an unknown exception");
-		}
+		guarded(e, "onBan", [&](Filter& f) { f.onBan(request); });
 	}
 }
 
@@ -303,18 +273,7 @@ bool FilterChain::unban(const BanRequest& request) const
 	for (const Entry& e: _entries)
 	{
 		if (e.apiVersion < API_1_1) continue;
-		try
-		{
-			lifted = e.pFilter->onUnban(request) || lifted;
-		}
-		catch (std::exception& exc)
-		{
-			e.pLogger->error("onUnban failed: %s", std::string(exc.what()));
-		}
-		catch (...)
-		{
-			e.pLogger->error("onUnban failed with an unknown exception");
-		}
+		guarded(e, "onUnban", [&](Filter& f) { lifted = f.onUnban(request) || lifted; });
 	}
 	return lifted;
 }
@@ -326,18 +285,7 @@ std::vector<BanRequest> FilterChain::listBans() const
 	for (const Entry& e: _entries)
 	{
 		if (e.apiVersion < API_1_1) continue;
-		try
-		{
-			e.pFilter->listBans(bans);
-		}
-		catch (std::exception& exc)
-		{
-			e.pLogger->error("listBans failed: %s", std::string(exc.what()));
-		}
-		catch (...)
-		{
-			e.pLogger->error("listBans failed with an unknown exception");
-		}
+		guarded(e, "listBans", [&](Filter& f) { f.listBans(bans); });
 	}
 	return bans;
 }

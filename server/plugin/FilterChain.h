@@ -108,10 +108,11 @@ public:
 
 	enum VerdictKind
 	{
-		VERDICT_PROCEED,
-		VERDICT_AUTHENTICATED,
-		VERDICT_REJECT,
-		VERDICT_BAN,
+		/// A verdict counts under its action.
+		VERDICT_PROCEED = Verdict::PROCEED,
+		VERDICT_AUTHENTICATED = Verdict::AUTHENTICATED,
+		VERDICT_REJECT = Verdict::REJECT,
+		VERDICT_BAN = Verdict::BAN,
 		VERDICT_ERROR,  /// The hook threw.
 		VERDICT_KINDS
 	};
@@ -149,6 +150,11 @@ private:
 
 	template <class Hook>
 	Verdict run(const char* hookName, Hook&& hook) const;
+
+	template <class Call>
+	void guarded(const Entry& e, const char* hookName, Call&& call) const;
+		/// call(filter); an exception is logged as "HOOK failed: ..." and
+		/// goes no further.
 
 	std::vector<Entry> _entries;
 	bool _hasAuthenticator = false;
