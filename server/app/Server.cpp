@@ -296,7 +296,7 @@ void Server::reload(const Settings& next, const std::string& path)
 	std::map<std::string, std::vector<std::string>> pluginKeys;
 	for (const auto& key: changed)
 	{
-		if (key.compare(0, 8, "plugins.") != 0 || key == "plugins.dir" || key == "plugins.load") continue;
+		if (!Settings::isPluginKey(key)) continue;
 		pluginKeys[key.substr(8, key.find('.', 8) - 8)].push_back(key);
 	}
 	const bool loadChanged = changed.count("plugins.load") || changed.count("plugins.dir");
@@ -321,7 +321,7 @@ void Server::reload(const Settings& next, const std::string& path)
 	}
 	for (const auto& key: changed)
 	{
-		if (key.compare(0, 8, "plugins.") == 0 && key != "plugins.dir" && key != "plugins.load") continue; // above
+		if (Settings::isPluginKey(key)) continue; // above
 		const SettingKey* pKey = Settings::find(key);
 		if (pKey && pKey->reloadable) applied.push_back(change(key, before, after));
 		else restart.push_back(change(key, before, after));

@@ -308,7 +308,7 @@ Settings Settings::load(const Poco::Util::AbstractConfiguration& config, const s
 	// plugins.NAME.KEY belongs to plugin NAME, which validates it.
 	for (const auto& key: present)
 	{
-		if (key.compare(0, 8, "plugins.") != 0 || key == "plugins.dir" || key == "plugins.load") continue;
+		if (!isPluginKey(key)) continue;
 		std::size_t dot = key.find('.', 8);
 		std::string name = key.substr(8, dot == std::string::npos ? std::string::npos : dot - 8);
 		bool loaded = false;
@@ -367,6 +367,12 @@ std::map<std::string, std::string> Settings::values() const
 		for (const auto& kv: plugin.second) v["plugins." + plugin.first + "." + kv.first] = kv.second;
 	}
 	return v;
+}
+
+
+bool Settings::isPluginKey(const std::string& key)
+{
+	return key.compare(0, 8, "plugins.") == 0 && key != "plugins.dir" && key != "plugins.load";
 }
 
 

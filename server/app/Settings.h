@@ -59,6 +59,10 @@ public:
 	static const SettingKey* find(const std::string& key);
 		/// The schema row of key, or null.
 
+	static bool isPluginKey(const std::string& key);
+		/// plugins.NAME.KEY: a key that belongs to plugin NAME (not
+		/// plugins.dir or plugins.load).
+
 	static Settings load(const Poco::Util::AbstractConfiguration& config, const std::string& path);
 		/// Validates config (read from the file at path) against the schema.
 		/// Throws ConfigException naming path, the line, the key and what is
