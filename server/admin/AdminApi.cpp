@@ -65,6 +65,19 @@ Poco::JSON::Object summaryJson(const session::SessionSummary& s)
 }
 
 
+Poco::JSON::Object banTarget(const BanRequest& ban)
+	/// {"address": ..., "uid": ...}, each only if set.
+{
+	Poco::JSON::Object o;
+	if (!ban.address.empty()) o.set("address", ban.address);
+	if (!ban.uid.empty()) o.set("uid", ban.uid);
+	return o;
+}
+
+
+const std::string UID_RULE = "1 to 64 characters of A-Z a-z 0-9 _ . @ -";
+
+
 std::vector<std::string> segments(const std::string& path)
 {
 	Poco::StringTokenizer t(path, "/", Poco::StringTokenizer::TOK_IGNORE_EMPTY);
@@ -226,7 +239,7 @@ AdminResponse AdminApi::api(const AdminRequest& request) const
 	if (parts.size() >= 3 && parts[1] == "sessions")
 	{
 		const std::string& uid = parts[2];
-		if (!protocol::isValidUid(uid)) return error(400, "not a valid uid: 1 to 64 characters of A-Z a-z 0-9 _ . @ -");
+		if (!protocol::isValidUid(uid)) return error(400, "not a valid uid: " + UID_RULE);
 		if (parts.size() == 3) return request.method == "GET" ? findSession(uid) : methodNotAllowed("GET");
 		if (parts.size() == 4 && parts[3] == "kick") return request.method == "POST" ? kick(uid, request) : methodNotAllowed("POST");
 	}
@@ -331,24 +344,14 @@ AdminResponse AdminApi::kick(const std::string& uid, const AdminRequest& request
 	std::string message = "kicked by an administrator";
 	if (!request.body.empty())
 	{
-		try
+		Poco::JSON::Object::Ptr pObject;
+		AdminResponse failure;
+		if (!parseObject(request.body, "{\"message\": \"...\"}", pObject, failure)) return failure;
+		for (const auto& kv: *pObject)
 		{
-			Poco::Dynamic::Var parsed = Poco::JSON::Parser().parse(request.body);
-			Poco::JSON::Object::Ptr pObject = parsed.extract<Poco::JSON::Object::Ptr>();
-			for (const auto& kv: *pObject)
-			{
-				if (kv.first != "message") return error(400, "unknown field \"" + kv.first + "\" (message)");
-				if (!kv.second.isString()) return error(400, "message: expected a string");
-				message = kv.second.extract<std::string>();
-			}
-		}
-		catch (Poco::BadCastException&)
-		{
-			return error(400, "the body must be a JSON object, like {\"message\": \"...\"}");
-		}
-		catch (Poco::Exception& exc)
-		{
-			return error(400, "the body is not valid JSON: " + exc.message());
+			if (kv.first != "message") return error(400, "unknown field \"" + kv.first + "\" (message)");
+			if (!kv.second.isString()) return error(400, "message: expected a string");
+			message = kv.second.extract<std::string>();
 		}
 		if (message.size() > MAX_KICK_MESSAGE) return error(400, "message: at most " + std::to_string(MAX_KICK_MESSAGE) + " bytes");
 	}
@@ -408,14 +411,31 @@ bool AdminApi::canonicalAddressOrBlock(const std::string& text, std::string& can
 }
 
 
+bool AdminApi::parseObject(const std::string& body, const std::string& example, Poco::JSON::Object::Ptr& pObject, AdminResponse& failure)
+{
+	try
+	{
+		pObject = Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
+		return true;
+	}
+	catch (Poco::BadCastException&)
+	{
+		failure = error(400, "the body must be a JSON object, like " + example);
+	}
+	catch (Poco::Exception& exc)
+	{
+		failure = error(400, "the body is not valid JSON: " + (exc.message().empty() ? exc.displayText() : exc.message()));
+	}
+	return false;
+}
+
+
 AdminResponse AdminApi::listBans() const
 {
 	Poco::JSON::Array bans;
 	for (const BanRequest& ban: _context.filters.listBans())
 	{
-		Poco::JSON::Object o;
-		if (!ban.address.empty()) o.set("address", ban.address);
-		if (!ban.uid.empty()) o.set("uid", ban.uid);
+		Poco::JSON::Object o = banTarget(ban);
 		o.set("seconds", static_cast<Poco::UInt64>(ban.seconds));
 		o.set("reason", ban.reason);
 		o.set("origin", ban.origin);
@@ -434,38 +454,29 @@ AdminResponse AdminApi::addBan(const AdminRequest& request) const
 		return error(409, "no loaded plugin records bans: load the blacklist plugin (plugins.load)");
 	BanRequest ban;
 	ban.origin = "admin";
-	try
+	Poco::JSON::Object::Ptr pObject;
+	AdminResponse failure;
+	if (!parseObject(request.body, "{\"uid\": \"mallory\", \"seconds\": 3600}", pObject, failure)) return failure;
+	for (const auto& kv: *pObject)
 	{
-		Poco::JSON::Object::Ptr pObject = Poco::JSON::Parser().parse(request.body).extract<Poco::JSON::Object::Ptr>();
-		for (const auto& kv: *pObject)
+		if (kv.first == "address" || kv.first == "uid" || kv.first == "reason")
 		{
-			if (kv.first == "address" || kv.first == "uid" || kv.first == "reason")
-			{
-				if (!kv.second.isString()) return error(400, kv.first + ": expected a string");
-				const std::string value = kv.second.extract<std::string>();
-				(kv.first == "address" ? ban.address : kv.first == "uid" ? ban.uid : ban.reason) = value;
-			}
-			else if (kv.first == "seconds")
-			{
-				if (!kv.second.isInteger() || kv.second.type() == typeid(bool) || kv.second.convert<Poco::Int64>() < 0 || kv.second.convert<Poco::Int64>() > MAX_BAN_SECONDS)
-					return error(400, "seconds: expected a whole number from 0 (until lifted) to " + std::to_string(MAX_BAN_SECONDS));
-				ban.seconds = static_cast<unsigned>(kv.second.convert<Poco::Int64>());
-			}
-			else return error(400, "unknown field \"" + kv.first + "\" (address, uid, seconds, reason)");
+			if (!kv.second.isString()) return error(400, kv.first + ": expected a string");
+			const std::string value = kv.second.extract<std::string>();
+			(kv.first == "address" ? ban.address : kv.first == "uid" ? ban.uid : ban.reason) = value;
 		}
-	}
-	catch (Poco::BadCastException&)
-	{
-		return error(400, "the body must be a JSON object, like {\"uid\": \"mallory\", \"seconds\": 3600}");
-	}
-	catch (Poco::Exception& exc)
-	{
-		return error(400, "the body is not valid JSON: " + (exc.message().empty() ? exc.displayText() : exc.message()));
+		else if (kv.first == "seconds")
+		{
+			if (!kv.second.isInteger() || kv.second.type() == typeid(bool) || kv.second.convert<Poco::Int64>() < 0 || kv.second.convert<Poco::Int64>() > MAX_BAN_SECONDS)
+				return error(400, "seconds: expected a whole number from 0 (until lifted) to " + std::to_string(MAX_BAN_SECONDS));
+			ban.seconds = static_cast<unsigned>(kv.second.convert<Poco::Int64>());
+		}
+		else return error(400, "unknown field \"" + kv.first + "\" (address, uid, seconds, reason)");
 	}
 	if (ban.address.empty() && ban.uid.empty()) return error(400, "give an address (or CIDR block), a uid, or both");
 	std::string problem;
 	if (!ban.address.empty() && !canonicalAddressOrBlock(ban.address, ban.address, problem)) return error(400, problem);
-	if (!ban.uid.empty() && !protocol::isValidUid(ban.uid)) return error(400, "uid: 1 to 64 characters of A-Z a-z 0-9 _ . @ -");
+	if (!ban.uid.empty() && !protocol::isValidUid(ban.uid)) return error(400, "uid: " + UID_RULE);
 	if (ban.reason.size() > MAX_BAN_REASON) return error(400, "reason: at most " + std::to_string(MAX_BAN_REASON) + " bytes");
 	if (ban.reason.empty()) ban.reason = "banned by an administrator";
 	_logger.information("admin: ban address=%s uid=%s %s (asked from %s)", ban.address, ban.uid,
@@ -483,9 +494,7 @@ AdminResponse AdminApi::addBan(const AdminRequest& request) const
 		uidHeld = uidHeld || (sameKind && !held.uid.empty() && held.uid == ban.uid);
 	}
 	if (!addressHeld || !uidHeld) return error(507, "no plugin recorded the ban (the blacklist's ban table may be full: see its log)");
-	Poco::JSON::Object o;
-	if (!ban.address.empty()) o.set("address", ban.address);
-	if (!ban.uid.empty()) o.set("uid", ban.uid);
+	Poco::JSON::Object o = banTarget(ban);
 	o.set("seconds", static_cast<Poco::UInt64>(ban.seconds));
 	o.set("banned", true);
 	return ok(o);
@@ -505,13 +514,11 @@ AdminResponse AdminApi::removeBan(const AdminRequest& request) const
 	if (ban.address.empty() == ban.uid.empty()) return error(400, "give exactly one of ?address= and ?uid=");
 	std::string problem;
 	if (!ban.address.empty() && !canonicalAddressOrBlock(ban.address, ban.address, problem)) return error(400, problem);
-	if (!ban.uid.empty() && !protocol::isValidUid(ban.uid)) return error(400, "uid: 1 to 64 characters of A-Z a-z 0-9 _ . @ -");
+	if (!ban.uid.empty() && !protocol::isValidUid(ban.uid)) return error(400, "uid: " + UID_RULE);
 	if (!_context.filters.unban(ban))
 		return error(404, "no ban of " + (ban.address.empty() ? "uid " + ban.uid : "address " + ban.address) + " to lift (bans from the blacklist file stay: edit the file)");
 	_logger.information("admin: lifted ban of address=%s uid=%s (asked from %s)", ban.address, ban.uid, request.peer);
-	Poco::JSON::Object o;
-	if (!ban.address.empty()) o.set("address", ban.address);
-	if (!ban.uid.empty()) o.set("uid", ban.uid);
+	Poco::JSON::Object o = banTarget(ban);
 	o.set("lifted", true);
 	return ok(o);
 }

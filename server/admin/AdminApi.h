@@ -11,6 +11,7 @@
 #define imgate_admin_AdminApi_INCLUDED
 
 #include "server/admin/AdminContext.h"
+#include "Poco/JSON/Object.h"
 #include "Poco/Logger.h"
 #include "Poco/Mutex.h"
 #include "Poco/Clock.h"
@@ -103,6 +104,9 @@ private:
 		/// At most MAX_REFUSAL_LOGS lines a minute, then a count.
 
 	static AdminResponse error(int status, const std::string& message);
+	static bool parseObject(const std::string& body, const std::string& example, Poco::JSON::Object::Ptr& pObject, AdminResponse& failure);
+		/// body as a JSON object; else failure is the 400 naming the
+		/// problem (not JSON, or not an object: example shows one).
 	static AdminResponse methodNotAllowed(const std::string& allow);
 
 	const AdminContext& _context;
