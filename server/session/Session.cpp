@@ -12,6 +12,7 @@
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/NumberFormatter.h"
 #include "Poco/Timestamp.h"
+#include <algorithm>
 
 
 namespace imgate {
@@ -689,7 +690,7 @@ unsigned Session::heartbeatTimeout() const
 	const unsigned long long scaled = (static_cast<unsigned long long>(config.heartbeatTimeout) * _toldInterval + config.heartbeatInterval - 1) / config.heartbeatInterval;
 	// At most the longest timeout the settings allow: tick arithmetic is
 	// signed 32-bit (about 248 days).
-	return static_cast<unsigned>(scaled < MAX_HEARTBEAT_TIMEOUT ? scaled : MAX_HEARTBEAT_TIMEOUT);
+	return static_cast<unsigned>(std::min<unsigned long long>(scaled, MAX_HEARTBEAT_TIMEOUT));
 }
 
 
