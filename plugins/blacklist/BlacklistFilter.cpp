@@ -39,8 +39,8 @@ bool readFile(const std::string& path, std::string& text, std::string& error)
 BlacklistFilter::BlacklistFilter():
 	_logger(Poco::Logger::get("imgate.plugin.blacklist")),
 	_pBans(std::make_shared<const BanList>()),
-	_pListed(std::make_shared<const BanList>()),
 	_listedExpiry(std::numeric_limits<Poco::Clock::ClockVal>::max()),
+	_pListed(std::make_shared<const BanList>()),
 	_runnable(*this, &BlacklistFilter::run),
 	_thread("imgate-blacklist"),
 	_stop(false)
