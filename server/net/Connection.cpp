@@ -6,6 +6,7 @@
 
 #include "server/net/Connection.h"
 #include "server/net/EventLoop.h"
+#include "Poco/Bugcheck.h"
 
 namespace imgate {
 namespace net {
@@ -25,6 +26,7 @@ Connection::~Connection()
 
 std::string& Connection::output()
 {
+	poco_assert_dbg(_loop.inLoopContext());
 	if (!_pOutput) _pOutput = _loop.takeOutputBuffer();
 	_loop.markDirty(*this);
 	return *_pOutput;
@@ -36,14 +38,22 @@ void Connection::onWriteProgress()
 }
 
 
+bool Connection::expectsOutput() const
+{
+	return false;
+}
+
+
 void Connection::close()
 {
+	poco_assert_dbg(_loop.inLoopContext());
 	_loop.closeConnection(*this);
 }
 
 
 void Connection::closeAfterFlush(Poco::UInt32 lingerTicks)
 {
+	poco_assert_dbg(_loop.inLoopContext());
 	if (closing()) return;
 	_flags |= DRAINING;
 	_loop.timers().schedule(*this, _loop.tick() + lingerTicks);

@@ -25,8 +25,8 @@ class Connection: public TimerWheel::Entry
 	/// Subclasses implement onData(), onTimer() and onClose().
 	///
 	/// Ownership: the EventLoop owns its connections (adopt()). Loop thread
-	/// only, for every member. Other threads refer to a connection by id()
-	/// and post work to its loop.
+	/// only, for every member but id() (asserted in debug builds). Other
+	/// threads refer to a connection by id() and post work to its loop.
 	///
 	/// Output: append frames to output(); the loop writes every connection
 	/// that has output at the end of its turn, so pipelined responses go out
@@ -61,8 +61,9 @@ public:
 		/// destroys the object at the end of its turn. Idempotent.
 
 	void closeAfterFlush(Poco::UInt32 lingerTicks);
-		/// Stops reading, writes what is buffered, then closes; closes anyway
-		/// after lingerTicks if the peer does not read.
+		/// Stops reading, writes what is buffered and what expectsOutput()
+		/// says is still coming, then closes; closes anyway after
+		/// lingerTicks if the peer does not read or the output never comes.
 
 	bool closing() const;
 		/// True after close() or closeAfterFlush().
@@ -80,6 +81,12 @@ protected:
 
 	virtual void onWriteProgress();
 		/// Some output was handed to the kernel. Default: nothing.
+
+	virtual bool expectsOutput() const;
+		/// True while output is still to come that a closeAfterFlush() must
+		/// wait for (replies to requests read before it, answered later by
+		/// another thread). The loop asks when the buffer has emptied;
+		/// append to output() when it comes. Default: false.
 
 private:
 	friend class EventLoop;

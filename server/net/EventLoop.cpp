@@ -36,6 +36,11 @@ Poco::Int64 monotonicMs()
 	return monotonicMicros() / 1000;
 }
 
+unsigned long currentThread()
+{
+	return static_cast<unsigned long>(Poco::Thread::currentTid());
+}
+
 int socketFd(const Connection& c)
 {
 	return c.socket().impl()->sockfd();
@@ -110,7 +115,14 @@ void EventLoop::stop()
 
 bool EventLoop::inLoopThread() const
 {
-	return _threadId.load() == static_cast<unsigned long>(Poco::Thread::currentTid());
+	return _threadId.load() == currentThread();
+}
+
+
+bool EventLoop::inLoopContext() const
+{
+	const unsigned long runner = _threadId.load();
+	return runner == 0 || runner == currentThread();
 }
 
 
@@ -122,6 +134,7 @@ Poco::UInt64 EventLoop::nextId()
 
 void EventLoop::adopt(std::unique_ptr<Connection> pConnection)
 {
+	poco_assert_dbg(inLoopContext());
 	Connection& c = *pConnection;
 	epoll_event ev{};
 	ev.events = EPOLLIN;
@@ -139,6 +152,7 @@ void EventLoop::adopt(std::unique_ptr<Connection> pConnection)
 
 Connection* EventLoop::find(Poco::UInt64 id) const
 {
+	poco_assert_dbg(inLoopContext());
 	auto it = _connections.find(id);
 	return it == _connections.end() ? nullptr : it->second.get();
 }
@@ -146,7 +160,7 @@ Connection* EventLoop::find(Poco::UInt64 id) const
 
 void EventLoop::run()
 {
-	_threadId = static_cast<unsigned long>(Poco::Thread::currentTid());
+	_threadId = currentThread();
 	metrics::ThreadSlot::assign(_index);
 	epoll_event events[MAX_EVENTS];
 	while (!_stopped)
@@ -182,6 +196,7 @@ void EventLoop::run()
 	}
 	forEach([this](Connection& c) { closeConnection(c); });
 	reap();
+	_threadId = 0;
 	Poco::FastMutex::ScopedLock lock(_taskMutex);
 	_tasks.clear();
 }
@@ -312,7 +327,7 @@ void EventLoop::flush(Connection& c)
 		}
 	}
 	else releaseOutput(c);
-	if (!c._pOutput && (c._flags & Connection::DRAINING))
+	if (!c._pOutput && (c._flags & Connection::DRAINING) && !c.expectsOutput())
 	{
 		closeConnection(c);
 		return;

@@ -11,6 +11,7 @@
 
 #include "server/metrics/LoopCounters.h"
 #include "server/net/TimerWheel.h"
+#include "Poco/Bugcheck.h"
 #include "Poco/Runnable.h"
 #include "Poco/Logger.h"
 #include "Poco/Mutex.h"
@@ -29,7 +30,11 @@ class ConnectionLimiter;
 
 class EventLoop: public Poco::Runnable
 	/// Runs on one thread (run()). Everything but post(), stop(),
-	/// index() and connectionCount() is for that thread only.
+	/// index(), connectionCount(), inLoopThread() and counters() is for
+	/// that thread only, and asserts it (poco_assert_dbg: debug and
+	/// sanitizer builds). Before run() starts and after it returns, no
+	/// thread runs the loop, and whoever holds it may set it up or tear
+	/// it down.
 	///
 	/// Each turn: wait for socket events, tasks or the next 100 ms tick;
 	/// handle reads and writes; run posted tasks; fire due timers; write
@@ -89,6 +94,12 @@ public:
 		/// Open connections. Any thread.
 
 	bool inLoopThread() const;
+		/// True on the thread running run(). Any thread.
+
+	bool inLoopContext() const;
+		/// inLoopThread(), or no thread runs the loop (before run() and
+		/// after it returned): what the "loop thread only" asserts check.
+		/// Any thread.
 
 	metrics::LoopCounters& counters();
 		/// This loop's counters: written by the loop and its sessions,
@@ -146,6 +157,7 @@ inline std::size_t EventLoop::index() const
 
 inline TimerWheel& EventLoop::timers()
 {
+	poco_assert_dbg(inLoopContext());
 	return _timers;
 }
 
@@ -177,6 +189,7 @@ inline Poco::UInt32 EventLoop::ticksFromSeconds(unsigned seconds)
 template <class F>
 void EventLoop::forEach(F&& f)
 {
+	poco_assert_dbg(inLoopContext());
 	// Collect first: f may close connections.
 	std::vector<Connection*> all;
 	all.reserve(_connections.size());

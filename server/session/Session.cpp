@@ -10,6 +10,7 @@
 #include "server/protocol/FrameEncoder.h"
 #include "server/protocol/Uid.h"
 #include "imgate/v1/imgate.pb.h"
+#include "Poco/Bugcheck.h"
 #include "Poco/NumberFormatter.h"
 #include "Poco/Timestamp.h"
 #include <algorithm>
@@ -76,7 +77,7 @@ Session::~Session()
 
 std::size_t Session::inFlight() const
 {
-	return _pWindow ? _pWindow->size() : 0;
+	return _pDelivery ? _pDelivery->inFlight() : 0;
 }
 
 
@@ -120,6 +121,7 @@ private:
 
 void Session::onData(const char* data, std::size_t length)
 {
+	poco_assert_dbg(loop().inLoopContext());
 	PartialFrame partial(_pPartialFrame); // outlives the decoder, which refers to it
 	FrameDecoder decoder(_manager.config().maxBodySize, partial.bytes());
 	FrameDecoder::Result r = decoder.feed(data, length);
@@ -172,7 +174,7 @@ void Session::handleFrame(const protocol::Frame& frame)
 			break;
 		}
 		_manager.logger().information("logout uid=%s peer=%s session=%Lx", _uid, _peer.toString(), id());
-		closeAfterFlush(EventLoop::ticksFromSeconds(_manager.config().closeLinger));
+		closeAfterLinger(); // after the answers to the MSG_SENDs before it
 		break;
 	case Command::MSG_SEND:
 		if (_state != LOGGED_IN) failRequest(frame, Status::NOT_LOGGED_IN, "log in first");
@@ -225,7 +227,7 @@ void Session::refuse(const protocol::Frame& frame, const Verdict& verdict)
 	if (verdict.action() == Verdict::BAN || status == Status::BANNED
 		|| (status == Status::AUTH_FAILED && static_cast<Command>(frame.cmd) == Command::LOGIN))
 	{
-		closeAfterFlush(EventLoop::ticksFromSeconds(_manager.config().closeLinger));
+		closeAfterLinger();
 	}
 }
 
@@ -238,27 +240,38 @@ void Session::handleLogin(const protocol::Frame& frame)
 		return;
 	}
 	imgate::v1::LoginRequest request;
+	if (parseLogin(frame, request) && authorizeLogin(frame, request)) completeLogin(frame, request);
+}
+
+
+bool Session::parseLogin(const protocol::Frame& frame, imgate::v1::LoginRequest& request)
+{
 	if (!request.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength)))
 	{
 		failRequest(frame, Status::BAD_REQUEST, "LoginRequest body does not parse");
-		return;
+		return false;
 	}
 	if (!protocol::isValidUid(request.uid()))
 	{
 		failRequest(frame, Status::BAD_REQUEST, "uid must be 1 to 64 characters of A-Z a-z 0-9 _ . @ -");
-		return;
+		return false;
 	}
 	if (request.device().size() > MAX_DEVICE_LENGTH || request.client_version().size() > MAX_CLIENT_VERSION_LENGTH)
 	{
 		failRequest(frame, Status::BAD_REQUEST, "device and client_version are limited to 128 bytes");
-		return;
+		return false;
 	}
-	const SessionConfig& config = _manager.config();
+	return true;
+}
+
+
+bool Session::authorizeLogin(const protocol::Frame& frame, const imgate::v1::LoginRequest& request)
+{
 	if (_manager.draining())
 	{
 		failRequest(frame, Status::SHUTTING_DOWN, "server is shutting down");
-		closeAfterFlush(EventLoop::ticksFromSeconds(config.closeLinger));
-		return;
+		closeAfterLinger();
+		return false;
 	}
 	bool authenticated = false;
 	const plugin::FilterChain& filters = _manager.filters();
@@ -276,19 +289,19 @@ void Session::handleLogin(const protocol::Frame& frame)
 			_manager.logger().information("login refused uid=%s peer=%s: %s (%s)", request.uid(), login.peer.address,
 				std::string(protocol::statusName(static_cast<Poco::UInt16>(verdict.status()))), printable(verdict.message()));
 			refuse(frame, verdict);
-			return;
+			return false;
 		}
 	}
 	// A login needs an authenticator's yes, or anonymous access allowed and
 	// no authenticator loaded (then allowAnonymous cannot bypass it).
-	if (!authenticated && !(config.allowAnonymous && !filters.hasAuthenticator()))
+	if (!authenticated && !(_manager.config().allowAnonymous && !filters.hasAuthenticator()))
 	{
 		// The token is never logged.
 		_manager.logger().warning("login refused uid=%s peer=%s: %s", request.uid(), _peer.toString(),
 			std::string(filters.hasAuthenticator() ? "no auth plugin accepted it" : "anonymous login is disabled and no auth plugin is loaded"));
 		failRequest(frame, Status::AUTH_FAILED, "authentication failed");
-		closeAfterFlush(EventLoop::ticksFromSeconds(config.closeLinger));
-		return;
+		closeAfterLinger();
+		return false;
 	}
 	Poco::Int64 retryInMs = 0;
 	switch (_manager.login(*this, request.uid(), request.device(), retryInMs))
@@ -296,14 +309,21 @@ void Session::handleLogin(const protocol::Frame& frame)
 	case SessionManager::LOGIN_REFUSED_TAKEOVER:
 		failRequest(frame, Status::RATE_LIMITED, "uid " + request.uid()
 			+ " was taken over by another device; retry in " + std::to_string((retryInMs + 999) / 1000) + " s");
-		return;
+		return false;
 	case SessionManager::LOGIN_DRAINING:
 		failRequest(frame, Status::SHUTTING_DOWN, "server is shutting down");
-		closeAfterFlush(EventLoop::ticksFromSeconds(config.closeLinger));
-		return;
+		closeAfterLinger();
+		return false;
 	case SessionManager::LOGIN_OK:
 		break;
 	}
+	return true;
+}
+
+
+void Session::completeLogin(const protocol::Frame& frame, const imgate::v1::LoginRequest& request)
+{
+	const SessionConfig& config = _manager.config();
 	_uid = request.uid();
 	_device = request.device();
 	_loginAt = static_cast<Poco::UInt32>(nowMs() / 1000);
@@ -337,10 +357,7 @@ void Session::handleSend(const protocol::Frame& frame)
 	else if (request.payload().size() > _manager.config().maxPayloadSize) status = Status::PAYLOAD_TOO_LARGE;
 	if (status != Status::OK)
 	{
-		countError(status);
-		imgate::v1::MessageSendAck ack;
-		ack.set_client_msg_id(request.client_msg_id());
-		FrameEncoder::append(output(), Command::MSG_SEND_ACK, status, frame.seq, ack);
+		refuseSend(frame.seq, request.client_msg_id(), status);
 		return;
 	}
 	store::NewMessage message;
@@ -349,22 +366,32 @@ void Session::handleSend(const protocol::Frame& frame)
 	message.clientMsgId = request.client_msg_id();
 	message.payload = std::move(*request.mutable_payload());
 	message.timestampMs = nowMs();
+	++_unanswered; // before submit(): the memory store answers inline
 	_manager.submit(*this, frame.seq, std::move(message));
+}
+
+
+void Session::refuseSend(Poco::UInt32 seq, Poco::UInt64 clientMsgId, Status status)
+{
+	countError(status);
+	imgate::v1::MessageSendAck ack;
+	ack.set_client_msg_id(clientMsgId);
+	FrameEncoder::append(output(), Command::MSG_SEND_ACK, status, seq, ack);
 }
 
 
 void Session::sendAck(Poco::UInt32 seq, Poco::UInt64 clientMsgId, const store::AppendResult& result)
 {
-	if (closing()) return;
-	imgate::v1::MessageSendAck ack;
-	ack.set_client_msg_id(clientMsgId);
+	poco_assert_dbg(loop().inLoopContext());
+	// A closed session is no longer found, so this one is open or closing
+	// after LOGOUT or a KICK: the client still gets its answer.
+	poco_assert_dbg(_unanswered > 0);
+	if (_unanswered > 0) --_unanswered;
 	Status status = Status::OK;
 	switch (result.outcome)
 	{
 	case store::AppendResult::STORED:
 	case store::AppendResult::DUPLICATE:
-		ack.set_msg_id(result.msgId);
-		ack.set_timestamp_ms(result.timestampMs);
 		break;
 	case store::AppendResult::RECIPIENT_FULL:
 	case store::AppendResult::STORE_FULL:
@@ -372,14 +399,23 @@ void Session::sendAck(Poco::UInt32 seq, Poco::UInt64 clientMsgId, const store::A
 		break;
 	case store::AppendResult::FAILED:
 		status = Status::INTERNAL;
+		logError(status, result.error);
 		break;
 	}
-	if (status != Status::OK)
+	if (status == Status::OK)
 	{
-		countError(status);
-		if (result.outcome == store::AppendResult::FAILED) logError(status, result.error);
+		imgate::v1::MessageSendAck ack;
+		ack.set_client_msg_id(clientMsgId);
+		ack.set_msg_id(result.msgId);
+		ack.set_timestamp_ms(result.timestampMs);
+		FrameEncoder::append(output(), Command::MSG_SEND_ACK, Status::OK, seq, ack);
 	}
-	FrameEncoder::append(output(), Command::MSG_SEND_ACK, status, seq, ack);
+	else refuseSend(seq, clientMsgId, status);
+	if (_unanswered == 0 && _pFarewell)
+	{
+		std::unique_ptr<Farewell> pFarewell(std::move(_pFarewell));
+		appendKick(pFarewell->reason, pFarewell->message);
+	}
 }
 
 
@@ -391,157 +427,76 @@ void Session::handleDeliverAck(const protocol::Frame& frame)
 		sendError(Status::BAD_REQUEST, frame.seq, "MessageDeliverAck body does not parse");
 		return;
 	}
-	if (!_pWindow) return; // nothing in flight: late or repeated acks
-	// Only deliveries in flight in this session can be acknowledged, so a
-	// client can never clear a message it was not sent.
+	if (!_pDelivery) return; // nothing in flight: late or repeated acks
 	std::vector<Poco::UInt64> acked;
 	acked.reserve(static_cast<std::size_t>(request.msg_ids_size()));
-	for (Poco::UInt64 msgId: request.msg_ids())
-	{
-		if (_pWindow->acknowledge(msgId)) acked.push_back(msgId);
-	}
-	if (acked.empty()) return;
+	if (!_pDelivery->acknowledge(request.msg_ids().data(), static_cast<std::size_t>(request.msg_ids_size()), acked)) return;
 	loop().counters().messagesAcknowledged.add(acked.size());
 	_manager.store().acknowledge(_uid, acked);
-	if (_pWindow->empty()) _pWindow.reset();
-	deliverPending();
+	_pDelivery->fill();
+	afterDelivery();
 }
 
 
 void Session::deliverPending()
 {
+	poco_assert_dbg(loop().inLoopContext());
 	if (_state != LOGGED_IN || closing()) return;
-	if (_fetching)
-	{
-		_refetch = true;
-		return;
-	}
-	const std::size_t window = _manager.config().window;
-	std::size_t inFlight = _pWindow ? _pWindow->size() : 0;
-	if (inFlight >= window) return;
-	fetch(_pWindow ? _pWindow->cursor() : 0, window - inFlight, false);
-}
-
-
-void Session::fetch(Poco::UInt64 afterMsgId, std::size_t limit, bool retransmission)
-{
-	_fetching = true;
-	_refetch = false;
-	_manager.fetchPending(*this, afterMsgId, limit, retransmission);
+	if (!_pDelivery) _pDelivery.reset(new Delivery(*this, _manager));
+	_pDelivery->fill();
+	afterDelivery();
 }
 
 
 void Session::onPending(store::PendingPage& page, bool retransmission)
 {
-	_fetching = false;
-	if (_state != LOGGED_IN || closing()) return;
-	// A failed read leaves everything as it was: the messages stay pending
-	// and the next notification, retransmission or login reads again.
-	if (page.ok)
+	poco_assert_dbg(loop().inLoopContext());
+	if (!_pDelivery) return;
+	if (_state != LOGGED_IN || closing())
 	{
-		if (retransmission) resend(page.messages, loop().tick());
-		else deliver(page.messages);
+		_pDelivery.reset();
+		return;
 	}
-	if (_refetch) deliverPending();
+	_pDelivery->onPage(page, retransmission);
+	afterDelivery();
 }
 
 
-void Session::deliver(std::vector<store::StoredMessage>& messages)
+void Session::afterDelivery()
 {
-	if (messages.empty()) return;
-	if (!_pWindow) _pWindow.reset(new DeliveryWindow(loop().counters().deliveriesInFlight, std::min<std::size_t>(_manager.config().window, MAX_RESERVED_WINDOW)));
-	std::string& out = output();
-	const Poco::UInt32 now = loop().tick();
-	imgate::v1::MessageDeliver deliver;
-	for (auto& m: messages)
-	{
-		// Only one read is out at a time, so the cursor has not moved since
-		// it was issued; the check keeps the window's order invariant anyway.
-		if (m.msgId <= _pWindow->cursor()) continue;
-		deliver.set_msg_id(m.msgId);
-		deliver.set_from_uid(m.fromUid);
-		deliver.set_payload(std::move(m.payload));
-		deliver.set_timestamp_ms(m.timestampMs);
-		FrameEncoder::append(out, Command::MSG_DELIVER, Status::OK, 0, deliver);
-		_pWindow->sent(m.msgId, now);
-		loop().counters().messagesDelivered.add();
-	}
-	if (_pWindow->empty()) _pWindow.reset();
-	rearm();
-}
-
-
-void Session::retransmit(Poco::UInt32 now)
-{
-	// Never queue a second copy while earlier output has not even reached
-	// the kernel: a peer that does not read would make it grow without bound.
-	if (!_pWindow || outputSize() > 0 || _fetching) return;
-	const Poco::UInt32 timeout = EventLoop::ticksFromSeconds(_manager.config().retransmitTimeout);
-	if (!reached(now, _pWindow->oldestSentAt() + timeout)) return;
-	// Every unacknowledged message from the window's first id up to its
-	// cursor is in flight here, so this page covers the whole window.
-	auto& entries = _pWindow->entries();
-	fetch(entries.front().msgId - 1, entries.size(), true);
-}
-
-
-void Session::resend(const std::vector<store::StoredMessage>& messages, Poco::UInt32 now)
-{
-	if (!_pWindow) return; // everything was acknowledged meanwhile
-	const Poco::UInt32 timeout = EventLoop::ticksFromSeconds(_manager.config().retransmitTimeout);
-	auto& entries = _pWindow->entries();
-	std::string& out = output();
-	imgate::v1::MessageDeliver deliver;
-	std::size_t m = 0;
-	std::size_t resent = 0;
-	for (auto it = entries.begin(); it != entries.end();)
-	{
-		while (m < messages.size() && messages[m].msgId < it->msgId) ++m;
-		if (m == messages.size() || messages[m].msgId != it->msgId)
-		{
-			it = _pWindow->forget(it); // no longer pending in the store
-			continue;
-		}
-		if (reached(now, it->sentAt + timeout))
-		{
-			deliver.set_msg_id(messages[m].msgId);
-			deliver.set_from_uid(messages[m].fromUid);
-			deliver.set_payload(messages[m].payload);
-			deliver.set_timestamp_ms(messages[m].timestampMs);
-			FrameEncoder::append(out, Command::MSG_DELIVER, Status::OK, 0, deliver);
-			it->sentAt = now;
-			++resent;
-			loop().counters().messagesRetransmitted.add();
-		}
-		++it;
-	}
-	if (resent) _manager.logger().debug("uid=%s: retransmitted %z deliveries", _uid, resent);
-	if (_pWindow->empty())
-	{
-		_pWindow.reset();
-		_refetch = true;
-	}
+	if (_pDelivery && _pDelivery->idle()) _pDelivery.reset();
 	rearm();
 }
 
 
 void Session::kick(protocol::KickReason reason, const std::string& message)
 {
+	poco_assert_dbg(loop().inLoopContext());
 	if (closing()) return;
-	imgate::v1::Kick kick;
-	kick.set_reason(static_cast<Poco::UInt32>(reason));
-	kick.set_message(message);
-	FrameEncoder::append(output(), Command::KICK, Status::OK, 0, kick);
 	loop().counters().kicks[metrics::LoopCounters::kickSlot(static_cast<unsigned>(reason))].add();
 	if (_state == LOGGED_IN)
 		_manager.logger().information("kick uid=%s peer=%s session=%Lx reason=%s: %s", _uid, _peer.toString(), id(),
 			std::string(protocol::kickReasonName(reason)), printable(message));
-	closeAfterFlush(EventLoop::ticksFromSeconds(_manager.config().closeLinger));
+	// KICK is the last frame: MSG_SENDs still waiting for the store are
+	// answered first (sendAck() then sends it).
+	if (_unanswered > 0) _pFarewell.reset(new Farewell{reason, message});
+	else appendKick(reason, message);
+	closeAfterLinger();
+}
+
+
+void Session::appendKick(protocol::KickReason reason, const std::string& message)
+{
+	imgate::v1::Kick kick;
+	kick.set_reason(static_cast<Poco::UInt32>(reason));
+	kick.set_message(message);
+	FrameEncoder::append(output(), Command::KICK, Status::OK, 0, kick);
 }
 
 
 void Session::scheduleDrainKick(Poco::UInt32 atTick)
 {
+	poco_assert_dbg(loop().inLoopContext());
 	if (closing()) return;
 	_drainAt = atTick == 0 ? 1 : atTick;
 	rearm();
@@ -569,7 +524,7 @@ void Session::onTimer()
 		close();
 		return;
 	}
-	retransmit(now);
+	if (_pDelivery) _pDelivery->retransmit(now);
 	rearm();
 }
 
@@ -578,11 +533,8 @@ Poco::UInt32 Session::nextDeadline() const
 {
 	const SessionConfig& config = _manager.config();
 	Poco::UInt32 deadline = _since + EventLoop::ticksFromSeconds(_state == LOGGED_IN ? heartbeatTimeout() : config.loginTimeout);
-	if (_pWindow && !_pWindow->empty())
-	{
-		Poco::UInt32 retransmitAt = _pWindow->oldestSentAt() + EventLoop::ticksFromSeconds(config.retransmitTimeout);
-		if (before(retransmitAt, deadline)) deadline = retransmitAt;
-	}
+	Poco::UInt32 retransmitAt;
+	if (_pDelivery && _pDelivery->retransmitAt(retransmitAt) && before(retransmitAt, deadline)) deadline = retransmitAt;
 	if (_drainAt && before(_drainAt, deadline)) deadline = _drainAt;
 	return deadline;
 }
@@ -593,6 +545,12 @@ void Session::rearm()
 	if (closing()) return;
 	Poco::UInt32 deadline = nextDeadline();
 	if (!scheduled() || before(deadline, due())) loop().timers().schedule(*this, deadline);
+}
+
+
+bool Session::expectsOutput() const
+{
+	return _unanswered > 0;
 }
 
 
@@ -647,14 +605,11 @@ void Session::failRequest(const protocol::Frame& frame, Status status, const std
 		break;
 	case Command::MSG_SEND:
 		{
-			countError(status);
 			logError(status, message);
 			// Echo client_msg_id whenever the body parses.
 			imgate::v1::MessageSend request;
-			imgate::v1::MessageSendAck ack;
-			if (request.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength)))
-				ack.set_client_msg_id(request.client_msg_id());
-			FrameEncoder::append(output(), Command::MSG_SEND_ACK, status, frame.seq, ack);
+			const bool parsed = request.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength));
+			refuseSend(frame.seq, parsed ? request.client_msg_id() : 0, status);
 		}
 		break;
 	default:
@@ -696,20 +651,14 @@ unsigned Session::heartbeatTimeout() const
 
 void Session::logError(Status status, const std::string& message)
 {
-	const Poco::UInt32 now = loop().tick();
-	if (static_cast<Poco::Int32>(now - _errorWindowAt) >= ERROR_LOG_WINDOW_TICKS || _errorLogs == 0)
-	{
-		if (_errorLogs > MAX_ERROR_LOGS)
-			_manager.logger().warning("error uid=%s peer=%s session=%Lx: %hu more errors in the last minute were not logged",
-				_uid, _peer.toString(), id(), static_cast<Poco::UInt16>(_errorLogs - MAX_ERROR_LOGS));
-		_errorWindowAt = now;
-		_errorLogs = 0;
-	}
-	if (_errorLogs < 0xFFFF) ++_errorLogs;
-	if (_errorLogs > MAX_ERROR_LOGS) return;
+	const ErrorLogBudget::Decision decision = _errorLog.admit(loop().tick());
+	if (decision.omitted)
+		_manager.logger().warning("error uid=%s peer=%s session=%Lx: %hu more errors in the last minute were not logged",
+			_uid, _peer.toString(), id(), decision.omitted);
+	if (!decision.log) return;
 	_manager.logger().warning("error uid=%s peer=%s session=%Lx: %s %s%s", _uid, _peer.toString(), id(),
 		std::string(protocol::statusName(status)), printable(message),
-		std::string(_errorLogs == MAX_ERROR_LOGS ? " (more errors of this session in the next minute are counted, not logged)" : ""));
+		std::string(decision.last ? " (more errors of this session in the next minute are counted, not logged)" : ""));
 }
 
 
@@ -733,6 +682,12 @@ void Session::countFrame(Command cmd)
 void Session::failAndClose(Status status, Poco::UInt32 seq, const std::string& message)
 {
 	sendError(status, seq, message);
+	closeAfterLinger();
+}
+
+
+void Session::closeAfterLinger()
+{
 	closeAfterFlush(EventLoop::ticksFromSeconds(_manager.config().closeLinger));
 }
 

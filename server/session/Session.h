@@ -3,7 +3,7 @@
 //
 // Layer: session
 // One client connection speaking protocol v1: its login state, its
-// heartbeat and login timeouts, and its delivery window.
+// heartbeat and login timeouts, its requests and how it closes.
 //
 
 #ifndef imgate_session_Session_INCLUDED
@@ -15,27 +15,42 @@
 #include "server/protocol/Command.h"
 #include "server/plugin/FilterChain.h"
 #include "server/protocol/FrameDecoder.h"
-#include "server/session/DeliveryWindow.h"
+#include "server/session/Delivery.h"
+#include "server/session/ErrorLogBudget.h"
 #include "server/session/SessionRef.h"
 #include "server/store/MessageStore.h"
 #include <memory>
 #include <string>
 
 namespace imgate {
+namespace v1 {
+class LoginRequest;
+}
 namespace session {
 
 class SessionManager;
 
 
 class Session: public net::Connection
-	/// Loop thread only (the loop that adopted the socket), for every member.
+	/// One client connection: the protocol handler and login policy of
+	/// protocol v1. Delivery (the window, store reads, retransmission)
+	/// lives in a Delivery made only while needed.
+	///
+	/// Loop thread only (the loop that adopted the socket), for every
+	/// member; the public entry points assert it in debug builds. Other
+	/// threads name a session by ref() and post work to its loop.
 	///
 	/// Kept small on purpose (an idle session is a few hundred bytes): no
 	/// std::function members, no buffers while idle; it keeps only a
-	/// partial frame (the decoder lives on the stack for each read) and the
-	/// window exists only while deliveries are in flight. A single timer entry serves the login timeout, the heartbeat
-	/// timeout, retransmission and the drain kick: it fires at the earliest
-	/// of them and is re-armed lazily, so frames never touch the wheel.
+	/// partial frame (the decoder lives on the stack for each read). A
+	/// single timer entry serves the login timeout, the heartbeat timeout,
+	/// retransmission and the drain kick: it fires at the earliest of them
+	/// and is re-armed lazily, so frames never touch the wheel.
+	///
+	/// Closing: LOGOUT, a KICK and an ERROR that closes stop reading at
+	/// once, but the connection stays open (at most session.closeLinger)
+	/// until every MSG_SEND read before has been answered: a KICK decided
+	/// meanwhile goes out after those answers, as the last frame.
 {
 public:
 	Session(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer, SessionManager& manager);
@@ -46,19 +61,20 @@ public:
 	bool loggedIn() const;
 
 	void deliverPending();
-		/// Fills the delivery window from the store: asks the store for the
-		/// next page; onPending() delivers it. At most one read is out per
-		/// session; a call while one is out asks for another read after it.
+		/// Fills the delivery window from the store (Delivery::fill()).
 
 	void onPending(store::PendingPage& page, bool retransmission);
 		/// The store's answer to a read this session issued (deliverPending()
-		/// or retransmit()).
+		/// or a retransmission).
 
 	void sendAck(Poco::UInt32 seq, Poco::UInt64 clientMsgId, const store::AppendResult& result);
-		/// Answers a MSG_SEND once the store has decided.
+		/// Answers a MSG_SEND once the store has decided; also while the
+		/// session is closing after LOGOUT or a KICK.
 
 	void kick(protocol::KickReason reason, const std::string& message);
-		/// Sends KICK, then closes after flushing.
+		/// Sends KICK, then closes after flushing; if MSG_SENDs are still
+		/// waiting for the store, their answers go first (within the
+		/// linger). Ignored once the session is closing.
 
 	void scheduleDrainKick(Poco::UInt32 atTick);
 		/// Kicks with reason SHUTDOWN at atTick.
@@ -82,6 +98,8 @@ protected:
 	void onTimer() override;
 	void onClose() override;
 	void onWriteProgress() override;
+	bool expectsOutput() const override;
+		/// True while MSG_SENDs wait for the store's answer.
 
 private:
 	enum State: Poco::UInt8
@@ -92,10 +110,14 @@ private:
 
 	enum
 	{
-		MAX_RESERVED_WINDOW = 64, /// In-flight entries a new delivery window has room for (16 bytes each).
-		MAX_ERROR_LOGS = 5,
-		MAX_HEARTBEAT_TIMEOUT = 86400, /// s, as session.heartbeatTimeout allows
-		ERROR_LOG_WINDOW_TICKS = 600 /// 60 s
+		MAX_HEARTBEAT_TIMEOUT = 86400 /// s, as session.heartbeatTimeout allows
+	};
+
+	struct Farewell
+		/// A KICK decided while MSG_SENDs still wait for their answers.
+	{
+		protocol::KickReason reason;
+		std::string message;
 	};
 
 	void handleFrame(const protocol::Frame& frame);
@@ -103,12 +125,27 @@ private:
 	void refuse(const protocol::Frame& frame, const imgate::Verdict& verdict);
 		/// Answers a request a filter stopped; closes for BAN, BANNED and a
 		/// refused login (AUTH_FAILED).
+
 	void handleLogin(const protocol::Frame& frame);
+		/// parseLogin(), authorizeLogin(), completeLogin().
+	bool parseLogin(const protocol::Frame& frame, imgate::v1::LoginRequest& request);
+		/// Checks the body and its fields; answers and returns false if bad.
+	bool authorizeLogin(const protocol::Frame& frame, const imgate::v1::LoginRequest& request);
+		/// Draining, the plugins' verdicts, anonymous access, the uid's
+		/// claim; answers and returns false if refused.
+	void completeLogin(const protocol::Frame& frame, const imgate::v1::LoginRequest& request);
+		/// The session is logged in: LOGIN_RESP, then the pending messages.
+
 	void handleSend(const protocol::Frame& frame);
+	void refuseSend(Poco::UInt32 seq, Poco::UInt64 clientMsgId, protocol::Status status);
+		/// MSG_SEND_ACK with an error status (counted).
 	void handleDeliverAck(const protocol::Frame& frame);
 	void failRequest(const protocol::Frame& frame, protocol::Status status, const std::string& message);
 	void sendError(protocol::Status status, Poco::UInt32 seq, const std::string& message);
 	void failAndClose(protocol::Status status, Poco::UInt32 seq, const std::string& message);
+	void closeAfterLinger();
+		/// closeAfterFlush() bounded by the configured close linger.
+	void appendKick(protocol::KickReason reason, const std::string& message);
 	void countError(protocol::Status status);
 		/// An error response goes out (metrics).
 	void countFrame(protocol::Command cmd);
@@ -118,13 +155,9 @@ private:
 		/// configured timeout, scaled up if the session was told a longer
 		/// heartbeat interval than the one configured now (SIGHUP).
 	void logError(protocol::Status status, const std::string& message);
-		/// A warning naming the session, at most MAX_ERROR_LOGS per
-		/// ERROR_LOG_WINDOW_TICKS per session; the next window's first line
-		/// says how many were left out, so a flood cannot fill the disk.
-	void retransmit(Poco::UInt32 now);
-	void fetch(Poco::UInt64 afterMsgId, std::size_t limit, bool retransmission);
-	void deliver(std::vector<store::StoredMessage>& messages);
-	void resend(const std::vector<store::StoredMessage>& messages, Poco::UInt32 now);
+		/// A warning naming the session, within its ErrorLogBudget.
+	void afterDelivery();
+		/// Drops an idle Delivery and re-arms the timer.
 	void rearm();
 	Poco::UInt32 nextDeadline() const;
 
@@ -132,18 +165,17 @@ private:
 	std::unique_ptr<std::vector<char>> _pPartialFrame; /// The only input state kept between reads; null when none.
 	plugin::SessionSlots _slots;       /// Plugins' per-session state, allocated on first use.
 	std::string _uid;
-	std::unique_ptr<DeliveryWindow> _pWindow;
+	std::unique_ptr<Delivery> _pDelivery; /// Null while nothing is in flight and no read is out.
+	std::unique_ptr<Farewell> _pFarewell; /// Null but while a KICK waits for answers.
 	Poco::UInt32 _since;    /// Tick of accept (before login) or of the last frame (after).
 	Poco::UInt32 _drainAt = 0;
 	net::PeerAddress _peer; /// Taken at accept: still known after a reset.
+	Poco::UInt32 _loginAt = 0; /// (Members are ordered to leave no padding.)
 	std::string _device;    /// For the admin API (at most 128 bytes; 15 or fewer need no heap).
-	Poco::UInt32 _loginAt = 0;
-	Poco::UInt32 _errorWindowAt = 0; /// Tick the current error-log window began.
-	Poco::UInt16 _errorLogs = 0;     /// Error lines asked for in it (logged or not).
+	Poco::UInt32 _unanswered = 0;    /// MSG_SENDs handed to the store and not yet answered.
+	ErrorLogBudget _errorLog;
 	Poco::UInt16 _toldInterval = 0;  /// The heartbeat interval LOGIN_RESP gave the client, seconds.
 	State _state = CONNECTED;
-	bool _fetching = false; /// A store read for this session is out.
-	bool _refetch = false;  /// deliverPending() was called while it was out.
 };
 
 

@@ -5,6 +5,7 @@
 //
 
 #include "tests/support/ServerProcess.h"
+#include "tests/support/StoreWriteLock.h"
 #include "server/protocol/FrameEncoder.h"
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/Timestamp.h"
@@ -25,6 +26,8 @@ class LoginTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testSecondLoginOnSameConnection);
 	CPPUNIT_TEST(testCommandsBeforeLogin);
 	CPPUNIT_TEST(testLogoutCloses);
+	CPPUNIT_TEST(testLogoutAnswersEarlierSends);
+	CPPUNIT_TEST(testLogoutWaitsForAnswersAtMostTheLinger);
 	CPPUNIT_TEST(testOversizeDeviceRefused);
 	CPPUNIT_TEST(testAnonymousDisabledByDefault);
 	CPPUNIT_TEST_SUITE_END();
@@ -133,6 +136,67 @@ public:
 		// The uid is free again at once.
 		auto d = _pServer->login("alice");
 		CPPUNIT_ASSERT(!d->closed());
+	}
+
+	static std::string sendsThenLogout(client::ImgateClient& c, int sends)
+		/// MSG_SEND seq 1..sends (client_msg_id = seq) to bob, then LOGOUT: one write.
+	{
+		std::string wire;
+		for (int i = 0; i < sends; ++i)
+		{
+			imgate::v1::MessageSend send;
+			send.set_to_uid("bob");
+			send.set_client_msg_id(c.nextSeq());
+			send.set_payload("m" + std::to_string(i));
+			protocol::FrameEncoder::append(wire, Command::MSG_SEND, Status::OK, static_cast<Poco::UInt32>(send.client_msg_id()), send);
+		}
+		protocol::FrameEncoder::append(wire, Command::LOGOUT, Status::OK, c.nextSeq());
+		return wire;
+	}
+
+	void testLogoutAnswersEarlierSends()
+	{
+		// LOGOUT closes "after flushing": the MSG_SENDs before it are
+		// answered first, though the store commits them only afterwards.
+		auto c = _pServer->login("alice");
+		{
+			test::StoreWriteLock lock(_pServer->storePath());
+			c->sendRaw(sendsThenLogout(*c, 5));
+			CPPUNIT_ASSERT(_pServer->waitForLog("logout uid=alice"));
+		} // the commit goes through now
+		for (Poco::UInt32 seq = 2; seq <= 6; ++seq)
+		{
+			Reply ack;
+			CPPUNIT_ASSERT_MESSAGE("MSG_SEND_ACK seq " + std::to_string(seq),
+				c->receiveReply(ack, Command::MSG_SEND_ACK, seq, Poco::Timespan(5, 0)));
+			CPPUNIT_ASSERT(ack.result() == Status::OK);
+			auto body = ack.parse<imgate::v1::MessageSendAck>();
+			CPPUNIT_ASSERT_EQUAL(Poco::UInt64(seq), static_cast<Poco::UInt64>(body.client_msg_id()));
+			CPPUNIT_ASSERT(body.msg_id() > 0);
+		}
+		CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(5, 0)));
+		// And they were stored: bob gets all five.
+		auto bob = _pServer->login("bob");
+		for (int i = 0; i < 5; ++i)
+		{
+			Reply r;
+			CPPUNIT_ASSERT(bob->receiveCommand(r, Command::MSG_DELIVER, Poco::Timespan(5, 0)));
+			CPPUNIT_ASSERT_EQUAL("m" + std::to_string(i), r.parse<imgate::v1::MessageDeliver>().payload());
+		}
+	}
+
+	void testLogoutWaitsForAnswersAtMostTheLinger()
+	{
+		// A store that does not answer cannot keep the connection open:
+		// it closes after the close linger (2 s) all the same.
+		auto c = _pServer->login("alice");
+		test::StoreWriteLock lock(_pServer->storePath());
+		c->sendRaw(sendsThenLogout(*c, 1));
+		Poco::Timestamp start;
+		CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(4, 0)));
+		CPPUNIT_ASSERT(start.isElapsed(1500 * 1000)); // it did wait
+		Reply r;
+		CPPUNIT_ASSERT(!c->receiveCommand(r, Command::MSG_SEND_ACK, Poco::Timespan(0)));
 	}
 
 	void testOversizeDeviceRefused()

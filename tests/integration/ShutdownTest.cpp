@@ -6,6 +6,8 @@
 //
 
 #include "tests/support/ServerProcess.h"
+#include "tests/support/StoreWriteLock.h"
+#include "server/protocol/FrameEncoder.h"
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/Timestamp.h"
 #include <cppunit/extensions/HelperMacros.h>
@@ -27,6 +29,7 @@ class ShutdownTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testKicksAreSpreadOverDrainTime);
 	CPPUNIT_TEST(testNoLoginSucceedsDuringDrain);
 	CPPUNIT_TEST(testPeerThatDoesNotReadDoesNotBlockExit);
+	CPPUNIT_TEST(testDrainAnswersSendsBeforeTheKick);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -150,6 +153,48 @@ public:
 		CPPUNIT_ASSERT(kickedForShutdown(*reader, 6000));
 		CPPUNIT_ASSERT_EQUAL(0, server.waitExit(7000));
 		CPPUNIT_ASSERT(!start.isElapsed(6 * 1000000));
+	}
+
+	void testDrainAnswersSendsBeforeTheKick()
+	{
+		// KICK is the last frame: sends still waiting for their commit when
+		// the drain kicks are answered first, then KICK, then the close.
+		ServerProcess server(ServerProcess::Settings{{"server.drainTime", "0"}});
+		auto alice = server.login("alice");
+		{
+			test::StoreWriteLock lock(server.storePath());
+			std::string wire;
+			for (Poco::UInt32 seq = 2; seq <= 6; ++seq)
+			{
+				imgate::v1::MessageSend send;
+				send.set_to_uid("bob");
+				send.set_client_msg_id(seq);
+				send.set_payload("m");
+				protocol::FrameEncoder::append(wire, Command::MSG_SEND, Status::OK, seq, send);
+			}
+			protocol::FrameEncoder::append(wire, Command::HEARTBEAT, Status::OK, 7);
+			alice->sendRaw(wire);
+			// Frames are handled in order: once the heartbeat is answered,
+			// the five sends are waiting for the store.
+			Reply r;
+			CPPUNIT_ASSERT(alice->receiveReply(r, Command::HEARTBEAT_RESP, 7, Poco::Timespan(5, 0)));
+			server.signal(SIGTERM);
+			CPPUNIT_ASSERT(server.waitForLog("kick uid=alice"));
+		}
+		std::vector<Reply> frames;
+		Reply r;
+		while (alice->receive(r, Poco::Timespan(5, 0))) frames.push_back(r);
+		CPPUNIT_ASSERT(alice->closed());
+		CPPUNIT_ASSERT_EQUAL(std::size_t(6), frames.size());
+		for (std::size_t i = 0; i < 5; ++i)
+		{
+			CPPUNIT_ASSERT(frames[i].command() == Command::MSG_SEND_ACK);
+			CPPUNIT_ASSERT(frames[i].result() == Status::OK);
+			CPPUNIT_ASSERT_EQUAL(Poco::UInt32(2 + i), frames[i].seq);
+		}
+		CPPUNIT_ASSERT(frames[5].command() == Command::KICK);
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt32(4), frames[5].parse<imgate::v1::Kick>().reason());
+		CPPUNIT_ASSERT_EQUAL(0, server.waitExit(7000));
 	}
 };
 

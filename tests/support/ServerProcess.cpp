@@ -166,6 +166,13 @@ std::string ServerProcess::configPath() const
 }
 
 
+std::string ServerProcess::storePath() const
+{
+	auto it = _settings.find("store.path");
+	return it == _settings.end() ? std::string() : it->second;
+}
+
+
 void ServerProcess::rewriteConfig(const Settings& overrides)
 {
 	for (const auto& kv: overrides) _settings[kv.first] = kv.second;

@@ -47,6 +47,9 @@ public:
 
 	std::string configPath() const;
 
+	std::string storePath() const;
+		/// The database file (store.path).
+
 	void rewriteConfig(const Settings& overrides);
 		/// Writes the server's configuration file again with overrides
 		/// applied (an empty value removes a key); send SIGHUP to reload it.
