@@ -129,9 +129,9 @@ private:
 	int _epollFd;
 	int _wakeFd;
 	Poco::Logger& _logger;
-	Poco::FastMutex _taskMutex;
+	Poco::FastMutex _taskMutex;  /// Guards _tasks, the only member other threads write.
 	std::vector<Task> _tasks;
-	std::vector<Task> _running;
+	std::vector<Task> _running;  /// Loop thread only, as every member below but the atomics.
 	std::atomic<bool> _stopped{false};
 	std::atomic<std::size_t> _connectionCount{0};
 	std::unordered_map<Poco::UInt64, std::unique_ptr<Connection>> _connections;

@@ -50,6 +50,16 @@ EventLoop& LoopPool::next()
 }
 
 
+bool LoopPool::inAnyLoopThread() const
+{
+	for (const auto& pLoop: _loops)
+	{
+		if (pLoop->inLoopThread()) return true;
+	}
+	return false;
+}
+
+
 std::size_t LoopPool::connectionCount() const
 {
 	std::size_t n = 0;

@@ -46,6 +46,10 @@ public:
 	std::size_t connectionCount() const;
 		/// Open connections over all loops.
 
+	bool inAnyLoopThread() const;
+		/// True on the thread of one of the loops: for "any thread but a
+		/// loop's" asserts (a loop must never wait for the loops).
+
 private:
 	ConnectionLimiter _limiter;
 	std::vector<std::unique_ptr<EventLoop>> _loops;

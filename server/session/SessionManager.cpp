@@ -7,6 +7,7 @@
 #include "server/session/SessionManager.h"
 #include "server/session/Session.h"
 #include "server/net/EventLoop.h"
+#include "Poco/Bugcheck.h"
 #include "Poco/Timestamp.h"
 #include <random>
 
@@ -59,6 +60,7 @@ Session* SessionManager::find(const SessionRef& ref)
 
 SessionManager::LoginOutcome SessionManager::login(Session& session, const std::string& uid, const std::string& device, Poco::Int64& retryInMs)
 {
+	poco_assert_dbg(session.loop().inLoopContext());
 	if (_draining) return LOGIN_DRAINING;
 	UidDirectory::Claim claim = _directory.claim(uid, session.ref(), device, Poco::Timestamp().epochMicroseconds() / 1000);
 	if (claim.refused)
@@ -82,6 +84,7 @@ SessionManager::LoginOutcome SessionManager::login(Session& session, const std::
 
 void SessionManager::closed(Session& session)
 {
+	poco_assert_dbg(session.loop().inLoopContext());
 	if (!session.loggedIn()) return;
 	_directory.release(session.uid(), session.ref());
 	_logger.information("closed uid=%s peer=%s session=%Lx", session.uid(), session.peer().toString(), session.id());
@@ -90,6 +93,7 @@ void SessionManager::closed(Session& session)
 
 void SessionManager::submit(Session& sender, Poco::UInt32 seq, store::NewMessage message)
 {
+	poco_assert_dbg(sender.loop().inLoopContext());
 	const SessionRef ref = sender.ref();
 	const Poco::UInt64 clientMsgId = message.clientMsgId;
 	std::string to = message.toUid;
@@ -112,6 +116,7 @@ void SessionManager::submit(Session& sender, Poco::UInt32 seq, store::NewMessage
 
 void SessionManager::fetchPending(Session& session, Poco::UInt64 afterMsgId, std::size_t limit, bool retransmission)
 {
+	poco_assert_dbg(session.loop().inLoopContext());
 	const SessionRef ref = session.ref();
 	_store.readPending(session.uid(), afterMsgId, limit, [this, ref, retransmission](store::PendingPage&& page)
 	{

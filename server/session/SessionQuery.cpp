@@ -6,6 +6,7 @@
 
 #include "server/session/SessionQuery.h"
 #include "server/session/Session.h"
+#include "Poco/Bugcheck.h"
 #include "Poco/Event.h"
 #include "Poco/Mutex.h"
 #include <algorithm>
@@ -53,6 +54,7 @@ SessionQuery::SessionQuery(net::LoopPool& loops, const UidDirectory& directory):
 
 SessionQuery::Page SessionQuery::list(const std::string& uidPrefix, std::size_t limit, long timeoutMs) const
 {
+	poco_assert_dbg(!_loops.inAnyLoopThread());
 	auto pGathering = std::make_shared<Gathering>();
 	pGathering->remaining = _loops.size();
 	pGathering->limit = limit;
@@ -99,6 +101,7 @@ SessionQuery::Page SessionQuery::list(const std::string& uidPrefix, std::size_t 
 
 bool SessionQuery::find(const std::string& uid, SessionSummary& summary, long timeoutMs) const
 {
+	poco_assert_dbg(!_loops.inAnyLoopThread());
 	const SessionRef ref = _directory.find(uid);
 	if (!ref.valid() || ref.loop >= _loops.size()) return false;
 	auto pGathering = std::make_shared<Gathering>();

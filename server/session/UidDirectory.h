@@ -65,7 +65,7 @@ private:
 	};
 	struct Shard
 	{
-		mutable Poco::FastMutex mutex;
+		mutable Poco::FastMutex mutex;  /// Guards entries; held only for the map operation.
 		std::unordered_map<std::string, Entry> entries;
 	};
 	static constexpr std::size_t SHARDS = 16;

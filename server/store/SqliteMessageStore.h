@@ -168,7 +168,8 @@ private:
 	std::unique_ptr<SqliteWriter> _pWriter;
 	std::vector<std::unique_ptr<ReaderThread>> _readers;
 
-	// The writer's queue.
+	// The writer's queue: every member down to _started is guarded by
+	// _queueMutex (the threads and the flag only change in start()/close()).
 	mutable Poco::FastMutex _queueMutex;
 	Poco::Condition _queueReady;
 	Poco::Condition _written;
@@ -183,12 +184,12 @@ private:
 	Poco::Thread _writerThread;
 	bool _started = false;
 
-	// The readers' queue.
+	// The readers' queue, guarded by _readMutex.
 	Poco::FastMutex _readMutex;
 	Poco::Condition _readReady;
 	std::deque<ReadRequest> _reads;
 	bool _readersStopping = false;
-	Poco::FastMutex _countMutex;
+	Poco::FastMutex _countMutex;  /// Serializes pendingCount() on _readers[0]'s connection against close().
 
 	// Acknowledged but not yet committed: reads leave these out. Reads hold
 	// the lock shared for the query and the filtering, so the writer's
