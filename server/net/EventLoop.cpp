@@ -27,13 +27,9 @@ constexpr int MAX_EVENTS = 256;
 constexpr int MAX_READS_PER_EVENT = 4; // fairness between busy connections
 
 Poco::Int64 monotonicMicros()
+	/// For the busy-time metrics only: the timers follow the loop's Clock.
 {
 	return Poco::Clock().raw();
-}
-
-Poco::Int64 monotonicMs()
-{
-	return monotonicMicros() / 1000;
 }
 
 unsigned long currentThread()
@@ -49,12 +45,13 @@ int socketFd(const Connection& c)
 } // namespace
 
 
-EventLoop::EventLoop(std::size_t index):
+EventLoop::EventLoop(std::size_t index, const Clock& clock):
 	_index(index),
 	_epollFd(::epoll_create1(EPOLL_CLOEXEC)),
 	_wakeFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
 	_logger(Poco::Logger::get("imgate.net")),
-	_startMs(monotonicMs()),
+	_clock(clock),
+	_startMs(clock.milliseconds()),
 	_pReadBuffer(new char[READ_BUFFER_SIZE])
 {
 	_spareOutputs.reserve(SPARE_OUTPUT_BUFFERS);
@@ -165,7 +162,7 @@ void EventLoop::run()
 	epoll_event events[MAX_EVENTS];
 	while (!_stopped)
 	{
-		Poco::Int64 elapsed = monotonicMs() - _startMs;
+		Poco::Int64 elapsed = _clock.milliseconds() - _startMs;
 		int timeout = static_cast<int>(TICK_MS - elapsed % TICK_MS);
 		int n = ::epoll_wait(_epollFd, events, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
@@ -412,7 +409,7 @@ void EventLoop::runTasks()
 
 void EventLoop::advanceTimers()
 {
-	Poco::UInt32 now = static_cast<Poco::UInt32>((monotonicMs() - _startMs) / TICK_MS);
+	Poco::UInt32 now = static_cast<Poco::UInt32>((_clock.milliseconds() - _startMs) / TICK_MS);
 	if (now == _tick) return;
 	_tick = now;
 	_timers.advance(now, [this](TimerWheel::Entry& entry)

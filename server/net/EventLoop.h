@@ -10,6 +10,7 @@
 #define imgate_net_EventLoop_INCLUDED
 
 #include "server/metrics/LoopCounters.h"
+#include "server/net/Clock.h"
 #include "server/net/TimerWheel.h"
 #include "Poco/Bugcheck.h"
 #include "Poco/Runnable.h"
@@ -52,8 +53,10 @@ public:
 		/// ... if they hold at most this many bytes: a connection gets a
 		/// buffer that has grown already, not a new one per loop turn.
 
-	explicit EventLoop(std::size_t index);
-		/// Creates the epoll and eventfd descriptors. Throws Poco::SystemException.
+	explicit EventLoop(std::size_t index, const Clock& clock = Clock::monotonic());
+		/// Creates the epoll and eventfd descriptors. Ticks follow clock
+		/// (which must outlive the loop; a test passes one it moves itself).
+		/// Throws Poco::SystemException.
 
 	~EventLoop();
 		/// Destroys the remaining connections (closing them).
@@ -88,7 +91,7 @@ public:
 		/// This loop's timers; advanced once per tick.
 
 	Poco::UInt32 tick() const;
-		/// Ticks since the loop started (TICK_MS each).
+		/// Ticks since the loop started (TICK_MS each of its clock).
 
 	std::size_t connectionCount() const;
 		/// Open connections. Any thread.
@@ -129,6 +132,7 @@ private:
 	int _epollFd;
 	int _wakeFd;
 	Poco::Logger& _logger;
+	const Clock& _clock;
 	Poco::FastMutex _taskMutex;  /// Guards _tasks, the only member other threads write.
 	std::vector<Task> _tasks;
 	std::vector<Task> _running;  /// Loop thread only, as every member below but the atomics.

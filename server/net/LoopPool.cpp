@@ -9,12 +9,12 @@
 namespace imgate {
 namespace net {
 
-LoopPool::LoopPool(std::size_t count, std::size_t maxConnections):
+LoopPool::LoopPool(std::size_t count, std::size_t maxConnections, const Clock& clock):
 	_limiter(maxConnections)
 {
 	for (std::size_t i = 0; i < count; ++i)
 	{
-		_loops.emplace_back(new EventLoop(i));
+		_loops.emplace_back(new EventLoop(i, clock));
 		_loops.back()->setLimiter(&_limiter);
 	}
 }

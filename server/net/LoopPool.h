@@ -23,8 +23,9 @@ class LoopPool
 	/// thread; next(), loop() and size() from any thread once started.
 {
 public:
-	LoopPool(std::size_t count, std::size_t maxConnections);
-		/// Creates count loops (not yet running) sharing one limiter.
+	LoopPool(std::size_t count, std::size_t maxConnections, const Clock& clock = Clock::monotonic());
+		/// Creates count loops (not yet running) sharing one limiter, their
+		/// ticks following clock (which must outlive them).
 
 	~LoopPool();
 		/// Stops and joins the threads if still running.
