@@ -159,43 +159,56 @@ void EventLoop::run()
 {
 	_threadId = currentThread();
 	metrics::ThreadSlot::assign(_index);
-	epoll_event events[MAX_EVENTS];
 	while (!_stopped)
 	{
 		Poco::Int64 elapsed = _clock.milliseconds() - _startMs;
-		int timeout = static_cast<int>(TICK_MS - elapsed % TICK_MS);
-		int n = ::epoll_wait(_epollFd, events, MAX_EVENTS, timeout);
-		if (n < 0 && errno != EINTR)
-		{
-			_logger.critical("epoll_wait failed: %s", std::string(std::strerror(errno)));
-			break;
-		}
-		// A turn's length is how long a ready socket may wait for this loop.
-		const Poco::Int64 turnStart = monotonicMicros();
-		for (int i = 0; i < n; ++i)
-		{
-			if (events[i].data.ptr == nullptr)
-			{
-				Poco::UInt64 value;
-				ssize_t r = ::read(_wakeFd, &value, sizeof(value));
-				(void) r;
-				continue;
-			}
-			handleEvent(*static_cast<Connection*>(events[i].data.ptr), events[i].events);
-		}
-		runTasks();
-		advanceTimers();
-		flushDirty();
-		reap();
-		const Poco::Int64 turn = monotonicMicros() - turnStart;
-		_counters.busyMicros.add(static_cast<Poco::UInt64>(turn));
-		_counters.longestTurnMicros.raiseTo(turn);
+		if (!turn(static_cast<int>(TICK_MS - elapsed % TICK_MS))) break;
 	}
 	forEach([this](Connection& c) { closeConnection(c); });
 	reap();
 	_threadId = 0;
 	Poco::FastMutex::ScopedLock lock(_taskMutex);
 	_tasks.clear();
+}
+
+
+bool EventLoop::runTurn(int maxWaitMs)
+{
+	poco_assert (_threadId.load() == 0); // not while run() runs it
+	return turn(maxWaitMs);
+}
+
+
+bool EventLoop::turn(int maxWaitMs)
+{
+	epoll_event events[MAX_EVENTS];
+	int n = ::epoll_wait(_epollFd, events, MAX_EVENTS, maxWaitMs);
+	if (n < 0 && errno != EINTR)
+	{
+		_logger.critical("epoll_wait failed: %s", std::string(std::strerror(errno)));
+		return false;
+	}
+	// A turn's length is how long a ready socket may wait for this loop.
+	const Poco::Int64 turnStart = monotonicMicros();
+	for (int i = 0; i < n; ++i)
+	{
+		if (events[i].data.ptr == nullptr)
+		{
+			Poco::UInt64 value;
+			ssize_t r = ::read(_wakeFd, &value, sizeof(value));
+			(void) r;
+			continue;
+		}
+		handleEvent(*static_cast<Connection*>(events[i].data.ptr), events[i].events);
+	}
+	runTasks();
+	advanceTimers();
+	flushDirty();
+	reap();
+	const Poco::Int64 busy = monotonicMicros() - turnStart;
+	_counters.busyMicros.add(static_cast<Poco::UInt64>(busy));
+	_counters.longestTurnMicros.raiseTo(busy);
+	return true;
 }
 
 

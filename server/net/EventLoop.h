@@ -74,6 +74,12 @@ public:
 	void run() override;
 		/// The loop; returns after stop().
 
+	bool runTurn(int maxWaitMs);
+		/// One turn of the loop on the calling thread, waiting at most
+		/// maxWaitMs for events: for tests and fuzz targets that drive a
+		/// loop step by step. Never while run() runs. Returns false if
+		/// epoll failed (logged).
+
 	void stop();
 		/// Makes run() close every connection and return. Any thread.
 
@@ -112,6 +118,7 @@ public:
 
 private:
 	friend class Connection;
+	bool turn(int maxWaitMs);
 	void handleEvent(Connection& c, Poco::UInt32 events);
 	void readFrom(Connection& c);
 	void flush(Connection& c);
