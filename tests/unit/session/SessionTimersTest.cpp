@@ -73,6 +73,15 @@ public:
 		_pServer.reset();
 	}
 
+	void expectClosedAfter(ImgateClient& c, unsigned ms)
+		/// Open and quiet until 1 ms before ms from now, closed at ms.
+	{
+		_pServer->advance(ms - 1);
+		CPPUNIT_ASSERT(quiet(c));
+		_pServer->advance(1);
+		CPPUNIT_ASSERT(c.waitClosed(Poco::Timespan(5, 0)));
+	}
+
 	void testLoginTimeout()
 	{
 		auto c = _pServer->connect();
@@ -95,19 +104,13 @@ public:
 			_pServer->advance(200);
 		}
 		heartbeat(*c);
-		_pServer->advance(199); // 999 ms
-		CPPUNIT_ASSERT(quiet(*c));
-		_pServer->advance(1);
-		CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(5, 0)));
+		expectClosedAfter(*c, 200); // 1 s after the connect
 	}
 
 	void testSilentSessionTimesOut()
 	{
 		auto c = _pServer->login("alice");
-		_pServer->advance(1999);
-		CPPUNIT_ASSERT(quiet(*c));
-		_pServer->advance(1);
-		CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(5, 0)));
+		expectClosedAfter(*c, 2000);
 	}
 
 	void testHeartbeatsKeepSessionAlive()
@@ -118,10 +121,7 @@ public:
 			_pServer->advance(500);
 			heartbeat(*c);
 		}
-		_pServer->advance(1999);
-		CPPUNIT_ASSERT(quiet(*c));
-		_pServer->advance(1);
-		CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(5, 0)));
+		expectClosedAfter(*c, 2000);
 	}
 
 	void testAnyFrameRefreshes()
@@ -137,10 +137,7 @@ public:
 			alice->ackDeliveries({d.parse<imgate::v1::MessageDeliver>().msg_id()});
 		}
 		_pServer->sync(); // the last acknowledgement is read: it refreshed too
-		_pServer->advance(1999);
-		CPPUNIT_ASSERT(quiet(*alice));
-		_pServer->advance(1);
-		CPPUNIT_ASSERT(alice->waitClosed(Poco::Timespan(5, 0)));
+		expectClosedAfter(*alice, 2000);
 	}
 
 	void testTimedOutUidIsFree()
