@@ -26,22 +26,6 @@ namespace {
 
 constexpr std::size_t RESERVED_FILES = 64;
 
-session::SessionConfig sessionConfig(const Settings& s)
-{
-	session::SessionConfig c;
-	c.maxBodySize = s.maxBodySize;
-	c.maxPayloadSize = s.maxPayloadSize;
-	c.heartbeatInterval = s.heartbeatInterval;
-	c.heartbeatTimeout = s.heartbeatTimeout;
-	c.loginTimeout = s.loginTimeout;
-	c.takeoverGuard = s.takeoverGuard;
-	c.retransmitTimeout = s.retransmitTimeout;
-	c.window = s.window;
-	c.drainTime = s.drainTime;
-	c.allowAnonymous = s.allowAnonymous;
-	return c;
-}
-
 std::string busyReply()
 {
 	imgate::v1::Error error;
@@ -90,7 +74,7 @@ std::unique_ptr<store::MessageStore> Server::makeStore(const Settings& settings)
 	}
 	store::SqliteMessageStore::Options options;
 	options.path = settings.storePath;
-	options.fullSync = settings.storeFullSync;
+	options.fullSync = settings.storeSync == "full";
 	options.maxDatabaseBytes = settings.maxDatabaseBytes;
 	options.maxPendingPerRecipient = settings.maxPendingPerRecipient;
 	options.maxQueuedBytes = settings.maxQueuedBytes;
@@ -116,7 +100,7 @@ Server::Server(const Settings& settings):
 	loadPlugins(settings);
 	_pStore = makeStore(settings);
 	_pLoops.reset(new net::LoopPool(settings.ioThreads, maxSessions));
-	_pSessions.reset(new session::SessionManager(sessionConfig(settings), *_pLoops, *_pStore, *_pFilters));
+	_pSessions.reset(new session::SessionManager(settings.session, *_pLoops, *_pStore, *_pFilters));
 	if (!_pFilters->empty()) _pAcceptCheck.reset(new FilterAcceptCheck(*_pFilters, *_pSessions));
 }
 
@@ -192,7 +176,7 @@ void Server::start()
 	_accepting = true;
 	_logger.information("store: %s", _pStore->describe());
 	startAdmin();
-	if (!_settings.allowAnonymous && !_pFilters->hasAuthenticator())
+	if (!_settings.session.allowAnonymous && !_pFilters->hasAuthenticator())
 		_logger.warning("auth.allowAnonymous is false and no auth plugin is loaded: every login will be refused (AUTH_FAILED)");
 	_logger.information("listening on %s:%hu with %u event loops, at most %z sessions",
 		_settings.address, port(), _settings.ioThreads, _pLoops->limiter().maximum());
@@ -206,12 +190,12 @@ void Server::shutdown()
 	_accepting = false; // GET /readyz says so while the sessions drain
 	if (_pAcceptor) _pAcceptor->stop();
 	std::size_t open = _pSessions->sessionCount();
-	_logger.information("shutting down: draining %z sessions over %u s", open, _settings.drainTime);
+	_logger.information("shutting down: draining %z sessions over %u s", open, _settings.session.drainTime);
 	_pSessions->beginDrain();
 	// Kicks go out within drainTime; each closes after flushing, or after
 	// its linger (2 s) if the peer does not read.
 	Poco::Timestamp started;
-	const Poco::Timestamp::TimeDiff limit = (static_cast<Poco::Timestamp::TimeDiff>(_settings.drainTime) + 3) * 1000000;
+	const Poco::Timestamp::TimeDiff limit = (static_cast<Poco::Timestamp::TimeDiff>(_settings.session.drainTime) + 3) * 1000000;
 	while (_pSessions->sessionCount() > 0 && !started.isElapsed(limit))
 	{
 		Poco::Thread::sleep(20);
@@ -273,25 +257,9 @@ void Server::reload(const Settings& next, const std::string& path)
 	{
 		if (!before.count(kv.first)) changed.insert(kv.first);
 	}
-	std::vector<std::string> applied, restart, refused;
-	Settings merged = _settings;
-	// Keys the schema marks reloadable go to the sessions.
-	merged.drainTime = next.drainTime;
-	merged.heartbeatInterval = next.heartbeatInterval;
-	merged.heartbeatTimeout = next.heartbeatTimeout;
-	merged.loginTimeout = next.loginTimeout;
-	merged.retransmitTimeout = next.retransmitTimeout;
-	merged.window = next.window;
-	merged.allowAnonymous = next.allowAnonymous;
-	merged.maxPayloadSize = next.maxPayloadSize;
-	if (merged.maxPayloadSize + 256 > merged.maxBodySize)
-	{
-		// Only with the new protocol.maxBodySize, which needs a restart.
-		merged.maxPayloadSize = _settings.maxPayloadSize;
-		refused.push_back(change("message.maxPayloadSize", before, after) + ": above the running protocol.maxBodySize - 256 ("
-			+ std::to_string(static_cast<long>(_settings.maxBodySize) - 256) + "); restart to apply both");
-		changed.erase("message.maxPayloadSize");
-	}
+	// The schema's reloadable keys, as its rows copy them.
+	std::map<std::string, std::string> refused;
+	Settings merged = _settings.reloaded(next, refused);
 	// Plugin keys: each loaded plugin that stays loaded gets its new set.
 	std::map<std::string, std::vector<std::string>> pluginKeys;
 	for (const auto& key: changed)
@@ -307,32 +275,43 @@ void Server::reload(const Settings& next, const std::string& path)
 		std::string error;
 		const plugin::FilterChain::Reconfigured result = loadChanged ? plugin::FilterChain::NEEDS_RESTART
 			: _pFilters->reconfigure(name, settings == next.pluginSettings.end() ? std::map<std::string, std::string>() : settings->second, error);
-		for (const auto& key: plugin.second)
-		{
-			if (result == plugin::FilterChain::RECONFIGURED) applied.push_back(change(key, before, after));
-			else if (result == plugin::FilterChain::NEEDS_RESTART) restart.push_back(change(key, before, after));
-			else refused.push_back(change(key, before, after) + ": " + error);
-		}
 		if (result == plugin::FilterChain::RECONFIGURED)
 		{
 			if (settings == next.pluginSettings.end()) merged.pluginSettings.erase(name);
 			else merged.pluginSettings[name] = settings->second;
 		}
+		else if (result != plugin::FilterChain::NEEDS_RESTART)
+		{
+			for (const auto& key: plugin.second) refused[key] = error;
+		}
 	}
+	// A changed key is reported as applied only if the settings the server
+	// now runs with hold its new value.
+	const std::map<std::string, std::string> running = merged.values();
+	std::vector<std::string> applied, restart, notApplied;
+	bool sessionsChanged = false;
 	for (const auto& key: changed)
 	{
-		if (Settings::isPluginKey(key)) continue; // above
-		const SettingKey* pKey = Settings::find(key);
-		if (pKey && pKey->reloadable) applied.push_back(change(key, before, after));
-		else restart.push_back(change(key, before, after));
+		auto now = running.find(key);
+		auto wanted = after.find(key);
+		const bool same = now == running.end() ? wanted == after.end() : wanted != after.end() && now->second == wanted->second;
+		auto reason = refused.find(key);
+		if (reason != refused.end()) notApplied.push_back(change(key, before, after) + ": " + reason->second);
+		else if (!same) restart.push_back(change(key, before, after));
+		else
+		{
+			applied.push_back(change(key, before, after));
+			const SettingKey* pKey = Settings::find(key);
+			sessionsChanged = sessionsChanged || (pKey && pKey->inSession);
+		}
 	}
-	_pSessions->reconfigure(sessionConfig(merged));
+	if (sessionsChanged) _pSessions->reconfigure(merged.session);
 	_settings = merged;
-	if (applied.empty() && restart.empty() && refused.empty())
+	if (changed.empty())
 		_logger.information("SIGHUP: %s read again, no setting changed", path);
 	for (const auto& line: applied) _logger.information("SIGHUP: applied %s", line);
 	for (const auto& line: restart) _logger.warning("SIGHUP: needs a restart, still running with the old value: %s", line);
-	for (const auto& line: refused) _logger.error("SIGHUP: not applied: %s", line);
+	for (const auto& line: notApplied) _logger.error("SIGHUP: not applied: %s", line);
 	_logger.information("SIGHUP: plugins re-read their files");
 	_pFilters->reload();
 }

@@ -50,9 +50,11 @@ public:
 
 	void reload(const Settings& next, const std::string& path);
 		/// SIGHUP: applies what changed from the running settings to next
-		/// where it can change live (keys marked reloadable in the schema,
-		/// plugin keys a plugin's reconfigure() takes), logs each changed key
-		/// as applied or as needing a restart (values of secrets masked),
+		/// where it can change live (the schema's reloadable keys, copied by
+		/// Settings::reloaded() and handed to the sessions; plugin keys a
+		/// plugin's reconfigure() takes), logs each changed key as applied
+		/// (only if the settings now running hold its new value), as needing
+		/// a restart, or as not applied and why (values of secrets masked),
 		/// then lets the plugins re-read their files. Main thread.
 
 	Poco::UInt16 port() const;

@@ -2,13 +2,15 @@
 // Settings.h
 //
 // Layer: app
-// Every configuration key of imgated: one schema table (name, default,
-// bounds, meaning) and the validated values read from a .properties file.
+// Every configuration key of imgated: one table with a row per key (see
+// SettingKey) and the validated values read from a .properties file.
 //
 
 #ifndef imgate_app_Settings_INCLUDED
 #define imgate_app_Settings_INCLUDED
 
+#include "server/app/SettingKey.h"
+#include "server/session/SessionConfig.h"
 #include "Poco/Exception.h"
 #include "Poco/Util/AbstractConfiguration.h"
 #include <map>
@@ -23,38 +25,40 @@ POCO_DECLARE_EXCEPTION(, ConfigException, Poco::DataException)
 	/// known), the key, and what was expected.
 
 
-struct SettingKey
-	/// One row of the schema.
-{
-	enum Type { INT, BOOL, STRING, LIST, CHOICE };
-
-	const char* name;
-	Type type;
-	const char* defaultValue;  /// As written in a file; "" where derived (see description).
-	Poco::Int64 min;           /// INT only.
-	Poco::Int64 max;           /// INT only.
-	const char* choices;       /// CHOICE only: '|'-separated.
-	bool reloadable;           /// Applied by a reload (SIGHUP) without restart.
-	const char* description;
-};
-
-
 class Settings
-	/// Plain values, valid once load() or defaults() returned.
+	/// Plain values, valid once load() or defaults() returned. Each member
+	/// is where one row of schema() lands; the rows give the defaults.
 {
 public:
 	static const std::vector<SettingKey>& schema();
 		/// Every key imgated knows, in documentation order. logging.* keys
 		/// (Poco::Util::LoggingConfigurator) and plugins.<name>.* keys (read
-		/// by the plugin) are not in it.
+		/// by the plugin) are not in it. A derived default may use only the
+		/// keys above its own.
+
+	static const std::vector<SettingRule>& rules();
+		/// The conditions between keys that load() checks after reading
+		/// every key, and reloaded() keeps.
 
 	static Settings defaults();
 		/// The built-in defaults.
+
+	static Settings load(const Poco::Util::AbstractConfiguration& config, const std::string& path);
+		/// Validates config (read from the file at path) against the schema.
+		/// Throws ConfigException naming path, the line, the key and what is
+		/// expected: for an unknown key, a malformed or out-of-range value,
+		/// or an inconsistent combination (a rule).
 
 	std::map<std::string, std::string> values() const;
 		/// Every key of the schema and every plugins.NAME.KEY, with the
 		/// value in force (derived defaults resolved), as text: what a
 		/// reload compares.
+
+	Settings reloaded(const Settings& next, std::map<std::string, std::string>& refused) const;
+		/// These settings with the value of every reloadable key taken from
+		/// next, and nothing else: what a reload (SIGHUP) runs with. A
+		/// changed key that would break a rule together with a key that
+		/// needs a restart keeps its value here, and refused[key] says why.
 
 	static const SettingKey* find(const std::string& key);
 		/// The schema row of key, or null.
@@ -63,46 +67,34 @@ public:
 		/// plugins.NAME.KEY: a key that belongs to plugin NAME (not
 		/// plugins.dir or plugins.load).
 
-	static Settings load(const Poco::Util::AbstractConfiguration& config, const std::string& path);
-		/// Validates config (read from the file at path) against the schema.
-		/// Throws ConfigException naming path, the line, the key and what is
-		/// expected: for an unknown key, a malformed or out-of-range value,
-		/// or an inconsistent combination.
-
-	std::string address = "0.0.0.0";
-	unsigned port = 7700;
-	std::size_t maxSessions = 100000;
-	unsigned drainTime = 2;
-	unsigned ioThreads = 1;
-	unsigned heartbeatInterval = 30;
-	unsigned heartbeatTimeout = 90;
-	unsigned loginTimeout = 10;
-	unsigned takeoverGuard = 10;
-	unsigned maxBodySize = 65536;
-	unsigned maxPayloadSize = 32768;
-	unsigned retransmitTimeout = 10;
-	unsigned window = 64;
-	std::string storeType = "sqlite";
-	std::string storePath;
-	std::size_t maxPendingPerRecipient = 10000;
-	std::size_t memoryMaxBytes = 268435456;
-	bool storeFullSync = true;
-	Poco::UInt64 maxDatabaseBytes = 0;
-	unsigned retention = 2592000;
-	unsigned deliveredRetention = 86400;
-	unsigned cleanupInterval = 60;
-	std::size_t maxQueuedBytes = 67108864;
-	unsigned readThreads = 2;
-	bool allowAnonymous = false;
-	bool adminEnabled = true;
-	std::string adminAddress = "127.0.0.1";
-	unsigned adminPort = 7780;
-	std::string adminTokenFile;      /// Empty: no token.
-	bool adminAllowNoToken = false;
-	unsigned adminThreads = 2;
-	std::size_t adminMaxBodyBytes = 65536;
-	std::string pluginsDir;
-	std::vector<std::string> pluginsLoad;
+	std::string address;                    /// server.address
+	unsigned port = 0;                      /// server.port
+	std::size_t maxSessions = 0;            /// server.maxSessions
+	unsigned ioThreads = 0;                 /// server.ioThreads
+	std::string storeType;                  /// store.type
+	std::string storePath;                  /// store.path
+	std::string storeSync;                  /// store.sync
+	Poco::UInt64 maxDatabaseBytes = 0;      /// store.maxDatabaseBytes
+	unsigned retention = 0;                 /// store.retention
+	unsigned deliveredRetention = 0;        /// store.deliveredRetention
+	unsigned cleanupInterval = 0;           /// store.cleanupInterval
+	std::size_t maxQueuedBytes = 0;         /// store.maxQueuedBytes
+	unsigned readThreads = 0;               /// store.readThreads
+	std::size_t maxPendingPerRecipient = 0; /// store.maxPendingPerRecipient
+	std::size_t memoryMaxBytes = 0;         /// store.memoryMaxBytes
+	std::string pluginsDir;                 /// plugins.dir
+	std::vector<std::string> pluginsLoad;   /// plugins.load
+	bool adminEnabled = false;              /// admin.enabled
+	std::string adminAddress;               /// admin.address
+	unsigned adminPort = 0;                 /// admin.port
+	std::string adminTokenFile;             /// admin.tokenFile; empty: no token
+	bool adminAllowNoToken = false;         /// admin.allowNoToken
+	unsigned adminThreads = 0;              /// admin.threads
+	std::size_t adminMaxBodyBytes = 0;      /// admin.maxBodyBytes
+	session::SessionConfig session;
+		/// The keys the sessions use (server.drainTime, session.*,
+		/// protocol.maxBodySize, message.*, delivery.*, auth.*): the only
+		/// values a reload hands to the running server.
 	std::map<std::string, std::map<std::string, std::string>> pluginSettings;
 		/// plugins.NAME.KEY = VALUE as pluginSettings[NAME][KEY] = VALUE.
 };

@@ -1,9 +1,10 @@
 //
 // ReloadTest.cpp
 //
-// SIGHUP against a real server: a changed rate limit, session setting and
-// blacklist file take effect without dropping connected sessions; keys that
-// need a restart are named; a broken file keeps the running settings; no
+// SIGHUP against a real server: a changed rate limit, session setting,
+// payload limit and blacklist file take effect without dropping connected
+// sessions; keys that need a restart are named, and so is a live key that
+// could only apply with one; a broken file keeps the running settings; no
 // secret reaches the log.
 //
 
@@ -27,6 +28,7 @@ class ReloadTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testLiveSettings);
 	CPPUNIT_TEST(testBlacklistFile);
 	CPPUNIT_TEST(testShorterHeartbeatSparesToldClients);
+	CPPUNIT_TEST(testPayloadLimit);
 	CPPUNIT_TEST(testBrokenFileKeepsSettings);
 	CPPUNIT_TEST(testSecretsNotLogged);
 	CPPUNIT_TEST_SUITE_END();
@@ -129,6 +131,34 @@ public:
 		CPPUNIT_ASSERT(!alice->closed());
 		CPPUNIT_ASSERT(alice->sendMessage("alice", 1, "still here").result() == Status::OK);
 		CPPUNIT_ASSERT(server.log().find("heartbeat timeout uid=alice") == std::string::npos);
+	}
+
+	void testPayloadLimit()
+	{
+		// message.maxPayloadSize is live for connected sessions. A value that
+		// only a larger protocol.maxBodySize (a restart) would allow is not
+		// applied, says so, and the running limit keeps holding.
+		ServerProcess server(settings());
+		auto alice = server.login("alice");
+		const std::string kilobyte(1000, 'x');
+		CPPUNIT_ASSERT(alice->sendMessage("bob", 1, kilobyte).result() == Status::OK);
+		server.rewriteConfig({{"message.maxPayloadSize", "100"}});
+		server.signal(SIGHUP);
+		CPPUNIT_ASSERT(server.waitForLog("SIGHUP: applied message.maxPayloadSize 32768 -> 100"));
+		CPPUNIT_ASSERT(alice->sendMessage("bob", 2, kilobyte).result() == Status::PAYLOAD_TOO_LARGE);
+		CPPUNIT_ASSERT(alice->sendMessage("bob", 3, std::string(100, 'x')).result() == Status::OK);
+
+		server.rewriteConfig({{"message.maxPayloadSize", "100000"}, {"protocol.maxBodySize", "131072"}});
+		server.signal(SIGHUP);
+		CPPUNIT_ASSERT(test::waitUntil([&]() { return count(server.log(), "SIGHUP: plugins re-read their files") == 2; }));
+		const std::string log = server.log();
+		CPPUNIT_ASSERT_MESSAGE(log, log.find("E imgate.app: SIGHUP: not applied: message.maxPayloadSize 100 -> 100000: message.maxPayloadSize (100000)"
+			" must be at most protocol.maxBodySize - 256 (65280) so that a full MSG_SEND fits in a frame (protocol.maxBodySize needs a restart);"
+			" restart to apply both") != std::string::npos);
+		CPPUNIT_ASSERT_MESSAGE(log, log.find("SIGHUP: needs a restart, still running with the old value: protocol.maxBodySize 65536 -> 131072") != std::string::npos);
+		CPPUNIT_ASSERT_MESSAGE(log, log.find("SIGHUP: applied message.maxPayloadSize 100 -> 100000") == std::string::npos);
+		CPPUNIT_ASSERT(alice->sendMessage("bob", 4, kilobyte).result() == Status::PAYLOAD_TOO_LARGE);
+		CPPUNIT_ASSERT(alice->sendMessage("bob", 5, std::string(100, 'x')).result() == Status::OK);
 	}
 
 	void testBlacklistFile()

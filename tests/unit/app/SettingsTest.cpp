@@ -8,14 +8,22 @@
 #include "Poco/Environment.h"
 #include "Poco/File.h"
 #include "Poco/Path.h"
+#include "Poco/String.h"
+#include "Poco/Channel.h"
+#include "Poco/Logger.h"
+#include "Poco/Message.h"
+#include "Poco/NumberParser.h"
+#include "Poco/StringTokenizer.h"
 #include "Poco/Util/MapConfiguration.h"
 #include "Poco/Util/PropertyFileConfiguration.h"
 #include <cppunit/extensions/HelperMacros.h>
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 using namespace imgate::app;
+using imgate::session::SessionConfig;
 using Poco::Util::MapConfiguration;
 
 namespace {
@@ -50,7 +58,14 @@ class SettingsTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testPluginsLoadAndTheirSettings);
 	CPPUNIT_TEST(testLoggingKeysAllowed);
 	CPPUNIT_TEST(testSchemaMatchesDocs);
+	CPPUNIT_TEST(testDocsNameOnlyKnownKeys);
 	CPPUNIT_TEST(testValuesCoverSchema);
+	CPPUNIT_TEST(testWrittenDefaultsLoad);
+	CPPUNIT_TEST(testLiveKeysLandInSessions);
+	CPPUNIT_TEST(testReloadedCopiesExactlyTheLiveKeys);
+	CPPUNIT_TEST(testEveryLiveKeyReachesTheSessions);
+	CPPUNIT_TEST(testRestartKeysKeepTheRunningValue);
+	CPPUNIT_TEST(testPayloadAboveRunningBodyNotApplied);
 	CPPUNIT_TEST(testSchemaMatchesShippedConfig);
 	CPPUNIT_TEST(testShippedConfigsLoad);
 	CPPUNIT_TEST(testEffectiveMaxSessions);
@@ -96,21 +111,29 @@ public:
 		Settings s = Settings::defaults();
 		CPPUNIT_ASSERT_EQUAL(std::string("0.0.0.0"), s.address);
 		CPPUNIT_ASSERT_EQUAL(7700u, s.port);
-		CPPUNIT_ASSERT_EQUAL(2u, s.drainTime);
+		CPPUNIT_ASSERT_EQUAL(2u, s.session.drainTime);
 		CPPUNIT_ASSERT_EQUAL(static_cast<unsigned>(Poco::Environment::processorCount()), s.ioThreads);
-		CPPUNIT_ASSERT_EQUAL(30u, s.heartbeatInterval);
-		CPPUNIT_ASSERT_EQUAL(90u, s.heartbeatTimeout);
-		CPPUNIT_ASSERT_EQUAL(10u, s.loginTimeout);
-		CPPUNIT_ASSERT_EQUAL(65536u, s.maxBodySize);
-		CPPUNIT_ASSERT_EQUAL(32768u, s.maxPayloadSize);
-		CPPUNIT_ASSERT_EQUAL(10u, s.retransmitTimeout);
-		CPPUNIT_ASSERT_EQUAL(64u, s.window);
+		CPPUNIT_ASSERT_EQUAL(30u, s.session.heartbeatInterval);
+		CPPUNIT_ASSERT_EQUAL(90u, s.session.heartbeatTimeout);
+		CPPUNIT_ASSERT_EQUAL(10u, s.session.loginTimeout);
+		CPPUNIT_ASSERT_EQUAL(10u, s.session.takeoverGuard);
+		CPPUNIT_ASSERT_EQUAL(65536u, s.session.maxBodySize);
+		CPPUNIT_ASSERT_EQUAL(32768u, s.session.maxPayloadSize);
+		CPPUNIT_ASSERT_EQUAL(10u, s.session.retransmitTimeout);
+		CPPUNIT_ASSERT_EQUAL(64u, s.session.window);
 		CPPUNIT_ASSERT_EQUAL(std::string("sqlite"), s.storeType);
-		CPPUNIT_ASSERT(s.storeFullSync);
+		CPPUNIT_ASSERT_EQUAL(std::string("data/imgate.db"), s.storePath);
+		CPPUNIT_ASSERT_EQUAL(std::string("full"), s.storeSync);
 		CPPUNIT_ASSERT_EQUAL(2592000u, s.retention);
 		CPPUNIT_ASSERT_EQUAL(86400u, s.deliveredRetention);
-		CPPUNIT_ASSERT(!s.allowAnonymous);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(10000), s.maxPendingPerRecipient);
+		CPPUNIT_ASSERT(!s.session.allowAnonymous);
+		CPPUNIT_ASSERT_MESSAGE(s.pluginsDir, Poco::Path(s.pluginsDir).isAbsolute() && Poco::endsWith(s.pluginsDir, std::string("/imgate/plugins")));
 		CPPUNIT_ASSERT(s.pluginsLoad.empty());
+		CPPUNIT_ASSERT(s.adminEnabled);
+		CPPUNIT_ASSERT_EQUAL(std::string("127.0.0.1"), s.adminAddress);
+		CPPUNIT_ASSERT_EQUAL(7780u, s.adminPort);
+		CPPUNIT_ASSERT(s.adminTokenFile.empty());
 	}
 
 	void testValuesRead()
@@ -118,14 +141,14 @@ public:
 		Settings s = loadText("server.port = 9000\nserver.address=127.0.0.1\nauth.allowAnonymous: yes\ndelivery.window = 8\nplugins.load =\n");
 		CPPUNIT_ASSERT_EQUAL(9000u, s.port);
 		CPPUNIT_ASSERT_EQUAL(std::string("127.0.0.1"), s.address);
-		CPPUNIT_ASSERT(s.allowAnonymous);
-		CPPUNIT_ASSERT_EQUAL(8u, s.window);
+		CPPUNIT_ASSERT(s.session.allowAnonymous);
+		CPPUNIT_ASSERT_EQUAL(8u, s.session.window);
 	}
 
 	void testHeartbeatTimeoutDerived()
 	{
-		CPPUNIT_ASSERT_EQUAL(15u, loadText("session.heartbeatInterval = 5\n").heartbeatTimeout);
-		CPPUNIT_ASSERT_EQUAL(7u, loadText("session.heartbeatInterval = 5\nsession.heartbeatTimeout = 7\n").heartbeatTimeout);
+		CPPUNIT_ASSERT_EQUAL(15u, loadText("session.heartbeatInterval = 5\n").session.heartbeatTimeout);
+		CPPUNIT_ASSERT_EQUAL(7u, loadText("session.heartbeatInterval = 5\nsession.heartbeatTimeout = 7\n").session.heartbeatTimeout);
 	}
 
 	void testBadIntegerNamesFileLineAndKey()
@@ -178,7 +201,7 @@ public:
 		CPPUNIT_ASSERT_MESSAGE(e, e.find(":2: store.deliveredRetention: store.deliveredRetention (7200) must be at most store.retention (3600)") != std::string::npos);
 		Settings s = loadText("store.retention = 3600\nstore.deliveredRetention = 0\nstore.sync = normal\n");
 		CPPUNIT_ASSERT_EQUAL(0u, s.deliveredRetention);
-		CPPUNIT_ASSERT(!s.storeFullSync);
+		CPPUNIT_ASSERT_EQUAL(std::string("normal"), s.storeSync);
 	}
 
 	void testBadAddress()
@@ -198,7 +221,7 @@ public:
 	{
 		std::string e = errorOf("protocol.maxBodySize = 1024\n");
 		CPPUNIT_ASSERT_MESSAGE(e, e.find("protocol.maxBodySize: message.maxPayloadSize (32768) must be at most protocol.maxBodySize - 256 (768)") != std::string::npos);
-		CPPUNIT_ASSERT_EQUAL(768u, loadText("protocol.maxBodySize = 1024\nmessage.maxPayloadSize = 768\n").maxPayloadSize);
+		CPPUNIT_ASSERT_EQUAL(768u, loadText("protocol.maxBodySize = 1024\nmessage.maxPayloadSize = 768\n").session.maxPayloadSize);
 	}
 
 	void testPluginsLoadAndTheirSettings()
@@ -241,23 +264,53 @@ public:
 		CPPUNIT_ASSERT(Settings::find("no.such") == nullptr);
 	}
 
+	static std::vector<std::string> cells(const std::string& row)
+		/// The cells of a Markdown table row, trimmed.
+	{
+		std::vector<std::string> result;
+		Poco::StringTokenizer t(row, "|", Poco::StringTokenizer::TOK_TRIM);
+		for (std::size_t i = 1; i + 1 < t.count(); ++i) result.push_back(t[i]);
+		return result;
+	}
+
 	void testSchemaMatchesDocs()
 	{
+		// Each key's line gives its default (or "empty"; a derived default
+		// is described in words) and what SIGHUP does with it.
 		std::string docs = readFile(std::string(IMGATE_SOURCE_DIR) + "/docs/configuration.md");
 		CPPUNIT_ASSERT(!docs.empty());
+		CPPUNIT_ASSERT(docs.find("| key | default | SIGHUP | meaning |") != std::string::npos);
 		for (const auto& k: Settings::schema())
 		{
 			std::string cell = "| `" + std::string(k.name) + "` |";
 			std::size_t at = docs.find(cell);
 			CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + " is not documented in docs/configuration.md", at != std::string::npos);
 			std::string row = docs.substr(at, docs.find('\n', at) - at);
+			std::vector<std::string> c = cells(row);
+			CPPUNIT_ASSERT_MESSAGE(row, c.size() >= 4);
 			if (*k.defaultValue)
-			{
-				std::string expected = "| `" + std::string(k.defaultValue) + "` |";
 				CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + ": docs row does not give the default " + k.defaultValue + ": " + row,
-					row.find(expected) != std::string::npos);
-			}
+					c[1] == "`" + std::string(k.defaultValue) + "`");
+			else if (!k.derive)
+				CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + ": docs row should give the default as empty: " + row, c[1] == "empty");
+			CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + ": the SIGHUP column should say " + (k.reloadable ? "live" : "restart") + ": " + row,
+				c[2] == (k.reloadable ? "live" : "restart"));
 		}
+	}
+
+	void testDocsNameOnlyKnownKeys()
+	{
+		std::istringstream docs(readFile(std::string(IMGATE_SOURCE_DIR) + "/docs/configuration.md"));
+		std::string line;
+		int rows = 0;
+		while (std::getline(docs, line))
+		{
+			if (line.compare(0, 3, "| `") != 0) continue;
+			std::string key = line.substr(3, line.find('`', 3) - 3);
+			CPPUNIT_ASSERT_MESSAGE(key + " is documented but is no key of Settings::schema()", Settings::find(key) != nullptr);
+			++rows;
+		}
+		CPPUNIT_ASSERT_EQUAL(static_cast<int>(Settings::schema().size()), rows);
 	}
 
 	void testSchemaMatchesShippedConfig()
@@ -298,6 +351,136 @@ public:
 		}
 	}
 
+	void testWrittenDefaultsLoad()
+	{
+		// Every default written in the table, set explicitly in a file,
+		// loads (it is within the bounds) and gives the built-in defaults.
+		std::string text;
+		for (const auto& k: Settings::schema())
+		{
+			if (*k.defaultValue) text += std::string(k.name) + " = " + k.defaultValue + "\n";
+			else CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + ": only a text or a list may default to empty",
+				k.derive || k.type == SettingKey::STRING || k.type == SettingKey::LIST);
+		}
+		const Settings defaults = Settings::defaults();
+		CPPUNIT_ASSERT(loadText(text).values() == defaults.values());
+		for (const auto& k: Settings::schema())
+		{
+			if (k.derive) CPPUNIT_ASSERT_EQUAL(k.derive(defaults), k.text(defaults));
+		}
+	}
+
+	void testLiveKeysLandInSessions()
+	{
+		// Only SessionConfig reaches the running server on a
+		// reload (the row factories refuse anything else at compile time),
+		// and each row reaches its own field of it; every field but the
+		// close linger has a row.
+		std::set<std::string> reached;
+		for (const auto& k: Settings::schema())
+		{
+			if (k.reloadable) CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + " is reloadable but does not land in Settings::session", k.inSession);
+			Settings s = Settings::defaults();
+			Settings changed = loadText(std::string(k.name) + " = " + otherValue(k, k.text(s)) + "\n");
+			std::vector<std::string> fields = differences(s.session, changed.session);
+			if (k.name == std::string("session.heartbeatInterval")) fields.erase(std::remove(fields.begin(), fields.end(), "heartbeatTimeout"), fields.end()); // derived
+			if (!k.inSession)
+			{
+				CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + " changed the session config", fields.empty());
+				continue;
+			}
+			CPPUNIT_ASSERT_EQUAL_MESSAGE(k.name, std::size_t(1), fields.size());
+			CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + " lands in a field another key lands in", reached.insert(fields[0]).second);
+		}
+		std::vector<std::string> all = differences(SessionConfig(), SessionConfig(), true);
+		for (const auto& field: all)
+			CPPUNIT_ASSERT_MESSAGE("SessionConfig::" + field + " has no row in Settings::schema()", field == "closeLinger" || reached.count(field));
+	}
+
+	void testReloadedCopiesExactlyTheLiveKeys()
+	{
+		const Settings running = Settings::defaults();
+		for (const auto& k: Settings::schema())
+		{
+			std::string value = otherValue(k, k.text(running));
+			Settings next = loadText(std::string(k.name) + " = " + value + "\n");
+			std::map<std::string, std::string> refused;
+			const Settings merged = running.reloaded(next, refused);
+			CPPUNIT_ASSERT(refused.empty());
+			CPPUNIT_ASSERT_EQUAL_MESSAGE(k.name, k.reloadable ? value : k.text(running), k.text(merged));
+			for (const auto& other: Settings::schema())
+			{
+				if (&other == &k || (k.name == std::string("session.heartbeatInterval") && other.name == std::string("session.heartbeatTimeout"))) continue;
+				CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(k.name) + " changed " + other.name, other.text(running), other.text(merged));
+			}
+		}
+	}
+
+	void testEveryLiveKeyReachesTheSessions()
+	{
+		// A reloadable key changed in a reload changes the config the
+		// running sessions read, and only then is it logged as applied.
+		int live = 0;
+		for (const auto& k: Settings::schema())
+		{
+			if (!k.reloadable) continue;
+			++live;
+			LogLines log;
+			Server server(serverSettings({}));
+			const SessionConfig before = server.sessions().config();
+			const std::string value = otherValue(k, k.text(serverSettings({})));
+			const Settings next = serverSettings({{k.name, value}});
+			server.reload(next, _path);
+			const SessionConfig& now = server.sessions().config();
+			CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + " did not reach the sessions", !differences(before, now).empty());
+			CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + ": the sessions do not run with the new settings", differences(now, next.session).empty());
+			CPPUNIT_ASSERT_MESSAGE(log.text(), log.has("SIGHUP: applied " + std::string(k.name) + " "));
+			CPPUNIT_ASSERT_MESSAGE(log.text(), !log.has("SIGHUP: needs a restart"));
+		}
+		CPPUNIT_ASSERT_EQUAL(8, live);
+	}
+
+	void testRestartKeysKeepTheRunningValue()
+	{
+		for (const auto& k: Settings::schema())
+		{
+			if (k.reloadable) continue;
+			LogLines log;
+			Server server(serverSettings({}));
+			const SessionConfig before = server.sessions().config();
+			const std::string value = otherValue(k, k.text(serverSettings({})));
+			server.reload(serverSettings({{k.name, value}}), _path);
+			CPPUNIT_ASSERT_MESSAGE(k.name, differences(before, server.sessions().config()).empty());
+			CPPUNIT_ASSERT_MESSAGE(log.text(), log.has("SIGHUP: needs a restart, still running with the old value: " + std::string(k.name) + " "));
+			CPPUNIT_ASSERT_MESSAGE(log.text(), !log.has("SIGHUP: applied"));
+			// Reported again at the next reload: the running value stayed.
+			server.reload(serverSettings({{k.name, value}}), _path);
+			CPPUNIT_ASSERT_EQUAL_MESSAGE(log.text(), std::size_t(2), log.count("SIGHUP: needs a restart, still running with the old value: " + std::string(k.name) + " "));
+		}
+	}
+
+	void testPayloadAboveRunningBodyNotApplied()
+	{
+		// The new payload limit fits only the new body size, which needs a
+		// restart: the running limit stays, the window is applied.
+		LogLines log;
+		Server server(serverSettings({}));
+		server.reload(serverSettings({{"protocol.maxBodySize", "131072"}, {"message.maxPayloadSize", "100000"}, {"delivery.window", "8"}}), _path);
+		const SessionConfig& now = server.sessions().config();
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt32(32768), now.maxPayloadSize);
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt32(65536), now.maxBodySize);
+		CPPUNIT_ASSERT_EQUAL(8u, now.window);
+		CPPUNIT_ASSERT_MESSAGE(log.text(), log.has("SIGHUP: not applied: message.maxPayloadSize 32768 -> 100000: message.maxPayloadSize (100000) must be at most"
+			" protocol.maxBodySize - 256 (65280) so that a full MSG_SEND fits in a frame (protocol.maxBodySize needs a restart); restart to apply both"));
+		CPPUNIT_ASSERT_MESSAGE(log.text(), log.has("SIGHUP: needs a restart, still running with the old value: protocol.maxBodySize 65536 -> 131072"));
+		CPPUNIT_ASSERT_MESSAGE(log.text(), log.has("SIGHUP: applied delivery.window 64 -> 8"));
+		CPPUNIT_ASSERT_MESSAGE(log.text(), !log.has("SIGHUP: applied message.maxPayloadSize"));
+		// A payload limit that fits the running body size is applied.
+		server.reload(serverSettings({{"message.maxPayloadSize", "1000"}}), _path);
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt32(1000), server.sessions().config().maxPayloadSize);
+		CPPUNIT_ASSERT_MESSAGE(log.text(), log.has("SIGHUP: applied message.maxPayloadSize 32768 -> 1000"));
+	}
+
 	void testEffectiveMaxSessions()
 	{
 		CPPUNIT_ASSERT_EQUAL(std::size_t(19932), Server::effectiveMaxSessions(100000, 20000, 2));
@@ -307,6 +490,116 @@ public:
 	}
 
 private:
+	class LogLines: public Poco::Channel
+		/// Collects what imgate.app logs while it lives.
+	{
+	public:
+		LogLines():
+			_logger(Poco::Logger::get("imgate.app")),
+			_pPrevious(_logger.getChannel())
+		{
+			_logger.setChannel(Poco::Channel::Ptr(this, true));
+		}
+
+		~LogLines()
+		{
+			_logger.setChannel(_pPrevious);
+		}
+
+		void log(const Poco::Message& message) override
+		{
+			_lines.push_back(message.getText());
+		}
+
+		std::size_t count(const std::string& start) const
+		{
+			std::size_t n = 0;
+			for (const auto& line: _lines) n += line.compare(0, start.size(), start) == 0;
+			return n;
+		}
+
+		bool has(const std::string& start) const
+		{
+			return count(start) > 0;
+		}
+
+		std::string text() const
+		{
+			std::string all;
+			for (const auto& line: _lines) all += line + "\n";
+			return all;
+		}
+
+	private:
+		Poco::Logger& _logger;
+		Poco::Channel::Ptr _pPrevious;
+		std::vector<std::string> _lines;
+	};
+
+	Settings serverSettings(std::map<std::string, std::string> overrides)
+		/// A server that can be built in this process without binding or
+		/// writing anything, with overrides on top.
+	{
+		std::map<std::string, std::string> keys = {{"server.address", "127.0.0.1"}, {"server.port", "0"},
+			{"server.ioThreads", "1"}, {"store.type", "memory"}, {"admin.enabled", "false"}};
+		for (const auto& kv: overrides) keys[kv.first] = kv.second;
+		std::string text;
+		for (const auto& kv: keys) text += kv.first + " = " + kv.second + "\n";
+		return loadText(text);
+	}
+
+	static std::string otherValue(const SettingKey& k, const std::string& current)
+		/// A valid value of k that differs from current.
+	{
+		switch (k.type)
+		{
+		case SettingKey::INT:
+			{
+				Poco::Int64 n = Poco::NumberParser::parse64(current);
+				return std::to_string(n < k.max ? n + 1 : n - 1);
+			}
+		case SettingKey::BOOL:
+			return current == "true" ? "false" : "true";
+		case SettingKey::ADDRESS:
+			return current == "127.0.0.1" ? "127.0.0.2" : "127.0.0.1";
+		case SettingKey::CHOICE:
+			{
+				Poco::StringTokenizer choices(k.choices, "|");
+				for (const auto& c: choices)
+				{
+					if (c != current) return c;
+				}
+				break;
+			}
+		case SettingKey::STRING:
+			return current.empty() ? "other" : current + ".other";
+		case SettingKey::LIST:
+			return current.empty() ? "other" : current + ", other";
+		}
+		CPPUNIT_FAIL(std::string("no other value for ") + k.name);
+		return "";
+	}
+
+	static std::vector<std::string> differences(const SessionConfig& a, const SessionConfig& b, bool all = false)
+		/// The fields (every field if all) in which a and b differ; written
+		/// out here, not taken from the table it checks.
+	{
+		std::vector<std::string> names;
+		auto field = [&](const char* name, bool same) { if (all || !same) names.push_back(name); };
+		field("maxBodySize", a.maxBodySize == b.maxBodySize);
+		field("maxPayloadSize", a.maxPayloadSize == b.maxPayloadSize);
+		field("heartbeatInterval", a.heartbeatInterval == b.heartbeatInterval);
+		field("heartbeatTimeout", a.heartbeatTimeout == b.heartbeatTimeout);
+		field("loginTimeout", a.loginTimeout == b.loginTimeout);
+		field("takeoverGuard", a.takeoverGuard == b.takeoverGuard);
+		field("retransmitTimeout", a.retransmitTimeout == b.retransmitTimeout);
+		field("window", a.window == b.window);
+		field("drainTime", a.drainTime == b.drainTime);
+		field("closeLinger", a.closeLinger == b.closeLinger);
+		field("allowAnonymous", a.allowAnonymous == b.allowAnonymous);
+		return names;
+	}
+
 	std::string _path;
 };
 
