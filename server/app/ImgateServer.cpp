@@ -20,7 +20,10 @@
 #include "Poco/Util/Option.h"
 #include "Poco/Util/OptionCallback.h"
 #include "Poco/Util/OptionException.h"
+#include "Poco/Util/OptionProcessor.h"
+#include "Poco/Util/OptionSet.h"
 #include "Poco/Util/PropertyFileConfiguration.h"
+#include <cctype>
 #include <csignal>
 #include <iostream>
 
@@ -54,6 +57,65 @@ void ImgateServer::defineOptions(Poco::Util::OptionSet& options)
 	options.addOption(Option("version", "", "Print the version and exit.")
 		.required(false).repeatable(false)
 		.callback(OptionCallback<ImgateServer>(this, &ImgateServer::handleVersion)));
+}
+
+
+int ImgateServer::runCommand(int argc, char** argv)
+{
+	const std::string error = optionError(std::vector<std::string>(argv + (argc > 0 ? 1 : 0), argv + argc));
+	if (!error.empty())
+	{
+		std::cerr << error << std::endl;
+		return EXIT_CONFIG;
+	}
+	return run(argc, argv);
+}
+
+
+std::string ImgateServer::optionError(const std::vector<std::string>& args)
+{
+	// Application::processOptions() checks the same options with the same
+	// processor, but only after --daemon forked, and reports a bad one as a
+	// bare "Unknown option specified: x".
+	Poco::Util::OptionSet options;
+	defineOptions(options);
+	Poco::Util::OptionProcessor processor(options);
+	processor.setUnixStyle(true);
+	std::string argument;
+	try
+	{
+		for (const auto& arg: args)
+		{
+			argument = arg;
+			std::string name;
+			std::string value;
+			// --help and --version stop the processing, as their handlers do.
+			if (processor.process(arg, name, value) && (name == "help" || name == "version")) return "";
+		}
+		processor.checkRequired(); // also an option left without its argument
+	}
+	catch (Poco::Util::UnknownOptionException&)
+	{
+		const std::string hint = keyHint(argument);
+		return "imgated: unknown option \"" + argument + "\"" + (hint.empty() ? std::string() : ": " + hint) + "; see imgated --help";
+	}
+	catch (Poco::Util::OptionException& exc)
+	{
+		std::string what = exc.displayText();
+		if (!what.empty()) what[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(what[0])));
+		return "imgated: bad option \"" + argument + "\": " + what + "; see imgated --help";
+	}
+	return "";
+}
+
+
+std::string ImgateServer::keyHint(const std::string& argument)
+{
+	const std::size_t start = argument.find_first_not_of('-');
+	if (start == std::string::npos) return "";
+	const std::string key = argument.substr(start, argument.find_first_of("=:", start) - start);
+	if (!Settings::find(key) && !Settings::isPluginKey(key) && key.compare(0, 8, "logging.") != 0) return "";
+	return key + " is a configuration key, set it in the file given with --config=PATH (docs/configuration.md)";
 }
 
 
@@ -190,7 +252,8 @@ int ImgateServer::main(const std::vector<std::string>& args)
 		help.setCommand(commandName());
 		help.setUsage("[--config=PATH] [--daemon] [--pidfile=PATH]");
 		help.setHeader("imgate instant-messaging server, protocol v1.");
-		help.setFooter("Configuration keys: docs/configuration.md. Signals: SIGTERM/SIGINT drain and stop.");
+		help.setFooter("Configuration keys go in the --config file: docs/configuration.md. Signals: SIGTERM/SIGINT drain and stop;"
+			" SIGHUP reads the configuration file again.");
 		help.format(std::cout);
 		return EXIT_OK;
 	}
@@ -202,7 +265,8 @@ int ImgateServer::main(const std::vector<std::string>& args)
 	Poco::Logger& log = Poco::Logger::get("imgate.app");
 	if (!args.empty())
 	{
-		log.fatal("unexpected argument \"%s\" (see --help)", args.front());
+		const std::string hint = keyHint(args.front());
+		log.fatal("unexpected argument \"%s\"%s; see imgated --help", args.front(), hint.empty() ? std::string() : ": " + hint);
 		return EXIT_USAGE;
 	}
 	if (!_startupError.empty())

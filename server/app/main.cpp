@@ -8,4 +8,17 @@
 #include "server/app/ImgateServer.h"
 #include <iostream>
 
-POCO_SERVER_MAIN(imgate::app::ImgateServer)
+int main(int argc, char** argv)
+{
+	// POCO_SERVER_MAIN, but with the options checked before --daemon forks.
+	try
+	{
+		imgate::app::ImgateServer app;
+		return app.runCommand(argc, argv);
+	}
+	catch (Poco::Exception& exc)
+	{
+		std::cerr << exc.displayText() << std::endl;
+		return Poco::Util::Application::EXIT_SOFTWARE;
+	}
+}

@@ -130,14 +130,33 @@ public:
 	{
 		std::string out;
 		CPPUNIT_ASSERT_EQUAL(64, ServerProcess::run({"extra"}, out)); // EXIT_USAGE
-		CPPUNIT_ASSERT(out.find("unexpected argument \"extra\"") != std::string::npos);
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("unexpected argument \"extra\"; see imgated --help") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(64, ServerProcess::run({"server.port=7701"}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("unexpected argument \"server.port=7701\": server.port is a configuration key,"
+			" set it in the file given with --config=PATH (docs/configuration.md); see imgated --help") != std::string::npos);
 	}
 
 	void testUnknownOption()
 	{
+		// One line on stderr that names the option and points to --help;
+		// EXIT_CONFIG, as ServerApplication exits for a bad option.
 		std::string out;
-		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--bogus"}, out)); // ServerApplication: EXIT_CONFIG
-		CPPUNIT_ASSERT_MESSAGE(out, out.find("Unknown option specified: bogus") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--bogus"}, out));
+		CPPUNIT_ASSERT_EQUAL(std::string("imgated: unknown option \"--bogus\"; see imgated --help\n"), out);
+		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"-c", _dir + "none.properties", "--server.port=abc"}, out));
+		CPPUNIT_ASSERT_EQUAL(std::string("imgated: unknown option \"--server.port=abc\": server.port is a configuration key,"
+			" set it in the file given with --config=PATH (docs/configuration.md); see imgated --help\n"), out);
+		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--config"}, out));
+		CPPUNIT_ASSERT_EQUAL(std::string("imgated: bad option \"--config\": missing option argument: config requires PATH; see imgated --help\n"), out);
+		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--help=yes"}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("imgated: bad option \"--help=yes\": ") == 0);
+		// Checked before --daemon forks: the daemon's output went nowhere
+		// and its parent exited 0.
+		CPPUNIT_ASSERT_EQUAL(78, ServerProcess::run({"--daemon", "--bogus"}, out));
+		CPPUNIT_ASSERT_EQUAL(std::string("imgated: unknown option \"--bogus\"; see imgated --help\n"), out);
+		// --help ends the options, as before.
+		CPPUNIT_ASSERT_EQUAL(0, ServerProcess::run({"--help", "--bogus"}, out));
+		CPPUNIT_ASSERT(out.find("--config") != std::string::npos);
 	}
 
 	void testStoreNotADatabase()
