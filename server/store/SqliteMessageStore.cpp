@@ -13,6 +13,12 @@
 #include "Poco/Path.h"
 #include "Poco/Timestamp.h"
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace imgate {
 namespace store {
@@ -71,6 +77,7 @@ SqliteMessageStore::SqliteMessageStore(const Options& options):
 {
 	createFolder();
 	_pLock.reset(new StoreLock(options.path));
+	createDatabaseFile();
 	SqliteWriter::Limits limits;
 	limits.maxPendingPerRecipient = options.maxPendingPerRecipient;
 	limits.deleteOnAcknowledge = options.deliveredRetention == 0;
@@ -87,26 +94,63 @@ SqliteMessageStore::SqliteMessageStore(const Options& options):
 
 void SqliteMessageStore::createFolder()
 {
-	Poco::Path folder(Poco::Path(_options.path).parent());
-	try
+	// Message payloads are private: every folder created here is 0750,
+	// whatever the umask (which could only narrow it).
+	std::string dir = Poco::Path(_options.path).parent().toString();
+	while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+	if (dir.empty()) dir = ".";
+	std::vector<std::string> missing;
+	for (;;)
 	{
-		Poco::File dir(folder);
-		if (dir.exists())
+		struct stat st;
+		if (::stat(dir.c_str(), &st) == 0)
 		{
-			if (dir.isDirectory()) return;
-			throw StoreException(_options.path + ": cannot create its folder: " + dir.path() + " is not a directory");
+			if (!S_ISDIR(st.st_mode))
+				throw StoreException(_options.path + ": cannot create its folder: " + dir + " is not a directory");
+			if (missing.empty()) warnIfOpen(dir, st.st_mode, "folder");
+			break;
 		}
-		dir.createDirectories();
-		_logger.information("created %s", folder.toString());
+		missing.push_back(dir);
+		const std::size_t slash = dir.rfind('/');
+		if (slash == std::string::npos) break; // relative: its first part is created in the working folder
+		dir = slash == 0 ? std::string("/") : dir.substr(0, slash);
 	}
-	catch (StoreException&)
+	for (auto it = missing.rbegin(); it != missing.rend(); ++it)
 	{
-		throw;
+		if (::mkdir(it->c_str(), 0750) != 0 && errno != EEXIST)
+			throw StoreException(_options.path + ": cannot create its folder " + *it + ": " + std::strerror(errno));
+		::chmod(it->c_str(), 0750);
+		_logger.information("created %s (mode 0750)", *it);
 	}
-	catch (Poco::Exception& exc)
+}
+
+
+void SqliteMessageStore::createDatabaseFile()
+{
+	// SQLite would create the file 0644 less the umask, readable by every
+	// local user; an empty file is a valid new database, and its -wal and
+	// -shm files take its mode.
+	const int fd = ::open(_options.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd >= 0)
 	{
-		throw StoreException(_options.path + ": cannot create its folder: " + exc.displayText());
+		::fchmod(fd, 0640);
+		::close(fd);
+		return;
 	}
+	struct stat st;
+	if (errno == EEXIST && ::stat(_options.path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+		warnIfOpen(_options.path, st.st_mode, "database");
+	// Any other failure: the writer's open names it.
+}
+
+
+void SqliteMessageStore::warnIfOpen(const std::string& path, unsigned mode, const char* what)
+{
+	if ((mode & 0007) == 0) return;
+	char octal[8];
+	std::snprintf(octal, sizeof(octal), "%04o", mode & 07777);
+	_logger.warning("%s: the store's %s is open to other local users (mode %s): chmod o-rwx %s",
+		path, std::string(what), std::string(octal), path);
 }
 
 

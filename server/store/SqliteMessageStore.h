@@ -143,6 +143,11 @@ private:
 	class ReaderThread;
 
 	void createFolder();
+		/// The database's folder and missing parents, 0750.
+	void createDatabaseFile();
+		/// A new database file, 0640 (its -wal and -shm files follow).
+	void warnIfOpen(const std::string& path, unsigned mode, const char* what);
+		/// Logs a warning if other users have any access to path.
 	void run() override;
 		/// The writer thread.
 	void probeWrite();

@@ -46,6 +46,7 @@ class SqliteMessageStoreTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testForeignDatabase);
 	CPPUNIT_TEST(testCannotOpen);
 	CPPUNIT_TEST(testMissingFolderIsCreated);
+	CPPUNIT_TEST(testFilesArePrivateWhateverTheUmask);
 	CPPUNIT_TEST(testReadOnlyDatabase);
 	CPPUNIT_TEST(testSecondStoreOnSameFileRefused);
 	CPPUNIT_TEST(testConnectionsWithoutMutex);
@@ -449,6 +450,43 @@ public:
 		o.path = _dir + "plain/imgate.db";
 		std::string e = openError(o);
 		CPPUNIT_ASSERT_MESSAGE(e, e.find(o.path + ": cannot create its folder: ") == 0);
+	}
+
+	static unsigned modeOf(const std::string& path)
+	{
+		struct stat st;
+		CPPUNIT_ASSERT_EQUAL_MESSAGE(path, 0, ::stat(path.c_str(), &st));
+		return st.st_mode & 07777;
+	}
+
+	void testFilesArePrivateWhateverTheUmask()
+	{
+		// Payloads are private: new folders 0750, the database and its
+		// -wal and -shm files 0640, even with a umask of 0.
+		const mode_t saved = ::umask(0);
+		SqliteMessageStore::Options o = options();
+		o.path = _dir + "a/b/imgate.db";
+		try
+		{
+			auto store = open(o);
+			CPPUNIT_ASSERT(append(*store, "a", "b", 1, "x").outcome == AppendResult::STORED);
+			CPPUNIT_ASSERT_EQUAL(0750u, modeOf(_dir + "a"));
+			CPPUNIT_ASSERT_EQUAL(0750u, modeOf(_dir + "a/b"));
+			CPPUNIT_ASSERT_EQUAL(0640u, modeOf(o.path));
+			CPPUNIT_ASSERT_EQUAL(0640u, modeOf(o.path + "-wal"));
+			CPPUNIT_ASSERT_EQUAL(0640u, modeOf(o.path + "-shm"));
+			store->close();
+		}
+		catch (...)
+		{
+			::umask(saved);
+			throw;
+		}
+		::umask(saved);
+		// An existing database keeps its mode (the operator chose it).
+		CPPUNIT_ASSERT_EQUAL(0, ::chmod(o.path.c_str(), 0644));
+		open(o)->close();
+		CPPUNIT_ASSERT_EQUAL(0644u, modeOf(o.path));
 	}
 
 	void testReadOnlyDatabase()
