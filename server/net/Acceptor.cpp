@@ -9,7 +9,9 @@
 #include "Poco/Net/TCPServerConnection.h"
 #include "Poco/Net/TCPServerConnectionFactory.h"
 #include "Poco/Net/TCPServerParams.h"
+#include "Poco/Mutex.h"
 #include <atomic>
+#include <unordered_map>
 
 namespace imgate {
 namespace net {
@@ -17,6 +19,42 @@ namespace net {
 ConnectionFactory::~ConnectionFactory()
 {
 }
+
+
+Poco::UInt64 ConnectionFactory::admissionTicket()
+{
+	return 0;
+}
+
+
+class Acceptor::Tickets
+	/// Carries each connection's admission ticket from the accept thread
+	/// (Filter) to its hand-off (a pool thread), keyed by descriptor: one
+	/// is unique while the socket is open, and the hand-off takes its
+	/// entry before the loop can close it.
+{
+public:
+	void put(int fd, Poco::UInt64 ticket)
+	{
+		if (ticket == 0) return;
+		Poco::FastMutex::ScopedLock lock(_mutex);
+		_tickets[fd] = ticket;
+	}
+
+	Poco::UInt64 take(int fd)
+	{
+		Poco::FastMutex::ScopedLock lock(_mutex);
+		auto it = _tickets.find(fd);
+		if (it == _tickets.end()) return 0;
+		Poco::UInt64 ticket = it->second;
+		_tickets.erase(it);
+		return ticket;
+	}
+
+private:
+	Poco::FastMutex _mutex;
+	std::unordered_map<int, Poco::UInt64> _tickets;
+};
 
 
 AcceptCheck::~AcceptCheck()
@@ -28,8 +66,10 @@ class Acceptor::Filter: public Poco::Net::TCPServerConnectionFilter
 	/// Runs on the accept thread: the connection limit, then the check.
 {
 public:
-	Filter(ConnectionLimiter& limiter, const std::string& busyReply, AcceptCheck* pCheck):
+	Filter(ConnectionLimiter& limiter, ConnectionFactory& factory, Tickets& tickets, const std::string& busyReply, AcceptCheck* pCheck):
 		_limiter(limiter),
+		_factory(factory),
+		_tickets(tickets),
 		_busyReply(busyReply),
 		_pCheck(pCheck)
 	{
@@ -37,8 +77,15 @@ public:
 
 	bool accept(const Poco::Net::StreamSocket& socket) override
 	{
+		// Before the check: whatever the factory decides from now on, the
+		// check may not have seen.
+		const Poco::UInt64 ticket = _factory.admissionTicket();
 		if (_pCheck && !_pCheck->accept(socket)) return false;
-		if (_limiter.tryAcquire()) return true;
+		if (_limiter.tryAcquire())
+		{
+			_tickets.put(socket.impl()->sockfd(), ticket);
+			return true;
+		}
 		++_refusedBusy;
 		try
 		{
@@ -57,6 +104,8 @@ public:
 
 private:
 	ConnectionLimiter& _limiter;
+	ConnectionFactory& _factory;
+	Tickets& _tickets;
 	std::string _busyReply;
 	AcceptCheck* _pCheck;
 };
@@ -68,10 +117,11 @@ class HandOff: public Poco::Net::TCPServerConnection
 	/// Posts the socket to a loop and returns: no thread per connection.
 {
 public:
-	HandOff(const Poco::Net::StreamSocket& socket, LoopPool& loops, ConnectionFactory& factory):
+	HandOff(const Poco::Net::StreamSocket& socket, LoopPool& loops, ConnectionFactory& factory, Poco::UInt64 ticket):
 		Poco::Net::TCPServerConnection(socket),
 		_loops(loops),
-		_factory(factory)
+		_factory(factory),
+		_ticket(ticket)
 	{
 	}
 
@@ -89,12 +139,13 @@ public:
 		}
 		EventLoop& loop = _loops.next();
 		ConnectionFactory& factory = _factory;
-		loop.post([s, peer, &loop, &factory, &limiter]() mutable
+		const Poco::UInt64 ticket = _ticket;
+		loop.post([s, peer, &loop, &factory, &limiter, ticket]() mutable
 		{
 			try
 			{
 				s.setBlocking(false);
-				loop.adopt(factory.createConnection(loop, s, peer));
+				loop.adopt(factory.createConnection(loop, s, peer, ticket));
 			}
 			catch (...)
 			{
@@ -108,6 +159,7 @@ public:
 private:
 	LoopPool& _loops;
 	ConnectionFactory& _factory;
+	const Poco::UInt64 _ticket;
 };
 
 } // namespace
@@ -116,20 +168,22 @@ private:
 class Acceptor::HandOffFactory: public Poco::Net::TCPServerConnectionFactory
 {
 public:
-	HandOffFactory(LoopPool& loops, ConnectionFactory& factory):
+	HandOffFactory(LoopPool& loops, ConnectionFactory& factory, Tickets& tickets):
 		_loops(loops),
-		_factory(factory)
+		_factory(factory),
+		_tickets(tickets)
 	{
 	}
 
 	Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override
 	{
-		return new HandOff(socket, _loops, _factory);
+		return new HandOff(socket, _loops, _factory, _tickets.take(socket.impl()->sockfd()));
 	}
 
 private:
 	LoopPool& _loops;
 	ConnectionFactory& _factory;
+	Tickets& _tickets;
 };
 
 
@@ -150,10 +204,11 @@ Poco::Net::TCPServerParams::Ptr makeParams()
 
 Acceptor::Acceptor(LoopPool& loops, ConnectionFactory& factory, const Poco::Net::ServerSocket& socket,
 		const std::string& busyReply, AcceptCheck* pCheck):
+	_pTickets(new Tickets),
 	_threadPool("imgate-accept", 1, 2),
 	_socket(socket),
-	_server(new HandOffFactory(loops, factory), _threadPool, socket, makeParams()),
-	_pFilter(new Filter(loops.limiter(), busyReply, pCheck))
+	_server(new HandOffFactory(loops, factory, *_pTickets), _threadPool, socket, makeParams()),
+	_pFilter(new Filter(loops.limiter(), factory, *_pTickets, busyReply, pCheck))
 {
 	_server.setConnectionFilter(_pFilter);
 	_port = _socket.address().port();

@@ -26,9 +26,17 @@ class ConnectionFactory
 public:
 	virtual ~ConnectionFactory();
 
-	virtual std::unique_ptr<Connection> createConnection(EventLoop& loop, const Poco::Net::StreamSocket& socket, const PeerAddress& peer) = 0;
+	virtual Poco::UInt64 admissionTicket();
+		/// Acceptor thread, just before a new connection's accept checks
+		/// run; the value comes back to createConnection(), so the factory
+		/// can tell what it decided after those checks (a ban the checks
+		/// could not see yet). Default: 0.
+
+	virtual std::unique_ptr<Connection> createConnection(EventLoop& loop, const Poco::Net::StreamSocket& socket, const PeerAddress& peer, Poco::UInt64 ticket) = 0;
 		/// Loop thread of loop. The socket is already non-blocking; peer
-		/// was taken right after accept (never empty).
+		/// was taken right after accept (never empty outside tests); ticket
+		/// is admissionTicket() of this connection (0 if none was taken).
+		/// The caller adopts the connection right after.
 };
 
 
@@ -71,7 +79,9 @@ public:
 private:
 	class Filter;
 	class HandOffFactory;
+	class Tickets;
 
+	std::unique_ptr<Tickets> _pTickets;
 	Poco::ThreadPool _threadPool;
 	Poco::Net::ServerSocket _socket;
 	Poco::Net::TCPServer _server;

@@ -32,13 +32,53 @@ void SessionManager::reconfigure(const SessionConfig& config)
 }
 
 
-std::unique_ptr<net::Connection> SessionManager::createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer)
+Poco::UInt64 SessionManager::admissionTicket()
+{
+	return _addressKickCount.load(std::memory_order_acquire);
+}
+
+
+std::unique_ptr<net::Connection> SessionManager::createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer, Poco::UInt64 ticket)
 {
 	std::unique_ptr<Session> pSession(new Session(loop, socket, peer, *this));
 	// A hand-off still in the loop's queue when the drain swept the loop
 	// would otherwise never be kicked.
 	if (_draining) pSession->scheduleDrainKick(loop.tick() + 1);
+	// A ban that came while this connection was past its accept check and
+	// not yet in its loop posted its kicks before the loop had it.
+	if (_addressKickCount.load(std::memory_order_acquire) != ticket)
+	{
+		const SessionRef ref = pSession->ref();
+		loop.post([this, ref, ticket]()
+		{
+			if (Session* pAdopted = find(ref)) kickIfBannedSince(*pAdopted, ticket);
+		});
+	}
 	return std::unique_ptr<net::Connection>(pSession.release());
+}
+
+
+void SessionManager::kickIfBannedSince(Session& session, Poco::UInt64 ticket)
+{
+	poco_assert_dbg(session.loop().inLoopContext());
+	std::vector<AddressKick> since;
+	{
+		// Copied out: a plugin's matcher never runs under this lock.
+		Poco::FastMutex::ScopedLock lock(_addressKicksMutex);
+		for (const AddressKick& k: _addressKicks)
+		{
+			if (k.number > ticket) since.push_back(k);
+		}
+	}
+	const std::string address = session.peer().host();
+	for (const AddressKick& k: since)
+	{
+		if ((*k.pMatch)(address))
+		{
+			session.kick(k.reason, k.message);
+			return;
+		}
+	}
 }
 
 
@@ -157,8 +197,17 @@ bool SessionManager::kickUid(const std::string& uid, imgate::KickReason reason, 
 
 void SessionManager::kickAddresses(std::function<bool(const std::string& address)> match, imgate::KickReason reason, const std::string& message)
 {
-	auto pMatch = std::make_shared<std::function<bool(const std::string&)>>(std::move(match));
+	std::shared_ptr<const std::function<bool(const std::string&)>> pMatch = std::make_shared<std::function<bool(const std::string&)>>(std::move(match));
 	const protocol::KickReason kickReason = static_cast<protocol::KickReason>(static_cast<Poco::UInt32>(reason));
+	{
+		// Recorded before the kicks are posted: a connection whose ticket
+		// predates this call finds it when its loop adopts it.
+		Poco::FastMutex::ScopedLock lock(_addressKicksMutex);
+		const Poco::UInt64 number = _addressKickCount.load(std::memory_order_relaxed) + 1;
+		_addressKicks.push_back(AddressKick{number, pMatch, kickReason, message});
+		if (_addressKicks.size() > ADDRESS_KICKS_KEPT) _addressKicks.pop_front();
+		_addressKickCount.store(number, std::memory_order_release);
+	}
 	for (std::size_t i = 0; i < _loops.size(); ++i)
 	{
 		net::EventLoop& loop = _loops.loop(i);

@@ -12,11 +12,15 @@
 #include "server/net/Acceptor.h"
 #include "server/net/LoopPool.h"
 #include "server/plugin/FilterChain.h"
+#include "server/protocol/Command.h"
 #include "server/session/SessionConfig.h"
 #include "server/session/UidDirectory.h"
 #include "server/store/MessageStore.h"
 #include "Poco/Logger.h"
+#include "Poco/Mutex.h"
 #include <atomic>
+#include <deque>
+#include <memory>
 
 namespace imgate {
 namespace session {
@@ -34,7 +38,14 @@ public:
 	SessionManager(const SessionConfig& config, net::LoopPool& loops, store::MessageStore& store, const plugin::FilterChain& filters);
 		/// filters must outlive the sessions.
 
-	std::unique_ptr<net::Connection> createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer) override;
+	Poco::UInt64 admissionTicket() override;
+		/// The number of kickAddresses() calls so far. Any thread.
+
+	std::unique_ptr<net::Connection> createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer, Poco::UInt64 ticket) override;
+		/// A Session. A kickAddresses() that came after ticket was taken
+		/// (after the connection's accept checks ran, so they may have let
+		/// a banned address through) and matches peer kicks it once the
+		/// loop has adopted it.
 
 	const SessionConfig& config() const;
 		/// The settings in force. A reference stays valid for the server's
@@ -80,7 +91,9 @@ public:
 		/// Any thread (imgate::Host): kicks the uid's session, wherever it runs.
 
 	void kickAddresses(std::function<bool(const std::string& address)> match, imgate::KickReason reason, const std::string& message) override;
-		/// Any thread (imgate::Host): every loop kicks its matching sessions.
+		/// Any thread (imgate::Host): every loop kicks its matching sessions,
+		/// and connections still on their way to a loop are checked when it
+		/// adopts them (the last ADDRESS_KICKS_KEPT calls are kept for that).
 
 	void ban(const imgate::BanRequest& request) override;
 		/// Any thread (imgate::Host): hands the ban to every filter (onBan).
@@ -94,10 +107,25 @@ public:
 	std::size_t sessionCount() const;
 		/// Open connections (logged in or not).
 
+	enum
+	{
+		ADDRESS_KICKS_KEPT = 1024 /// Far more bans than can come while one connection is handed to its loop (microseconds).
+	};
+
 private:
+	struct AddressKick
+	{
+		Poco::UInt64 number; /// admissionTicket() after it.
+		std::shared_ptr<const std::function<bool(const std::string&)>> pMatch;
+		protocol::KickReason reason;
+		std::string message;
+	};
+
 	template <class Task>
 	void runOn(std::size_t loopIndex, Task&& task);
 	Session* find(const SessionRef& ref);
+	void kickIfBannedSince(Session& session, Poco::UInt64 ticket);
+		/// Session's loop, right after adoption.
 
 	std::vector<std::unique_ptr<const SessionConfig>> _configs; /// Every version: loops may still read an old one.
 	std::atomic<const SessionConfig*> _pConfig{nullptr};
@@ -107,6 +135,9 @@ private:
 	UidDirectory _directory;
 	Poco::Logger& _logger;
 	std::atomic<bool> _draining{false};
+	Poco::FastMutex _addressKicksMutex;     /// Guards _addressKicks and the writes of _addressKickCount.
+	std::deque<AddressKick> _addressKicks;  /// The last ADDRESS_KICKS_KEPT, oldest first.
+	std::atomic<Poco::UInt64> _addressKickCount{0};
 };
 
 

@@ -87,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 	int fds[2];
 	if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) std::abort();
 	Poco::Net::StreamSocket socket(new Poco::Net::StreamSocketImpl(fds[0]));
-	loop.adopt(manager.createConnection(loop, socket, net::PeerAddress()));
+	loop.adopt(manager.createConnection(loop, socket, net::PeerAddress(), manager.admissionTicket()));
 
 	std::size_t at = 0;
 	while (at < size && loop.connectionCount() > 0)

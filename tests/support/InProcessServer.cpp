@@ -24,7 +24,7 @@ session::SessionConfig anonymous(session::SessionConfig config)
 } // namespace
 
 
-InProcessServer::InProcessServer(const session::SessionConfig& config):
+InProcessServer::InProcessServer(const session::SessionConfig& config, net::AcceptCheck* pCheck):
 	_loops(1, 1000, _clock),
 	_store(store::MemoryMessageStore::Limits()),
 	_manager(anonymous(config), _loops, _store, _filters)
@@ -34,7 +34,7 @@ InProcessServer::InProcessServer(const session::SessionConfig& config):
 	Poco::Net::ServerSocket socket;
 	socket.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true, false);
 	socket.listen(64);
-	_pAcceptor.reset(new net::Acceptor(_loops, _manager, socket, std::string()));
+	_pAcceptor.reset(new net::Acceptor(_loops, _manager, socket, std::string(), pCheck));
 	_pAcceptor->start();
 }
 
@@ -49,6 +49,12 @@ InProcessServer::~InProcessServer()
 Poco::UInt16 InProcessServer::port() const
 {
 	return _pAcceptor->port();
+}
+
+
+session::SessionManager& InProcessServer::manager()
+{
+	return _manager;
 }
 
 

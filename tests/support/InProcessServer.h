@@ -29,8 +29,10 @@ class InProcessServer
 	/// Every call from the test's thread.
 {
 public:
-	explicit InProcessServer(const session::SessionConfig& config);
-		/// Anonymous logins are allowed whatever config says.
+	explicit InProcessServer(const session::SessionConfig& config, net::AcceptCheck* pCheck = nullptr);
+		/// Anonymous logins are allowed whatever config says. pCheck, if
+		/// given, runs on the acceptor's thread for every connection, as
+		/// the plugins' onAccept does in imgated.
 
 	~InProcessServer();
 
@@ -52,6 +54,8 @@ public:
 		/// call: frames read before it are handled and answered.
 
 	std::size_t sessionCount() const;
+
+	session::SessionManager& manager();
 
 private:
 	ManualClock _clock;
