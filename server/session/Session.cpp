@@ -8,6 +8,7 @@
 #include "server/session/SessionManager.h"
 #include "server/net/EventLoop.h"
 #include "server/protocol/FrameEncoder.h"
+#include "server/protocol/LogText.h"
 #include "server/protocol/Uid.h"
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/Bugcheck.h"
@@ -44,17 +45,6 @@ bool before(Poco::UInt32 a, Poco::UInt32 b)
 bool reached(Poco::UInt32 now, Poco::UInt32 deadline)
 {
 	return static_cast<Poco::Int32>(now - deadline) >= 0;
-}
-
-std::string printable(const std::string& text)
-	/// Client-chosen text for a log line: control bytes could forge lines.
-{
-	std::string out(text);
-	for (char& ch: out)
-	{
-		if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
-	}
-	return out;
 }
 
 } // namespace
@@ -286,8 +276,9 @@ bool Session::authorizeLogin(const protocol::Frame& frame, const imgate::v1::Log
 		Verdict verdict = filters.onLogin(login, _slots, authenticated);
 		if (verdict.stops())
 		{
-			_manager.logger().information("login refused uid=%s peer=%s: %s (%s)", request.uid(), login.peer.address,
-				std::string(protocol::statusName(static_cast<Poco::UInt16>(verdict.status()))), printable(verdict.message()));
+			if (admitUnauthenticatedLine())
+				_manager.logger().information("login refused uid=%s peer=%s: %s %s", request.uid(), login.peer.address,
+					std::string(protocol::statusName(static_cast<Poco::UInt16>(verdict.status()))), protocol::quoted(verdict.message()));
 			refuse(frame, verdict);
 			return false;
 		}
@@ -297,7 +288,8 @@ bool Session::authorizeLogin(const protocol::Frame& frame, const imgate::v1::Log
 	if (!authenticated && !(_manager.config().allowAnonymous && !filters.hasAuthenticator()))
 	{
 		// The token is never logged.
-		_manager.logger().warning("login refused uid=%s peer=%s: %s", request.uid(), _peer.toString(),
+		if (admitUnauthenticatedLine())
+			_manager.logger().warning("login refused uid=%s peer=%s: %s", request.uid(), _peer.toString(),
 			std::string(filters.hasAuthenticator() ? "no auth plugin accepted it" : "anonymous login is disabled and no auth plugin is loaded"));
 		failRequest(frame, Status::AUTH_FAILED, "authentication failed");
 		closeAfterLinger();
@@ -330,7 +322,7 @@ void Session::completeLogin(const protocol::Frame& frame, const imgate::v1::Logi
 	_toldInterval = static_cast<Poco::UInt16>(config.heartbeatInterval);
 	_state = LOGGED_IN;
 	_since = loop().tick();
-	_manager.logger().information("login uid=%s peer=%s device=%s session=%Lx", _uid, _peer.toString(), printable(request.device()), id());
+	_manager.logger().information("login uid=%s peer=%s device=%s session=%Lx", _uid, _peer.toString(), protocol::quoted(request.device()), id());
 	loop().counters().logins[0].add();
 
 	imgate::v1::LoginResponse response;
@@ -476,7 +468,7 @@ void Session::kick(protocol::KickReason reason, const std::string& message)
 	loop().counters().kicks[metrics::LoopCounters::kickSlot(static_cast<unsigned>(reason))].add();
 	if (_state == LOGGED_IN)
 		_manager.logger().information("kick uid=%s peer=%s session=%Lx reason=%s: %s", _uid, _peer.toString(), id(),
-			std::string(protocol::kickReasonName(reason)), printable(message));
+			std::string(protocol::kickReasonName(reason)), protocol::quoted(message));
 	// KICK is the last frame: MSG_SENDs still waiting for the store are
 	// answered first (sendAck() then sends it).
 	if (_unanswered > 0) _pFarewell.reset(new Farewell{reason, message});
@@ -514,8 +506,11 @@ void Session::onTimer()
 	}
 	if (_state == CONNECTED && reached(now, _since + EventLoop::ticksFromSeconds(config.loginTimeout)))
 	{
-		_manager.logger().information("login timeout peer=%s session=%Lx", _peer.toString(), id());
-		failAndClose(Status::NOT_LOGGED_IN, 0, "login timeout");
+		// One line (or none in a flood): the ERROR itself is not logged too.
+		if (admitUnauthenticatedLine())
+			_manager.logger().information("login timeout peer=%s session=%Lx", _peer.toString(), id());
+		sendError(Status::NOT_LOGGED_IN, 0, "login timeout", false);
+		closeAfterLinger();
 		return;
 	}
 	if (_state == LOGGED_IN && reached(now, _since + EventLoop::ticksFromSeconds(heartbeatTimeout())))
@@ -619,10 +614,10 @@ void Session::failRequest(const protocol::Frame& frame, Status status, const std
 }
 
 
-void Session::sendError(Status status, Poco::UInt32 seq, const std::string& message)
+void Session::sendError(Status status, Poco::UInt32 seq, const std::string& message, bool log)
 {
 	countError(status);
-	logError(status, message);
+	if (log) logError(status, message);
 	imgate::v1::Error error;
 	error.set_message(message);
 	FrameEncoder::append(output(), Command::ERROR, status, seq, error);
@@ -651,14 +646,28 @@ unsigned Session::heartbeatTimeout() const
 
 void Session::logError(Status status, const std::string& message)
 {
-	const ErrorLogBudget::Decision decision = _errorLog.admit(loop().tick());
+	const LogBudget::Decision decision = _errorLog.admit(loop().tick());
 	if (decision.omitted)
 		_manager.logger().warning("error uid=%s peer=%s session=%Lx: %hu more errors in the last minute were not logged",
 			_uid, _peer.toString(), id(), decision.omitted);
-	if (!decision.log) return;
+	if (!decision.log || !admitUnauthenticatedLine()) return;
 	_manager.logger().warning("error uid=%s peer=%s session=%Lx: %s %s%s", _uid, _peer.toString(), id(),
-		std::string(protocol::statusName(status)), printable(message),
+		std::string(protocol::statusName(status)), protocol::quoted(message),
 		std::string(decision.last ? " (more errors of this session in the next minute are counted, not logged)" : ""));
+}
+
+
+bool Session::admitUnauthenticatedLine()
+{
+	if (_state == LOGGED_IN) return true;
+	const LogBudget::Decision decision = _manager.unauthenticatedLogBudget(loop()).admit(loop().tick(), UNAUTHENTICATED_LOG_LINES);
+	if (decision.omitted)
+		_manager.logger().warning("%hu more lines about connections that had not logged in were left out in the last minute (the metrics count them all)",
+			decision.omitted);
+	if (decision.last)
+		_manager.logger().warning("%hu lines about connections that have not logged in this minute: more are counted, not logged",
+			static_cast<Poco::UInt16>(UNAUTHENTICATED_LOG_LINES));
+	return decision.log;
 }
 
 

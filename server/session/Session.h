@@ -16,7 +16,7 @@
 #include "server/plugin/FilterChain.h"
 #include "server/protocol/FrameDecoder.h"
 #include "server/session/Delivery.h"
-#include "server/session/ErrorLogBudget.h"
+#include "server/session/LogBudget.h"
 #include "server/session/SessionRef.h"
 #include "server/store/MessageStore.h"
 #include <memory>
@@ -110,7 +110,8 @@ private:
 
 	enum
 	{
-		MAX_HEARTBEAT_TIMEOUT = 86400 /// s, as session.heartbeatTimeout allows
+		MAX_HEARTBEAT_TIMEOUT = 86400, /// s, as session.heartbeatTimeout allows
+		UNAUTHENTICATED_LOG_LINES = 60 /// a minute, per loop
 	};
 
 	struct Farewell
@@ -141,7 +142,8 @@ private:
 		/// MSG_SEND_ACK with an error status (counted).
 	void handleDeliverAck(const protocol::Frame& frame);
 	void failRequest(const protocol::Frame& frame, protocol::Status status, const std::string& message);
-	void sendError(protocol::Status status, Poco::UInt32 seq, const std::string& message);
+	void sendError(protocol::Status status, Poco::UInt32 seq, const std::string& message, bool log = true);
+		/// ERROR (counted; logged within the budgets if log).
 	void failAndClose(protocol::Status status, Poco::UInt32 seq, const std::string& message);
 	void closeAfterLinger();
 		/// closeAfterFlush() bounded by the configured close linger.
@@ -155,7 +157,14 @@ private:
 		/// configured timeout, scaled up if the session was told a longer
 		/// heartbeat interval than the one configured now (SIGHUP).
 	void logError(protocol::Status status, const std::string& message);
-		/// A warning naming the session, within its ErrorLogBudget.
+		/// A warning naming the session, within its LogBudget (and, before
+		/// login, admitUnauthenticatedLine()).
+	bool admitUnauthenticatedLine();
+		/// Before login, whether a line about this connection may be
+		/// logged: all connections of the loop that have not logged in
+		/// share UNAUTHENTICATED_LOG_LINES a minute, so a flood of them
+		/// (each timing out, or refused) cannot flood the log. Always true
+		/// after login.
 	void afterDelivery();
 		/// Drops an idle Delivery and re-arms the timer.
 	void rearm();
@@ -173,7 +182,7 @@ private:
 	Poco::UInt32 _loginAt = 0; /// (Members are ordered to leave no padding.)
 	std::string _device;    /// For the admin API (at most 128 bytes; 15 or fewer need no heap).
 	Poco::UInt32 _unanswered = 0;    /// MSG_SENDs handed to the store and not yet answered.
-	ErrorLogBudget _errorLog;
+	LogBudget _errorLog;
 	Poco::UInt16 _toldInterval = 0;  /// The heartbeat interval LOGIN_RESP gave the client, seconds.
 	State _state = CONNECTED;
 };

@@ -19,7 +19,8 @@ SessionManager::SessionManager(const SessionConfig& config, net::LoopPool& loops
 	_filters(filters),
 	_store(store),
 	_directory(static_cast<Poco::Int64>(config.takeoverGuard) * 1000),
-	_logger(Poco::Logger::get("imgate.session"))
+	_logger(Poco::Logger::get("imgate.session")),
+	_unauthenticatedLogBudgets(loops.size())
 {
 	reconfigure(config);
 }
@@ -250,6 +251,13 @@ void SessionManager::beginDrain()
 			});
 		});
 	}
+}
+
+
+LogBudget& SessionManager::unauthenticatedLogBudget(const net::EventLoop& loop)
+{
+	poco_assert_dbg(loop.inLoopContext());
+	return _unauthenticatedLogBudgets[loop.index()];
 }
 
 

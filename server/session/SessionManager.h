@@ -13,6 +13,7 @@
 #include "server/net/LoopPool.h"
 #include "server/plugin/FilterChain.h"
 #include "server/protocol/Command.h"
+#include "server/session/LogBudget.h"
 #include "server/session/SessionConfig.h"
 #include "server/session/UidDirectory.h"
 #include "server/store/MessageStore.h"
@@ -104,6 +105,10 @@ public:
 
 	bool draining() const;
 
+	LogBudget& unauthenticatedLogBudget(const net::EventLoop& loop);
+		/// The loop's budget of log lines about connections that have not
+		/// logged in (Session::admitUnauthenticatedLine()). Loop thread only.
+
 	std::size_t sessionCount() const;
 		/// Open connections (logged in or not).
 
@@ -135,6 +140,7 @@ private:
 	UidDirectory _directory;
 	Poco::Logger& _logger;
 	std::atomic<bool> _draining{false};
+	std::vector<LogBudget> _unauthenticatedLogBudgets; /// One per loop, each touched by its loop only.
 	Poco::FastMutex _addressKicksMutex;     /// Guards _addressKicks and the writes of _addressKickCount.
 	std::deque<AddressKick> _addressKicks;  /// The last ADDRESS_KICKS_KEPT, oldest first.
 	std::atomic<Poco::UInt64> _addressKickCount{0};

@@ -151,7 +151,7 @@ public:
 		std::size_t lines = 0;
 		for (std::size_t at = log.find("error uid=flooder peer=127.0.0.1:"); at != std::string::npos; at = log.find("error uid=flooder peer=", at + 1)) ++lines;
 		CPPUNIT_ASSERT_EQUAL(std::size_t(5), lines);
-		CPPUNIT_ASSERT_MESSAGE(log, log.find(": UNKNOWN_COMMAND MSG_DELIVER is a server-to-client command (more errors of this session in the next minute are counted, not logged)") != std::string::npos);
+		CPPUNIT_ASSERT_MESSAGE(log, log.find(": UNKNOWN_COMMAND \"MSG_DELIVER is a server-to-client command\" (more errors of this session in the next minute are counted, not logged)") != std::string::npos);
 		// Another session has its own budget.
 		auto d = _pServer->login("other");
 		d->send(Command::MSG_DELIVER, 7, fake);
