@@ -1,0 +1,101 @@
+//
+// ban-list.cpp
+//
+// Fuzz target: the blacklist plugin's list file parser (BanList::parse
+// and AddressMatcher, plugins/blacklist), on any file text. Checks what
+// the format promises (docs/plugins.md): every error names the file and a
+// line of it; a line "ip ADDRESS[/PREFIX]" or "uid UID" that is not
+// reported bans that address (the address itself lies in its own block)
+// or uid; any address inet_pton reads is accepted on its own; nothing
+// counts more entries than there are lines.
+//
+// Input: the file's text.
+//
+
+#include "plugins/blacklist/BanList.h"
+#include <arpa/inet.h>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using imgate::blacklist::BanList;
+
+namespace {
+
+const std::string FILE_NAME = "fuzz.txt";
+
+
+void require(bool condition, const std::string& what)
+{
+	if (condition) return;
+	std::fprintf(stderr, "ban-list: broken promise: %s\n", what.c_str());
+	std::abort();
+}
+
+
+bool plainAddress(const std::string& text)
+	/// What inet_pton reads (IPv6 without a zone).
+{
+	unsigned char bytes[16];
+	return ::inet_pton(AF_INET, text.c_str(), bytes) == 1 || ::inet_pton(AF_INET6, text.c_str(), bytes) == 1;
+}
+
+} // namespace
+
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+	const std::string text(reinterpret_cast<const char*>(data), size);
+	std::vector<std::string> errors;
+	const BanList list = BanList::parse(text, FILE_NAME, errors);
+
+	// Lines as the parser reads them (std::getline).
+	std::vector<std::string> lines;
+	{
+		std::istringstream in(text);
+		std::string line;
+		while (std::getline(in, line)) lines.push_back(line);
+	}
+	std::set<std::size_t> reported;
+	for (const std::string& error: errors)
+	{
+		require(error.compare(0, FILE_NAME.size() + 1, FILE_NAME + ":") == 0, "an error without the file name: " + error);
+		const std::size_t colon = error.find(':', FILE_NAME.size() + 1);
+		require(colon != std::string::npos && colon + 1 < error.size() && error[colon + 1] == ' ', "an error without a line: " + error);
+		const std::string digits = error.substr(FILE_NAME.size() + 1, colon - FILE_NAME.size() - 1);
+		require(!digits.empty() && digits.size() < 10 && digits.find_first_not_of("0123456789") == std::string::npos, "an error without a line: " + error);
+		const std::size_t number = std::stoul(digits);
+		require(number >= 1 && number <= lines.size(), "an error naming a line the file does not have: " + error);
+		require(reported.insert(number).second, "two errors for one line: " + error);
+	}
+	require(list.addressCount() + list.uidCount() <= lines.size(), "more entries than lines");
+
+	for (std::size_t i = 0; i < lines.size(); ++i)
+	{
+		std::string line = lines[i];
+		const std::size_t hash = line.find('#');
+		if (hash != std::string::npos) line.erase(hash);
+		std::istringstream words(line);
+		std::string kind, value, extra;
+		words >> kind >> value >> extra;
+		if (kind.empty() || value.empty() || !extra.empty()) continue;
+		const std::string where = FILE_NAME + ":" + std::to_string(i + 1) + " \"" + lines[i] + "\": ";
+		const bool ok = reported.count(i + 1) == 0;
+		if (kind == "ip")
+		{
+			const std::string host = value.substr(0, value.find('/'));
+			if (value.find('/') == std::string::npos && plainAddress(value))
+				require(ok, where + "an address refused");
+			if (ok) require(list.bansAddress(host), where + "listed, yet its address is not banned");
+		}
+		else if (kind == "uid" && ok)
+		{
+			require(list.bansUid(value), where + "listed, yet the uid is not banned");
+		}
+	}
+	return 0;
+}
