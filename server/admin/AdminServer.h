@@ -2,16 +2,18 @@
 // AdminServer.h
 //
 // Layer: admin
-// The admin HTTP listener: POCO's HTTPServer with its own small thread
-// pool, so that no admin request ever runs on an event loop.
+// The admin HTTP listener: its own event loop gathers requests (no client
+// can hold a thread while it sends slowly), a few admin threads answer
+// them, so that no admin request ever runs on a client event loop.
 //
 
 #ifndef imgate_admin_AdminServer_INCLUDED
 #define imgate_admin_AdminServer_INCLUDED
 
 #include "server/admin/AdminApi.h"
-#include "Poco/Net/HTTPServer.h"
-#include "Poco/ThreadPool.h"
+#include "server/admin/AdminWorkers.h"
+#include "server/net/Acceptor.h"
+#include "server/net/LoopPool.h"
 #include <memory>
 #include <string>
 
@@ -20,6 +22,14 @@ namespace admin {
 
 class AdminServer
 	/// Main thread: construct, start(), stop().
+	///
+	/// Threads: a net::Acceptor (its accept thread and two hand-off
+	/// threads), one event loop ("imgate-loop-0" of its own LoopPool) that
+	/// runs every AdminConnection, and Options::threads AdminWorkers that
+	/// call AdminApi::handle() and post the answer back to the loop. At
+	/// most MAX_CONNECTIONS connections at once (more get 503 at accept),
+	/// at most MAX_QUEUED complete requests waiting for an admin thread
+	/// (more get 503).
 {
 public:
 	struct Options
@@ -55,15 +65,20 @@ public:
 	enum
 	{
 		MIN_TOKEN_LENGTH = 16,
-		BODY_SECONDS = 5,        /// The most a request body may take to arrive.
-		MAX_QUEUED = 64         /// Connections waiting for an admin thread; beyond, refused.
+		MAX_CONNECTIONS = 256,   /// Admin connections at once; beyond, 503 at accept.
+		MAX_QUEUED = 64          /// Requests waiting for an admin thread; beyond, 503.
 	};
 
 private:
+	class Front;
+
 	std::unique_ptr<AdminApi> _pApi;
-	std::unique_ptr<Poco::ThreadPool> _pThreads;
-	std::unique_ptr<Poco::Net::HTTPServer> _pServer;
+	std::unique_ptr<AdminWorkers> _pWorkers;
+	std::unique_ptr<net::LoopPool> _pLoops;
+	std::unique_ptr<Front> _pFront;
+	std::unique_ptr<net::Acceptor> _pAcceptor;
 	Poco::UInt16 _port = 0;
+	bool _started = false;
 	bool _stopped = false;
 };
 

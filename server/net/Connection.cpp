@@ -38,6 +38,12 @@ void Connection::onWriteProgress()
 }
 
 
+bool Connection::onEndOfInput()
+{
+	return true;
+}
+
+
 bool Connection::expectsOutput() const
 {
 	return false;

@@ -82,6 +82,13 @@ protected:
 	virtual void onWriteProgress();
 		/// Some output was handed to the kernel. Default: nothing.
 
+	virtual bool onEndOfInput();
+		/// The peer shut down its sending side: no more bytes will come.
+		/// Return true to close now (the default), or false to keep the
+		/// connection open for writing (the loop no longer reads it; call
+		/// closeAfterFlush() or close() when done), as an HTTP server does
+		/// for a client that half-closes after its request.
+
 	virtual bool expectsOutput() const;
 		/// True while output is still to come that a closeAfterFlush() must
 		/// wait for (replies to requests read before it, answered later by
@@ -97,7 +104,8 @@ private:
 		DRAINING     = 2,  // closeAfterFlush(): no more reads
 		WANT_WRITE   = 4,  // EPOLLOUT registered
 		READ_PAUSED  = 8,  // EPOLLIN removed: output above HIGH_WATER
-		DIRTY        = 16  // in the loop's flush list
+		DIRTY        = 16, // in the loop's flush list
+		INPUT_ENDED  = 32  // the peer sent its FIN and the connection stays: no more reads
 	};
 
 	EventLoop& _loop;

@@ -258,7 +258,13 @@ void EventLoop::readFrom(Connection& c)
 		}
 		else if (n == 0)
 		{
-			closeConnection(c);
+			if (c.onEndOfInput())
+			{
+				closeConnection(c);
+				return;
+			}
+			c._flags |= Connection::INPUT_ENDED;
+			updateInterest(c);
 			return;
 		}
 		else if (errno == EINTR)
@@ -353,7 +359,7 @@ void EventLoop::updateInterest(Connection& c)
 	Poco::UInt8 flags = c._flags;
 	if (pending > 0) flags |= Connection::WANT_WRITE;
 	else flags &= ~Connection::WANT_WRITE;
-	if ((flags & Connection::DRAINING) || pending > Connection::HIGH_WATER) flags |= Connection::READ_PAUSED;
+	if ((flags & (Connection::DRAINING | Connection::INPUT_ENDED)) || pending > Connection::HIGH_WATER) flags |= Connection::READ_PAUSED;
 	else if (pending <= Connection::HIGH_WATER / 2) flags &= ~Connection::READ_PAUSED;
 	const Poco::UInt8 mask = Connection::WANT_WRITE | Connection::READ_PAUSED;
 	if ((flags & mask) == (c._flags & mask)) return;

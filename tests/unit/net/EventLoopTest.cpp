@@ -54,7 +54,19 @@ protected:
 			loop().timers().schedule(*this, loop().tick() + 1);
 			return;
 		}
+		if (length == 1 && data[0] == 'h')
+		{
+			_answerAtEnd = true; // like an HTTP request whose client half-closes
+			return;
+		}
 		output().append(data, length);
+	}
+	bool onEndOfInput() override
+	{
+		if (!_answerAtEnd) return true;
+		output() += "answer";
+		closeAfterFlush(10);
+		return false;
 	}
 	void onTimer() override { ++_c.timers; output() += "T"; }
 	void onClose() override { ++_c.closed; }
@@ -66,6 +78,7 @@ protected:
 
 private:
 	Counters& _c;
+	bool _answerAtEnd = false;
 };
 
 } // namespace
@@ -75,6 +88,7 @@ class EventLoopTest: public CppUnit::TestFixture
 {
 	CPPUNIT_TEST_SUITE(EventLoopTest);
 	CPPUNIT_TEST(testPostRunsOnLoopThread);
+	CPPUNIT_TEST(testHalfClosedPeerStillGetsItsAnswer);
 	CPPUNIT_TEST(testEchoAndClose);
 	CPPUNIT_TEST(testReusedOutputBufferStartsEmpty);
 	CPPUNIT_TEST(testCloseAfterFlush);
@@ -142,6 +156,23 @@ public:
 		CPPUNIT_ASSERT(inLoop.load());
 		CPPUNIT_ASSERT_EQUAL(2, second.load());
 		CPPUNIT_ASSERT(!_pLoop->inLoopThread());
+	}
+
+	void testHalfClosedPeerStillGetsItsAnswer()
+	{
+		// The peer shuts down its side: a connection that wants to answer
+		// keeps writing; one that does not is closed at once.
+		Poco::Net::StreamSocket client = connectAndAdopt();
+		client.sendBytes("h", 1);
+		client.shutdownSend();
+		CPPUNIT_ASSERT_EQUAL(std::string("answer"), readExactly(client, 6));
+		char c;
+		CPPUNIT_ASSERT_EQUAL(0, client.receiveBytes(&c, 1)); // then closed
+		CPPUNIT_ASSERT(waitUntil([&]() { return _counters.closed.load() == 1; }));
+		Poco::Net::StreamSocket plain = connectAndAdopt();
+		plain.shutdownSend();
+		CPPUNIT_ASSERT_EQUAL(0, plain.receiveBytes(&c, 1));
+		CPPUNIT_ASSERT(waitUntil([&]() { return _counters.closed.load() == 2; }));
 	}
 
 	void testReusedOutputBufferStartsEmpty()
