@@ -8,6 +8,7 @@
 #ifndef imgate_Types_INCLUDED
 #define imgate_Types_INCLUDED
 
+#include "imgate/Command.h"
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -50,9 +51,12 @@ struct LoginInfo
 struct FrameInfo
 	/// A frame from a client, before the server acts on it.
 {
-	std::uint16_t cmd = 0;        /// Command code (LOGIN 0x0001, MSG_SEND 0x0010, ...).
+	std::uint16_t cmd = 0;        /// Command code (LOGIN 0x0001, MSG_SEND 0x0010, ...; imgate/Command.h), or any other a client sent.
 	std::uint32_t bodySize = 0;   /// Bytes.
 	const std::string* pUid = nullptr; /// The session's uid, or null before LOGIN.
+
+	Command command() const { return static_cast<Command>(cmd); }
+		/// cmd as a Command: frame.command() == Command::MSG_SEND.
 };
 
 

@@ -19,6 +19,7 @@
 
 #include "plugins/ratelimit/RateTable.h"
 #include "imgate/Address.h"
+#include "imgate/Command.h"
 #include "imgate/Config.h"
 #include "imgate/Plugin.h"
 #include "Poco/Clock.h"
@@ -33,8 +34,6 @@ namespace imgate {
 namespace ratelimit {
 
 namespace {
-
-constexpr std::uint16_t MSG_SEND = 0x0010;
 
 std::int64_t nowMicros()
 	/// Monotonic: a wall-clock step must not refill or drain every bucket.
@@ -150,7 +149,7 @@ public:
 		const std::int64_t now = nowMicros();
 		bool allowed = pBuckets->frames.take(limits.frames, now);
 		const char* what = "too many frames";
-		if (allowed && frame.cmd == MSG_SEND)
+		if (allowed && frame.command() == Command::MSG_SEND)
 		{
 			allowed = pBuckets->messages.take(limits.messages, now);
 			what = "too many messages";

@@ -8,26 +8,16 @@
 #ifndef imgate_protocol_Command_INCLUDED
 #define imgate_protocol_Command_INCLUDED
 
+#include "include/imgate/Command.h"
 #include "Poco/Types.h"
 
 namespace imgate {
 namespace protocol {
 
-enum class Command: Poco::UInt16
-	/// The header's cmd field. Values are the wire values.
-{
-	LOGIN           = 0x0001,
-	LOGIN_RESP      = 0x0002,
-	HEARTBEAT       = 0x0003,
-	HEARTBEAT_RESP  = 0x0004,
-	MSG_SEND        = 0x0010,
-	MSG_SEND_ACK    = 0x0011,
-	MSG_DELIVER     = 0x0012,
-	MSG_DELIVER_ACK = 0x0013,
-	KICK            = 0x0020,
-	LOGOUT          = 0x0021,
-	ERROR           = 0x00FF
-};
+using Command = imgate::Command;
+	/// The header's cmd field: the SDK's list (include/imgate/Command.h,
+	/// header-only), so the server and the plugins share one list of codes.
+
 
 enum class KickReason: Poco::UInt32
 	/// Kick.reason values.
