@@ -13,8 +13,6 @@
 #include "Poco/JSON/Parser.h"
 #include "Poco/JSON/JSONException.h"
 #include "imgate/Address.h"
-#include <arpa/inet.h>
-#include <cstring>
 #include "Poco/Clock.h"
 #include "Poco/NumberParser.h"
 #include "Poco/StringTokenizer.h"
@@ -365,48 +363,16 @@ AdminResponse AdminApi::kick(const std::string& uid, const AdminRequest& request
 
 bool AdminApi::canonicalAddressOrBlock(const std::string& text, std::string& canonical, std::string& error)
 {
-	// Strictly (inet_pton: no "127.1", no leading zeros, no spaces), and in
-	// the one spelling the blacklist compares and lists.
-	error = "address: expected an IPv4 or IPv6 address or a CIDR block like 10.0.0.0/8, got \"" + text + "\"";
-	const std::size_t slash = text.find('/');
-	const std::string host = text.substr(0, slash);
-	unsigned char bytes[16] = {0};
-	int family = AF_INET;
-	if (::inet_pton(AF_INET, host.c_str(), bytes) != 1)
+	// The SDK's one parser, as the blacklist reads its files: strictly
+	// (inet_pton: no "127.1", no leading zeros, no spaces, no zone, no host
+	// bits), and in the one spelling the blacklist compares and lists.
+	AddressRange range;
+	if (!AddressRange::parse(text, range, error))
 	{
-		family = AF_INET6;
-		if (::inet_pton(AF_INET6, host.c_str(), bytes) != 1) return false;
-	}
-	const unsigned bits = family == AF_INET ? 32 : 128;
-	unsigned prefix = bits;
-	if (slash != std::string::npos)
-	{
-		const std::string digits = text.substr(slash + 1);
-		prefix = 0;
-		bool ok = !digits.empty() && digits.size() <= 3;
-		for (char c: digits) ok = ok && c >= '0' && c <= '9';
-		if (ok) prefix = static_cast<unsigned>(std::stoul(digits));
-		if (!ok || prefix > bits)
-		{
-			error = "address: the prefix length of " + text + " must be 0 to " + std::to_string(bits);
-			return false;
-		}
-	}
-	unsigned char masked[16] = {0};
-	for (unsigned i = 0; i < bits / 8; ++i)
-	{
-		const unsigned keep = prefix >= (i + 1) * 8 ? 8 : prefix > i * 8 ? prefix - i * 8 : 0;
-		masked[i] = static_cast<unsigned char>(bytes[i] & (keep == 0 ? 0 : 0xFF << (8 - keep)));
-	}
-	char out[INET6_ADDRSTRLEN];
-	::inet_ntop(family, masked, out, sizeof(out));
-	if (std::memcmp(masked, bytes, bits / 8) != 0)
-	{
-		error = "address: " + text + " has host bits set (did you mean " + out + "/" + std::to_string(prefix) + "?)";
+		error = "address: " + error;
 		return false;
 	}
-	canonical = out;
-	if (prefix < bits) canonical += "/" + std::to_string(prefix);
+	canonical = range.toString();
 	return true;
 }
 

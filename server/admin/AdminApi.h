@@ -83,9 +83,11 @@ public:
 
 	static bool canonicalAddressOrBlock(const std::string& text, std::string& canonical, std::string& error);
 		/// An IPv4 or IPv6 address, or a CIDR block without host bits
-		/// ("10.0.0.0/8"), parsed strictly; canonical is its one spelling
-		/// (inet_ntop, the prefix only if shorter than the address). error
-		/// says what is wrong.
+		/// ("10.0.0.0/8"), parsed by the SDK's imgate::AddressRange::parse()
+		/// (the blacklist's files are read the same way); canonical is its
+		/// one spelling (AddressRange::toString(): inet_ntop, an IPv4-mapped
+		/// address as its IPv4 one, the prefix only if shorter than the
+		/// address). error says what is wrong, starting "address: ".
 
 private:
 	AdminResponse metrics() const;

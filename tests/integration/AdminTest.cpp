@@ -590,6 +590,15 @@ public:
 		h = request(port, "POST", "/v1/bans", "", "{\"address\": \"2001:DB8:0::/32\"}");
 		CPPUNIT_ASSERT_EQUAL(std::string("{\"address\":\"2001:db8::/32\",\"banned\":true,\"seconds\":0}\n"), h.body);
 		CPPUNIT_ASSERT_EQUAL(200, request(port, "DELETE", "/v1/bans?address=2001:db8:0:0::/32").status);
+		// An IPv4-mapped address is its IPv4 one: kept, answered and lifted so.
+		h = request(port, "POST", "/v1/bans", "", "{\"address\": \"::ffff:127.0.0.90\"}");
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"address\":\"127.0.0.90\",\"banned\":true,\"seconds\":0}\n"), h.body);
+		expectRefusedAtAccept(*server->connect("127.0.0.90"));
+		CPPUNIT_ASSERT_EQUAL(200, request(port, "DELETE", "/v1/bans?address=127.0.0.90").status);
+		h = request(port, "POST", "/v1/bans", "", "{\"address\": \"::ffff:127.0.0.90/120\"}");
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"address: ::ffff:127.0.0.90/120 has host bits set (did you mean ::ffff:127.0.0.0/120?)\"}\n"), h.body);
+		h = request(port, "POST", "/v1/bans", "", "{\"address\": \"fe80::1%eth0\"}");
+		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"address: fe80::1%eth0: addresses here take no zone (%eth0); write fe80::1\"}\n"), h.body);
 		// A timed ban of one IPv6 address covers its /64, and is lifted by what the list shows.
 		CPPUNIT_ASSERT_EQUAL(200, request(port, "POST", "/v1/bans", "", "{\"address\": \"2001:db8:1:2::7\", \"seconds\": 60}").status);
 		list = json(request(port, "GET", "/v1/bans").body);

@@ -94,10 +94,14 @@ public:
 
 	void testBadLinesReportedWithFileAndLine()
 	{
-		ServerProcess::writeFile(_bans, "uid mallory\nhost evil.example\nip 999.1.1.1\n");
+		ServerProcess::writeFile(_bans, "uid mallory\nhost evil.example\nip 999.1.1.1\nip 127.0.0.1/8\n");
 		ServerProcess server(settings());
 		CPPUNIT_ASSERT(server.waitForLog(_bans + ":2: unknown entry type \"host\" (expected ip or uid) (line skipped)"));
-		CPPUNIT_ASSERT(server.waitForLog(_bans + ":3: not an IPv4 or IPv6 address: \"999.1.1.1\" (line skipped)"));
+		CPPUNIT_ASSERT(server.waitForLog(_bans + ":3: expected an IPv4 or IPv6 address or a CIDR block like 10.0.0.0/8, got \"999.1.1.1\" (line skipped)"));
+		// Host bits are refused as the admin API refuses them: the line bans
+		// neither 127.0.0.0/8 nor 127.0.0.1.
+		CPPUNIT_ASSERT(server.waitForLog(_bans + ":4: 127.0.0.1/8 has host bits set (did you mean 127.0.0.0/8?) (line skipped)"));
+		CPPUNIT_ASSERT(server.connect("127.0.0.1")->login("alice", "").result() == ProtocolStatus::OK);
 		CPPUNIT_ASSERT(server.connect()->login("mallory", "").result() == ProtocolStatus::BANNED);
 	}
 

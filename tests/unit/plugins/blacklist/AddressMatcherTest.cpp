@@ -12,6 +12,7 @@ class AddressMatcherTest: public CppUnit::TestFixture
 	CPPUNIT_TEST_SUITE(AddressMatcherTest);
 	CPPUNIT_TEST(testSingleAddresses);
 	CPPUNIT_TEST(testIpv4Ranges);
+	CPPUNIT_TEST(testHostBitsAreRefused);
 	CPPUNIT_TEST(testIpv6Ranges);
 	CPPUNIT_TEST(testMappedAddresses);
 	CPPUNIT_TEST(testBadEntries);
@@ -56,7 +57,21 @@ public:
 		CPPUNIT_ASSERT(!m.contains("172.32.0.0"));
 		CPPUNIT_ASSERT(of({"0.0.0.0/0"}).contains("8.8.8.8"));
 		CPPUNIT_ASSERT(!of({"0.0.0.0/0"}).contains("::1")); // IPv4 ranges do not match IPv6
-		CPPUNIT_ASSERT(of({"10.1.2.3/8"}).contains("10.9.9.9")); // host bits ignored
+	}
+
+	void testHostBitsAreRefused()
+	{
+		// The SDK's rule (imgate/Address.h), as the admin API's: 10.1.2.3/8
+		// may mean 10.0.0.0/8 or 10.1.2.3, so it is neither.
+		AddressMatcher m;
+		std::string error;
+		CPPUNIT_ASSERT(!m.add("10.1.2.3/8", error));
+		CPPUNIT_ASSERT_EQUAL(std::string("10.1.2.3/8 has host bits set (did you mean 10.0.0.0/8?)"), error);
+		CPPUNIT_ASSERT(!m.add("2001:db8::1/32", error));
+		CPPUNIT_ASSERT_EQUAL(std::string("2001:db8::1/32 has host bits set (did you mean 2001:db8::/32?)"), error);
+		CPPUNIT_ASSERT(m.empty());
+		CPPUNIT_ASSERT(!m.contains("10.9.9.9"));
+		CPPUNIT_ASSERT(!m.contains("10.1.2.3"));
 	}
 
 	void testIpv6Ranges()
@@ -69,10 +84,14 @@ public:
 		CPPUNIT_ASSERT(of({"::/0"}).contains("2a00::1"));
 		CPPUNIT_ASSERT(of({"2a00::1/128"}).contains("2a00::1"));
 		CPPUNIT_ASSERT(!of({"2a00::1/128"}).contains("2a00::2"));
-		// A zone is ignored, in entries and in addresses.
+		// A client's zone is ignored; an entry takes none (it names an
+		// interface of this host, which a ban does not look at).
 		CPPUNIT_ASSERT(of({"fe80::1"}).contains("fe80::1%eth0"));
-		CPPUNIT_ASSERT(of({"fe80::1%2"}).contains("fe80::1"));
 		CPPUNIT_ASSERT(!of({"fe80::1"}).contains("fe80::2%eth0"));
+		AddressMatcher zoned;
+		std::string error;
+		CPPUNIT_ASSERT(!zoned.add("fe80::1%2", error));
+		CPPUNIT_ASSERT_EQUAL(std::string("fe80::1%2: addresses here take no zone (%2); write fe80::1"), error);
 	}
 
 	void testMappedAddresses()
@@ -93,13 +112,15 @@ public:
 		AddressMatcher m;
 		std::string error;
 		CPPUNIT_ASSERT(!m.add("300.1.1.1", error));
-		CPPUNIT_ASSERT_EQUAL(std::string("not an IPv4 or IPv6 address: \"300.1.1.1\""), error);
+		CPPUNIT_ASSERT_EQUAL(std::string("expected an IPv4 or IPv6 address or a CIDR block like 10.0.0.0/8, got \"300.1.1.1\""), error);
 		CPPUNIT_ASSERT(!m.add("10.0.0.0/33", error));
-		CPPUNIT_ASSERT_EQUAL(std::string("prefix length above 32 in \"10.0.0.0/33\""), error);
+		CPPUNIT_ASSERT_EQUAL(std::string("the prefix length of 10.0.0.0/33 must be 0 to 32"), error);
 		CPPUNIT_ASSERT(!m.add("2001:db8::/129", error));
 		CPPUNIT_ASSERT(!m.add("10.0.0.0/", error));
 		CPPUNIT_ASSERT(!m.add("10.0.0.0/x", error));
 		CPPUNIT_ASSERT(!m.add("::ffff:1.2.3.4/64", error));
+		CPPUNIT_ASSERT(!m.add("127.1", error));
+		CPPUNIT_ASSERT(!m.add("010.0.0.1", error));
 		CPPUNIT_ASSERT(m.empty());
 	}
 
