@@ -9,6 +9,7 @@
 #ifndef imgate_Filter_INCLUDED
 #define imgate_Filter_INCLUDED
 
+#include "imgate/BanStore.h"
 #include "imgate/Types.h"
 #include "imgate/Verdict.h"
 #include "Poco/Util/AbstractConfiguration.h"
@@ -74,13 +75,17 @@ public:
 	virtual void onBan(const BanRequest& request);
 		/// A ban was asked for: by a filter's Verdict::ban() (address and uid
 		/// of that session), by Host::ban() or by the admin API. Any thread.
-		/// Default: nothing (the blacklist plugin records it).
+		/// Not called on a plugin with a BanStore (banStore()), which gets
+		/// the ban in BanStore::record() instead. Default: nothing.
 
-	// API 1.1: the admin API's bans (docs/plugins.md, "Bans").
+	// API 1.1: the admin API's bans. Superseded by banStore() (1.2), and
+	// called only on plugins built for 1.1 (or on a later plugin without
+	// a store whose recordsBans() is true: a 1.1 plugin rebuilt
+	// unchanged), which the server wraps as a BanStore. Implement
+	// banStore() instead.
 	virtual bool recordsBans() const;
-		/// True for a plugin that keeps bans and can lift and list them (the
-		/// blacklist plugin). Without one, the admin API refuses ban
-		/// requests. Default: false.
+		/// True for a plugin that keeps bans (onBan()) and can lift and list
+		/// them. Default: false.
 	virtual bool onUnban(const BanRequest& request);
 		/// Lifts this plugin's ban of request.address (written as it was
 		/// banned: an address or a CIDR block) or of request.uid; returns
@@ -101,7 +106,16 @@ public:
 		/// Poco::InvalidArgumentException naming a bad key: nothing
 		/// changes. Main thread. Default: false.
 
-	// API 1.2+: new hooks are appended here, never inserted.
+	// API 1.2: ban storage (docs/plugins.md, "Bans").
+	virtual BanStore* banStore();
+		/// This plugin's ban store, or null for a plugin that keeps no bans.
+		/// Asked once, on the main thread, after every plugin is initialized
+		/// and before start(); the store must stay valid as long as the
+		/// filter (a member, or the filter itself). Without a store among
+		/// the plugins, the admin API refuses ban requests (409). Default:
+		/// null.
+
+	// API 1.3+: new hooks are appended here, never inserted.
 };
 
 
@@ -181,6 +195,12 @@ inline void Filter::listBans(std::vector<BanRequest>&) const
 inline bool Filter::reconfigure(const Poco::Util::AbstractConfiguration&)
 {
 	return false;
+}
+
+
+inline BanStore* Filter::banStore()
+{
+	return nullptr;
 }
 
 } // namespace imgate

@@ -74,9 +74,14 @@ struct BanRequest
 	/// From a filter's Verdict::ban() or Host::ban(): address is one
 	/// address and seconds > 0. From the admin API (API 1.1, only to
 	/// plugins built for 1.1 or later): address may also be a CIDR block
-	/// ("10.0.0.0/8"), and seconds = 0 means until lifted (onUnban()) or
-	/// the server restarts. Filter::listBans() reports bans in the same
-	/// shape, seconds being what is left (0: until lifted).
+	/// in its one spelling (AddressRange::toString(), imgate/Address.h:
+	/// "10.0.0.0/8"), and seconds = 0 means until lifted or the server
+	/// restarts. BanStore::list() reports bans in the same shape, seconds
+	/// being what is left (0: until lifted).
+	///
+	/// Fields are only appended. A plugin's BanRequest may be older (and
+	/// shorter) than the server's: the server reads from one only the
+	/// fields of the plugin's API version.
 {
 	std::string address;
 	std::string uid;
@@ -114,8 +119,9 @@ public:
 		/// cheap). Asynchronous: returns before the kicks are sent.
 
 	virtual void ban(const BanRequest& request) = 0;
-		/// Asks every filter to record a ban (Filter::onBan()); the blacklist
-		/// plugin keeps it until it expires.
+		/// Hands a ban to every filter (BanStore::record() of a plugin with
+		/// a store, Filter::onBan() of the others); the blacklist plugin
+		/// keeps it until it expires.
 };
 
 

@@ -293,28 +293,43 @@ void BlacklistFilter::rebuildListed()
 }
 
 
-void BlacklistFilter::onBan(const BanRequest& request)
+BanStore* BlacklistFilter::banStore()
+{
+	return this;
+}
+
+
+bool BlacklistFilter::record(const BanRequest& request)
 {
 	// A single address with a duration goes to the per-block table (IPv6:
 	// its /64, imgate/Address.h, so rotating addresses in it does not help);
 	// a CIDR block or a ban until lifted (the admin API) becomes a ban-list
-	// line. A uid with a duration goes to the uid table.
+	// line, in the one spelling lift() and list() use. A uid with a
+	// duration goes to the uid table.
 	const bool addressListed = !request.address.empty() && (request.seconds == 0 || request.address.find('/') != std::string::npos);
 	const bool uidListed = !request.uid.empty() && request.seconds == 0;
+	AddressRange range;
 	std::string addressLine;
-	std::shared_ptr<const BanList> pNewAddress;
+	std::string block;
 	if (addressListed)
 	{
-		addressLine = "ip " + request.address;
-		std::vector<std::string> errors;
-		pNewAddress = std::make_shared<const BanList>(BanList::parse(addressLine, "ban", errors));
-		if (!errors.empty())
+		std::string error;
+		if (!AddressRange::parse(request.address, range, error))
 		{
-			_logger.warning("ban of address=%s from %s not recorded: %s", request.address, request.origin, errors.front());
-			return;
+			_logger.warning("ban of address=%s from %s not recorded: %s", request.address, request.origin, error);
+			return false;
 		}
+		addressLine = "ip " + range.toString();
 	}
-	const std::string block = request.address.empty() || addressListed ? std::string() : addressBlock(request.address);
+	else if (!request.address.empty())
+	{
+		if (!AddressRange::parsePeer(request.address, range))
+		{
+			_logger.warning("ban of address=%s from %s not recorded: not an IPv4 or IPv6 address", request.address, request.origin);
+			return false;
+		}
+		block = addressBlock(request.address);
+	}
 	const Poco::Clock now;
 	Poco::Clock until(now); // monotonic: a wall-clock step neither lifts nor extends bans
 	until += static_cast<Poco::Clock::ClockDiff>(request.seconds) * Poco::Clock::resolution();
@@ -334,7 +349,7 @@ void BlacklistFilter::onBan(const BanRequest& request)
 		if (heldBans() + added > _maxTemporaryBans)
 		{
 			_logger.warning("ban table full (%z entries): ban of address=%s uid=%s not recorded", _maxTemporaryBans, request.address, request.uid);
-			return;
+			return false;
 		}
 		if (!block.empty()) recordTemporary(_bannedAddresses, block, request, until);
 		if (!request.uid.empty() && !uidListed) recordTemporary(_bannedUids, request.uid, request, until);
@@ -352,36 +367,42 @@ void BlacklistFilter::onBan(const BanRequest& request)
 	}
 	const std::string duration = request.seconds ? "for " + std::to_string(request.seconds) + " s" : std::string("until lifted");
 	_logger.information("%s address=%s uid=%s %s (%s: %s)", std::string(request.seconds ? "temporary ban" : "ban"),
-		addressListed ? request.address : block, request.uid, duration, request.origin, request.reason);
-	if (!_pHost) return;
+		addressListed ? range.toString() : block, request.uid, duration, request.origin, request.reason);
+	if (!_pHost) return true;
 	if (!request.uid.empty() && !uidHeld) _pHost->kickUid(request.uid, KickReason::BANNED, "banned");
-	if (!addressHeld && pNewAddress)
-		_pHost->kickAddresses([pNewAddress](const std::string& address) { return pNewAddress->bansAddress(address); }, KickReason::BANNED, "banned");
+	if (!addressHeld && addressListed)
+	{
+		_pHost->kickAddresses([range](const std::string& address)
+		{
+			AddressRange peer;
+			return AddressRange::parsePeer(address, peer) && range.contains(peer);
+		}, KickReason::BANNED, "banned");
+	}
 	else if (!addressHeld && !block.empty())
 		_pHost->kickAddresses([block](const std::string& address) { return addressBlock(address) == block; }, KickReason::BANNED, "banned");
-}
-
-
-bool BlacklistFilter::recordsBans() const
-{
 	return true;
 }
 
 
-bool BlacklistFilter::onUnban(const BanRequest& request)
+bool BlacklistFilter::lift(const BanRequest& request)
 {
+	// In the one spelling record() keeps ("::ffff:10.0.0.1" is 10.0.0.1).
+	std::string address = request.address;
+	AddressRange range;
+	std::string error;
+	if (!address.empty() && AddressRange::parse(address, range, error)) address = range.toString();
 	bool lifted = false;
 	{
 		Poco::FastMutex::ScopedLock listedLock(_listedMutex);
 		Poco::FastMutex::ScopedLock lock(_temporaryMutex);
-		if (!request.address.empty())
+		if (!address.empty())
 		{
-			lifted = _listed.erase("ip " + request.address) > 0 || lifted;
+			lifted = _listed.erase("ip " + address) > 0 || lifted;
 			// The temporary table is keyed by block: an address, or an IPv6
-			// /64 as listBans() shows it.
-			lifted = _bannedAddresses.erase(request.address) > 0 || lifted;
-			if (request.address.find('/') == std::string::npos)
-				lifted = _bannedAddresses.erase(addressBlock(request.address)) > 0 || lifted;
+			// /64 as list() shows it.
+			lifted = _bannedAddresses.erase(address) > 0 || lifted;
+			if (address.find('/') == std::string::npos)
+				lifted = _bannedAddresses.erase(addressBlock(address)) > 0 || lifted;
 		}
 		if (!request.uid.empty())
 		{
@@ -390,12 +411,12 @@ bool BlacklistFilter::onUnban(const BanRequest& request)
 		}
 		if (lifted) rebuildListed();
 	}
-	if (lifted) _logger.information("ban of address=%s uid=%s lifted (%s)", request.address, request.uid, request.origin);
+	if (lifted) _logger.information("ban of address=%s uid=%s lifted (%s)", address, request.uid, request.origin);
 	return lifted;
 }
 
 
-void BlacklistFilter::listBans(std::vector<BanRequest>& bans) const
+void BlacklistFilter::list(const Visitor& visit) const
 {
 	const Poco::Clock now;
 	auto left = [&now](const Poco::Clock& until)
@@ -404,32 +425,37 @@ void BlacklistFilter::listBans(std::vector<BanRequest>& bans) const
 		const Poco::Clock::ClockDiff micros = until - now;
 		return static_cast<unsigned>((micros + Poco::Clock::resolution() - 1) / Poco::Clock::resolution());
 	};
-	Poco::FastMutex::ScopedLock listedLock(_listedMutex);
-	Poco::FastMutex::ScopedLock lock(_temporaryMutex);
-	for (const auto& entry: _listed)
+	std::vector<BanRequest> bans;
 	{
-		if (!entry.second.untilLifted && entry.second.until <= now) continue;
-		BanRequest ban;
-		const std::size_t space = entry.first.find(' ');
-		(entry.first.compare(0, space, "ip") == 0 ? ban.address : ban.uid) = entry.first.substr(space + 1);
-		ban.seconds = entry.second.untilLifted ? 0 : left(entry.second.until);
-		ban.reason = entry.second.reason;
-		ban.origin = entry.second.origin;
-		bans.push_back(ban);
-	}
-	for (const TemporaryBans* pBans: {&_bannedAddresses, &_bannedUids})
-	{
-		for (const auto& entry: *pBans)
+		Poco::FastMutex::ScopedLock listedLock(_listedMutex);
+		Poco::FastMutex::ScopedLock lock(_temporaryMutex);
+		for (const auto& entry: _listed)
 		{
-			if (entry.second.until <= now) continue;
+			if (!entry.second.untilLifted && entry.second.until <= now) continue;
 			BanRequest ban;
-			(pBans == &_bannedAddresses ? ban.address : ban.uid) = entry.first;
-			ban.seconds = left(entry.second.until);
+			const std::size_t space = entry.first.find(' ');
+			(entry.first.compare(0, space, "ip") == 0 ? ban.address : ban.uid) = entry.first.substr(space + 1);
+			ban.seconds = entry.second.untilLifted ? 0 : left(entry.second.until);
 			ban.reason = entry.second.reason;
 			ban.origin = entry.second.origin;
 			bans.push_back(ban);
 		}
+		for (const TemporaryBans* pBans: {&_bannedAddresses, &_bannedUids})
+		{
+			for (const auto& entry: *pBans)
+			{
+				if (entry.second.until <= now) continue;
+				BanRequest ban;
+				(pBans == &_bannedAddresses ? ban.address : ban.uid) = entry.first;
+				ban.seconds = left(entry.second.until);
+				ban.reason = entry.second.reason;
+				ban.origin = entry.second.origin;
+				bans.push_back(ban);
+			}
+		}
 	}
+	// Outside the locks: visit may take its own.
+	for (const BanRequest& ban: bans) visit(ban);
 }
 
 } } // namespace imgate::blacklist

@@ -26,16 +26,24 @@
 namespace imgate {
 namespace blacklist {
 
-class BlacklistFilter: public Filter
+class BlacklistFilter: public Filter, public BanStore
 	/// Settings (plugins.blacklist.*):
 	///   file = PATH             the ban list (optional)
 	///   allowFile = PATH        when set, only matching addresses may connect
 	///   reloadInterval = 2      seconds between checks of the files' mtime/size
 	///   maxTemporaryBans = 100000
 	///
+	/// Built for plugin API 1.2: the filter is its own ban store
+	/// (banStore() returns this), which gets every ban in record().
+	///
 	/// The lists are immutable snapshots swapped atomically by the watcher
-	/// thread, so the hooks never lock for them; temporary bans are a small
-	/// locked map (written only by onBan()).
+	/// thread, so the hooks never lock for them. The bans it keeps are
+	/// locked maps: _temporaryMutex guards _bannedAddresses and
+	/// _bannedUids, written by record(), lift(), the watcher's pruning and
+	/// the hooks, which erase an expired entry they meet;
+	/// _listedMutex guards _listed, written by record(), lift() and the
+	/// pruning of expired entries (by the watcher, or by a hook once the
+	/// earliest is due).
 {
 public:
 	BlacklistFilter();
@@ -47,10 +55,19 @@ public:
 	void reload() override;
 	Verdict onAccept(const PeerInfo& peer) override;
 	Verdict onLogin(const LoginInfo& login, SessionSlot& slot) override;
-	void onBan(const BanRequest& request) override;
-	bool recordsBans() const override;
-	bool onUnban(const BanRequest& request) override;
-	void listBans(std::vector<BanRequest>& bans) const override;
+	BanStore* banStore() override;
+		/// this.
+
+	bool record(const BanRequest& request) override;
+		/// A single address with a duration goes to the per-block table
+		/// (imgate/Address.h: an IPv6 address's /64), a uid with a
+		/// duration to the uid table; a CIDR block, or any ban until
+		/// lifted, becomes a ban-list line in its canonical spelling
+		/// ("ip 10.0.0.0/8", "uid mallory"). Kicks what it newly bans.
+		/// False if the tables are full (maxTemporaryBans) or the address
+		/// does not parse (logged).
+	bool lift(const BanRequest& request) override;
+	void list(const Visitor& visit) const override;
 
 	void run();
 		/// The watcher thread.

@@ -447,19 +447,8 @@ AdminResponse AdminApi::addBan(const AdminRequest& request) const
 	if (ban.reason.empty()) ban.reason = "banned by an administrator";
 	_logger.information("admin: ban address=%s uid=%s %s (asked from %s)", ban.address, ban.uid,
 		ban.seconds ? "for " + std::to_string(ban.seconds) + " s" : std::string("until lifted"), request.peer);
-	_context.sessions.ban(ban);
-	// onBan cannot answer; the list says whether a plugin kept it.
-	bool addressHeld = ban.address.empty();
-	bool uidHeld = ban.uid.empty();
-	for (const BanRequest& held: _context.filters.listBans())
-	{
-		// The same target and the same kind: an older timed ban must not
-		// pass for a ban until lifted that the plugin could not keep.
-		const bool sameKind = ban.seconds == 0 ? held.seconds == 0 : held.seconds != 0 && held.seconds + 2 >= ban.seconds;
-		addressHeld = addressHeld || (sameKind && !held.address.empty() && (held.address == ban.address || held.address == addressBlock(ban.address)));
-		uidHeld = uidHeld || (sameKind && !held.uid.empty() && held.uid == ban.uid);
-	}
-	if (!addressHeld || !uidHeld) return error(507, "no plugin recorded the ban (the blacklist's ban table may be full: see its log)");
+	// Straight to the plugins' ban stores, which say whether they kept it.
+	if (!_context.filters.recordBan(ban)) return error(507, "no plugin recorded the ban (the blacklist's ban table may be full: see its log)");
 	Poco::JSON::Object o = banTarget(ban);
 	o.set("seconds", static_cast<Poco::UInt64>(ban.seconds));
 	o.set("banned", true);

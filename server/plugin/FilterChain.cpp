@@ -5,6 +5,7 @@
 //
 
 #include "server/plugin/FilterChain.h"
+#include "server/plugin/LegacyBanStore.h"
 #include "server/plugin/PluginHost.h"
 #include "server/metrics/ThreadSlot.h"
 #include "Poco/AutoPtr.h"
@@ -30,8 +31,24 @@ FilterChain::FilterChain(const PluginHost& host)
 	for (const auto& plugin: host.plugins())
 	{
 		std::shared_ptr<VerdictRow> pRows(new VerdictRow[metrics::ThreadSlot::ROWS], std::default_delete<VerdictRow[]>());
-		_entries.push_back(Entry{plugin.pFilter.get(), plugin.name, plugin.apiVersion, &Poco::Logger::get("imgate.plugin." + plugin.name), pRows});
+		Entry e{plugin.pFilter.get(), plugin.name, plugin.apiVersion, &Poco::Logger::get("imgate.plugin." + plugin.name), pRows, nullptr, nullptr};
 		_hasAuthenticator = _hasAuthenticator || plugin.pFilter->authenticates();
+		// Each hook only on plugins built at its version or later: a 1.0 or
+		// 1.1 plugin's vtable has no banStore().
+		if (e.apiVersion >= API_1_2) guarded(e, "banStore", [&e](Filter& f) { e.pBanStore = f.banStore(); });
+		bool legacyBans = false;
+		if (!e.pBanStore && e.apiVersion >= API_1_1) guarded(e, "recordsBans", [&legacyBans](Filter& f) { legacyBans = f.recordsBans(); });
+		if (legacyBans)
+		{
+			if (e.apiVersion >= API_1_2)
+			{
+				e.pLogger->warning("keeps bans through the plugin API 1.1 hooks (recordsBans, onBan, onUnban, listBans) although built for %s: "
+					"they still work, but implement banStore() (docs/plugins.md, \"Bans\")", PluginHost::versionText(e.apiVersion));
+			}
+			e.pLegacyBans = std::make_shared<LegacyBanStore>(*plugin.pFilter);
+			e.pBanStore = e.pLegacyBans.get();
+		}
+		_entries.push_back(std::move(e));
 	}
 }
 
@@ -245,15 +262,45 @@ bool FilterChain::isAdminOnlyBan(const BanRequest& request)
 }
 
 
-void FilterChain::ban(const BanRequest& request) const
+BanRequest FilterChain::copyBan(const BanRequest& ban, unsigned)
+{
+	// Field by field: a field appended to BanRequest in 1.N is copied
+	// here only if the plugin's version (the parameter) is 1.N or later.
+	// None has been since 1.0.
+	BanRequest copy;
+	copy.address = ban.address;
+	copy.uid = ban.uid;
+	copy.seconds = ban.seconds;
+	copy.reason = ban.reason;
+	copy.origin = ban.origin;
+	return copy;
+}
+
+
+bool FilterChain::deliverBan(const BanRequest& request, bool answer) const
 {
 	const bool adminOnly = isAdminOnlyBan(request);
+	bool held = false;
 	for (const Entry& e: _entries)
 	{
-		// A CIDR block or a ban until lifted is news to a 1.0 plugin.
-		if (adminOnly && e.apiVersion < API_1_1) continue;
-		guarded(e, "onBan", [&](Filter& f) { f.onBan(request); });
+		if (e.pBanStore && (answer || !e.pLegacyBans))
+			guarded(e, "banStore().record", [&](Filter&) { held = e.pBanStore->record(request) || held; });
+		else if (!adminOnly || e.apiVersion >= API_1_1) // a CIDR block or a ban until lifted is news to a 1.0 plugin
+			guarded(e, "onBan", [&](Filter& f) { f.onBan(request); });
 	}
+	return held;
+}
+
+
+void FilterChain::ban(const BanRequest& request) const
+{
+	deliverBan(request, false);
+}
+
+
+bool FilterChain::recordBan(const BanRequest& request) const
+{
+	return deliverBan(request, true);
 }
 
 
@@ -261,7 +308,7 @@ bool FilterChain::recordsBans() const
 {
 	for (const Entry& e: _entries)
 	{
-		if (e.apiVersion >= API_1_1 && e.pFilter->recordsBans()) return true;
+		if (e.pBanStore) return true;
 	}
 	return false;
 }
@@ -272,8 +319,7 @@ bool FilterChain::unban(const BanRequest& request) const
 	bool lifted = false;
 	for (const Entry& e: _entries)
 	{
-		if (e.apiVersion < API_1_1) continue;
-		guarded(e, "onUnban", [&](Filter& f) { lifted = f.onUnban(request) || lifted; });
+		if (e.pBanStore) guarded(e, "banStore().lift", [&](Filter&) { lifted = e.pBanStore->lift(request) || lifted; });
 	}
 	return lifted;
 }
@@ -284,8 +330,9 @@ std::vector<BanRequest> FilterChain::listBans() const
 	std::vector<BanRequest> bans;
 	for (const Entry& e: _entries)
 	{
-		if (e.apiVersion < API_1_1) continue;
-		guarded(e, "listBans", [&](Filter& f) { f.listBans(bans); });
+		if (!e.pBanStore) continue;
+		const unsigned version = e.apiVersion;
+		guarded(e, "banStore().list", [&](Filter&) { e.pBanStore->list([&bans, version](const BanRequest& ban) { bans.push_back(copyBan(ban, version)); }); });
 	}
 	return bans;
 }

@@ -20,6 +20,7 @@
 namespace imgate {
 namespace plugin {
 
+class LegacyBanStore;
 class PluginHost;
 
 
@@ -85,23 +86,38 @@ public:
 		/// Filter::reconfigure() of plugin name with its new keys (without
 		/// the "plugins.NAME." prefix). Main thread.
 
+	// Bans. A plugin keeps bans through its ban store: the BanStore its
+	// banStore() returns (API 1.2+), or a LegacyBanStore over its 1.1
+	// hooks. Any thread; a store's or hook's exception is logged and
+	// counts as "not held".
+
 	void ban(const BanRequest& request) const;
-		/// Filter::onBan() on every filter; errors are logged. A ban only
-		/// the admin API asks for (a CIDR block, or seconds = 0: until
-		/// lifted) goes only to plugins built for API 1.1 or later.
+		/// Hands request to every filter: BanStore::record() of a plugin
+		/// with a ban store, Filter::onBan() of the others. A ban only the
+		/// admin API asks for (a CIDR block, or seconds = 0: until lifted)
+		/// goes only to plugins built for API 1.1 or later.
+
+	bool recordBan(const BanRequest& request) const;
+		/// As ban(), and returns whether a ban store holds the ban now.
 
 	bool recordsBans() const;
-		/// A plugin built for API 1.1+ keeps bans (Filter::recordsBans()).
+		/// A plugin has a ban store.
 
 	bool unban(const BanRequest& request) const;
-		/// Filter::onUnban() on every 1.1+ plugin; whether one lifted a ban.
+		/// BanStore::lift() of every ban store; whether one lifted a ban.
 
 	std::vector<BanRequest> listBans() const;
-		/// Filter::listBans() of every 1.1+ plugin.
+		/// BanStore::list() of every ban store, in plugin order.
 
 	static bool isAdminOnlyBan(const BanRequest& request);
 
+	static BanRequest copyBan(const BanRequest& ban, unsigned apiVersion);
+		/// The fields of ban that a plugin built for apiVersion knows (a
+		/// plugin's BanRequest may be older, and shorter, than ours); the
+		/// others keep their defaults.
+
 	static constexpr unsigned API_1_1 = (1u << 16) | 1u;
+	static constexpr unsigned API_1_2 = (1u << 16) | 2u;
 
 	static bool asksForBan(const Verdict& verdict);
 		/// A BAN verdict with a duration.
@@ -144,7 +160,13 @@ private:
 		unsigned apiVersion; /// (major << 16) | minor: a hook added in 1.N runs only for plugins built for 1.N or later.
 		Poco::Logger* pLogger;
 		std::shared_ptr<VerdictRow> pVerdicts; /// metrics::ThreadSlot::ROWS rows.
+		BanStore* pBanStore; /// The plugin's ban store (its own, or pLegacyBans), or null.
+		std::shared_ptr<LegacyBanStore> pLegacyBans; /// Owns the adapter of a plugin keeping bans through the 1.1 hooks.
 	};
+
+	bool deliverBan(const BanRequest& request, bool answer) const;
+		/// ban() and, with answer, recordBan(): a plugin's 1.1 hooks are
+		/// asked whether they hold the ban (a listing) only then.
 
 	void count(const Entry& e, std::size_t kind) const;
 

@@ -185,6 +185,7 @@ class AdminTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testCli);
 	CPPUNIT_TEST(testBans);
 	CPPUNIT_TEST(testBansNeedARecorder);
+	CPPUNIT_TEST(testBansThroughEveryPluginApi);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -620,6 +621,42 @@ public:
 		CPPUNIT_ASSERT_EQUAL(409, h.status);
 		CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"no loaded plugin records bans: load the blacklist plugin (plugins.load)\"}\n"), h.body);
 		CPPUNIT_ASSERT_EQUAL(0, json(request(server->adminPort(), "GET", "/v1/bans").body)->getValue<int>("count"));
+	}
+
+	void testBansThroughEveryPluginApi()
+	{
+		// The same answers whichever plugin API keeps the bans: a plugin
+		// built against the SDK as 1.1 shipped it (its 1.1 hooks), and one
+		// built for 1.2 (its BanStore). Each says when it kept nothing: 507.
+		for (const std::string plugin: {"bans-v11", "bans-v12"})
+		{
+			auto server = start({{"plugins.dir", IMGATE_TEST_PLUGIN_DIR}, {"plugins.load", plugin}});
+			const Poco::UInt16 port = server->adminPort();
+			Http h = request(port, "POST", "/v1/bans", "", "{\"uid\": \"mallory\", \"seconds\": 60, \"reason\": \"spam\"}");
+			CPPUNIT_ASSERT_EQUAL_MESSAGE(plugin, std::string("{\"banned\":true,\"seconds\":60,\"uid\":\"mallory\"}\n"), h.body);
+			h = request(port, "POST", "/v1/bans", "", "{\"address\": \"10.0.0.0/8\"}");
+			CPPUNIT_ASSERT_EQUAL_MESSAGE(plugin, 200, h.status);
+			auto list = json(request(port, "GET", "/v1/bans").body);
+			CPPUNIT_ASSERT_EQUAL_MESSAGE(plugin, 2, list->getValue<int>("count"));
+			auto block = list->getArray("bans")->getObject(0);
+			CPPUNIT_ASSERT_EQUAL(std::string("10.0.0.0/8"), block->getValue<std::string>("address"));
+			CPPUNIT_ASSERT_EQUAL(0, block->getValue<int>("seconds"));
+			CPPUNIT_ASSERT_EQUAL(std::string("banned by an administrator"), block->getValue<std::string>("reason"));
+			CPPUNIT_ASSERT_EQUAL(std::string("admin"), block->getValue<std::string>("origin"));
+			auto uid = list->getArray("bans")->getObject(1);
+			CPPUNIT_ASSERT_EQUAL(std::string("mallory"), uid->getValue<std::string>("uid"));
+			CPPUNIT_ASSERT_EQUAL(std::string("spam"), uid->getValue<std::string>("reason"));
+			CPPUNIT_ASSERT_EQUAL_MESSAGE(plugin, 200, request(port, "DELETE", "/v1/bans?uid=mallory").status);
+			CPPUNIT_ASSERT_EQUAL_MESSAGE(plugin, 404, request(port, "DELETE", "/v1/bans?uid=mallory").status);
+			CPPUNIT_ASSERT_EQUAL_MESSAGE(plugin, 200, request(port, "DELETE", "/v1/bans?address=10.0.0.0/8").status);
+			CPPUNIT_ASSERT_EQUAL_MESSAGE(plugin, 0, json(request(port, "GET", "/v1/bans").body)->getValue<int>("count"));
+			server.reset();
+
+			server = start({{"plugins.dir", IMGATE_TEST_PLUGIN_DIR}, {"plugins.load", plugin}, {"plugins." + plugin + ".full", "true"}});
+			h = request(server->adminPort(), "POST", "/v1/bans", "", "{\"uid\": \"mallory\"}");
+			CPPUNIT_ASSERT_EQUAL_MESSAGE(plugin, 507, h.status);
+			CPPUNIT_ASSERT_EQUAL(std::string("{\"error\":\"no plugin recorded the ban (the blacklist's ban table may be full: see its log)\"}\n"), h.body);
+		}
 	}
 
 	static std::string rawExchange(Poco::UInt16 port, const std::string& head, const std::string& body, long byteDelayMs, Poco::Timestamp::TimeDiff& took)

@@ -40,7 +40,7 @@ public:
 	void testLoadedAndLogged()
 	{
 		ServerProcess server(probe({}));
-		CPPUNIT_ASSERT(server.waitForLog("plugin probe loaded from " + std::string(IMGATE_TEST_PLUGIN_DIR) + "/probe.so (plugin API 1.1)"));
+		CPPUNIT_ASSERT(server.waitForLog("plugin probe loaded from " + std::string(IMGATE_TEST_PLUGIN_DIR) + "/probe.so (plugin API 1.2)"));
 		CPPUNIT_ASSERT(server.login("alice")->login("x", "").result() == ProtocolStatus::ALREADY_LOGGED_IN);
 	}
 
@@ -156,7 +156,7 @@ public:
 			std::string extra;
 			std::string expected;
 		};
-		const std::string rebuild = ", this server provides 1.1 (rebuild the plugin against this server's SDK)";
+		const std::string rebuild = ", this server provides 1.2 (rebuild the plugin against this server's SDK)";
 		const std::string endWith = " (end the plugin with IMGATE_PLUGIN(Class))";
 		const Case cases[] = {
 			{"ghost", "", "plugin ghost (" + dir + "/ghost.so): file not found"},

@@ -7,8 +7,13 @@
 
 #include "server/plugin/FilterChain.h"
 #include "server/plugin/PluginHost.h"
+#include "Poco/AutoPtr.h"
+#include "Poco/Channel.h"
 #include "Poco/Environment.h"
 #include "Poco/File.h"
+#include "Poco/Logger.h"
+#include "Poco/Message.h"
+#include "Poco/Mutex.h"
 #include <cppunit/extensions/HelperMacros.h>
 #include <fstream>
 
@@ -23,6 +28,50 @@ namespace {
 std::string pluginPath(const std::string& name)
 {
 	return std::string(IMGATE_TEST_PLUGIN_DIR) + "/" + name + ".so";
+}
+
+
+class LinesChannel: public Poco::Channel
+	/// Keeps the text of every message logged to it.
+{
+public:
+	void log(const Poco::Message& msg) override
+	{
+		Poco::FastMutex::ScopedLock lock(_mutex);
+		_lines += msg.getText() + "\n";
+	}
+
+	std::string lines() const
+	{
+		Poco::FastMutex::ScopedLock lock(_mutex);
+		return _lines;
+	}
+
+private:
+	mutable Poco::FastMutex _mutex;
+	std::string _lines;
+};
+
+
+BanRequest banOf(const std::string& address, const std::string& uid, unsigned seconds)
+{
+	BanRequest ban;
+	ban.address = address;
+	ban.uid = uid;
+	ban.seconds = seconds;
+	ban.reason = "test";
+	ban.origin = "admin";
+	return ban;
+}
+
+
+std::string listed(const FilterChain& chain)
+	/// "address|uid|seconds|reason|origin;" for each ban the chain lists.
+{
+	std::string text;
+	for (const BanRequest& ban: chain.listBans())
+		text += ban.address + "|" + ban.uid + "|" + std::to_string(ban.seconds) + "|" + ban.reason + "|" + ban.origin + ";";
+	return text;
 }
 
 } // namespace
@@ -49,6 +98,10 @@ class PluginHostTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testSessionSlotKeepsState);
 	CPPUNIT_TEST(testAuthenticator);
 	CPPUNIT_TEST(testOlderMinorGetsNoNewerHooks);
+	CPPUNIT_TEST(testApi11PluginKeepsBansThroughItsHooks);
+	CPPUNIT_TEST(testApi11PluginRebuiltKeepsBansWithAWarning);
+	CPPUNIT_TEST(testApi12PluginKeepsBansInItsStore);
+	CPPUNIT_TEST(testBansAcrossPluginsOfEveryVersion);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -80,13 +133,13 @@ public:
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), host.plugins().size());
 		CPPUNIT_ASSERT_EQUAL(std::string("probe"), host.plugins()[0].name);
 		CPPUNIT_ASSERT_EQUAL(PluginHost::apiVersion(), host.plugins()[0].apiVersion);
-		CPPUNIT_ASSERT_EQUAL(std::string("1.1"), PluginHost::versionText(host.plugins()[0].apiVersion));
+		CPPUNIT_ASSERT_EQUAL(std::string("1.2"), PluginHost::versionText(host.plugins()[0].apiVersion));
 	}
 
 	void testOlderMinorGetsNoNewerHooks()
 	{
-		// A plugin built for 1.0 loads in this 1.1 server, but never sees
-		// the 1.1 hooks nor the bans only the admin API makes.
+		// A plugin built for 1.0 loads in this 1.2 server, but never sees
+		// the 1.1 and 1.2 hooks nor the bans only the admin API makes.
 		PluginHost host;
 		host.load("legacy", pluginPath("legacy"), {});
 		CPPUNIT_ASSERT_EQUAL(std::string("1.0"), PluginHost::versionText(host.plugins()[0].apiVersion));
@@ -106,6 +159,101 @@ public:
 		request.seconds = 30;
 		chain.ban(request);         // what a 1.0 plugin knows
 		CPPUNIT_ASSERT_EQUAL(std::string("10.0.0.1/30;"), Poco::Environment::get("IMGATE_LEGACY_BANS"));
+	}
+
+	void expectKeepsListsAndLifts(const FilterChain& chain)
+		/// The chain's one ban store keeps, lists and lifts bans.
+	{
+		CPPUNIT_ASSERT(chain.recordsBans());
+		CPPUNIT_ASSERT(chain.listBans().empty());
+		CPPUNIT_ASSERT(chain.recordBan(banOf("", "mallory", 60)));
+		CPPUNIT_ASSERT(chain.recordBan(banOf("10.0.0.0/8", "", 0)));
+		chain.ban(banOf("203.0.113.7", "", 30)); // a verdict's ban, no answer asked
+		CPPUNIT_ASSERT_EQUAL(std::string("10.0.0.0/8||0|test|admin;203.0.113.7||30|test|admin;|mallory|60|test|admin;"), listed(chain));
+		CPPUNIT_ASSERT(chain.unban(banOf("", "mallory", 0)));
+		CPPUNIT_ASSERT(!chain.unban(banOf("", "mallory", 0)));
+		CPPUNIT_ASSERT(chain.unban(banOf("10.0.0.0/8", "", 0)));
+		CPPUNIT_ASSERT_EQUAL(std::string("203.0.113.7||30|test|admin;"), listed(chain));
+	}
+
+	void testApi11PluginKeepsBansThroughItsHooks()
+	{
+		// Built against the SDK as 1.1 shipped it (tests/fixtures/plugins/
+		// sdk-1.1): its vtable ends at reconfigure(), so calling banStore()
+		// on it would jump past its end.
+		PluginHost host;
+		host.load("bans-v11", pluginPath("bans-v11"), {});
+		CPPUNIT_ASSERT_EQUAL(std::string("1.1"), PluginHost::versionText(host.plugins()[0].apiVersion));
+		FilterChain chain(host);
+		expectKeepsListsAndLifts(chain);
+
+		// Whether it kept a ban, the 1.1 hooks cannot say: the list does.
+		PluginHost fullHost;
+		fullHost.load("bans-v11", pluginPath("bans-v11"), {{"full", "true"}});
+		FilterChain full(fullHost);
+		CPPUNIT_ASSERT(full.recordsBans());
+		CPPUNIT_ASSERT(!full.recordBan(banOf("10.0.0.0/8", "", 0)));
+		CPPUNIT_ASSERT(!full.recordBan(banOf("", "mallory", 60)));
+	}
+
+	void testApi11PluginRebuiltKeepsBansWithAWarning()
+	{
+		// The same source built against today's SDK says 1.2 and has no
+		// store: its 1.1 hooks keep working, and the log says what to do.
+		Poco::AutoPtr<LinesChannel> pLines = new LinesChannel;
+		Poco::Logger& logger = Poco::Logger::get("imgate.plugin.bans-v11-rebuilt");
+		logger.setChannel(pLines);
+		PluginHost host;
+		host.load("bans-v11-rebuilt", pluginPath("bans-v11-rebuilt"), {});
+		CPPUNIT_ASSERT_EQUAL(std::string("1.2"), PluginHost::versionText(host.plugins()[0].apiVersion));
+		FilterChain chain(host);
+		logger.setChannel(nullptr);
+		CPPUNIT_ASSERT_EQUAL(std::string("keeps bans through the plugin API 1.1 hooks (recordsBans, onBan, onUnban, listBans) although built for 1.2: "
+			"they still work, but implement banStore() (docs/plugins.md, \"Bans\")\n"), pLines->lines());
+		expectKeepsListsAndLifts(chain);
+	}
+
+	void testApi12PluginKeepsBansInItsStore()
+	{
+		Poco::Environment::set("IMGATE_STORE_ONBAN", "");
+		PluginHost host;
+		host.load("bans-v12", pluginPath("bans-v12"), {});
+		FilterChain chain(host);
+		expectKeepsListsAndLifts(chain);
+		// Every ban went to record(), none to onBan().
+		CPPUNIT_ASSERT_EQUAL(std::string(""), Poco::Environment::get("IMGATE_STORE_ONBAN"));
+
+		PluginHost fullHost;
+		fullHost.load("bans-v12", pluginPath("bans-v12"), {{"full", "true"}});
+		FilterChain full(fullHost);
+		CPPUNIT_ASSERT(full.recordsBans());
+		CPPUNIT_ASSERT(!full.recordBan(banOf("", "mallory", 60)));
+		CPPUNIT_ASSERT(full.listBans().empty());
+	}
+
+	void testBansAcrossPluginsOfEveryVersion()
+	{
+		// 1.0 (no ban hooks), 1.1 (hooks) and 1.2 (store) in one chain: a ban
+		// reaches each as its version knows; lists come in plugin order.
+		Poco::Environment::set("IMGATE_LEGACY_BANS", "");
+		Poco::Environment::set("IMGATE_STORE_ONBAN", "");
+		PluginHost host;
+		host.load("legacy", pluginPath("legacy"), {});
+		host.load("bans-v11", pluginPath("bans-v11"), {});
+		host.load("bans-v12", pluginPath("bans-v12"), {});
+		host.load("probe", pluginPath("probe"), {}); // 1.2, keeps no bans
+		FilterChain chain(host);
+		CPPUNIT_ASSERT(chain.recordBan(banOf("10.0.0.0/8", "", 0)));
+		CPPUNIT_ASSERT(chain.recordBan(banOf("198.51.100.7", "eve", 60)));
+		CPPUNIT_ASSERT_EQUAL(std::string("198.51.100.7/60;"), Poco::Environment::get("IMGATE_LEGACY_BANS"));
+		CPPUNIT_ASSERT_EQUAL(std::string(""), Poco::Environment::get("IMGATE_STORE_ONBAN"));
+		CPPUNIT_ASSERT_EQUAL(std::string(
+			"10.0.0.0/8||0|test|admin;198.51.100.7||60|test|admin;|eve|60|test|admin;"  // bans-v11: one entry per target
+			"10.0.0.0/8||0|test|admin;198.51.100.7|eve|60|test|admin;"),                // bans-v12: as asked
+			listed(chain));
+		// Lifted where held: the 1.1 plugin by address, the store by its key.
+		CPPUNIT_ASSERT(chain.unban(banOf("10.0.0.0/8", "", 0)));
+		CPPUNIT_ASSERT_EQUAL(std::string("198.51.100.7||60|test|admin;|eve|60|test|admin;198.51.100.7|eve|60|test|admin;"), listed(chain));
 	}
 
 	void testMissingFile()
@@ -145,7 +293,7 @@ public:
 	{
 		std::string path = pluginPath("wrong-major");
 		CPPUNIT_ASSERT_EQUAL(prefix("wrong-major", path)
-			+ "built for plugin API 2.0, this server provides 1.1 (rebuild the plugin against this server's SDK)",
+			+ "built for plugin API 2.0, this server provides 1.2 (rebuild the plugin against this server's SDK)",
 			errorOf("wrong-major", path));
 	}
 
@@ -153,7 +301,7 @@ public:
 	{
 		std::string path = pluginPath("newer-minor");
 		CPPUNIT_ASSERT_EQUAL(prefix("newer-minor", path)
-			+ "built for plugin API 1.99, this server provides 1.1 (rebuild the plugin against this server's SDK)",
+			+ "built for plugin API 1.99, this server provides 1.2 (rebuild the plugin against this server's SDK)",
 			errorOf("newer-minor", path));
 	}
 
