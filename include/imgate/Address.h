@@ -114,6 +114,8 @@ inline AddressRange::AddressRange():
 inline bool AddressRange::read(const std::string& address)
 {
 	std::memset(_bytes, 0, sizeof(_bytes));
+	// inet_pton reads up to a NUL: "1.2.3.4\0junk" is not an address.
+	if (address.find('\0') != std::string::npos) return false;
 	if (::inet_pton(AF_INET, address.c_str(), _bytes) == 1)
 	{
 		_bits = _prefix = 32;

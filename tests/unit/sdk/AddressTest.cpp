@@ -120,6 +120,12 @@ public:
 		const std::string expected = "ERROR: expected an IPv4 or IPv6 address or a CIDR block like 10.0.0.0/8, got ";
 		for (const char* bad: {"127.1", "010.0.0.1", "1.2.3.4 ", " 1.2.3.4", "1.2.3.4 junk", "300.1.1.1", "example.com", "", "/8", "1.2.3.4%eth0", "1::2::3"})
 			CPPUNIT_ASSERT_EQUAL(expected + "\"" + bad + "\"", canonical(bad));
+		// inet_pton stops at a NUL; the parser reads the whole text.
+		const std::string nul("1.2.3.4\0junk", 12);
+		CPPUNIT_ASSERT_EQUAL(expected + "\"" + nul + "\"", canonical(nul));
+		CPPUNIT_ASSERT_EQUAL(std::string("ERROR: the prefix length of 10.0.0.0/8\0 must be 0 to 32", 55), canonical(std::string("10.0.0.0/8\0", 11)));
+		AddressRange r;
+		CPPUNIT_ASSERT(!AddressRange::parsePeer(std::string("::1\0", 4), r));
 	}
 
 	void testPrefixLengths()
