@@ -9,6 +9,13 @@
 #include "Poco/File.h"
 #include "Poco/SharedLibrary.h"
 #include "Poco/Util/MapConfiguration.h"
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace imgate {
 namespace plugin {
@@ -20,7 +27,57 @@ namespace {
 
 const char* VERSION_SYMBOL = "imgate_plugin_api_version";
 
+std::string octal(unsigned mode)
+{
+	char text[8];
+	std::snprintf(text, sizeof(text), "%04o", mode & 07777);
+	return text;
+}
+
+std::string parentOf(const std::string& path)
+{
+	const std::size_t slash = path.rfind('/');
+	if (slash == std::string::npos) return ".";
+	return slash == 0 ? std::string("/") : path.substr(0, slash);
+}
+
+void checkNotOpen(const std::string& what, const std::string& path, const char* kind)
+	/// path (a file or folder a plugin comes from) is owned by root or by
+	/// this process's user, and nobody else may write it.
+{
+	struct stat st;
+	if (::stat(path.c_str(), &st) != 0)
+		throw PluginException(what + "cannot check " + path + ": " + std::strerror(errno));
+	const uid_t me = ::geteuid();
+	if (st.st_uid != 0 && st.st_uid != me)
+	{
+		throw PluginException(what + "refusing to load: the " + kind + " " + path + " is owned by uid " + std::to_string(st.st_uid)
+			+ ", not by root or the server's user (uid " + std::to_string(me) + "): another user could change the code the server runs");
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+	{
+		throw PluginException(what + "refusing to load: the " + kind + " " + path + " is writable by "
+			+ ((st.st_mode & S_IWOTH) ? "others" : "its group") + " (mode " + octal(st.st_mode) + "): chmod go-w " + path);
+	}
+}
+
 } // namespace
+
+
+void PluginHost::checkTrusted(const std::string& what, const std::string& path)
+{
+	// As sshd's StrictModes: the code the server will run, and the folders
+	// it is found in, can be changed by no one but root or the server's
+	// own user. A symlink is judged by where it leads, and where it is.
+	struct stat link;
+	if (::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode))
+		checkNotOpen(what, parentOf(path), "plugin folder");
+	char resolved[PATH_MAX];
+	if (!::realpath(path.c_str(), resolved))
+		throw PluginException(what + "cannot resolve " + path + ": " + std::strerror(errno));
+	checkNotOpen(what, parentOf(resolved), "plugin folder");
+	checkNotOpen(what, resolved, "plugin file");
+}
 
 
 PluginHost::PluginHost()
@@ -53,6 +110,8 @@ void PluginHost::load(const std::string& name, const std::string& path, const st
 	Poco::File file(path);
 	if (!file.exists()) throw PluginException(what + "file not found");
 	if (!file.isFile()) throw PluginException(what + "not a regular file");
+	// Before anything of it runs: dlopen() runs its constructors.
+	checkTrusted(what, path);
 
 	// The version first, with a plain SharedLibrary: ClassLoader checks
 	// only a class-name string, nothing about the ABI.

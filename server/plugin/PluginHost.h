@@ -51,9 +51,19 @@ public:
 		/// PluginException "plugin NAME (PATH): ..." for a missing file, a
 		/// file that is not a shared library, no API version symbol, an API
 		/// version this server does not support, no manifest or a manifest
-		/// of the wrong class, and an initialize() that throws.
+		/// of the wrong class, and an initialize() that throws. Before any
+		/// of its code runs, refuses a file (or, for a symlink, its target)
+		/// or a folder it is in that is owned by another user than root or
+		/// the server's, or writable by group or others (checkTrusted()).
 
 	const std::vector<Plugin>& plugins() const;
+
+	static void checkTrusted(const std::string& what, const std::string& path);
+		/// Throws PluginException (what, then the path, its mode or owner
+		/// and the fix) unless path, its folder and, for a symlink, the
+		/// folder of the link and the folder and file it resolves to are
+		/// owned by root or this process's user and not writable by group or
+		/// others.
 
 	static unsigned apiVersion();
 		/// The API version this server provides (IMGATE_PLUGIN_API_VERSION).

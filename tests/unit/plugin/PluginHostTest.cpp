@@ -11,11 +11,14 @@
 #include "Poco/Channel.h"
 #include "Poco/Environment.h"
 #include "Poco/File.h"
+#include "Poco/Path.h"
 #include "Poco/Logger.h"
 #include "Poco/Message.h"
 #include "Poco/Mutex.h"
 #include <cppunit/extensions/HelperMacros.h>
 #include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace imgate;
 using imgate::plugin::FilterChain;
@@ -102,6 +105,7 @@ class PluginHostTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testApi11PluginRebuiltKeepsBansWithAWarning);
 	CPPUNIT_TEST(testApi12PluginKeepsBansInItsStore);
 	CPPUNIT_TEST(testBansAcrossPluginsOfEveryVersion);
+	CPPUNIT_TEST(testPluginsOthersCanChangeAreRefused);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -435,6 +439,73 @@ public:
 		Verdict v = chain.onLogin(login, slots, authenticated);
 		CPPUNIT_ASSERT(v.status() == Status::AUTH_FAILED);
 		CPPUNIT_ASSERT(!authenticated);
+	}
+
+	static void copyFile(const std::string& from, const std::string& to, mode_t mode)
+	{
+		std::ifstream in(from, std::ios::binary);
+		std::ofstream out(to, std::ios::binary);
+		out << in.rdbuf();
+		out.close();
+		CPPUNIT_ASSERT_EQUAL(0, ::chmod(to.c_str(), mode));
+	}
+
+	static std::string makeDir(const std::string& path, mode_t mode)
+	{
+		Poco::File(path).createDirectories();
+		CPPUNIT_ASSERT_EQUAL(0, ::chmod(path.c_str(), mode));
+		return path;
+	}
+
+	void testPluginsOthersCanChangeAreRefused()
+	{
+		// As sshd's StrictModes: code that another user could change is never
+		// loaded (a library's constructors run as soon as it is opened).
+		const std::string root = Poco::Path::temp() + "imgate-plugin-modes-" + std::to_string(::getpid()) + "/";
+		const std::string good = makeDir(root + "good", 0755);
+		const std::string open = makeDir(root + "open", 0777);
+		const std::string shared = makeDir(root + "shared", 0775);
+		copyFile(pluginPath("probe"), good + "/probe.so", 0644);
+		copyFile(pluginPath("probe"), good + "/writable.so", 0666);
+		copyFile(pluginPath("probe"), good + "/group.so", 0664);
+		copyFile(pluginPath("probe"), good + "/stranger.so", 0644);
+		CPPUNIT_ASSERT_EQUAL(0, ::chown((good + "/stranger.so").c_str(), 54321, 54321));
+		copyFile(pluginPath("probe"), open + "/probe.so", 0644);
+		copyFile(pluginPath("probe"), shared + "/probe.so", 0644);
+		CPPUNIT_ASSERT_EQUAL(0, ::symlink((open + "/probe.so").c_str(), (good + "/via-open.so").c_str()));
+		CPPUNIT_ASSERT_EQUAL(0, ::symlink((good + "/probe.so").c_str(), (open + "/to-good.so").c_str()));
+		const std::string other = makeDir(root + "other", 0755);
+		CPPUNIT_ASSERT_EQUAL(0, ::symlink((good + "/probe.so").c_str(), (other + "/linked.so").c_str()));
+		try
+		{
+			PluginHost host;
+			host.load("probe", good + "/probe.so", {});
+			host.load("linked", other + "/linked.so", {}); // a symlink between trusted folders is fine
+			CPPUNIT_ASSERT_EQUAL(std::size_t(2), host.plugins().size());
+
+			std::string e = errorOf("w", good + "/writable.so");
+			CPPUNIT_ASSERT_EQUAL(prefix("w", good + "/writable.so") + "refusing to load: the plugin file " + good
+				+ "/writable.so is writable by others (mode 0666): chmod go-w " + good + "/writable.so", e);
+			e = errorOf("g", good + "/group.so");
+			CPPUNIT_ASSERT_MESSAGE(e, e.find("the plugin file " + good + "/group.so is writable by its group (mode 0664)") != std::string::npos);
+			e = errorOf("s", good + "/stranger.so");
+			CPPUNIT_ASSERT_MESSAGE(e, e.find("the plugin file " + good + "/stranger.so is owned by uid 54321, not by root or the server's user") != std::string::npos);
+			e = errorOf("o", open + "/probe.so");
+			CPPUNIT_ASSERT_MESSAGE(e, e.find("the plugin folder " + root + "open is writable by others (mode 0777): chmod go-w " + root + "open") != std::string::npos);
+			e = errorOf("sh", shared + "/probe.so");
+			CPPUNIT_ASSERT_MESSAGE(e, e.find("the plugin folder " + root + "shared is writable by its group (mode 0775)") != std::string::npos);
+			// A symlink is judged by where it leads, and where it is.
+			e = errorOf("v", good + "/via-open.so");
+			CPPUNIT_ASSERT_MESSAGE(e, e.find("the plugin folder " + root + "open is writable by others") != std::string::npos);
+			e = errorOf("t", open + "/to-good.so");
+			CPPUNIT_ASSERT_MESSAGE(e, e.find("the plugin folder " + root + "open is writable by others") != std::string::npos);
+		}
+		catch (...)
+		{
+			Poco::File(root).remove(true);
+			throw;
+		}
+		Poco::File(root).remove(true);
 	}
 };
 
