@@ -5,6 +5,8 @@
 //
 
 #include "server/admin/AdminApi.h"
+#include <algorithm>
+#include <cctype>
 #include "server/admin/MetricsReport.h"
 #include "server/metrics/Exposition.h"
 #include "server/protocol/Uid.h"
@@ -377,8 +379,66 @@ bool AdminApi::canonicalAddressOrBlock(const std::string& text, std::string& can
 }
 
 
+bool AdminApi::numbersInRange(const std::string& json, std::string& problem)
+{
+	// POCO 1.11's JSON parser wraps an integer above 2^64 - 1 around
+	// (18446744073709551616 reads as 0) and keeps one above 2^63 - 1 as
+	// unsigned, which no field here takes: find such a literal in the text
+	// itself, with the key it belongs to.
+	static const std::string INT64_MAX_TEXT = "9223372036854775807";
+	std::string key;       // the last string that was followed by ':'
+	std::string lastString;
+	std::size_t i = 0;
+	while (i < json.size())
+	{
+		const char c = json[i];
+		if (c == '"')
+		{
+			std::size_t end = i + 1;
+			while (end < json.size() && json[end] != '"') end += json[end] == '\\' ? 2 : 1;
+			lastString = json.substr(i + 1, end > json.size() ? std::string::npos : end - i - 1);
+			i = end + 1;
+			continue;
+		}
+		if (c == ':')
+		{
+			key = lastString;
+			++i;
+			continue;
+		}
+		if (c == '-' || (c >= '0' && c <= '9'))
+		{
+			std::size_t end = i + (c == '-' ? 1 : 0);
+			while (end < json.size() && json[end] >= '0' && json[end] <= '9') ++end;
+			const std::size_t first = i + (c == '-' ? 1 : 0);
+			const bool fraction = end < json.size() && (json[end] == '.' || json[end] == 'e' || json[end] == 'E');
+			std::size_t digitsStart = first;
+			while (digitsStart + 1 < end && json[digitsStart] == '0') ++digitsStart;
+			const std::size_t digits = end - digitsStart;
+			if (!fraction && (digits > INT64_MAX_TEXT.size()
+				|| (digits == INT64_MAX_TEXT.size() && json.compare(digitsStart, digits, INT64_MAX_TEXT) > 0)))
+			{
+				problem = (key.empty() ? std::string("a number") : key) + ": " + json.substr(i, std::min<std::size_t>(end - i, 40)) + " is out of range";
+				return false;
+			}
+			while (end < json.size() && (std::isalnum(static_cast<unsigned char>(json[end])) || json[end] == '.' || json[end] == '+' || json[end] == '-')) ++end;
+			i = end;
+			continue;
+		}
+		++i;
+	}
+	return true;
+}
+
+
 bool AdminApi::parseObject(const std::string& body, const std::string& example, Poco::JSON::Object::Ptr& pObject, AdminResponse& failure)
 {
+	std::string problem;
+	if (!numbersInRange(body, problem))
+	{
+		failure = error(400, problem);
+		return false;
+	}
 	try
 	{
 		pObject = Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();

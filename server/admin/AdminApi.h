@@ -78,6 +78,12 @@ public:
 	static std::string printable(const std::string& text);
 		/// text for a log line: control characters as \xHH, at most 200 bytes.
 
+	static bool numbersInRange(const std::string& json, std::string& problem);
+		/// False, with problem naming the key and the number, if the JSON
+		/// text has an integer literal beyond +-(2^63 - 1), which POCO's
+		/// parser would silently wrap (2^64 reads as 0) or keep unsigned.
+		/// Text that is not JSON passes: the parser reports it.
+
 	static bool sameSecret(const std::string& a, const std::string& b);
 		/// Compares in time independent of where they differ.
 

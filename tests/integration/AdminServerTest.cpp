@@ -53,13 +53,17 @@ class AdminServerTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testHeadDeadlineIsTotal);
 	CPPUNIT_TEST(testBadLengthsAreRefusedWithTheReason);
 	CPPUNIT_TEST(testExpectContinue);
+	CPPUNIT_TEST(testNumbersOutOfRangeNamed);
+	CPPUNIT_TEST(testMappedAddressIsOneAddress);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
 	void setUp() override
 	{
+		// The blacklist plugin records bans, so POST /v1/bans reads its body.
 		_pServer.reset(new ServerProcess(ServerProcess::Settings{
-			{"store.type", "memory"}, {"admin.allowNoToken", "true"}, {"admin.threads", "2"}}));
+			{"store.type", "memory"}, {"admin.allowNoToken", "true"}, {"admin.threads", "2"},
+			{"plugins.dir", IMGATE_PLUGIN_DIR}, {"plugins.load", "blacklist"}, {"plugins.blacklist.reloadInterval", "3600"}}));
 		CPPUNIT_ASSERT(_pServer->adminPort() != 0);
 	}
 
@@ -149,6 +153,31 @@ public:
 		std::string answer;
 		while ((n = s.receiveBytes(buffer, sizeof(buffer))) > 0) answer.append(buffer, static_cast<std::size_t>(n));
 		CPPUNIT_ASSERT_MESSAGE(answer, answers(answer, "HTTP/1.1 404", "alice is not online"));
+	}
+
+	void testNumbersOutOfRangeNamed()
+	{
+		// POCO's JSON parser reads 2^64 as 0 and 2^64 + 1 as 1: a ban "for
+		// 18446744073709551616 s" would have been a ban until lifted.
+		auto post = [this](const std::string& body)
+		{
+			return exchange(_pServer->adminPort(), "POST /v1/bans HTTP/1.1\r\nHost: x\r\nContent-Length: "
+				+ std::to_string(body.size()) + "\r\n\r\n" + body);
+		};
+		CPPUNIT_ASSERT(answers(post("{\"uid\":\"x\",\"seconds\":18446744073709551616}"), "HTTP/1.1 400", "seconds: 18446744073709551616 is out of range"));
+		CPPUNIT_ASSERT(answers(post("{\"uid\":\"x\",\"seconds\":18446744073709551617}"), "HTTP/1.1 400", "seconds: 18446744073709551617 is out of range"));
+		CPPUNIT_ASSERT(answers(post("{\"uid\":\"x\",\"seconds\":9223372036854775808}"), "HTTP/1.1 400", "seconds: 9223372036854775808 is out of range"));
+		CPPUNIT_ASSERT(answers(post("{\"uid\":\"x\",\"seconds\":31536001}"), "HTTP/1.1 400", "seconds: expected a whole number from 0 (until lifted) to 31536000"));
+	}
+
+	void testMappedAddressIsOneAddress()
+	{
+		// An IPv4-mapped IPv6 address is one address (its IPv4 form), not a
+		// block that needs a prefix; 507 means only "table full".
+		const std::string body = "{\"address\":\"::ffff:10.9.9.9\",\"seconds\":60}";
+		const std::string answer = exchange(_pServer->adminPort(), "POST /v1/bans HTTP/1.1\r\nHost: x\r\nContent-Length: "
+			+ std::to_string(body.size()) + "\r\n\r\n" + body);
+		CPPUNIT_ASSERT_MESSAGE(answer, answers(answer, "HTTP/1.1 200", "\"address\":\"10.9.9.9\""));
 	}
 
 private:
