@@ -12,6 +12,7 @@
 //   algorithm = HS256|RS256|ES256
 //   leeway = 30              seconds of clock skew allowed for exp / nbf
 //   requireExp = true
+//   maxLifetime = 86400      seconds exp may be past iat (or now); 0: no limit
 //   issuer = TEXT            iss must equal it
 //   audience = TEXT          aud must contain it
 //
@@ -75,6 +76,7 @@ public:
 		}
 		options.leewaySeconds = static_cast<unsigned>(config::integer(config, "leeway", 30, 0, 3600));
 		options.requireExp = config::boolean(config, "requireExp", true);
+		options.maxLifetimeSeconds = static_cast<unsigned>(config::integer(config, "maxLifetime", 86400, 0, 31536000));
 		options.issuer = config.getString("issuer", "");
 		options.audience = config.getString("audience", "");
 		_pVerifier.reset(new JwtVerifier(options));

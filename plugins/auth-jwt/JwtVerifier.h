@@ -2,8 +2,10 @@
 // JwtVerifier.h
 //
 // Plugin: auth-jwt
-// Checks a login token: signature (one algorithm, chosen by the server,
-// never by the token), exp and nbf with leeway, sub == uid, iss and aud.
+// Checks a login token: its form (three segments, no duplicate keys, time
+// claims that are numbers), signature (one algorithm, chosen by the server,
+// never by the token), exp and nbf with leeway, its lifetime, sub == uid,
+// iss and aud.
 //
 
 #ifndef imgate_authjwt_JwtVerifier_INCLUDED
@@ -31,6 +33,7 @@ public:
 		std::string publicKeyPem;         /// RS256 / ES256: PEM text of the public key.
 		unsigned leewaySeconds = 30;      /// Clock skew allowed for exp and nbf.
 		bool requireExp = true;           /// A token without exp is refused.
+		unsigned maxLifetimeSeconds = 86400; /// exp at most this far past iat (or now, without iat); 0: no limit.
 		std::string issuer;               /// If set, iss must equal it.
 		std::string audience;             /// If set, aud must contain it.
 	};
@@ -43,20 +46,33 @@ public:
 	{
 		VALID,
 		NO_TOKEN,
-		BAD_SIGNATURE,   /// Also: not a JWT, another algorithm (e.g. "none").
+		BAD_SIGNATURE,   /// Also: another algorithm (e.g. "none").
 		EXPIRED,
 		NOT_YET_VALID,
 		NO_EXPIRATION,
 		MALFORMED_CLAIM,
 		WRONG_SUBJECT,
 		WRONG_ISSUER,
-		WRONG_AUDIENCE
+		WRONG_AUDIENCE,
+		TOO_LONG_LIVED,  /// exp further than maxLifetimeSeconds from iat (or now)
+		MALFORMED_TOKEN  /// Not three base64url segments, or a header or claims that are not a flat JSON object with unique keys.
 	};
 
 	Result verify(const std::string& token, const std::string& uid, const Poco::Timestamp& now = Poco::Timestamp()) const;
 
 	static const char* describe(Result result);
 		/// "token expired": safe to show the client and to log (no token data).
+
+	enum
+	{
+		MAX_JSON_DEPTH = 8 /// Nesting a token's header or claims may have.
+	};
+
+	static bool isFlatObject(const std::string& json);
+		/// Whether the JSON text is an object nested at most MAX_JSON_DEPTH
+		/// deep with each top-level key once (POCO's parser keeps the last:
+		/// "sub" twice would pick one of two subjects). A scan for these
+		/// two rules only; the parser checks the rest.
 
 private:
 	Poco::Crypto::OpenSSLInitializer _openSSL;

@@ -87,7 +87,8 @@ public:
 			{"mallory", good, "token subject does not match the uid"},
 			{"alice", good.substr(0, good.size() - 3) + "AAA", "bad token signature"},
 			{"alice", mint("alice"), "wrong token issuer"},
-			{"alice", "not-a-jwt", "bad token signature"}
+			{"alice", "not-a-jwt", "malformed token (not three base64url segments, or its header or claims are not a flat JSON object with unique keys)"},
+			{"alice", good + ".x", "malformed token (not three base64url segments, or its header or claims are not a flat JSON object with unique keys)"}
 		};
 		for (const Case& k: cases)
 		{

@@ -9,6 +9,7 @@
 #include "Poco/JWT/Signer.h"
 #include "Poco/JWT/Token.h"
 #include <cppunit/extensions/HelperMacros.h>
+#include <openssl/hmac.h>
 #include <atomic>
 #include <sstream>
 #include <thread>
@@ -51,6 +52,24 @@ std::string base64url(const std::string& text)
 	return out.str();
 }
 
+std::string signRaw(const std::string& headerJson, const std::string& payloadJson, const std::string& secret = SECRET)
+	/// An HS256 token with exactly these header and claims texts: what a
+	/// JSON library would never write (duplicate keys, strings for numbers).
+{
+	const std::string input = base64url(headerJson) + "." + base64url(payloadJson);
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned length = 0;
+	HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &length);
+	return input + "." + base64url(std::string(reinterpret_cast<const char*>(mac), length));
+}
+
+const std::string HS256_HEADER = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+
+std::string expIn(double seconds)
+{
+	return std::to_string(static_cast<long long>(NOW + seconds));
+}
+
 JwtVerifier hs256(unsigned leeway = 30)
 {
 	JwtVerifier::Options o;
@@ -72,6 +91,12 @@ class JwtVerifierTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testWrongSubject);
 	CPPUNIT_TEST(testBadSignature);
 	CPPUNIT_TEST(testGarbage);
+	CPPUNIT_TEST(testRawSigningAgrees);
+	CPPUNIT_TEST(testNumericDatesMustBeNumbers);
+	CPPUNIT_TEST(testFourthSegmentRefused);
+	CPPUNIT_TEST(testDuplicateClaimsRefused);
+	CPPUNIT_TEST(testDeepNestingIsMalformedNotBadSignature);
+	CPPUNIT_TEST(testMaxLifetime);
 	CPPUNIT_TEST(testAlgNoneRefused);
 	CPPUNIT_TEST(testMissingExpiration);
 	CPPUNIT_TEST(testIssuerAndAudience);
@@ -136,8 +161,65 @@ public:
 	{
 		JwtVerifier v = hs256();
 		CPPUNIT_ASSERT_EQUAL(JwtVerifier::NO_TOKEN, v.verify("", "alice", at(NOW)));
+		// Not a JWT at all: named as such, not as a bad signature.
 		for (const char* junk: {"x", "a.b.c", "....", "eyJhbGciOiJIUzI1NiJ9.%%%.zzz", "\xff\xfe.\x01.\x02"})
-			CPPUNIT_ASSERT_EQUAL(JwtVerifier::BAD_SIGNATURE, v.verify(junk, "alice", at(NOW)));
+			CPPUNIT_ASSERT_EQUAL(JwtVerifier::MALFORMED_TOKEN, v.verify(junk, "alice", at(NOW)));
+	}
+
+	void testRawSigningAgrees()
+	{
+		// The hand-made tokens below are signed right: this one is valid.
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, hs256().verify(signRaw(HS256_HEADER, "{\"sub\":\"alice\",\"exp\":" + expIn(60) + "}"), "alice", at(NOW)));
+	}
+
+	void testNumericDatesMustBeNumbers()
+	{
+		// RFC 7519 2: a NumericDate is a JSON number.
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::MALFORMED_CLAIM, hs256().verify(signRaw(HS256_HEADER, "{\"sub\":\"alice\",\"exp\":\"9999999999\"}"), "alice", at(NOW)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::MALFORMED_CLAIM, hs256().verify(signRaw(HS256_HEADER, "{\"sub\":\"alice\",\"exp\":" + expIn(60) + ",\"nbf\":\"0\"}"), "alice", at(NOW)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::MALFORMED_CLAIM, hs256().verify(signRaw(HS256_HEADER, "{\"sub\":\"alice\",\"exp\":" + expIn(60) + ",\"iat\":true}"), "alice", at(NOW)));
+	}
+
+	void testFourthSegmentRefused()
+	{
+		// Appending ".x" to a valid token must not leave it valid (malleable).
+		const std::string good = sign(claims("alice", NOW + 60));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, hs256().verify(good, "alice", at(NOW)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::MALFORMED_TOKEN, hs256().verify(good + ".x", "alice", at(NOW)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::MALFORMED_TOKEN, hs256().verify(good + ".", "alice", at(NOW)));
+	}
+
+	void testDuplicateClaimsRefused()
+	{
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::MALFORMED_TOKEN, hs256().verify(signRaw(HS256_HEADER, "{\"sub\":\"mallory\",\"exp\":" + expIn(60) + ",\"sub\":\"alice\"}"), "alice", at(NOW)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::MALFORMED_TOKEN, hs256().verify(signRaw("{\"alg\":\"HS256\",\"alg\":\"HS256\"}", "{\"sub\":\"alice\",\"exp\":" + expIn(60) + "}"), "alice", at(NOW)));
+		// The same key inside a nested object is another key.
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, hs256().verify(signRaw(HS256_HEADER, "{\"sub\":\"alice\",\"exp\":" + expIn(60) + ",\"x\":{\"sub\":1}}"), "alice", at(NOW)));
+		CPPUNIT_ASSERT(!JwtVerifier::isFlatObject("[1]"));
+		CPPUNIT_ASSERT(JwtVerifier::isFlatObject("{\"a\\\"\":1, \"a\": 2}")); // a\" and a are two keys
+	}
+
+	void testDeepNestingIsMalformedNotBadSignature()
+	{
+		const std::string deep = "{\"alg\":\"HS256\",\"x\":" + std::string(40, '[') + std::string(40, ']') + "}";
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::MALFORMED_TOKEN, hs256().verify(signRaw(deep, "{\"sub\":\"alice\",\"exp\":" + expIn(60) + "}"), "alice", at(NOW)));
+		CPPUNIT_ASSERT(std::string(JwtVerifier::describe(JwtVerifier::MALFORMED_TOKEN)).find("malformed token") == 0);
+	}
+
+	void testMaxLifetime()
+	{
+		// Default 24 h: from iat if given, else from now; a future iat does
+		// not move the limit.
+		JwtVerifier v = hs256();
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, v.verify(signRaw(HS256_HEADER, "{\"sub\":\"alice\",\"exp\":" + expIn(86400) + "}"), "alice", at(NOW)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::TOO_LONG_LIVED, v.verify(signRaw(HS256_HEADER, "{\"sub\":\"alice\",\"exp\":" + expIn(86400 + 31) + "}"), "alice", at(NOW)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::TOO_LONG_LIVED, v.verify(signRaw(HS256_HEADER, "{\"sub\":\"alice\",\"iat\":" + expIn(-86400) + ",\"exp\":" + expIn(3600) + "}"), "alice", at(NOW)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, v.verify(signRaw(HS256_HEADER, "{\"sub\":\"alice\",\"iat\":" + expIn(-3600) + ",\"exp\":" + expIn(3600) + "}"), "alice", at(NOW)));
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::TOO_LONG_LIVED, v.verify(signRaw(HS256_HEADER, "{\"sub\":\"alice\",\"iat\":" + expIn(31536000) + ",\"exp\":" + expIn(31536000 + 60) + "}"), "alice", at(NOW)));
+		JwtVerifier::Options o;
+		o.hmacSecret = SECRET;
+		o.maxLifetimeSeconds = 0; // no limit
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, JwtVerifier(o).verify(signRaw(HS256_HEADER, "{\"sub\":\"alice\",\"exp\":" + expIn(31536000) + "}"), "alice", at(NOW)));
 	}
 
 	void testAlgNoneRefused()
