@@ -57,7 +57,6 @@ std::uint64_t get64(const char* from)
 
 Worker::Worker(Run& run, unsigned number, Counters& counters):
 	_run(run),
-	_number(number),
 	_counters(counters),
 	_epoll(epoll_create1(EPOLL_CLOEXEC)),
 	_server(ipv4(run.options.host, run.options.port)),

@@ -53,7 +53,6 @@ private:
 	void watch(BenchSession& s, bool write);
 
 	Run& _run;
-	const unsigned _number;
 	Counters& _counters;
 	int _epoll;
 	std::vector<unsigned> _mine;       /// Indexes of this worker's sessions.

@@ -226,7 +226,6 @@ public:
 		Poco::Net::StreamSocket client = connectAndAdopt();
 		std::string chunk(60000, 'z');
 		for (int i = 0; i < 40; ++i) chunk[static_cast<std::size_t>(i)] = static_cast<char>('a' + i % 26);
-		std::size_t total = 0;
 		std::string received;
 		char buf[65536];
 		// Send 40 chunks, reading concurrently so neither side blocks forever.
@@ -240,7 +239,7 @@ public:
 				try
 				{
 					int n = client.sendBytes(chunk.data() + offset, static_cast<int>(chunk.size() - offset));
-					if (n > 0) { offset += static_cast<std::size_t>(n); total += static_cast<std::size_t>(n); }
+					if (n > 0) offset += static_cast<std::size_t>(n);
 					if (offset == chunk.size()) { offset = 0; ++sentChunks; }
 				}
 				catch (Poco::Exception&) {}
