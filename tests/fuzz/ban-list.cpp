@@ -32,15 +32,23 @@ const std::string FILE_NAME = "fuzz.txt";
 void require(bool condition, const std::string& what)
 {
 	if (condition) return;
-	std::fprintf(stderr, "ban-list: broken promise: %s\n", what.c_str());
+	std::string printable;
+	for (unsigned char c: what)
+	{
+		char hex[5];
+		std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+		printable += c < 0x20 || c >= 0x7F || c == '\\' ? std::string(hex) : std::string(1, static_cast<char>(c));
+	}
+	std::fprintf(stderr, "ban-list: broken promise: %s\n", printable.c_str());
 	std::abort();
 }
 
 
 bool plainAddress(const std::string& text)
-	/// What inet_pton reads (IPv6 without a zone).
+	/// What inet_pton reads (IPv6 without a zone), all of text.
 {
 	unsigned char bytes[16];
+	if (text.find('\0') != std::string::npos) return false;
 	return ::inet_pton(AF_INET, text.c_str(), bytes) == 1 || ::inet_pton(AF_INET6, text.c_str(), bytes) == 1;
 }
 
