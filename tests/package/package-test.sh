@@ -7,7 +7,10 @@
 # installed configuration as user imgate (no systemd here), logs two users
 # in with tokens from the generated secret, sends a message and sees it
 # delivered, sees anonymous login refused, loads a third-party plugin built
-# with imgate-dev, then purges both packages and checks what is left.
+# with imgate-dev, then purges both packages and checks what is left. The
+# package keeps its system user imgate on purge (Debian policy); the test
+# then removes that user and its group if its own install created them, so
+# the machine is left as it was found.
 #
 #   tests/package/package-test.sh BUILD_DIR
 #
@@ -25,6 +28,9 @@ chmod 755 "$WORK"
 SERVER_PID=""
 INSTALLED=0
 CHECKS=0
+# Whether user and group imgate existed before the install (then they stay).
+USER_BEFORE=1
+GROUP_BEFORE=1
 
 step() { echo "== $*"; }
 fail() { echo "PackageTest: FAIL: $*" >&2; [ -f "$WORK/server.log" ] && sed 's/^/  server: /' "$WORK/server.log" >&2; exit 1; }
@@ -34,12 +40,18 @@ check() { # check DESCRIPTION COMMAND...: one assertion
 }
 mode_of() { stat -c '%a %U:%G' "$1"; }
 
+remove_created_user() { # the system user and group imgate, if this test's install created them
+	if [ "$USER_BEFORE" = 0 ] && getent passwd imgate >/dev/null; then $SUDO userdel imgate; fi
+	if [ "$GROUP_BEFORE" = 0 ] && getent group imgate >/dev/null; then $SUDO groupdel imgate; fi
+}
+
 cleanup() {
 	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -KILL "$SERVER_PID" 2>/dev/null || true; fi
 	if [ "$INSTALLED" = 1 ]; then
 		$SUDO rm -f /usr/lib/*/imgate/plugins/hello-filter.so
 		DEBIAN_FRONTEND=noninteractive $SUDO apt-get purge -y -qq imgate imgate-dev >/dev/null 2>&1 || true
 	fi
+	remove_created_user >/dev/null 2>&1 || true
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -70,6 +82,8 @@ echo "$RPMLINT"
 check "rpmlint findings" grep -q " 0 errors, 0 warnings" <<<"$RPMLINT"
 
 step "install"
+getent passwd imgate >/dev/null || USER_BEFORE=0
+getent group imgate >/dev/null || GROUP_BEFORE=0
 INSTALLED=1
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$DEB" "$DEV_DEB" >/dev/null
 MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
@@ -194,6 +208,13 @@ for f in /etc/imgate /var/lib/imgate /usr/lib/$MULTIARCH/imgate /usr/sbin/imgate
 done
 check "enable link removed by purge" test ! -e "$WANTS"
 check "dpkg forgot imgate" bash -c "! dpkg-query -W imgate >/dev/null 2>&1 || dpkg-query -W -f='\${Status}' imgate | grep -q not-installed"
-echo "left, as policy keeps: the system user $(getent passwd imgate | cut -d: -f1,3)"
+check "purge keeps the system user imgate (Debian policy, docs/operations.md)" bash -c "getent passwd imgate >/dev/null"
+if [ "$USER_BEFORE" = 0 ]; then
+	remove_created_user
+	check "the imgate user this test's install created is removed" bash -c "! getent passwd imgate >/dev/null"
+	check "and its group" bash -c "! getent group imgate >/dev/null"
+else
+	echo "(the system user imgate existed before this test: left as it was)"
+fi
 
 echo "PackageTest: $CHECKS checks passed"
