@@ -8,7 +8,6 @@
 #include <limits>
 #include "imgate/Address.h"
 #include "imgate/Config.h"
-#include "imgate/Plugin.h"
 #include "Poco/File.h"
 #include "Poco/RunnableAdapter.h"
 #include <fstream>
@@ -18,6 +17,9 @@ namespace imgate {
 namespace blacklist {
 
 namespace {
+
+const Poco::Int64 MICROS_PER_SECOND = 1000000;
+
 
 bool readFile(const std::string& path, std::string& text, std::string& error)
 {
@@ -37,9 +39,16 @@ bool readFile(const std::string& path, std::string& text, std::string& error)
 
 
 BlacklistFilter::BlacklistFilter():
+	BlacklistFilter(Clock::monotonic())
+{
+}
+
+
+BlacklistFilter::BlacklistFilter(const Clock& clock):
+	_clock(clock),
 	_logger(Poco::Logger::get("imgate.plugin.blacklist")),
 	_pBans(std::make_shared<const BanList>()),
-	_listedExpiry(std::numeric_limits<Poco::Clock::ClockVal>::max()),
+	_listedExpiry(std::numeric_limits<Poco::Int64>::max()),
 	_pListed(std::make_shared<const BanList>()),
 	_runnable(*this, &BlacklistFilter::run),
 	_thread("imgate-blacklist"),
@@ -118,15 +127,21 @@ void BlacklistFilter::run()
 	{
 		try
 		{
-			checkFiles(false);
-			pruneExpired();
-			pruneListed();
+			watch();
 		}
 		catch (std::exception& exc)
 		{
 			_logger.error("watcher: %s", std::string(exc.what()));
 		}
 	}
+}
+
+
+void BlacklistFilter::watch()
+{
+	checkFiles(false);
+	pruneExpired();
+	pruneListed();
 }
 
 
@@ -192,7 +207,7 @@ bool BlacklistFilter::temporarilyBanned(TemporaryBans& bans, const std::string& 
 	if (bans.empty()) return false;
 	auto it = bans.find(key);
 	if (it == bans.end()) return false;
-	if (Poco::Clock() < it->second.until) return true;
+	if (_clock.microseconds() < it->second.until) return true;
 	bans.erase(it);
 	return false;
 }
@@ -200,22 +215,34 @@ bool BlacklistFilter::temporarilyBanned(TemporaryBans& bans, const std::string& 
 
 void BlacklistFilter::pruneExpired()
 {
-	Poco::Clock now;
-	Poco::FastMutex::ScopedLock lock(_temporaryMutex);
-	for (auto* pBans: {&_bannedAddresses, &_bannedUids})
+	const Poco::Int64 now = _clock.microseconds();
+	std::size_t expired = 0;
+	std::size_t left = 0;
 	{
-		for (auto it = pBans->begin(); it != pBans->end();)
+		Poco::FastMutex::ScopedLock lock(_temporaryMutex);
+		for (auto* pBans: {&_bannedAddresses, &_bannedUids})
 		{
-			if (it->second.until <= now) it = pBans->erase(it);
-			else ++it;
+			for (auto it = pBans->begin(); it != pBans->end();)
+			{
+				if (it->second.until <= now)
+				{
+					it = pBans->erase(it);
+					++expired;
+				}
+				else ++it;
+			}
+			left += pBans->size();
 		}
 	}
+	// One line per watcher turn, however many: a flood's bans all expire
+	// together.
+	if (expired) _logger.information("temporary bans expired: %z (%z in force)", expired, left);
 }
 
 
 void BlacklistFilter::pruneListed()
 {
-	Poco::Clock now;
+	const Poco::Int64 now = _clock.microseconds();
 	Poco::FastMutex::ScopedLock lock(_listedMutex);
 	bool expired = false;
 	for (auto it = _listed.begin(); it != _listed.end();)
@@ -234,7 +261,7 @@ void BlacklistFilter::pruneListed()
 
 void BlacklistFilter::expireListed()
 {
-	if (Poco::Clock().raw() >= _listedExpiry.load(std::memory_order_relaxed)) pruneListed();
+	if (_clock.microseconds() >= _listedExpiry.load(std::memory_order_relaxed)) pruneListed();
 }
 
 
@@ -263,7 +290,7 @@ Verdict BlacklistFilter::onLogin(const LoginInfo& login, SessionSlot&)
 }
 
 
-void BlacklistFilter::recordTemporary(TemporaryBans& bans, const std::string& key, const BanRequest& request, const Poco::Clock& until)
+void BlacklistFilter::recordTemporary(TemporaryBans& bans, const std::string& key, const BanRequest& request, Poco::Int64 until)
 {
 	TemporaryBan& ban = bans[key];
 	ban.until = until;
@@ -281,11 +308,11 @@ std::size_t BlacklistFilter::heldBans() const
 void BlacklistFilter::rebuildListed()
 {
 	std::string text;
-	Poco::Clock::ClockVal earliest = std::numeric_limits<Poco::Clock::ClockVal>::max();
+	Poco::Int64 earliest = std::numeric_limits<Poco::Int64>::max();
 	for (const auto& entry: _listed)
 	{
 		text += entry.first + "\n";
-		if (!entry.second.untilLifted && entry.second.until.raw() < earliest) earliest = entry.second.until.raw();
+		if (!entry.second.untilLifted && entry.second.until < earliest) earliest = entry.second.until;
 	}
 	_listedExpiry.store(earliest, std::memory_order_relaxed);
 	std::vector<std::string> errors;
@@ -330,9 +357,9 @@ bool BlacklistFilter::record(const BanRequest& request)
 		}
 		block = addressBlock(request.address);
 	}
-	const Poco::Clock now;
-	Poco::Clock until(now); // monotonic: a wall-clock step neither lifts nor extends bans
-	until += static_cast<Poco::Clock::ClockDiff>(request.seconds) * Poco::Clock::resolution();
+	// Monotonic: a wall-clock step neither lifts nor extends bans.
+	const Poco::Int64 now = _clock.microseconds();
+	const Poco::Int64 until = now + static_cast<Poco::Int64>(request.seconds) * MICROS_PER_SECOND;
 	bool addressHeld = false; // already banned and in force: its sessions were kicked then
 	bool uidHeld = false;
 	{
@@ -418,12 +445,11 @@ bool BlacklistFilter::lift(const BanRequest& request)
 
 void BlacklistFilter::list(const Visitor& visit) const
 {
-	const Poco::Clock now;
-	auto left = [&now](const Poco::Clock& until)
+	const Poco::Int64 now = _clock.microseconds();
+	auto left = [now](Poco::Int64 until)
 	{
 		// Whole seconds left, rounded up, at least 1 while in force.
-		const Poco::Clock::ClockDiff micros = until - now;
-		return static_cast<unsigned>((micros + Poco::Clock::resolution() - 1) / Poco::Clock::resolution());
+		return static_cast<unsigned>((until - now + MICROS_PER_SECOND - 1) / MICROS_PER_SECOND);
 	};
 	std::vector<BanRequest> bans;
 	{
@@ -459,6 +485,3 @@ void BlacklistFilter::list(const Visitor& visit) const
 }
 
 } } // namespace imgate::blacklist
-
-
-IMGATE_PLUGIN(imgate::blacklist::BlacklistFilter)

@@ -11,7 +11,7 @@
 
 #include "imgate/Filter.h"
 #include "plugins/blacklist/BanList.h"
-#include "Poco/Clock.h"
+#include "plugins/blacklist/Clock.h"
 #include "Poco/Event.h"
 #include "Poco/Logger.h"
 #include "Poco/Mutex.h"
@@ -36,18 +36,41 @@ class BlacklistFilter: public Filter, public BanStore
 	/// Built for plugin API 1.2: the filter is its own ban store
 	/// (banStore() returns this), which gets every ban in record().
 	///
-	/// The lists are immutable snapshots swapped atomically by the watcher
-	/// thread, so the hooks never lock for them. The bans it keeps are
-	/// locked maps: _temporaryMutex guards _bannedAddresses and
-	/// _bannedUids, written by record(), lift(), the watcher's pruning and
-	/// the hooks, which erase an expired entry they meet;
-	/// _listedMutex guards _listed, written by record(), lift() and the
-	/// pruning of expired entries (by the watcher, or by a hook once the
-	/// earliest is due).
+	/// Bans expire by the Clock given to the constructor (the monotonic
+	/// clock in the plugin; unit tests pass one they move and call watch()
+	/// for a watcher turn, without start()).
+	///
+	/// Threads and locks (which mutex guards which field):
+	///   - _pBans, _pAllow, _pListed: immutable snapshots swapped with
+	///     atomic_store, so the hooks never lock for them. _pBans and
+	///     _pAllow are swapped by checkFiles() (the watcher, SIGHUP),
+	///     _pListed by rebuildListed() under _listedMutex.
+	///   - _filesMutex guards _banFile and _allowFile (checkFiles() runs on
+	///     the watcher and, for SIGHUP, on the main thread).
+	///   - _listedMutex guards _listed (the admin API's ban-list lines),
+	///     written by record(), lift() and pruneListed(), which the
+	///     watcher runs every turn and a hook runs once the earliest timed
+	///     line is due (expireListed()), so a timed ban ends on time.
+	///     _listedExpiry (that earliest expiry) is atomic, written only
+	///     under _listedMutex and read by the hooks without it.
+	///   - _temporaryMutex guards _bannedAddresses and _bannedUids, written
+	///     by record(), lift(), the watcher's pruneExpired() and the hooks
+	///     too: temporarilyBanned() erases an expired entry it meets.
+	///   - Both taken: _listedMutex first. Neither is held while calling
+	///     the Host or a list() visitor.
+	///   - _reloadInterval and _maxTemporaryBans are written by
+	///     initialize() only, _pHost by start() only: before any hook runs
+	///     and before the watcher starts.
 {
 public:
 	BlacklistFilter();
+		/// Bans expire by Clock::monotonic().
+
+	explicit BlacklistFilter(const Clock& clock);
+		/// Bans expire by clock, which must outlive the filter.
+
 	~BlacklistFilter() override;
+		/// stop().
 
 	void initialize(const Poco::Util::AbstractConfiguration& config) override;
 	void start(Host& host) override;
@@ -69,6 +92,12 @@ public:
 	bool lift(const BanRequest& request) override;
 	void list(const Visitor& visit) const override;
 
+	void watch();
+		/// One turn of the watcher: re-reads a changed file, drops expired
+		/// temporary bans (one line when there were any:
+		/// "temporary bans expired: N (M in force)") and expired listed ones ("ban LINE expired"). The
+		/// watcher thread runs it every reloadInterval seconds.
+
 	void run();
 		/// The watcher thread.
 
@@ -88,7 +117,7 @@ private:
 	void checkFiles(bool force);
 	struct TemporaryBan
 	{
-		Poco::Clock until;
+		Poco::Int64 until = 0; /// Clock microseconds; in force while now < until.
 		std::string reason;
 		std::string origin;
 	};
@@ -97,14 +126,16 @@ private:
 		/// "uid mallory"): a CIDR block, or a ban until lifted.
 	{
 		bool untilLifted = true;
-		Poco::Clock until;
+		Poco::Int64 until = 0; /// Clock microseconds, if !untilLifted.
 		std::string reason;
 		std::string origin;
 	};
 	using TemporaryBans = std::unordered_map<std::string, TemporaryBan>;
 
 	bool temporarilyBanned(TemporaryBans& bans, const std::string& key);
-	void recordTemporary(TemporaryBans& bans, const std::string& key, const BanRequest& request, const Poco::Clock& until);
+		/// Whether key is banned now; erases its entry if it has expired.
+		/// Takes _temporaryMutex.
+	void recordTemporary(TemporaryBans& bans, const std::string& key, const BanRequest& request, Poco::Int64 until);
 		/// Caller holds _temporaryMutex.
 	void rebuildListed();
 		/// Parses _listed into a new _pListed snapshot and notes its earliest
@@ -118,7 +149,9 @@ private:
 		/// From the hooks: pruneListed() once the earliest listed ban is due,
 		/// so a timed ban ends on time, not at the next watcher turn.
 	void pruneExpired();
+		/// Drops expired temporary bans. Takes _temporaryMutex.
 
+	const Clock& _clock;
 	Poco::Logger& _logger;
 	WatchedFile _banFile;
 	WatchedFile _allowFile;
@@ -126,13 +159,13 @@ private:
 	std::shared_ptr<const BanList> _pAllow;  /// null: no allow list
 	unsigned _reloadInterval = 2;
 	std::size_t _maxTemporaryBans = 100000;
-	Poco::FastMutex _filesMutex;      /// checkFiles() runs on the watcher and, for SIGHUP, the main thread.
-	mutable Poco::FastMutex _listedMutex;    /// Before _temporaryMutex when both are taken.
-	mutable Poco::FastMutex _temporaryMutex;
-	std::atomic<Poco::Clock::ClockVal> _listedExpiry; /// Earliest expiry of a timed listed ban (raw clock), or the maximum.
-	TemporaryBans _bannedAddresses; /// address block (imgate/Address.h) -> expiry
-	TemporaryBans _bannedUids;      /// uid -> expiry
-	std::map<std::string, ListedBan> _listed;  /// ban-list line -> ban (admin API: CIDR blocks, bans until lifted)
+	Poco::FastMutex _filesMutex;      /// Guards _banFile and _allowFile.
+	mutable Poco::FastMutex _listedMutex;    /// Guards _listed. Before _temporaryMutex when both are taken.
+	mutable Poco::FastMutex _temporaryMutex; /// Guards _bannedAddresses and _bannedUids.
+	std::atomic<Poco::Int64> _listedExpiry; /// Earliest expiry of a timed listed ban (clock microseconds), or the maximum. Written under _listedMutex.
+	TemporaryBans _bannedAddresses; /// address block (imgate/Address.h) -> expiry; _temporaryMutex
+	TemporaryBans _bannedUids;      /// uid -> expiry; _temporaryMutex
+	std::map<std::string, ListedBan> _listed;  /// ban-list line -> ban (admin API: CIDR blocks, bans until lifted); _listedMutex
 	std::shared_ptr<const BanList> _pListed;   /// _listed as a BanList; atomic_load / atomic_store
 	Host* _pHost = nullptr;
 	Poco::RunnableAdapter<BlacklistFilter> _runnable;

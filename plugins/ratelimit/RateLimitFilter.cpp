@@ -2,44 +2,18 @@
 // RateLimitFilter.cpp
 //
 // Plugin: ratelimit
-// Token buckets per session (frames, messages) and per IP address
-// (connections, login attempts); repeated abuse escalates to a ban.
-//
-// Settings (plugins.ratelimit.*), rates per second, bursts in tokens:
-//   messagesPerSecond = 50      burst = 100             MSG_SEND per session
-//   framesPerSecond = 200       frameBurst = 400        every frame per session
-//   connectsPerSecondPerIp = 20 connectBurst = 40       new connections per address
-//   loginsPerSecondPerIp = 5    loginBurst = 10         LOGIN attempts per address
-//   banAfter = 20     refusals in a row that escalate to a ban (0: never)
-//   banSeconds = 60   length of that ban (recorded by the blacklist plugin)
-//   maxTrackedIps = 100000      bound on per-address state
-// An IPv6 peer is limited by its /64, an IPv4-mapped one as its IPv4 address.
-// SIGHUP (reconfigure) applies every setting but maxTrackedIps live.
 //
 
-#include "plugins/ratelimit/RateTable.h"
+#include "plugins/ratelimit/RateLimitFilter.h"
 #include "imgate/Address.h"
 #include "imgate/Command.h"
 #include "imgate/Config.h"
-#include "imgate/Plugin.h"
-#include "Poco/Clock.h"
-#include "Poco/Logger.h"
-#include "Poco/Mutex.h"
-#include <atomic>
-#include <memory>
 #include <sstream>
-#include <vector>
 
 namespace imgate {
 namespace ratelimit {
 
 namespace {
-
-std::int64_t nowMicros()
-	/// Monotonic: a wall-clock step must not refill or drain every bucket.
-{
-	return Poco::Clock().microseconds();
-}
 
 Rate rate(const Poco::Util::AbstractConfiguration& config, const std::string& rateKey, double rateDefault, const std::string& burstKey, double burstDefault)
 	/// A burst below 1 would refuse everything: a bucket gives whole tokens.
@@ -47,7 +21,17 @@ Rate rate(const Poco::Util::AbstractConfiguration& config, const std::string& ra
 	return Rate{config::number(config, rateKey, rateDefault, 0.001, 1e9), config::number(config, burstKey, burstDefault, 1, 1e9)};
 }
 
-struct Limits
+std::string text(const Rate& rate)
+{
+	std::ostringstream out;
+	out << rate.perSecond << "/s (burst " << rate.burst << ")";
+	return out.str();
+}
+
+} // namespace
+
+
+struct RateLimitFilter::Limits
 	/// What the hooks read on every frame: an immutable snapshot.
 {
 	Rate messages;
@@ -57,9 +41,11 @@ struct Limits
 };
 
 
+namespace {
+
 struct Settings
 {
-	Limits limits;
+	RateLimitFilter::Limits limits;
 	Rate connects;
 	Rate logins;
 	std::size_t maxTrackedIps = 100000;
@@ -91,121 +77,116 @@ struct SessionBuckets: SlotData
 } // namespace
 
 
-class RateLimitFilter: public Filter
+RateLimitFilter::RateLimitFilter():
+	RateLimitFilter(Clock::monotonic())
 {
-public:
-	RateLimitFilter():
-		_logger(Poco::Logger::get("imgate.plugin.ratelimit"))
-	{
-	}
+}
 
-	void initialize(const Poco::Util::AbstractConfiguration& config) override
-	{
-		const Settings s = read(config);
-		publish(s.limits);
-		_maxTrackedIps = s.maxTrackedIps;
-		_pConnects.reset(new RateTable(s.connects, s.maxTrackedIps));
-		_pLogins.reset(new RateTable(s.logins, s.maxTrackedIps));
-	}
 
-	bool reconfigure(const Poco::Util::AbstractConfiguration& config) override
-	{
-		const Settings s = read(config); // throws before anything changes
-		if (s.maxTrackedIps != _maxTrackedIps) return false; // the tables' size needs a restart: apply nothing
-		publish(s.limits);
-		_pConnects->setRate(s.connects);
-		_pLogins->setRate(s.logins);
-		_logger.information("new limits: " + text(s.limits.messages) + " messages, " + text(s.limits.frames) + " frames, "
-			+ text(s.connects) + " connects per address, " + text(s.logins) + " logins per address; ban after "
-			+ std::to_string(s.limits.banAfter) + " refusals for " + std::to_string(s.limits.banSeconds) + " s");
-		return true;
-	}
+RateLimitFilter::RateLimitFilter(const Clock& clock):
+	_clock(clock),
+	_logger(Poco::Logger::get("imgate.plugin.ratelimit"))
+{
+}
 
-	Verdict onAccept(const PeerInfo& peer) override
-	{
-		RateTable::Result r = _pConnects->take(addressBlock(peer.address), nowMicros());
-		if (r.allowed) return Verdict::proceed();
-		if (escalates(r.refusals)) return ban("connection flood from " + peer.address);
-		return Verdict::reject(Status::RATE_LIMITED, "too many connections from this address");
-	}
 
-	Verdict onLogin(const LoginInfo& login, SessionSlot&) override
-	{
-		RateTable::Result r = _pLogins->take(addressBlock(login.peer.address), nowMicros());
-		if (r.allowed) return Verdict::proceed();
-		if (escalates(r.refusals)) return ban("login flood from " + login.peer.address);
-		return Verdict::reject(Status::RATE_LIMITED, "too many login attempts from this address");
-	}
+RateLimitFilter::~RateLimitFilter()
+{
+}
 
-	Verdict onFrame(const FrameInfo& frame, SessionSlot& slot) override
-	{
-		SessionBuckets* pBuckets = slot.as<SessionBuckets>();
-		if (!pBuckets)
-		{
-			slot.set(std::unique_ptr<SlotData>(new SessionBuckets));
-			pBuckets = slot.as<SessionBuckets>();
-		}
-		const Limits& limits = *_pLimits.load(std::memory_order_acquire);
-		const std::int64_t now = nowMicros();
-		bool allowed = pBuckets->frames.take(limits.frames, now);
-		const char* what = "too many frames";
-		if (allowed && frame.command() == Command::MSG_SEND)
-		{
-			allowed = pBuckets->messages.take(limits.messages, now);
-			what = "too many messages";
-		}
-		if (allowed)
-		{
-			pBuckets->refusals = 0;
-			return Verdict::proceed();
-		}
-		if (escalates(++pBuckets->refusals))
-			return ban(std::string(what) + " from uid " + (frame.pUid ? *frame.pUid : std::string("(not logged in)")));
-		return Verdict::reject(Status::RATE_LIMITED, what);
-	}
 
-private:
-	static std::string text(const Rate& rate)
-	{
-		std::ostringstream out;
-		out << rate.perSecond << "/s (burst " << rate.burst << ")";
-		return out.str();
-	}
+void RateLimitFilter::initialize(const Poco::Util::AbstractConfiguration& config)
+{
+	const Settings s = read(config);
+	publish(s.limits);
+	_maxTrackedIps = s.maxTrackedIps;
+	_pConnects.reset(new RateTable(s.connects, s.maxTrackedIps));
+	_pLogins.reset(new RateTable(s.logins, s.maxTrackedIps));
+}
 
-	void publish(const Limits& limits)
-		/// Makes limits the hooks' snapshot. Earlier snapshots stay alive
-		/// (a hook may still read one); a few dozen bytes per reload.
-	{
-		Poco::FastMutex::ScopedLock lock(_publishMutex);
-		_history.emplace_back(new Limits(limits));
-		_pLimits.store(_history.back().get(), std::memory_order_release);
-	}
 
-	bool escalates(unsigned refusals) const
-		/// Every banAfter-th refusal in a row: once per episode when a
-		/// blacklist records the ban, and a bounded log rate when none does.
-	{
-		const unsigned banAfter = _pLimits.load(std::memory_order_acquire)->banAfter;
-		return banAfter > 0 && refusals % banAfter == 0;
-	}
+bool RateLimitFilter::reconfigure(const Poco::Util::AbstractConfiguration& config)
+{
+	const Settings s = read(config); // throws before anything changes
+	if (s.maxTrackedIps != _maxTrackedIps) return false; // the tables' size needs a restart: apply nothing
+	publish(s.limits);
+	_pConnects->setRate(s.connects);
+	_pLogins->setRate(s.logins);
+	_logger.information("new limits: " + text(s.limits.messages) + " messages, " + text(s.limits.frames) + " frames, "
+		+ text(s.connects) + " connects per address, " + text(s.logins) + " logins per address; ban after "
+		+ std::to_string(s.limits.banAfter) + " refusals for " + std::to_string(s.limits.banSeconds) + " s");
+	return true;
+}
 
-	Verdict ban(const std::string& reason)
-	{
-		const Limits& limits = *_pLimits.load(std::memory_order_acquire);
-		_logger.warning("%s: %u refusals in a row, banning for %u s", reason, limits.banAfter, limits.banSeconds);
-		return Verdict::ban(Status::BANNED, limits.banSeconds, "rate limit exceeded repeatedly");
-	}
 
-	Poco::Logger& _logger;
-	Poco::FastMutex _publishMutex;
-	std::vector<std::unique_ptr<const Limits>> _history;
-	std::atomic<const Limits*> _pLimits{nullptr};
-	std::unique_ptr<RateTable> _pConnects;
-	std::unique_ptr<RateTable> _pLogins;
-	std::size_t _maxTrackedIps = 100000;
-};
+Verdict RateLimitFilter::onAccept(const PeerInfo& peer)
+{
+	RateTable::Result r = _pConnects->take(addressBlock(peer.address), _clock.microseconds());
+	if (r.allowed) return Verdict::proceed();
+	if (escalates(r.refusals)) return ban("connection flood from " + peer.address);
+	return Verdict::reject(Status::RATE_LIMITED, "too many connections from this address");
+}
+
+
+Verdict RateLimitFilter::onLogin(const LoginInfo& login, SessionSlot&)
+{
+	RateTable::Result r = _pLogins->take(addressBlock(login.peer.address), _clock.microseconds());
+	if (r.allowed) return Verdict::proceed();
+	if (escalates(r.refusals)) return ban("login flood from " + login.peer.address);
+	return Verdict::reject(Status::RATE_LIMITED, "too many login attempts from this address");
+}
+
+
+Verdict RateLimitFilter::onFrame(const FrameInfo& frame, SessionSlot& slot)
+{
+	SessionBuckets* pBuckets = slot.as<SessionBuckets>();
+	if (!pBuckets)
+	{
+		slot.set(std::unique_ptr<SlotData>(new SessionBuckets));
+		pBuckets = slot.as<SessionBuckets>();
+	}
+	const Limits& limits = *_pLimits.load(std::memory_order_acquire);
+	const std::int64_t now = _clock.microseconds();
+	bool allowed = pBuckets->frames.take(limits.frames, now);
+	const char* what = "too many frames";
+	if (allowed && frame.command() == Command::MSG_SEND)
+	{
+		allowed = pBuckets->messages.take(limits.messages, now);
+		what = "too many messages";
+	}
+	if (allowed)
+	{
+		pBuckets->refusals = 0;
+		return Verdict::proceed();
+	}
+	if (escalates(++pBuckets->refusals))
+		return ban(std::string(what) + " from uid " + (frame.pUid ? *frame.pUid : std::string("(not logged in)")));
+	return Verdict::reject(Status::RATE_LIMITED, what);
+}
+
+
+void RateLimitFilter::publish(const Limits& limits)
+{
+	Poco::FastMutex::ScopedLock lock(_publishMutex);
+	_history.emplace_back(new Limits(limits));
+	_pLimits.store(_history.back().get(), std::memory_order_release);
+}
+
+
+bool RateLimitFilter::escalates(unsigned refusals) const
+{
+	// Every banAfter-th refusal in a row: once per episode when a
+	// blacklist records the ban, and a bounded log rate when none does.
+	const unsigned banAfter = _pLimits.load(std::memory_order_acquire)->banAfter;
+	return banAfter > 0 && refusals % banAfter == 0;
+}
+
+
+Verdict RateLimitFilter::ban(const std::string& reason)
+{
+	const Limits& limits = *_pLimits.load(std::memory_order_acquire);
+	_logger.warning("%s: %u refusals in a row, banning for %u s", reason, limits.banAfter, limits.banSeconds);
+	return Verdict::ban(Status::BANNED, limits.banSeconds, "rate limit exceeded repeatedly");
+}
 
 } } // namespace imgate::ratelimit
-
-
-IMGATE_PLUGIN(imgate::ratelimit::RateLimitFilter)

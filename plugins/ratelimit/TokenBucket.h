@@ -35,7 +35,8 @@ public:
 	TokenBucket() = default;
 
 	bool take(const Rate& rate, std::int64_t nowMicros)
-		/// Takes one token if there is one.
+		/// Takes one token if there is one. nowMicros > 0 (0 marks a
+		/// bucket never taken from), never decreasing.
 	{
 		if (_lastMicros == 0) _tokens = rate.burst;
 		else if (nowMicros > _lastMicros)
