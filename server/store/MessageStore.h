@@ -76,7 +76,7 @@ struct StoreMetrics
 
 	metrics::Histogram commitSeconds;  /// From BEGIN until COMMIT returned (the fsync included).
 	metrics::Histogram commitSize;     /// Sends plus acknowledgements in each successful commit.
-	metrics::Counter failedCommits;    /// Rolled back (disk full, I/O error).
+	metrics::Counter failedCommits;    /// Rolled back (disk full, I/O error), the probes made while writes fail included.
 };
 
 

@@ -395,8 +395,13 @@ void SqliteMessageStore::probeWrite()
 	}
 	catch (Poco::Exception& exc)
 	{
+		// A failed probe is a commit rolled back like any other: the
+		// counter keeps rising while the disk stays full, traffic or not,
+		// and shows that a probe ran (not logged: once per episode is).
 		_pWriter->rollback();
+		_metrics.failedCommits.add();
 		Poco::FastMutex::ScopedLock lock(_queueMutex);
+		++_statistics.failedCommits;
 		_failureCause = "cannot write " + _options.path + ": " + SqliteDatabase::cause(exc);
 		return;
 	}

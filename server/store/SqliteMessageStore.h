@@ -66,7 +66,7 @@ public:
 	{
 		Poco::UInt64 commits = 0;          /// Successful write transactions.
 		Poco::UInt64 storedMessages = 0;   /// Messages those commits stored.
-		Poco::UInt64 failedCommits = 0;
+		Poco::UInt64 failedCommits = 0;    /// Rolled back, failed readiness probes included.
 		Poco::UInt64 expiredMessages = 0;  /// Undelivered messages deleted by retention.
 	};
 
@@ -152,7 +152,7 @@ private:
 		/// The writer thread.
 	void probeWrite();
 		/// Writer thread: one small write transaction; clears the failure
-		/// if it commits.
+		/// if it commits, counts a failed commit if not.
 	void writeBatch(std::vector<QueuedAppend>& appends, std::vector<QueuedAck>& acks);
 	void commitRange(std::vector<QueuedAppend>& appends, std::size_t first, std::size_t last,
 		std::vector<QueuedAck>& acks, Poco::Int64 now, std::vector<AppendResult>& results, Failure& failure);
