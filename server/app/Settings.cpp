@@ -452,7 +452,13 @@ public:
 			return;
 		}
 		if (!prefix.empty() && _config.hasProperty(prefix)) out.push_back(prefix);
-		for (const auto& k: keys) collectKeys(prefix.empty() ? k : prefix + "." + k, out);
+		for (const auto& k: keys)
+		{
+			// "= 5" or "a. = 5": an empty name part would be its own prefix
+			// again (endless recursion); report the key as written.
+			if (k.empty()) out.push_back(prefix + ".");
+			else collectKeys(prefix.empty() ? k : prefix + "." + k, out);
+		}
 	}
 
 private:
