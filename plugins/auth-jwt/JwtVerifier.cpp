@@ -117,6 +117,9 @@ bool JwtVerifier::isFlatObject(const std::string& json)
 			while (k < json.size() && (json[k] == ' ' || json[k] == '\t' || json[k] == '\n' || json[k] == '\r')) ++k;
 			if (depth == 1 && expectKey && k < json.size() && json[k] == ':')
 			{
+				// An escape in a top-level key ("\u0073ub" is "sub" to the
+				// parser) could hide a duplicate from this scan: refused.
+				if (json.find('\\', i + 1) < j) return false;
 				if (!keys.insert(text).second) return false;
 				expectKey = false;
 			}

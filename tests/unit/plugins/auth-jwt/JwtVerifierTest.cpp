@@ -195,8 +195,10 @@ public:
 		CPPUNIT_ASSERT_EQUAL(JwtVerifier::MALFORMED_TOKEN, hs256().verify(signRaw("{\"alg\":\"HS256\",\"alg\":\"HS256\"}", "{\"sub\":\"alice\",\"exp\":" + expIn(60) + "}"), "alice", at(NOW)));
 		// The same key inside a nested object is another key.
 		CPPUNIT_ASSERT_EQUAL(JwtVerifier::VALID, hs256().verify(signRaw(HS256_HEADER, "{\"sub\":\"alice\",\"exp\":" + expIn(60) + ",\"x\":{\"sub\":1}}"), "alice", at(NOW)));
+		// An escaped key would hide the duplicate from a plain scan.
+		CPPUNIT_ASSERT_EQUAL(JwtVerifier::MALFORMED_TOKEN, hs256().verify(signRaw(HS256_HEADER, "{\"sub\":\"alice\",\"\\u0073ub\":\"bob\",\"exp\":" + expIn(60) + "}"), "bob", at(NOW)));
 		CPPUNIT_ASSERT(!JwtVerifier::isFlatObject("[1]"));
-		CPPUNIT_ASSERT(JwtVerifier::isFlatObject("{\"a\\\"\":1, \"a\": 2}")); // a\" and a are two keys
+		CPPUNIT_ASSERT(!JwtVerifier::isFlatObject("{\"a\\\"\":1, \"a\": 2}")); // any escaped top-level key is refused
 	}
 
 	void testDeepNestingIsMalformedNotBadSignature()
