@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include "server/admin/MetricsReport.h"
+#include "server/protocol/LogText.h"
 #include "server/metrics/Exposition.h"
 #include "server/protocol/Uid.h"
 #include "Poco/JSON/Object.h"
@@ -114,7 +115,7 @@ bool AdminApi::sameSecret(const std::string& a, const std::string& b)
 AdminResponse AdminApi::error(int status, const std::string& message)
 {
 	Poco::JSON::Object o;
-	o.set("error", message);
+	o.set("error", protocol::validUtf8(message));
 	AdminResponse r;
 	r.status = status;
 	r.body = json(o);
@@ -140,33 +141,13 @@ AdminResponse AdminApi::handle(const AdminRequest& request) const
 	if (path == "/readyz")
 		return request.method == "GET" || request.method == "HEAD" ? readiness() : methodNotAllowed("GET, HEAD");
 	if (path == "/v1" || path.compare(0, 4, "/v1/") == 0) return api(request);
-	return error(404, "no such resource: " + printable(path) + " (see docs/operations.md, \"Admin API\")");
+	return error(404, "no such resource: " + protocol::escaped(path) + " (see docs/operations.md, \"Admin API\")");
 }
 
 
 bool AdminApi::wantsBody(const AdminRequest& request) const
 {
 	return request.method == "POST" && request.path.compare(0, 4, "/v1/") == 0 && authorized(request);
-}
-
-
-std::string AdminApi::printable(const std::string& text)
-{
-	static const char HEX[] = "0123456789abcdef";
-	std::string out;
-	for (std::size_t i = 0; i < text.size() && i < 200; ++i)
-	{
-		const unsigned char c = static_cast<unsigned char>(text[i]);
-		if (c < 0x20 || c == 0x7F || c == '\\')
-		{
-			out += "\\x";
-			out += HEX[c >> 4];
-			out += HEX[c & 15];
-		}
-		else out += static_cast<char>(c);
-	}
-	if (text.size() > 200) out += "...";
-	return out;
 }
 
 
@@ -181,7 +162,7 @@ void AdminApi::logRefusal(const AdminRequest& request) const
 		_refusals = 0;
 	}
 	if (++_refusals > MAX_REFUSAL_LOGS) return;
-	_logger.warning("admin API: refused %s %s from %s: missing or wrong token", printable(request.method), printable(request.path), request.peer);
+	_logger.warning("admin API: refused %s %s from %s: missing or wrong token", protocol::escaped(request.method), protocol::escaped(request.path), request.peer);
 }
 
 
@@ -250,7 +231,7 @@ AdminResponse AdminApi::api(const AdminRequest& request) const
 		if (request.method == "DELETE") return removeBan(request);
 		return methodNotAllowed("GET, POST, DELETE");
 	}
-	return error(404, "no such resource: " + printable(request.path) + " (see docs/operations.md, \"Admin API\")");
+	return error(404, "no such resource: " + protocol::escaped(request.path) + " (see docs/operations.md, \"Admin API\")");
 }
 
 
@@ -304,10 +285,10 @@ AdminResponse AdminApi::listSessions(const AdminRequest& request) const
 		{
 			unsigned value = 0;
 			if (!Poco::NumberParser::tryParseUnsigned(kv.second, value) || value < 1 || value > MAX_LIST_LIMIT)
-				return error(400, "limit: expected a whole number from 1 to " + std::to_string(MAX_LIST_LIMIT) + ", got \"" + kv.second + "\"");
+				return error(400, "limit: expected a whole number from 1 to " + std::to_string(MAX_LIST_LIMIT) + ", got \"" + protocol::escaped(kv.second, 32) + "\"");
 			limit = value;
 		}
-		else return error(400, "unknown query parameter \"" + kv.first + "\" (prefix, limit)");
+		else return error(400, "unknown query parameter \"" + protocol::escaped(kv.first, 64) + "\" (prefix, limit)");
 	}
 	session::SessionQuery::Page page = _context.query.list(prefix, limit, QUERY_TIMEOUT_MS);
 	Poco::JSON::Array sessions;
@@ -349,7 +330,7 @@ AdminResponse AdminApi::kick(const std::string& uid, const AdminRequest& request
 		if (!parseObject(request.body, "{\"message\": \"...\"}", pObject, failure)) return failure;
 		for (const auto& kv: *pObject)
 		{
-			if (kv.first != "message") return error(400, "unknown field \"" + kv.first + "\" (message)");
+			if (kv.first != "message") return error(400, "unknown field \"" + protocol::escaped(kv.first, 64) + "\" (message)");
 			if (!kv.second.isString()) return error(400, "message: expected a string");
 			message = kv.second.extract<std::string>();
 		}
@@ -497,7 +478,7 @@ AdminResponse AdminApi::addBan(const AdminRequest& request) const
 				return error(400, "seconds: expected a whole number from 0 (until lifted) to " + std::to_string(MAX_BAN_SECONDS));
 			ban.seconds = static_cast<unsigned>(kv.second.convert<Poco::Int64>());
 		}
-		else return error(400, "unknown field \"" + kv.first + "\" (address, uid, seconds, reason)");
+		else return error(400, "unknown field \"" + protocol::escaped(kv.first, 64) + "\" (address, uid, seconds, reason)");
 	}
 	if (ban.address.empty() && ban.uid.empty()) return error(400, "give an address (or CIDR block), a uid, or both");
 	std::string problem;
@@ -524,7 +505,7 @@ AdminResponse AdminApi::removeBan(const AdminRequest& request) const
 	{
 		if (kv.first == "address") ban.address = kv.second;
 		else if (kv.first == "uid") ban.uid = kv.second;
-		else return error(400, "unknown query parameter \"" + kv.first + "\" (address, uid)");
+		else return error(400, "unknown query parameter \"" + protocol::escaped(kv.first, 64) + "\" (address, uid)");
 	}
 	if (ban.address.empty() == ban.uid.empty()) return error(400, "give exactly one of ?address= and ?uid=");
 	std::string problem;

@@ -75,9 +75,6 @@ public:
 		/// no one without the token can hold an admin thread by sending one
 		/// slowly.
 
-	static std::string printable(const std::string& text);
-		/// text for a log line: control characters as \xHH, at most 200 bytes.
-
 	static bool numbersInRange(const std::string& json, std::string& problem);
 		/// False, with problem naming the key and the number, if the JSON
 		/// text has an integer literal beyond +-(2^63 - 1), which POCO's

@@ -6,6 +6,7 @@
 
 #include "server/admin/AdminServer.h"
 #include "server/admin/AdminConnection.h"
+#include "server/protocol/LogText.h"
 #include "Poco/FileStream.h"
 #include "Poco/Logger.h"
 #include "Poco/Net/NetException.h"
@@ -72,8 +73,8 @@ private:
 		}
 		catch (std::exception& exc)
 		{
-			Poco::Logger::get("imgate.admin").error("%s %s: %s", AdminApi::printable(request.method),
-				AdminApi::printable(request.path), std::string(exc.what()));
+			Poco::Logger::get("imgate.admin").error("%s %s: %s", protocol::escaped(request.method),
+				protocol::escaped(request.path), std::string(exc.what()));
 			return AdminConnection::error(500, "internal error");
 		}
 	}

@@ -55,14 +55,9 @@ std::size_t decodeUtf8(const std::string& text, std::size_t at, unsigned& cp)
 	return length;
 }
 
-} // namespace
 
-
-std::string quoted(const std::string& text, std::size_t maxBytes)
+void appendEscaped(const std::string& text, std::size_t maxBytes, std::string& out)
 {
-	std::string out;
-	out.reserve(text.size() < maxBytes ? text.size() + 2 : maxBytes + 5);
-	out += '"';
 	const std::size_t end = text.size() < maxBytes ? text.size() : maxBytes;
 	char buffer[16];
 	std::size_t at = 0;
@@ -95,8 +90,55 @@ std::string quoted(const std::string& text, std::size_t maxBytes)
 		else out.append(text, at, length);
 		at += length;
 	}
+}
+
+} // namespace
+
+
+std::string quoted(const std::string& text, std::size_t maxBytes)
+{
+	std::string out;
+	out.reserve(text.size() < maxBytes ? text.size() + 2 : maxBytes + 5);
+	out += '"';
+	appendEscaped(text, maxBytes, out);
 	out += '"';
 	if (text.size() > maxBytes) out += "...";
+	return out;
+}
+
+
+std::string escaped(const std::string& text, std::size_t maxBytes)
+{
+	std::string out;
+	out.reserve(text.size() < maxBytes ? text.size() : maxBytes + 3);
+	appendEscaped(text, maxBytes, out);
+	if (text.size() > maxBytes) out += "...";
+	return out;
+}
+
+
+std::string validUtf8(const std::string& text)
+{
+	std::string out;
+	out.reserve(text.size());
+	char buffer[8];
+	std::size_t at = 0;
+	while (at < text.size())
+	{
+		unsigned cp;
+		const std::size_t length = decodeUtf8(text, at, cp);
+		if (length == 0)
+		{
+			std::snprintf(buffer, sizeof(buffer), "\\x%02X", static_cast<unsigned char>(text[at]));
+			out += buffer;
+			++at;
+		}
+		else
+		{
+			out.append(text, at, length);
+			at += length;
+		}
+	}
 	return out;
 }
 

@@ -24,6 +24,17 @@ std::string quoted(const std::string& text, std::size_t maxBytes = 256);
 	/// \u{XXXX}. At most maxBytes of text are shown; a longer one is cut
 	/// and marked with "..." after the closing quote.
 
+std::string escaped(const std::string& text, std::size_t maxBytes = 256);
+	/// text escaped as quoted() escapes it, without the quotes: for
+	/// client-chosen text in a message that has its own structure (a
+	/// path in an admin API error). A cut text ends with "...".
+
+std::string validUtf8(const std::string& text);
+	/// text with every byte that is not part of a well-formed UTF-8
+	/// sequence replaced by \xNN (overlong forms and surrogates count as
+	/// not well-formed); well-formed text is returned unchanged. For text
+	/// that goes into JSON, which must be UTF-8.
+
 } } // namespace imgate::protocol
 
 #endif // imgate_protocol_LogText_INCLUDED

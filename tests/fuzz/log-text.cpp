@@ -5,7 +5,9 @@
 // comes in, what goes to the log is one token: it starts with a quote,
 // has no unescaped quote before its closing one, no control byte, only
 // well-formed UTF-8, and none of the characters that hide or reorder
-// text (those are written as \u{XXXX}).
+// text (those are written as \u{XXXX}). And protocol::validUtf8() on the
+// same text: well-formed UTF-8 out, and text that was well-formed comes
+// back unchanged.
 //
 
 #include "server/protocol/LogText.h"
@@ -21,6 +23,45 @@ void require(bool condition, const char* what)
 	if (condition) return;
 	std::fprintf(stderr, "log-text: broken promise: %s\n", what);
 	std::abort();
+}
+
+
+bool wellFormed(const std::string& text)
+	/// An oracle written apart from LogText.cpp: Unicode's table 3-7 of
+	/// well-formed byte sequences.
+{
+	std::size_t i = 0;
+	while (i < text.size())
+	{
+		const unsigned char b0 = static_cast<unsigned char>(text[i]);
+		if (b0 < 0x80) { ++i; continue; }
+		std::size_t length;
+		unsigned char lo = 0x80, hi = 0xBF;
+		if (b0 >= 0xC2 && b0 <= 0xDF) length = 2;
+		else if (b0 >= 0xE0 && b0 <= 0xEF)
+		{
+			length = 3;
+			if (b0 == 0xE0) lo = 0xA0;
+			if (b0 == 0xED) hi = 0x9F;
+		}
+		else if (b0 >= 0xF0 && b0 <= 0xF4)
+		{
+			length = 4;
+			if (b0 == 0xF0) lo = 0x90;
+			if (b0 == 0xF4) hi = 0x8F;
+		}
+		else return false;
+		if (text.size() - i < length) return false;
+		const unsigned char b1 = static_cast<unsigned char>(text[i + 1]);
+		if (b1 < lo || b1 > hi) return false;
+		for (std::size_t k = 2; k < length; ++k)
+		{
+			const unsigned char b = static_cast<unsigned char>(text[i + k]);
+			if (b < 0x80 || b > 0xBF) return false;
+		}
+		i += length;
+	}
+	return true;
 }
 
 } // namespace
@@ -66,5 +107,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 	require(closed, "closed by a quote");
 	require(i == out.size() || out.compare(i, std::string::npos, "...") == 0, "nothing but the cut mark after the quote");
 	require((i < out.size()) == (size > limit), "the cut mark exactly when text was cut");
+
+	const std::string repaired = imgate::protocol::validUtf8(text);
+	require(wellFormed(repaired), "validUtf8: well-formed UTF-8");
+	require(!wellFormed(text) || repaired == text, "validUtf8: well-formed text unchanged");
 	return 0;
 }

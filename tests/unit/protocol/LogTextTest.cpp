@@ -8,7 +8,9 @@
 #include "server/protocol/LogText.h"
 #include <cppunit/extensions/HelperMacros.h>
 
+using imgate::protocol::escaped;
 using imgate::protocol::quoted;
+using imgate::protocol::validUtf8;
 
 class LogTextTest: public CppUnit::TestFixture
 {
@@ -20,6 +22,8 @@ class LogTextTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testInvalidUtf8);
 	CPPUNIT_TEST(testReadableTextKept);
 	CPPUNIT_TEST(testLongTextCut);
+	CPPUNIT_TEST(testEscapedHasNoQuotes);
+	CPPUNIT_TEST(testValidUtf8);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -70,6 +74,23 @@ public:
 		// A character cut in the middle shows as bytes, never half a character.
 		CPPUNIT_ASSERT_EQUAL(std::string("\"ab\\xC3\"..."), quoted("ab\xC3\xA9z", 3));
 		CPPUNIT_ASSERT_EQUAL(std::string("\"abcd\""), quoted("abcd", 4));
+	}
+
+	void testEscapedHasNoQuotes()
+	{
+		CPPUNIT_ASSERT_EQUAL(std::string("/v1/a\\\\\\\"b\\x0A\\xFF"), escaped("/v1/a\\\"b\n\xFF"));
+		CPPUNIT_ASSERT_EQUAL(std::string("abc..."), escaped("abcdef", 3));
+		CPPUNIT_ASSERT_EQUAL(std::string("abc"), escaped("abc", 3));
+	}
+
+	void testValidUtf8()
+	{
+		// Well-formed text, quotes and control characters are left alone
+		// (JSON escapes those itself); only broken bytes are replaced.
+		const std::string fine = "h\xC3\xA9llo \"x\"\n \xF0\x9F\x93\xB1";
+		CPPUNIT_ASSERT_EQUAL(fine, validUtf8(fine));
+		CPPUNIT_ASSERT_EQUAL(std::string("a\\xFFb\\xC0\\xAF\\xED\\xA0\\x80\\xE2\\x80"),
+			validUtf8("a\xFF" "b\xC0\xAF\xED\xA0\x80\xE2\x80"));
 	}
 };
 
