@@ -5,6 +5,7 @@
 //
 
 #include "server/session/SessionManager.h"
+#include "server/protocol/LogText.h"
 #include "server/session/Session.h"
 #include "server/net/EventLoop.h"
 #include "Poco/Bugcheck.h"
@@ -35,6 +36,12 @@ void SessionManager::reconfigure(const SessionConfig& config)
 
 Poco::UInt64 SessionManager::admissionTicket()
 {
+	if (_addressKicksHeld.load(std::memory_order_relaxed))
+	{
+		// Every accept lets go of the matchers that have had their time.
+		Poco::FastMutex::ScopedLock lock(_addressKicksMutex);
+		forgetOldAddressKicks();
+	}
 	return _addressKickCount.load(std::memory_order_acquire);
 }
 
@@ -66,6 +73,14 @@ void SessionManager::kickIfBannedSince(Session& session, Poco::UInt64 ticket)
 	{
 		// Copied out: a plugin's matcher never runs under this lock.
 		Poco::FastMutex::ScopedLock lock(_addressKicksMutex);
+		forgetOldAddressKicks();
+		if (ticket < _addressKicksForgotten)
+		{
+			// A ban this connection's accept check did not see is no
+			// longer known here: let it come back through the checks.
+			session.kick(protocol::KickReason::SHUTDOWN, "the ban list changed while this connection was admitted; reconnect");
+			return;
+		}
 		for (const AddressKick& k: _addressKicks)
 		{
 			if (k.number > ticket) since.push_back(k);
@@ -205,8 +220,8 @@ void SessionManager::kickAddresses(std::function<bool(const std::string& address
 		// predates this call finds it when its loop adopts it.
 		Poco::FastMutex::ScopedLock lock(_addressKicksMutex);
 		const Poco::UInt64 number = _addressKickCount.load(std::memory_order_relaxed) + 1;
-		_addressKicks.push_back(AddressKick{number, pMatch, kickReason, message});
-		if (_addressKicks.size() > ADDRESS_KICKS_KEPT) _addressKicks.pop_front();
+		_addressKicks.push_back(AddressKick{number, Poco::Clock(), pMatch, kickReason, message});
+		forgetOldAddressKicks();
 		_addressKickCount.store(number, std::memory_order_release);
 	}
 	for (std::size_t i = 0; i < _loops.size(); ++i)
@@ -224,10 +239,22 @@ void SessionManager::kickAddresses(std::function<bool(const std::string& address
 }
 
 
+void SessionManager::forgetOldAddressKicks()
+{
+	while (!_addressKicks.empty() && (_addressKicks.size() > ADDRESS_KICKS_KEPT
+		|| _addressKicks.front().when.isElapsed(Poco::Clock::ClockDiff(ADDRESS_KICK_KEEP_SECONDS) * Poco::Clock::resolution())))
+	{
+		_addressKicksForgotten = _addressKicks.front().number;
+		_addressKicks.pop_front();
+	}
+	_addressKicksHeld.store(_addressKicks.size(), std::memory_order_relaxed);
+}
+
+
 void SessionManager::ban(const imgate::BanRequest& request)
 {
 	_logger.information("ban address=%s uid=%s %s by %s: %s", request.address, request.uid,
-		request.seconds ? "for " + std::to_string(request.seconds) + " s" : std::string("until lifted"), request.origin, request.reason);
+		request.seconds ? "for " + std::to_string(request.seconds) + " s" : std::string("until lifted"), request.origin, protocol::quoted(request.reason));
 	_filters.ban(request);
 }
 

@@ -17,6 +17,7 @@
 #include "server/session/SessionConfig.h"
 #include "server/session/UidDirectory.h"
 #include "server/store/MessageStore.h"
+#include "Poco/Clock.h"
 #include "Poco/Logger.h"
 #include "Poco/Mutex.h"
 #include <atomic>
@@ -40,7 +41,8 @@ public:
 		/// filters must outlive the sessions.
 
 	Poco::UInt64 admissionTicket() override;
-		/// The number of kickAddresses() calls so far. Any thread.
+		/// The number of kickAddresses() calls so far. Any thread (the
+		/// accept thread); also drops the kicks kept past their time.
 
 	std::unique_ptr<net::Connection> createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer, Poco::UInt64 ticket) override;
 		/// A Session. A kickAddresses() that came after ticket was taken
@@ -114,13 +116,19 @@ public:
 
 	enum
 	{
-		ADDRESS_KICKS_KEPT = 1024 /// Far more bans than can come while one connection is handed to its loop (microseconds).
+		ADDRESS_KICKS_KEPT = 64,       /// At most this many kickAddresses() calls are remembered ...
+		ADDRESS_KICK_KEEP_SECONDS = 10 /// ... each for at most this long: far more than a hand-off takes (microseconds).
+		/// A matcher may hold a whole ban list (a reloaded ban file), so few
+		/// are kept, briefly. A connection whose ticket predates a kick that
+		/// is no longer kept cannot be checked against it: it is kicked
+		/// (SHUTDOWN) so that it reconnects through the current accept checks.
 	};
 
 private:
 	struct AddressKick
 	{
 		Poco::UInt64 number; /// admissionTicket() after it.
+		Poco::Clock when;
 		std::shared_ptr<const std::function<bool(const std::string&)>> pMatch;
 		protocol::KickReason reason;
 		std::string message;
@@ -131,6 +139,9 @@ private:
 	Session* find(const SessionRef& ref);
 	void kickIfBannedSince(Session& session, Poco::UInt64 ticket);
 		/// Session's loop, right after adoption.
+	void forgetOldAddressKicks();
+		/// Drops the kicks past ADDRESS_KICKS_KEPT or ADDRESS_KICK_KEEP_SECONDS.
+		/// Under _addressKicksMutex.
 
 	std::vector<std::unique_ptr<const SessionConfig>> _configs; /// Every version: loops may still read an old one.
 	std::atomic<const SessionConfig*> _pConfig{nullptr};
@@ -143,6 +154,8 @@ private:
 	std::vector<LogBudget> _unauthenticatedLogBudgets; /// One per loop, each touched by its loop only.
 	Poco::FastMutex _addressKicksMutex;     /// Guards _addressKicks and the writes of _addressKickCount.
 	std::deque<AddressKick> _addressKicks;  /// The last ADDRESS_KICKS_KEPT, oldest first.
+	Poco::UInt64 _addressKicksForgotten = 0; /// The number of the newest kick dropped from _addressKicks.
+	std::atomic<std::size_t> _addressKicksHeld{0}; /// _addressKicks.size(), read without the lock.
 	std::atomic<Poco::UInt64> _addressKickCount{0};
 };
 

@@ -30,11 +30,17 @@ public:
 			pManager->kickAddresses([](const std::string& address) { return address == "127.0.0.1"; },
 				imgate::KickReason::BANNED, "address banned");
 		}
+		for (int n = storm.exchange(0); n > 0; --n)
+		{
+			pManager->kickAddresses([](const std::string& address) { return address == "10.9.9.9"; },
+				imgate::KickReason::BANNED, "someone else banned");
+		}
 		return true;
 	}
 
 	SessionManager* pManager = nullptr;
 	std::atomic<bool> armed{false};
+	std::atomic<int> storm{0}; /// Kicks of other addresses to make in the next check.
 };
 
 } // namespace
@@ -45,6 +51,8 @@ class SessionManagerTest: public CppUnit::TestFixture
 	CPPUNIT_TEST_SUITE(SessionManagerTest);
 	CPPUNIT_TEST(testBanDuringHandOffKicks);
 	CPPUNIT_TEST(testEarlierBanDoesNotKickLaterConnections);
+	CPPUNIT_TEST(testKeptKicksOfOthersLeaveTheConnection);
+	CPPUNIT_TEST(testForgottenKickSendsTheConnectionBack);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -83,6 +91,35 @@ public:
 		Reply r;
 		CPPUNIT_ASSERT(!second->receive(r, Poco::Timespan(0)));
 		CPPUNIT_ASSERT(!second->closed());
+	}
+
+	void testKeptKicksOfOthersLeaveTheConnection()
+	{
+		// Every kick since the ticket is still known and none matches.
+		_check.storm = SessionManager::ADDRESS_KICKS_KEPT;
+		auto c = _pServer->login("alice");
+		_pServer->sync();
+		Reply r;
+		CPPUNIT_ASSERT(!c->receive(r, Poco::Timespan(0)));
+		CPPUNIT_ASSERT(!c->closed());
+	}
+
+	void testForgottenKickSendsTheConnectionBack()
+	{
+		// One more kick than are kept: the first, which this connection's
+		// check did not see, is gone, so it cannot be matched any more;
+		// the connection is sent back through the accept checks.
+		_check.storm = SessionManager::ADDRESS_KICKS_KEPT + 1;
+		auto c = std::unique_ptr<imgate::client::ImgateClient>(new imgate::client::ImgateClient("127.0.0.1", _pServer->port()));
+		Reply r;
+		CPPUNIT_ASSERT(c->receiveCommand(r, Command::KICK, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt32(4), r.parse<imgate::v1::Kick>().reason()); // SHUTDOWN
+		CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(5, 0)));
+		// The next connection's ticket is after all of them.
+		auto next = _pServer->login("bob");
+		_pServer->sync();
+		CPPUNIT_ASSERT(!next->receive(r, Poco::Timespan(0)));
+		CPPUNIT_ASSERT(!next->closed());
 	}
 
 private:
