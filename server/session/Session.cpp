@@ -406,7 +406,8 @@ void Session::sendAck(Poco::UInt32 seq, Poco::UInt64 clientMsgId, const store::A
 	if (_unanswered == 0 && _pFarewell)
 	{
 		std::unique_ptr<Farewell> pFarewell(std::move(_pFarewell));
-		appendKick(pFarewell->reason, pFarewell->message);
+		if (pFarewell->command == Command::KICK) appendKick(pFarewell->reason, pFarewell->message);
+		else appendError(pFarewell->status, pFarewell->seq, pFarewell->message);
 	}
 }
 
@@ -471,7 +472,7 @@ void Session::kick(protocol::KickReason reason, const std::string& message)
 			std::string(protocol::kickReasonName(reason)), protocol::quoted(message));
 	// KICK is the last frame: MSG_SENDs still waiting for the store are
 	// answered first (sendAck() then sends it).
-	if (_unanswered > 0) _pFarewell.reset(new Farewell{reason, message});
+	if (_unanswered > 0) _pFarewell.reset(new Farewell{Command::KICK, reason, Status::OK, 0, message});
 	else appendKick(reason, message);
 	closeAfterLinger();
 }
@@ -618,6 +619,12 @@ void Session::sendError(Status status, Poco::UInt32 seq, const std::string& mess
 {
 	countError(status);
 	if (log) logError(status, message);
+	appendError(status, seq, message);
+}
+
+
+void Session::appendError(Status status, Poco::UInt32 seq, const std::string& message)
+{
 	imgate::v1::Error error;
 	error.set_message(message);
 	FrameEncoder::append(output(), Command::ERROR, status, seq, error);
@@ -647,7 +654,8 @@ unsigned Session::heartbeatTimeout() const
 void Session::logError(Status status, const std::string& message)
 {
 	const LogBudget::Decision decision = _errorLog.admit(loop().tick());
-	if (decision.omitted)
+	// Each line, this one too, within the loop's budget before login.
+	if (decision.omitted && admitUnauthenticatedLine())
 		_manager.logger().warning("error uid=%s peer=%s session=%Lx: %hu more errors in the last minute were not logged",
 			_uid, _peer.toString(), id(), decision.omitted);
 	if (!decision.log || !admitUnauthenticatedLine()) return;
@@ -690,7 +698,15 @@ void Session::countFrame(Command cmd)
 
 void Session::failAndClose(Status status, Poco::UInt32 seq, const std::string& message)
 {
-	sendError(status, seq, message);
+	// The ERROR is the last frame: MSG_SENDs still waiting for the store
+	// are answered first (sendAck() then sends it).
+	if (_unanswered > 0)
+	{
+		countError(status);
+		logError(status, message);
+		_pFarewell.reset(new Farewell{Command::ERROR, protocol::KickReason(), status, seq, message});
+	}
+	else sendError(status, seq, message);
 	closeAfterLinger();
 }
 

@@ -115,9 +115,13 @@ private:
 	};
 
 	struct Farewell
-		/// A KICK decided while MSG_SENDs still wait for their answers.
+		/// The last frame, decided while MSG_SENDs still wait for their
+		/// answers: a KICK, or the ERROR of a stream that cannot go on.
 	{
-		protocol::KickReason reason;
+		protocol::Command command; /// KICK or ERROR.
+		protocol::KickReason reason; /// KICK.
+		protocol::Status status;   /// ERROR.
+		Poco::UInt32 seq;          /// ERROR.
 		std::string message;
 	};
 
@@ -144,7 +148,10 @@ private:
 	void failRequest(const protocol::Frame& frame, protocol::Status status, const std::string& message);
 	void sendError(protocol::Status status, Poco::UInt32 seq, const std::string& message, bool log = true);
 		/// ERROR (counted; logged within the budgets if log).
+	void appendError(protocol::Status status, Poco::UInt32 seq, const std::string& message);
+		/// The ERROR frame only.
 	void failAndClose(protocol::Status status, Poco::UInt32 seq, const std::string& message);
+		/// ERROR (after the answers to earlier MSG_SENDs), then the linger close.
 	void closeAfterLinger();
 		/// closeAfterFlush() bounded by the configured close linger.
 	void appendKick(protocol::KickReason reason, const std::string& message);
@@ -175,7 +182,7 @@ private:
 	plugin::SessionSlots _slots;       /// Plugins' per-session state, allocated on first use.
 	std::string _uid;
 	std::unique_ptr<Delivery> _pDelivery; /// Null while nothing is in flight and no read is out.
-	std::unique_ptr<Farewell> _pFarewell; /// Null but while a KICK waits for answers.
+	std::unique_ptr<Farewell> _pFarewell; /// Null but while a KICK or ERROR waits for answers.
 	Poco::UInt32 _since;    /// Tick of accept (before login) or of the last frame (after).
 	Poco::UInt32 _drainAt = 0;
 	net::PeerAddress _peer; /// Taken at accept: still known after a reset.

@@ -28,6 +28,7 @@ class LoginTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testLogoutCloses);
 	CPPUNIT_TEST(testLogoutAnswersEarlierSends);
 	CPPUNIT_TEST(testLogoutWaitsForAnswersAtMostTheLinger);
+	CPPUNIT_TEST(testBrokenStreamAnswersEarlierSendsFirst);
 	CPPUNIT_TEST(testOversizeDeviceRefused);
 	CPPUNIT_TEST(testAnonymousDisabledByDefault);
 	CPPUNIT_TEST_SUITE_END();
@@ -152,6 +153,34 @@ public:
 		}
 		protocol::FrameEncoder::append(wire, Command::LOGOUT, Status::OK, c.nextSeq());
 		return wire;
+	}
+
+	void testBrokenStreamAnswersEarlierSendsFirst()
+	{
+		// A frame the stream cannot go on after (bad magic): its ERROR is
+		// the last frame, after the answers to the MSG_SENDs before it.
+		auto c = _pServer->login("alice");
+		{
+			test::StoreWriteLock lock(_pServer->storePath());
+			std::string wire = sendsThenLogout(*c, 3);
+			wire.resize(wire.size() - protocol::FrameHeader::SIZE); // no LOGOUT
+			wire += std::string(protocol::FrameHeader::SIZE, 'X');
+			c->sendRaw(wire);
+			CPPUNIT_ASSERT(_pServer->waitForLog("bad frame magic"));
+		} // the commit goes through now
+		for (Poco::UInt32 seq = 2; seq <= 4; ++seq)
+		{
+			Reply r;
+			CPPUNIT_ASSERT_MESSAGE("frame " + std::to_string(seq), c->receive(r, Poco::Timespan(5, 0)));
+			CPPUNIT_ASSERT_MESSAGE("MSG_SEND_ACK seq " + std::to_string(seq) + " before the ERROR", r.command() == Command::MSG_SEND_ACK);
+			CPPUNIT_ASSERT_EQUAL(seq, r.seq);
+			CPPUNIT_ASSERT(r.result() == Status::OK);
+		}
+		Reply error;
+		CPPUNIT_ASSERT(c->receive(error, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT(error.command() == Command::ERROR);
+		CPPUNIT_ASSERT(error.result() == Status::BAD_REQUEST);
+		CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(5, 0)));
 	}
 
 	void testLogoutAnswersEarlierSends()
