@@ -64,8 +64,11 @@ std::size_t InProcessServer::sessionCount() const
 }
 
 
-std::unique_ptr<client::ImgateClient> InProcessServer::connect() const
+std::unique_ptr<client::ImgateClient> InProcessServer::connect()
 {
+	// A connection the client saw closed may still be counted until the
+	// loop's turn ends: count from a settled state.
+	sync();
 	const std::size_t before = _manager.sessionCount();
 	std::unique_ptr<client::ImgateClient> pClient(new client::ImgateClient("127.0.0.1", port()));
 	if (!waitUntil([&]() { return _manager.sessionCount() > before; }))
@@ -74,7 +77,7 @@ std::unique_ptr<client::ImgateClient> InProcessServer::connect() const
 }
 
 
-std::unique_ptr<client::ImgateClient> InProcessServer::login(const std::string& uid) const
+std::unique_ptr<client::ImgateClient> InProcessServer::login(const std::string& uid)
 {
 	std::unique_ptr<client::ImgateClient> pClient = connect();
 	client::Reply r = pClient->login(uid, "");

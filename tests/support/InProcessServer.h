@@ -38,11 +38,11 @@ public:
 
 	Poco::UInt16 port() const;
 
-	std::unique_ptr<client::ImgateClient> connect() const;
+	std::unique_ptr<client::ImgateClient> connect();
 		/// Connects and waits until the loop has adopted the connection:
 		/// from then on, the clock runs for it.
 
-	std::unique_ptr<client::ImgateClient> login(const std::string& uid) const;
+	std::unique_ptr<client::ImgateClient> login(const std::string& uid);
 		/// connect(), then LOGIN; throws unless LOGIN_RESP is OK.
 
 	void advance(unsigned ms);
