@@ -175,7 +175,21 @@ void EventLoop::run()
 bool EventLoop::runTurn(int maxWaitMs)
 {
 	poco_assert (_threadId.load() == 0); // not while run() runs it
-	return turn(maxWaitMs);
+	// The calling thread is the loop thread for the turn, so that code
+	// which runs inline on its own loop (inLoopThread()) does so here too.
+	_threadId = currentThread();
+	bool more = false;
+	try
+	{
+		more = turn(maxWaitMs);
+	}
+	catch (...)
+	{
+		_threadId = 0;
+		throw;
+	}
+	_threadId = 0;
+	return more;
 }
 
 

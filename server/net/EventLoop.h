@@ -77,7 +77,8 @@ public:
 	bool runTurn(int maxWaitMs);
 		/// One turn of the loop on the calling thread, waiting at most
 		/// maxWaitMs for events: for tests and fuzz targets that drive a
-		/// loop step by step. Never while run() runs. Returns false if
+		/// loop step by step; the caller is the loop thread for the turn.
+		/// Never while run() runs. Returns false if
 		/// epoll failed (logged).
 
 	void stop();
