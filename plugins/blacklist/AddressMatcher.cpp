@@ -5,7 +5,6 @@
 //
 
 #include "plugins/blacklist/AddressMatcher.h"
-#include "imgate/Address.h"
 
 namespace imgate {
 namespace blacklist {
@@ -14,9 +13,15 @@ bool AddressMatcher::add(const std::string& entry, std::string& error)
 {
 	AddressRange range;
 	if (!AddressRange::parse(entry, range, error)) return false;
+	add(range);
+	return true;
+}
+
+
+void AddressMatcher::add(const AddressRange& range)
+{
 	auto& byPrefix = range.isIPv4() ? _v4 : _v6;
 	if (byPrefix[range.prefix()].insert(range.key()).second) ++_size;
-	return true;
 }
 
 

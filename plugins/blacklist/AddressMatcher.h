@@ -9,6 +9,7 @@
 #ifndef imgate_blacklist_AddressMatcher_INCLUDED
 #define imgate_blacklist_AddressMatcher_INCLUDED
 
+#include "imgate/Address.h"
 #include <map>
 #include <string>
 #include <unordered_set>
@@ -32,6 +33,9 @@ public:
 		/// AddressRange::parse(): strictly, no zone, no host bits. Returns
 		/// false with error set (AddressRange's text) if entry does not
 		/// parse.
+
+	void add(const AddressRange& range);
+		/// Adds a block already read.
 
 	bool contains(const std::string& address) const;
 		/// Whether address (no port) falls in any entry; false if it does

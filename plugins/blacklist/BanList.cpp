@@ -5,6 +5,8 @@
 //
 
 #include "plugins/blacklist/BanList.h"
+#include "plugins/blacklist/LogText.h"
+#include "imgate/Address.h"
 #include <sstream>
 
 namespace imgate {
@@ -28,8 +30,17 @@ bool validUid(const std::string& uid)
 
 BanList BanList::parse(const std::string& text, const std::string& fileName, std::vector<std::string>& errors)
 {
+	std::vector<std::string> warnings;
+	return parse(text, fileName, errors, warnings);
+}
+
+
+BanList BanList::parse(const std::string& text, const std::string& fileName, std::vector<std::string>& errors,
+	std::vector<std::string>& warnings, Use use)
+{
+	static const std::string BYTE_ORDER_MARK = "\xEF\xBB\xBF";
 	BanList list;
-	std::istringstream in(text);
+	std::istringstream in(text.compare(0, BYTE_ORDER_MARK.size(), BYTE_ORDER_MARK) == 0 ? text.substr(BYTE_ORDER_MARK.size()) : text);
 	std::string line;
 	int number = 0;
 	while (std::getline(in, line))
@@ -49,17 +60,30 @@ BanList BanList::parse(const std::string& text, const std::string& fileName, std
 		}
 		if (kind == "ip")
 		{
+			AddressRange range;
 			std::string error;
-			if (!list._addresses.add(value, error)) errors.push_back(where + error);
+			if (!AddressRange::parse(value, range, error))
+			{
+				// AddressRange's text shows the value as it is.
+				errors.push_back(where + printable(error));
+				continue;
+			}
+			list._addresses.add(range);
+			// Most likely a slip (a /0 for a /32), but one can mean it.
+			if (range.prefix() == 0)
+			{
+				warnings.push_back(where + value + (use == ALLOWS ? " allows" : " bans") + " every "
+					+ (range.isIPv4() ? "IPv4" : "IPv6") + " address");
+			}
 		}
 		else if (kind == "uid")
 		{
 			if (validUid(value)) list._uids.insert(value);
-			else errors.push_back(where + "not a valid uid: \"" + value + "\"");
+			else errors.push_back(where + "not a valid uid: \"" + printable(value) + "\"");
 		}
 		else
 		{
-			errors.push_back(where + "unknown entry type \"" + kind + "\" (expected ip or uid)");
+			errors.push_back(where + "unknown entry type \"" + printable(kind) + "\" (expected ip or uid)");
 		}
 	}
 	return list;

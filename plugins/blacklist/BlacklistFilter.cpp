@@ -5,12 +5,13 @@
 //
 
 #include "plugins/blacklist/BlacklistFilter.h"
-#include <limits>
+#include "plugins/blacklist/LogText.h"
 #include "imgate/Address.h"
 #include "imgate/Config.h"
 #include "Poco/File.h"
 #include "Poco/RunnableAdapter.h"
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace imgate {
@@ -94,9 +95,11 @@ std::shared_ptr<const BanList> BlacklistFilter::load(WatchedFile& file, bool atS
 	catch (Poco::Exception&)
 	{
 	}
-	std::vector<std::string> errors;
-	auto pList = std::make_shared<const BanList>(BanList::parse(text, file.path, errors));
+	std::vector<std::string> errors, warnings;
+	auto pList = std::make_shared<const BanList>(BanList::parse(text, file.path, errors, warnings,
+		&file == &_allowFile ? BanList::ALLOWS : BanList::BANS));
 	for (const auto& e: errors) _logger.warning("%s (line skipped)", e);
+	for (const auto& w: warnings) _logger.warning("%s (in force)", w);
 	_logger.information("%s: %z addresses/ranges and %z uids", file.path, pList->addressCount(), pList->uidCount());
 	return pList;
 }
@@ -343,7 +346,7 @@ bool BlacklistFilter::record(const BanRequest& request)
 		std::string error;
 		if (!AddressRange::parse(request.address, range, error))
 		{
-			_logger.warning("ban of address=%s from %s not recorded: %s", request.address, request.origin, error);
+			_logger.warning("ban of address=%s from %s not recorded: %s", quoted(request.address), printable(request.origin), printable(error));
 			return false;
 		}
 		addressLine = "ip " + range.toString();
@@ -352,7 +355,7 @@ bool BlacklistFilter::record(const BanRequest& request)
 	{
 		if (!AddressRange::parsePeer(request.address, range))
 		{
-			_logger.warning("ban of address=%s from %s not recorded: not an IPv4 or IPv6 address", request.address, request.origin);
+			_logger.warning("ban of address=%s from %s not recorded: not an IPv4 or IPv6 address", quoted(request.address), printable(request.origin));
 			return false;
 		}
 		block = addressBlock(request.address);
@@ -375,7 +378,7 @@ bool BlacklistFilter::record(const BanRequest& request)
 			+ (request.uid.empty() || uidHeld || (!uidListed && u != _bannedUids.end()) ? 0 : 1);
 		if (heldBans() + added > _maxTemporaryBans)
 		{
-			_logger.warning("ban table full (%z entries): ban of address=%s uid=%s not recorded", _maxTemporaryBans, request.address, request.uid);
+			_logger.warning("ban table full (%z entries): ban of address=%s uid=%s not recorded", _maxTemporaryBans, printable(request.address), printable(request.uid));
 			return false;
 		}
 		if (!block.empty()) recordTemporary(_bannedAddresses, block, request, until);
@@ -393,8 +396,11 @@ bool BlacklistFilter::record(const BanRequest& request)
 		if (addressListed || uidListed) rebuildListed();
 	}
 	const std::string duration = request.seconds ? "for " + std::to_string(request.seconds) + " s" : std::string("until lifted");
+	// The address is in its one spelling here; the uid, origin and reason
+	// come from a plugin or the admin API: escaped, the reason quoted, so
+	// none of them can end the line or pose as another field.
 	_logger.information("%s address=%s uid=%s %s (%s: %s)", std::string(request.seconds ? "temporary ban" : "ban"),
-		addressListed ? range.toString() : block, request.uid, duration, request.origin, request.reason);
+		addressListed ? range.toString() : block, printable(request.uid), duration, printable(request.origin), quoted(request.reason));
 	if (!_pHost) return true;
 	if (!request.uid.empty() && !uidHeld) _pHost->kickUid(request.uid, KickReason::BANNED, "banned");
 	if (!addressHeld && addressListed)
@@ -438,7 +444,7 @@ bool BlacklistFilter::lift(const BanRequest& request)
 		}
 		if (lifted) rebuildListed();
 	}
-	if (lifted) _logger.information("ban of address=%s uid=%s lifted (%s)", address, request.uid, request.origin);
+	if (lifted) _logger.information("ban of address=%s uid=%s lifted (%s)", printable(address), printable(request.uid), printable(request.origin));
 	return lifted;
 }
 

@@ -108,6 +108,8 @@ write("ban-list", {
     "bad-lines": "ip\nip 1.2.3.4 extra\nip 1.2.3.4/33\nip ::/129\nip 1.2.3.4/\nip 1.2.3.4/-1\nuid a b\nuid not!valid\nhost 1.2.3.4\nip 999.1.1.1\n",
     "crlf-and-tabs": "ip\t203.0.113.8\r\nuid\talice\r\n  uid bob  \n",
     "long-uid": "uid " + "a" * 64 + "\nuid " + "b" * 65 + "\n",
+    "byte-order-mark": "\ufeffip 203.0.113.7\r\nuid mallory\r\n",
+    "whole-families": "ip 0.0.0.0/0\nip ::/0\nip ::ffff:0:0/96\nip 0.0.0.0/00\nip ::/1\n\ufeffuid bob\nip 1.2.3.4\u200b\n",
 })
 
 

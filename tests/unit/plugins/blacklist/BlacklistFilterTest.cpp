@@ -11,13 +11,17 @@
 #include "Poco/AutoPtr.h"
 #include "Poco/Channel.h"
 #include "Poco/Logger.h"
+#include "Poco/File.h"
 #include "Poco/Message.h"
+#include "Poco/Path.h"
 #include "Poco/Util/MapConfiguration.h"
 #include <cppunit/extensions/HelperMacros.h>
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <vector>
+#include <unistd.h>
 
 using imgate::BanRequest;
 using imgate::LoginInfo;
@@ -106,6 +110,9 @@ class BlacklistFilterTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testWatcherPrunesListedBans);
 	CPPUNIT_TEST(testBansUntilLiftedStay);
 	CPPUNIT_TEST(testListCountsSecondsDown);
+	CPPUNIT_TEST(testWholeInternetLineIsWarnedWithFileAndLine);
+	CPPUNIT_TEST(testByteOrderMarkIsSkipped);
+	CPPUNIT_TEST(testBanTextCannotForgeLogFields);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -122,6 +129,21 @@ public:
 	{
 		_pFilter.reset();
 		Poco::Logger::get("imgate.plugin.blacklist").setChannel(nullptr);
+		for (const std::string& path: _files) Poco::File(path).remove();
+	}
+
+	std::string writeFile(const std::string& name, const std::string& text)
+	{
+		const std::string path = Poco::Path::temp() + "imgate-blacklist-test-" + std::to_string(::getpid()) + "-" + name;
+		std::ofstream(path, std::ios::binary) << text;
+		_files.push_back(path);
+		return path;
+	}
+
+	std::size_t linesWith(const std::string& text) const
+	{
+		return static_cast<std::size_t>(std::count_if(_pLog->lines.begin(), _pLog->lines.end(),
+			[&text](const std::string& line) { return line.find(text) != std::string::npos; }));
 	}
 
 	void initialize(const std::map<std::string, std::string>& settings = {})
@@ -329,7 +351,53 @@ public:
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), list().size());
 	}
 
+	void testWholeInternetLineIsWarnedWithFileAndLine()
+	{
+		// Used as written (someone may mean it), but logged as a warning
+		// naming the file and the line, at start and on every reload.
+		const std::string bans = writeFile("bans.txt", "uid mallory\nip 0.0.0.0/0 # oops\nip ::/0\n");
+		const std::string allow = writeFile("allow.txt", "ip ::ffff:0:0/96\n");
+		initialize({{"file", bans}, {"allowFile", allow}});
+		CPPUNIT_ASSERT(_pLog->has(bans + ":2: 0.0.0.0/0 bans every IPv4 address (in force)"));
+		CPPUNIT_ASSERT(_pLog->has(bans + ":3: ::/0 bans every IPv6 address (in force)"));
+		CPPUNIT_ASSERT(_pLog->has(allow + ":1: ::ffff:0:0/96 allows every IPv4 address (in force)"));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(0), linesWith("line skipped"));
+		CPPUNIT_ASSERT(acceptRefused("203.0.113.9"));
+		_pFilter->reload();
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), linesWith(bans + ":2: 0.0.0.0/0 bans every IPv4 address (in force)"));
+	}
+
+	void testByteOrderMarkIsSkipped()
+	{
+		const std::string bans = writeFile("bom.txt", "\xEF\xBB\xBFuid mallory\r\nip 203.0.113.7\r\n");
+		initialize({{"file", bans}});
+		CPPUNIT_ASSERT_EQUAL(std::size_t(0), linesWith("line skipped"));
+		CPPUNIT_ASSERT(_pLog->has(bans + ": 1 addresses/ranges and 1 uids"));
+		CPPUNIT_ASSERT(loginRefused("mallory"));
+		CPPUNIT_ASSERT(acceptRefused("203.0.113.7"));
+	}
+
+	void testBanTextCannotForgeLogFields()
+	{
+		// A reason (the admin API's, a plugin's verdict message) is one
+		// quoted field: it can neither end the line nor add fields to it.
+		initialize();
+		BanRequest ban = addressBan("203.0.113.7", 60);
+		ban.reason = "spam\" address=10.0.0.1 uid=root\nforged line \xE2\x80\xAE";
+		ban.origin = "admin";
+		CPPUNIT_ASSERT(_pFilter->record(ban));
+		CPPUNIT_ASSERT_MESSAGE(_pLog->lines.back(), _pLog->has(
+			"temporary ban address=203.0.113.7 uid= for 60 s (admin: \"spam\\\" address=10.0.0.1 uid=root\\x0Aforged line \\xE2\\x80\\xAE\")"));
+		// A refused address is quoted too: it is not an address.
+		ban.address = "1.2.3.4 uid=root\n";
+		CPPUNIT_ASSERT(!_pFilter->record(ban));
+		CPPUNIT_ASSERT_MESSAGE(_pLog->lines.back(), _pLog->has(
+			"ban of address=\"1.2.3.4 uid=root\\x0A\" from admin not recorded: not an IPv4 or IPv6 address"));
+		for (const std::string& line: _pLog->lines) CPPUNIT_ASSERT_MESSAGE(line, line.find('\n') == std::string::npos);
+	}
+
 private:
+	std::vector<std::string> _files;
 	ManualClock _clock;
 	Poco::AutoPtr<LogLines> _pLog;
 	std::unique_ptr<BlacklistFilter> _pFilter;
