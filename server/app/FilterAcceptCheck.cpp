@@ -7,7 +7,9 @@
 #include "server/app/FilterAcceptCheck.h"
 #include "server/net/PeerAddress.h"
 #include "server/protocol/FrameEncoder.h"
+#include "server/protocol/LogText.h"
 #include "imgate/v1/imgate.pb.h"
+#include "Poco/Clock.h"
 
 namespace imgate {
 namespace app {
@@ -29,7 +31,7 @@ bool FilterAcceptCheck::accept(const Poco::Net::StreamSocket& socket)
 	peer.port = address.port();
 	Verdict verdict = _filters.onAccept(peer);
 	if (!verdict.stops()) return true;
-	_logger.information("connection from %s refused: %s", peer.address, verdict.message());
+	logRefusal(peer, verdict);
 	if (plugin::FilterChain::asksForBan(verdict)) _host.ban(plugin::FilterChain::banRequest(verdict, peer.address, std::string()));
 	imgate::v1::Error error;
 	error.set_message(verdict.message());
@@ -45,6 +47,20 @@ bool FilterAcceptCheck::accept(const Poco::Net::StreamSocket& socket)
 	{
 	}
 	return false;
+}
+
+
+void FilterAcceptCheck::logRefusal(const PeerInfo& peer, const Verdict& verdict)
+{
+	// The accept thread has no loop tick: the budget counts 100 ms ticks
+	// of the monotonic clock, as a loop's would.
+	const Poco::UInt32 tick = static_cast<Poco::UInt32>(Poco::Clock().microseconds() / 100000);
+	const session::LogBudget::Decision decision = _refusalLog.admit(tick, REFUSAL_LOG_LINES);
+	if (decision.omitted)
+		_logger.information("%hu more refused connections in the last minute were not logged (imgate_plugin_verdicts_total counts them all)", decision.omitted);
+	if (!decision.log) return;
+	_logger.information("connection from %s refused: %s%s", peer.address, protocol::quoted(verdict.message()),
+		std::string(decision.last ? " (more refused connections this minute are counted, not logged)" : ""));
 }
 
 } } // namespace imgate::app

@@ -8,6 +8,7 @@
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/File.h"
 #include <cppunit/extensions/HelperMacros.h>
+#include <signal.h>
 
 using namespace imgate;
 using imgate::client::Reply;
@@ -26,6 +27,7 @@ class PluginTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testAuthenticatorIsNotBypassedByAnonymous);
 	CPPUNIT_TEST(testFrameHookWithSessionState);
 	CPPUNIT_TEST(testAcceptRefused);
+	CPPUNIT_TEST(testAcceptRefusalsLoggedQuotedAndBounded);
 	CPPUNIT_TEST(testBrokenPluginsStopStartup);
 	CPPUNIT_TEST_SUITE_END();
 
@@ -145,6 +147,36 @@ public:
 		CPPUNIT_ASSERT(r.result() == ProtocolStatus::BANNED);
 		CPPUNIT_ASSERT_EQUAL(std::string("probe: go away"), r.parse<imgate::v1::Error>().message());
 		CPPUNIT_ASSERT(c->waitClosed(Poco::Timespan(5, 0)));
+	}
+
+	static std::size_t count(const std::string& text, const std::string& what)
+	{
+		std::size_t n = 0;
+		for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+		return n;
+	}
+
+	void testAcceptRefusalsLoggedQuotedAndBounded()
+	{
+		// The verdict's message is a plugin's text: one quoted field. A
+		// flood of refused connections writes at most 60 lines a minute;
+		// the sixtieth says the rest are only counted.
+		ServerProcess server(probe({{"plugins.probe.refuseAccept", "true"}}));
+		for (int i = 0; i < 75; ++i)
+		{
+			auto c = server.connect();
+			Reply r;
+			CPPUNIT_ASSERT(c->receive(r, Poco::Timespan(5, 0)));
+			CPPUNIT_ASSERT(r.result() == ProtocolStatus::BANNED);
+		}
+		// Each line is written before its ERROR is sent; SIGHUP's line
+		// comes after all of them.
+		server.signal(SIGHUP);
+		CPPUNIT_ASSERT(server.waitForLog("SIGHUP: plugins re-read their files"));
+		const std::string log = server.log();
+		CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(60), count(log, "connection from 127.0.0.1 refused: \"probe: go away\""));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), count(log, "refused: \"probe: go away\" (more refused connections this minute are counted, not logged)"));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(0), count(log, "refused: probe: go away"));
 	}
 
 	void testBrokenPluginsStopStartup()
