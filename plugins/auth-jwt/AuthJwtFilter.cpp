@@ -18,8 +18,10 @@
 //
 
 #include "plugins/auth-jwt/JwtVerifier.h"
+#include "plugins/auth-jwt/LogBudget.h"
 #include "imgate/Config.h"
 #include "imgate/Plugin.h"
+#include "Poco/Clock.h"
 #include "Poco/Logger.h"
 #include "Poco/String.h"
 #include <fstream>
@@ -45,8 +47,14 @@ std::string readFile(const std::string& key, const std::string& path)
 class AuthJwtFilter: public Filter
 {
 public:
+	enum
+	{
+		REFUSAL_LOG_LINES = 60 /// Refused logins logged per minute, across all loops.
+	};
+
 	AuthJwtFilter():
-		_logger(Poco::Logger::get("imgate.plugin.auth-jwt"))
+		_logger(Poco::Logger::get("imgate.plugin.auth-jwt")),
+		_refusalLog(REFUSAL_LOG_LINES)
 	{
 	}
 
@@ -94,15 +102,27 @@ public:
 	{
 		JwtVerifier::Result result = _pVerifier->verify(login.token, login.uid);
 		if (result == JwtVerifier::VALID) return Verdict::authenticated();
-		// The reason is logged and told to the client; the token never is.
+		// The reason is logged and told to the client; the token never is,
+		// nor any of its claims: describe() is a fixed text per result, the
+		// uid was checked by the server ([A-Za-z0-9_.@-]), the peer is the
+		// socket's. Within a budget: a flood of bad tokens is one line each
+		// until REFUSAL_LOG_LINES a minute (the server counts them all).
 		const char* reason = JwtVerifier::describe(result);
-		_logger.information("login uid=%s peer=%s refused: %s", login.uid, login.peer.address, std::string(reason));
+		const LogBudget::Decision decision = _refusalLog.admit(Poco::Clock().microseconds());
+		if (decision.omitted)
+			_logger.information("%u more refused logins in the last minute were not logged (imgate_logins_total counts them all)", decision.omitted);
+		if (decision.log)
+		{
+			_logger.information("login uid=%s peer=%s refused: %s%s", login.uid, login.peer.address, std::string(reason),
+				std::string(decision.last ? " (more refused logins this minute are counted, not logged)" : ""));
+		}
 		return Verdict::reject(Status::AUTH_FAILED, std::string("authentication failed: ") + reason);
 	}
 
 private:
 	Poco::Logger& _logger;
 	std::unique_ptr<JwtVerifier> _pVerifier;
+	LogBudget _refusalLog;
 };
 
 } } // namespace imgate::authjwt

@@ -17,6 +17,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 #include <fstream>
 #include <iterator>
+#include <signal.h>
 
 using imgate::client::Reply;
 using imgate::test::ServerProcess;
@@ -27,6 +28,7 @@ class AuthJwtTest: public CppUnit::TestFixture
 	CPPUNIT_TEST_SUITE(AuthJwtTest);
 	CPPUNIT_TEST(testValidTokenLogsIn);
 	CPPUNIT_TEST(testRefusalsCloseAndNeverLogTheToken);
+	CPPUNIT_TEST(testRefusalLinesAreBounded);
 	CPPUNIT_TEST(testAnonymousCannotBypass);
 	CPPUNIT_TEST(testTimeClaimsEndToEnd);
 	CPPUNIT_TEST(testPublicKeyAlgorithms);
@@ -101,6 +103,36 @@ public:
 		}
 		CPPUNIT_ASSERT(server.connect()->login("alice", good).result() == ProtocolStatus::OK);
 		CPPUNIT_ASSERT_MESSAGE("a token must never be logged", server.log().find(good.substr(good.rfind('.') + 1)) == std::string::npos);
+	}
+
+	static std::size_t count(const std::string& text, const std::string& what)
+	{
+		std::size_t n = 0;
+		for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+		return n;
+	}
+
+	void testRefusalLinesAreBounded()
+	{
+		// A flood of bad tokens: at most 60 lines a minute from the plugin,
+		// the sixtieth saying the rest are only counted.
+		ServerProcess server(settings());
+		const std::string good = mint("alice");
+		const std::string forged = good.substr(0, good.size() - 3) + "AAA";
+		for (int i = 0; i < 75; ++i)
+		{
+			auto c = server.connect();
+			CPPUNIT_ASSERT(c->login("alice", forged).result() == ProtocolStatus::AUTH_FAILED);
+		}
+		// Each line is written before its LOGIN_RESP; SIGHUP's comes after.
+		server.signal(SIGHUP);
+		CPPUNIT_ASSERT(server.waitForLog("SIGHUP: plugins re-read their files"));
+		const std::string log = server.log();
+		const std::string line = "imgate.plugin.auth-jwt: login uid=alice peer=127.0.0.1 refused: bad token signature";
+		CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(60), count(log, line));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), count(log, line + " (more refused logins this minute are counted, not logged)"));
+		CPPUNIT_ASSERT_MESSAGE("a token must never be logged", log.find(forged.substr(forged.rfind('.') + 1)) == std::string::npos);
+		CPPUNIT_ASSERT(log.find(forged.substr(0, forged.find('.'))) == std::string::npos);
 	}
 
 	static Poco::JWT::Token claims(const std::string& sub, Poco::Int64 expFromNow, Poco::Int64 nbfFromNow = 0)
