@@ -1,7 +1,7 @@
 //
 // Command.h
 //
-// imgate plugin SDK: the command codes of protocol v1 (docs/protocol.md,
+// imgate plugin SDK: the command codes of protocol v1 and 1.1 (docs/protocol.md,
 // "Commands"), as FrameInfo::cmd carries them. The server's protocol layer
 // takes its codes from this list too (imgate::protocol::Command).
 //
@@ -28,6 +28,8 @@ enum class Command: std::uint16_t
 	MSG_DELIVER_ACK = 0x0013, /// C->S
 	KICK            = 0x0020, /// S->C, then the server closes.
 	LOGOUT          = 0x0021, /// C->S: the server answers what came before, then closes.
+	HISTORY         = 0x0030, /// C->S HistoryRequest, answered by HISTORY_RESP (protocol 1.1).
+	HISTORY_RESP    = 0x0031, /// S->C (protocol 1.1)
 	ERROR           = 0x00FF  /// S->C
 };
 

@@ -26,6 +26,8 @@ const char* commandName(Poco::UInt16 cmd)
 	case Command::KICK:            return "KICK";
 	case Command::LOGOUT:          return "LOGOUT";
 	case Command::ERROR:           return "ERROR";
+	case Command::HISTORY:         return "HISTORY";
+	case Command::HISTORY_RESP:    return "HISTORY_RESP";
 	}
 	return "UNKNOWN";
 }
@@ -58,8 +60,10 @@ const char* statusName(Poco::UInt16 status)
 	case Status::ALREADY_LOGGED_IN:   return "ALREADY_LOGGED_IN";
 	case Status::BANNED:              return "BANNED";
 	case Status::RATE_LIMITED:        return "RATE_LIMITED";
+	case Status::DEVICE_LIMIT:        return "DEVICE_LIMIT";
 	case Status::RECIPIENT_INVALID:   return "RECIPIENT_INVALID";
 	case Status::PAYLOAD_TOO_LARGE:   return "PAYLOAD_TOO_LARGE";
+	case Status::NOT_MEMBER:          return "NOT_MEMBER";
 	case Status::SERVER_BUSY:         return "SERVER_BUSY";
 	case Status::SHUTTING_DOWN:       return "SHUTTING_DOWN";
 	case Status::INTERNAL:            return "INTERNAL";

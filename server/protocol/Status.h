@@ -26,8 +26,10 @@ enum class Status: Poco::UInt16
 	ALREADY_LOGGED_IN   = 12,
 	BANNED              = 13,
 	RATE_LIMITED        = 14,
+	DEVICE_LIMIT        = 15, /// 1.1
 	RECIPIENT_INVALID   = 20,
 	PAYLOAD_TOO_LARGE   = 21,
+	NOT_MEMBER          = 22, /// 1.1
 	SERVER_BUSY         = 30,
 	SHUTTING_DOWN       = 31,
 	INTERNAL            = 50
