@@ -170,7 +170,7 @@ public:
 			{ProtocolStatus::BANNED, "address banned"},
 			{ProtocolStatus::BANNED, "address banned"}
 		});
-		CPPUNIT_ASSERT(server.waitForLog("temporary ban address=127.0.0.12 uid= for 60 s (filter verdict: rate limit exceeded repeatedly)"));
+		CPPUNIT_ASSERT(server.waitForLog("temporary ban address=127.0.0.12 uid= for 60 s (filter verdict: \"rate limit exceeded repeatedly\")"));
 		// The server's own line quotes the reason (it is a plugin's text).
 		CPPUNIT_ASSERT(server.waitForLog("ban address=127.0.0.12 uid= for 60 s by filter verdict: \"rate limit exceeded repeatedly\""));
 		CPPUNIT_ASSERT(server.waitForLog("connection flood from 127.0.0.12: 2 refusals in a row, banning for 60 s"));
