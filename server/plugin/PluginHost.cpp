@@ -41,9 +41,24 @@ std::string parentOf(const std::string& path)
 	return slash == 0 ? std::string("/") : path.substr(0, slash);
 }
 
-void checkNotOpen(const std::string& what, const std::string& path, const char* kind)
-	/// path (a file or folder a plugin comes from) is owned by root or by
-	/// this process's user, and nobody else may write it.
+
+std::string resolve(const std::string& what, const std::string& path)
+{
+	char resolved[PATH_MAX];
+	if (!::realpath(path.c_str(), resolved))
+		throw PluginException(what + "cannot resolve " + path + ": " + std::strerror(errno));
+	return resolved;
+}
+
+
+void checkNotOpen(const std::string& what, const std::string& path, const std::string& described, bool mayBeSticky)
+	/// path (a file or folder a plugin comes from; described names it in
+	/// the message) is owned by root or by this process's user, and nobody
+	/// else may write it. With mayBeSticky (a folder above the plugin
+	/// folder), others may write it if it has the sticky bit, as /tmp:
+	/// they may add entries to it, but never rename or remove one they do
+	/// not own, and the entry below it on the way is checked to be root's
+	/// or ours.
 {
 	struct stat st;
 	if (::stat(path.c_str(), &st) != 0)
@@ -51,32 +66,52 @@ void checkNotOpen(const std::string& what, const std::string& path, const char* 
 	const uid_t me = ::geteuid();
 	if (st.st_uid != 0 && st.st_uid != me)
 	{
-		throw PluginException(what + "refusing to load: the " + kind + " " + path + " is owned by uid " + std::to_string(st.st_uid)
+		throw PluginException(what + "refusing to load: the " + described + " is owned by uid " + std::to_string(st.st_uid)
 			+ ", not by root or the server's user (uid " + std::to_string(me) + "): another user could change the code the server runs");
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
 	{
-		throw PluginException(what + "refusing to load: the " + kind + " " + path + " is writable by "
-			+ ((st.st_mode & S_IWOTH) ? "others" : "its group") + " (mode " + octal(st.st_mode) + "): chmod go-w " + path);
+		const bool sticky = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX);
+		if (sticky && mayBeSticky) return;
+		// chmod go-w /tmp would break every other user of it.
+		const std::string fix = sticky
+			? "others may add files to it: keep plugins in a folder only root or the server's user can write"
+			: "chmod go-w " + path;
+		throw PluginException(what + "refusing to load: the " + described + " is writable by "
+			+ ((st.st_mode & S_IWOTH) ? "others" : "its group") + " (mode " + octal(st.st_mode) + "): " + fix);
+	}
+}
+
+
+void checkFolderChain(const std::string& what, const std::string& folder)
+	/// folder (a realpath: no symlink in it) as a plugin folder, then
+	/// every folder above it up to /: whoever may rename or replace any
+	/// of them may swap the plugin folder for one of their own.
+{
+	checkNotOpen(what, folder, "plugin folder " + folder, false);
+	for (std::string above = folder; above != "/";)
+	{
+		above = parentOf(above);
+		checkNotOpen(what, above, "folder " + above + " (above the plugin folder " + folder + ")", true);
 	}
 }
 
 } // namespace
 
 
-void PluginHost::checkTrusted(const std::string& what, const std::string& path)
+std::string PluginHost::checkTrusted(const std::string& what, const std::string& path)
 {
-	// As sshd's StrictModes: the code the server will run, and the folders
-	// it is found in, can be changed by no one but root or the server's
-	// own user. A symlink is judged by where it leads, and where it is.
-	struct stat link;
-	if (::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode))
-		checkNotOpen(what, parentOf(path), "plugin folder");
-	char resolved[PATH_MAX];
-	if (!::realpath(path.c_str(), resolved))
-		throw PluginException(what + "cannot resolve " + path + ": " + std::strerror(errno));
-	checkNotOpen(what, parentOf(resolved), "plugin folder");
-	checkNotOpen(what, resolved, "plugin file");
+	// As sshd's StrictModes: the code the server will run, and every
+	// folder on the way to it from /, can be changed by no one but root or
+	// the server's own user. A symlink is judged by where it leads, and
+	// where it is: the folder of the link chooses what it points to.
+	const std::string linkFolder = resolve(what, parentOf(path));
+	checkFolderChain(what, linkFolder);
+	const std::string resolved = resolve(what, path);
+	const std::string folder = parentOf(resolved);
+	if (folder != linkFolder) checkFolderChain(what, folder);
+	checkNotOpen(what, resolved, "plugin file " + resolved, false);
+	return resolved;
 }
 
 
@@ -111,33 +146,49 @@ void PluginHost::load(const std::string& name, const std::string& path, const st
 	if (!file.exists()) throw PluginException(what + "file not found");
 	if (!file.isFile()) throw PluginException(what + "not a regular file");
 	// Before anything of it runs: dlopen() runs its constructors.
-	checkTrusted(what, path);
+	const std::string resolved = checkTrusted(what, path);
 
-	// The version first, with a plain SharedLibrary: ClassLoader checks
-	// only a class-name string, nothing about the ABI.
-	unsigned version;
+	// Opened by the resolved path, the one checkTrusted() judged: every
+	// folder on it from / is root's or ours and nobody else may write it
+	// (a sticky folder lets others add entries, never replace ours), and
+	// it holds no symlink, so no other user can swap any part of it
+	// between the check and dlopen(): the file loaded is the file checked.
+	// (Root and the server's own user could, but they can replace the
+	// plugin anyway.) Not open(O_NOFOLLOW) + fstat() + dlopen() of
+	// /proc/self/fd/N: that name would become the library's name for the
+	// dynamic loader and ClassLoader, and glibc hands back a loaded library
+	// whose name matches, so a descriptor number used again for the next
+	// plugin would get the previous plugin's library.
+	//
+	// And opened once: the version is read first, with a plain
+	// SharedLibrary (ClassLoader checks only a class-name string, nothing
+	// about the ABI), and that handle stays open while ClassLoader opens
+	// the same path, which then gets the same library without running its
+	// constructors again; ours is closed when load() returns or throws.
+	Poco::SharedLibrary library;
+	try
 	{
-		Poco::SharedLibrary library;
-		try
-		{
-			library.load(path, Poco::SharedLibrary::SHLIB_LOCAL);
-		}
-		catch (Poco::Exception& exc)
-		{
-			// dlerror() starts with the path, which the message names already.
-			std::string reason = exc.message();
-			if (reason.compare(0, path.size() + 2, path + ": ") == 0) reason.erase(0, path.size() + 2);
-			throw PluginException(what + "cannot load: " + reason);
-		}
-		if (!library.hasSymbol(VERSION_SYMBOL))
-		{
-			library.unload();
-			throw PluginException(what + "not an imgate plugin: no " + VERSION_SYMBOL + "() (end the plugin with IMGATE_PLUGIN(Class))");
-		}
-		using VersionFunction = unsigned (*)();
-		version = reinterpret_cast<VersionFunction>(library.getSymbol(VERSION_SYMBOL))();
-		library.unload();
+		library.load(resolved, Poco::SharedLibrary::SHLIB_LOCAL);
 	}
+	catch (Poco::Exception& exc)
+	{
+		// dlerror() starts with the path, which the message names already.
+		std::string reason = exc.message();
+		for (const std::string* pPath: {&resolved, &path})
+		{
+			if (reason.compare(0, pPath->size() + 2, *pPath + ": ") == 0) reason.erase(0, pPath->size() + 2);
+		}
+		throw PluginException(what + "cannot load: " + reason);
+	}
+	struct Closer
+	{
+		Poco::SharedLibrary& library;
+		~Closer() { library.unload(); }
+	} closer{library};
+	if (!library.hasSymbol(VERSION_SYMBOL))
+		throw PluginException(what + "not an imgate plugin: no " + VERSION_SYMBOL + "() (end the plugin with IMGATE_PLUGIN(Class))");
+	using VersionFunction = unsigned (*)();
+	const unsigned version = reinterpret_cast<VersionFunction>(library.getSymbol(VERSION_SYMBOL))();
 	const unsigned host = apiVersion();
 	if ((version >> 16) != (host >> 16) || (version & 0xFFFF) > (host & 0xFFFF))
 	{
@@ -147,7 +198,7 @@ void PluginHost::load(const std::string& name, const std::string& path, const st
 
 	try
 	{
-		_loader.loadLibrary(path);
+		_loader.loadLibrary(resolved);
 	}
 	catch (Poco::Exception& exc)
 	{
@@ -159,11 +210,11 @@ void PluginHost::load(const std::string& name, const std::string& path, const st
 			throw PluginException(what + "no class manifest (end the plugin with IMGATE_PLUGIN(Class))");
 		throw PluginException(what + "cannot load its class manifest: " + reason);
 	}
-	const Poco::Manifest<Filter>* pManifest = _loader.findManifest(path);
+	const Poco::Manifest<Filter>* pManifest = _loader.findManifest(resolved);
 	if (!pManifest || pManifest->size() != 1)
 	{
 		std::size_t n = pManifest ? pManifest->size() : 0;
-		_loader.unloadLibrary(path);
+		_loader.unloadLibrary(resolved);
 		throw PluginException(what + "must export exactly one filter class, exports " + std::to_string(n));
 	}
 

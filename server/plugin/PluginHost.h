@@ -53,17 +53,23 @@ public:
 		/// version this server does not support, no manifest or a manifest
 		/// of the wrong class, and an initialize() that throws. Before any
 		/// of its code runs, refuses a file (or, for a symlink, its target)
-		/// or a folder it is in that is owned by another user than root or
-		/// the server's, or writable by group or others (checkTrusted()).
+		/// or a folder on the way to it that is owned by another user than
+		/// root or the server's, or writable by group or others
+		/// (checkTrusted()). The library is opened once, by the resolved
+		/// path checkTrusted() judged.
 
 	const std::vector<Plugin>& plugins() const;
 
-	static void checkTrusted(const std::string& what, const std::string& path);
-		/// Throws PluginException (what, then the path, its mode or owner
-		/// and the fix) unless path, its folder and, for a symlink, the
-		/// folder of the link and the folder and file it resolves to are
-		/// owned by root or this process's user and not writable by group or
-		/// others.
+	static std::string checkTrusted(const std::string& what, const std::string& path);
+		/// Returns the path resolved (realpath(): no symlink in it), to be
+		/// opened as it is. Throws PluginException (what, then the path, its
+		/// mode or owner and the fix) unless the file path resolves to and
+		/// the folder it is in (the plugin folder), and, for a symlink, the
+		/// folder of the link too, are owned by root or this process's user
+		/// and not writable by group or others, and so is every folder above
+		/// those up to / (resolved), except that a folder above may be
+		/// writable by others if it has the sticky bit (as /tmp: others may
+		/// add entries to it, but not rename or remove ours).
 
 	static unsigned apiVersion();
 		/// The API version this server provides (IMGATE_PLUGIN_API_VERSION).

@@ -16,7 +16,10 @@
 #include "Poco/Message.h"
 #include "Poco/Mutex.h"
 #include <cppunit/extensions/HelperMacros.h>
+#include <cstdlib>
 #include <fstream>
+#include <set>
+#include <link.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,6 +109,8 @@ class PluginHostTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testApi12PluginKeepsBansInItsStore);
 	CPPUNIT_TEST(testBansAcrossPluginsOfEveryVersion);
 	CPPUNIT_TEST(testPluginsOthersCanChangeAreRefused);
+	CPPUNIT_TEST(testFoldersAboveThePluginFolderCount);
+	CPPUNIT_TEST(testOpensTheCheckedFileOnce);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -502,6 +507,99 @@ public:
 		}
 		catch (...)
 		{
+			Poco::File(root).remove(true);
+			throw;
+		}
+		Poco::File(root).remove(true);
+	}
+
+	void testFoldersAboveThePluginFolderCount()
+	{
+		// Every folder from / down to the plugin folder: whoever may rename
+		// one may put a folder of their own, with a plugin of their own, in
+		// its place. A sticky folder (as /tmp) is fine above the plugin
+		// folder, not as it.
+		const std::string root = Poco::Path::temp() + "imgate-plugin-above-" + std::to_string(::getpid()) + "/";
+		const std::string team = makeDir(root + "team", 0775);
+		const std::string teamPlugins = makeDir(team + "/plugins", 0755);
+		copyFile(pluginPath("probe"), teamPlugins + "/probe.so", 0644);
+		const std::string sticky = makeDir(root + "sticky", 01777);
+		const std::string stickyPlugins = makeDir(sticky + "/plugins", 0755);
+		copyFile(pluginPath("probe"), stickyPlugins + "/probe.so", 0644);
+		copyFile(pluginPath("probe"), sticky + "/probe.so", 0644);
+		const std::string strangers = makeDir(root + "strangers", 01777);
+		const std::string strangersPlugins = makeDir(strangers + "/plugins", 0755);
+		copyFile(pluginPath("probe"), strangersPlugins + "/probe.so", 0644);
+		CPPUNIT_ASSERT_EQUAL(0, ::chown(strangers.c_str(), 54321, 54321));
+		const std::string good = makeDir(root + "good", 0755);
+		copyFile(pluginPath("probe"), good + "/probe.so", 0644);
+		CPPUNIT_ASSERT_EQUAL(0, ::symlink((teamPlugins + "/probe.so").c_str(), (good + "/via-team.so").c_str()));
+		CPPUNIT_ASSERT_EQUAL(0, ::symlink((good + "/probe.so").c_str(), (teamPlugins + "/to-good.so").c_str()));
+		try
+		{
+			PluginHost host;
+			host.load("sticky", stickyPlugins + "/probe.so", {}); // others may add to the folder above, not replace ours
+			CPPUNIT_ASSERT_EQUAL(std::size_t(1), host.plugins().size());
+
+			const std::string teamWritable = "refusing to load: the folder " + team + " (above the plugin folder " + teamPlugins
+				+ ") is writable by its group (mode 0775): chmod go-w " + team;
+			std::string e = errorOf("t", teamPlugins + "/probe.so");
+			CPPUNIT_ASSERT_EQUAL(prefix("t", teamPlugins + "/probe.so") + teamWritable, e);
+			e = errorOf("s", sticky + "/probe.so");
+			CPPUNIT_ASSERT_EQUAL(prefix("s", sticky + "/probe.so") + "refusing to load: the plugin folder " + sticky
+				+ " is writable by others (mode 1777): others may add files to it: keep plugins in a folder only root or the server's user can write", e);
+			// The owner of a sticky folder may rename anything in it.
+			e = errorOf("o", strangersPlugins + "/probe.so");
+			CPPUNIT_ASSERT_MESSAGE(e, e.find("the folder " + strangers + " (above the plugin folder " + strangersPlugins
+				+ ") is owned by uid 54321, not by root or the server's user") != std::string::npos);
+			// Symlinks: where the link leads, and where it is.
+			e = errorOf("v", good + "/via-team.so");
+			CPPUNIT_ASSERT_MESSAGE(e, e.find(teamWritable) != std::string::npos);
+			e = errorOf("l", teamPlugins + "/to-good.so");
+			CPPUNIT_ASSERT_MESSAGE(e, e.find(teamWritable) != std::string::npos);
+		}
+		catch (...)
+		{
+			Poco::File(root).remove(true);
+			throw;
+		}
+		Poco::File(root).remove(true);
+	}
+
+	static int collectName(struct dl_phdr_info* pInfo, std::size_t, void* pNames)
+	{
+		static_cast<std::set<std::string>*>(pNames)->insert(pInfo->dlpi_name ? pInfo->dlpi_name : "");
+		return 0;
+	}
+
+	void testOpensTheCheckedFileOnce()
+	{
+		// The library is opened by the path checkTrusted() judged (a
+		// symlink's target, resolved), and mapped once: its constructors
+		// run once, not once for its version and again for its manifest.
+		const std::string root = Poco::Path::temp() + "imgate-plugin-once-" + std::to_string(::getpid()) + "/";
+		const std::string dir = makeDir(root + "plugins", 0755);
+		copyFile(pluginPath("probe"), dir + "/real.so", 0644);
+		CPPUNIT_ASSERT_EQUAL(0, ::symlink((dir + "/real.so").c_str(), (dir + "/alias.so").c_str()));
+		try
+		{
+			::setenv("IMGATE_PROBE_MAPPED", "0", 1);
+			{
+				PluginHost host;
+				host.load("alias", dir + "/alias.so", {});
+				CPPUNIT_ASSERT_EQUAL(std::string("1"), std::string(::getenv("IMGATE_PROBE_MAPPED")));
+				std::set<std::string> names;
+				::dl_iterate_phdr(&collectName, &names);
+				CPPUNIT_ASSERT(names.count(dir + "/real.so") == 1);
+				CPPUNIT_ASSERT(names.count(dir + "/alias.so") == 0);
+				// Messages keep naming the file as configured.
+				CPPUNIT_ASSERT_EQUAL(dir + "/alias.so", host.plugins()[0].path);
+			}
+			::unsetenv("IMGATE_PROBE_MAPPED");
+		}
+		catch (...)
+		{
+			::unsetenv("IMGATE_PROBE_MAPPED");
 			Poco::File(root).remove(true);
 			throw;
 		}
