@@ -70,7 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 	// The text as the parser reads it: without the mark.
 	const bool marked = input.compare(0, BYTE_ORDER_MARK.size(), BYTE_ORDER_MARK) == 0;
 	const std::string text = marked ? input.substr(BYTE_ORDER_MARK.size()) : input;
-	if (marked)
+	// Only one mark is skipped: a second is the first line's text.
+	if (marked && text.compare(0, BYTE_ORDER_MARK.size(), BYTE_ORDER_MARK) != 0)
 	{
 		std::vector<std::string> unmarkedErrors, unmarkedWarnings;
 		const BanList unmarked = BanList::parse(text, FILE_NAME, unmarkedErrors, unmarkedWarnings);

@@ -109,6 +109,7 @@ write("ban-list", {
     "crlf-and-tabs": "ip\t203.0.113.8\r\nuid\talice\r\n  uid bob  \n",
     "long-uid": "uid " + "a" * 64 + "\nuid " + "b" * 65 + "\n",
     "byte-order-mark": "\ufeffip 203.0.113.7\r\nuid mallory\r\n",
+    "two-byte-order-marks": "\ufeff\ufeffip 203.0.113.7\nuid mallory\n",
     "whole-families": "ip 0.0.0.0/0\nip ::/0\nip ::ffff:0:0/96\nip 0.0.0.0/00\nip ::/1\n\ufeffuid bob\nip 1.2.3.4\u200b\n",
 })
 
