@@ -80,6 +80,7 @@ std::unique_ptr<store::MessageStore> Server::makeStore(const Settings& settings)
 	options.maxQueuedBytes = settings.maxQueuedBytes;
 	options.retention = settings.retention;
 	options.deliveredRetention = settings.deliveredRetention;
+	options.historyRetention = settings.historyRetention;
 	options.cleanupInterval = settings.cleanupInterval;
 	options.readThreads = settings.readThreads;
 	return std::unique_ptr<store::MessageStore>(new store::SqliteMessageStore(options));

@@ -246,6 +246,8 @@ std::vector<SettingKey> table()
 			"Seconds after sending at which any message, delivered or not, is deleted (undelivered deletions are logged as a warning)."),
 		integer("store.deliveredRetention", "86400", 0, 3153600000LL, RESTART, &Settings::deliveredRetention,
 			"Seconds after sending at which a delivered message is deleted; also how long a resend is recognised after delivery. 0: delete at acknowledgement. At most store.retention."),
+		integer("store.historyRetention", "604800", 0, 3153600000LL, RESTART, &Settings::historyRetention,
+			"Seconds after sending during which a message stays readable with HISTORY (protocol 1.1), acknowledged or not; the sender's own copy is kept too. 0: no history (acknowledged messages follow store.deliveredRetention). store.retention still bounds it."),
 		integer("store.cleanupInterval", "60", 1, 86400, RESTART, &Settings::cleanupInterval,
 			"Seconds between retention runs of the sqlite store."),
 		integer("store.maxQueuedBytes", "67108864", 65536, 17179869184LL, RESTART, &Settings::maxQueuedBytes,

@@ -65,6 +65,11 @@ public:
 	std::size_t inFlight() const;
 		/// Deliveries sent and not yet acknowledged.
 
+	Poco::UInt64 position() const;
+		/// Every message delivered here up to this msgId is acknowledged:
+		/// below the oldest in flight, or the newest sent if none is. The
+		/// store reads in msgId order, so nothing in between was skipped.
+
 	bool idle() const;
 		/// Nothing in flight and no read out or wanted: the session may
 		/// drop this object.
@@ -86,6 +91,12 @@ private:
 inline std::size_t Delivery::inFlight() const
 {
 	return _window.size();
+}
+
+
+inline Poco::UInt64 Delivery::position() const
+{
+	return _window.empty() ? _window.cursor() : _window.entries().front().msgId - 1;
 }
 
 

@@ -58,6 +58,7 @@ public:
 
 	std::vector<InFlight>& entries();
 		/// Change sentAt through it; remove entries only with forget().
+	const std::vector<InFlight>& entries() const;
 
 private:
 	metrics::Gauge& _inFlight;
@@ -85,6 +86,12 @@ inline Poco::UInt64 DeliveryWindow::cursor() const
 
 
 inline std::vector<DeliveryWindow::InFlight>& DeliveryWindow::entries()
+{
+	return _entries;
+}
+
+
+inline const std::vector<DeliveryWindow::InFlight>& DeliveryWindow::entries() const
 {
 	return _entries;
 }

@@ -354,6 +354,7 @@ void Session::handleSend(const protocol::Frame& frame)
 	}
 	store::NewMessage message;
 	message.fromUid = _uid;
+	message.fromDevice = positionDevice();
 	message.toUid = request.to_uid();
 	message.clientMsgId = request.client_msg_id();
 	message.payload = std::move(*request.mutable_payload());
@@ -425,7 +426,7 @@ void Session::handleDeliverAck(const protocol::Frame& frame)
 	acked.reserve(static_cast<std::size_t>(request.msg_ids_size()));
 	if (!_pDelivery->acknowledge(request.msg_ids().data(), static_cast<std::size_t>(request.msg_ids_size()), acked)) return;
 	loop().counters().messagesAcknowledged.add(acked.size());
-	_manager.store().acknowledge(_uid, acked);
+	_manager.store().acknowledge(_uid, positionDevice(), _pDelivery->position(), acked);
 	_pDelivery->fill();
 	afterDelivery();
 }

@@ -60,6 +60,11 @@ public:
 	const std::string& uid() const;
 	bool loggedIn() const;
 
+	const std::string& positionDevice() const;
+		/// The device whose position in the uid's inbox this session reads
+		/// and moves: "" (one position per uid, session.devicePolicy =
+		/// single, the only policy so far).
+
 	void deliverPending();
 		/// Fills the delivery window from the store (Delivery::fill()).
 
@@ -204,6 +209,13 @@ inline SessionRef Session::ref() const
 inline const std::string& Session::uid() const
 {
 	return _uid;
+}
+
+
+inline const std::string& Session::positionDevice() const
+{
+	static const std::string SINGLE;
+	return SINGLE;
 }
 
 

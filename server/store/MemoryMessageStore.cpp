@@ -5,6 +5,7 @@
 //
 
 #include "server/store/MemoryMessageStore.h"
+#include "Poco/Bugcheck.h"
 #include "Poco/Timestamp.h"
 #include <algorithm>
 #include <functional>
@@ -170,8 +171,10 @@ std::size_t MemoryMessageStore::idempotencyEntries() const
 }
 
 
-void MemoryMessageStore::readPending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done)
+void MemoryMessageStore::readPending(const std::string& uid, const std::string& device, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done)
 {
+	poco_assert_dbg(device.empty()); // one device per uid so far (class comment)
+	(void) device;
 	PendingPage page;
 	page.messages = pending(uid, afterMsgId, limit);
 	done(std::move(page));
@@ -194,13 +197,21 @@ std::vector<StoredMessage> MemoryMessageStore::pending(const std::string& uid, P
 }
 
 
-void MemoryMessageStore::acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds)
+void MemoryMessageStore::acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position, const std::vector<Poco::UInt64>& msgIds)
 {
+	poco_assert_dbg(device.empty());
+	(void) device;
 	Shard& shard = shardOf(uid);
 	Poco::FastMutex::ScopedLock lock(shard.mutex);
 	auto q = shard.queues.find(uid);
 	if (q == shard.queues.end()) return;
 	std::size_t freed = 0;
+	// With one device, acknowledged messages are of no further use.
+	for (auto it = q->second.begin(); it != q->second.end() && it->first <= position;)
+	{
+		freed += cost(it->second);
+		it = q->second.erase(it);
+	}
 	for (Poco::UInt64 id: msgIds)
 	{
 		auto it = q->second.find(id);

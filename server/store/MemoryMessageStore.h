@@ -32,6 +32,10 @@ class MemoryMessageStore: public MessageStore
 	/// stored twice. msgIds come from one atomic counter, taken under the
 	/// recipient's lock: per recipient they increase in completion order.
 	/// append() and readPending() complete inline.
+	///
+	/// So far it keeps the protocol 1.0 model: one device per uid (device
+	/// ""), a queue of pending messages per recipient, acknowledged
+	/// messages dropped at once (no history).
 {
 public:
 	struct Limits
@@ -65,11 +69,11 @@ public:
 	~MemoryMessageStore() override;
 
 	void append(NewMessage message, AppendCallback done) override;
-	void readPending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) override;
+	void readPending(const std::string& uid, const std::string& device, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) override;
 		/// Calls done before it returns.
 	std::vector<StoredMessage> pending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit);
 		/// The same, returned directly.
-	void acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds) override;
+	void acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position, const std::vector<Poco::UInt64>& msgIds) override;
 	std::size_t pendingCount(const std::string& uid) override;
 	std::string describe() const override;
 

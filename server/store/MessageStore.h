@@ -25,6 +25,7 @@ struct NewMessage
 	/// A message as the sender submitted it.
 {
 	std::string fromUid;
+	std::string fromDevice; /// The sending device's position key ("" under session.devicePolicy = single).
 	std::string toUid;
 	Poco::UInt64 clientMsgId = 0;
 	std::string payload;
@@ -33,10 +34,11 @@ struct NewMessage
 
 
 struct StoredMessage
-	/// A message waiting for its recipient.
+	/// A message in a uid's inbox.
 {
 	Poco::UInt64 msgId = 0;
 	std::string fromUid;
+	std::string toUid;      /// The recipient of a 1:1 message.
 	std::string payload;
 	Poco::Int64 timestampMs = 0;
 };
@@ -88,6 +90,12 @@ class MessageStore
 	/// returns a recipient's messages in msgId order. So once a message with
 	/// msgId N is visible to readPending(), no message with a smaller id can appear
 	/// later for that recipient.
+	///
+	/// Model (protocol 1.1, docs/architecture.md): each uid has an inbox,
+	/// the messages it receives in msgId order, and each of its devices a
+	/// position: every message of the inbox up to it is acknowledged by
+	/// that device. Under session.devicePolicy = single a uid has one
+	/// device, "".
 {
 public:
 	using AppendCallback = std::function<void(const AppendResult&)>;
@@ -106,24 +114,29 @@ public:
 		/// (possibly before append() returns), with no store lock held,
 		/// after the message is as durable as the store promises.
 
-	virtual void readPending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) = 0;
-		/// Reads at most limit unacknowledged messages for uid with msgId >
-		/// afterMsgId, in msgId order; never loads more than limit. done
+	virtual void readPending(const std::string& uid, const std::string& device, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) = 0;
+		/// Reads at most limit messages of uid's inbox that device has not
+		/// acknowledged, with msgId > afterMsgId, in msgId order; never
+		/// loads more than limit. A device without a position yet starts at
+		/// the highest position of the uid's other devices (0 if none). done
 		/// runs exactly once, on any thread (possibly before readPending()
 		/// returns), with no store lock held. The caller's thread never
 		/// waits for the disk: the durable store reads on its own threads.
 
-	virtual void acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds) = 0;
-		/// Marks uid's messages delivered; ids that are not uid's pending
-		/// messages are ignored. Never waits for the disk: the durable store
-		/// records the acknowledgement with its next commit, but readPending()
-		/// stops returning these ids for reads issued after this call. If the
+	virtual void acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position, const std::vector<Poco::UInt64>& msgIds) = 0;
+		/// device has acknowledged every message of uid's inbox up to
+		/// position (a position never moves back), and msgIds, which may lie
+		/// above it. Never waits for the disk: the durable store records
+		/// the position with its next commit, but readPending() leaves
+		/// position and msgIds out for reads issued after this call. If the
 		/// server stops before that commit, they are delivered again
-		/// (at-least-once).
+		/// (at-least-once); so are msgIds above the position after a
+		/// restart.
 
 	virtual std::size_t pendingCount(const std::string& uid) = 0;
-		/// Unacknowledged messages for uid, as of the last commit (an
-		/// acknowledgement counts once it is committed).
+		/// Messages uid receives that some device of uid has not
+		/// acknowledged (all of them if none has a position), as of the last
+		/// commit (an acknowledgement counts once it is committed).
 
 	virtual std::string describe() const = 0;
 

@@ -9,6 +9,7 @@
 #include "Poco/Data/SQLite/Connector.h"
 #include "Poco/Data/SQLite/SQLiteException.h"
 #include "Poco/Data/Statement.h"
+#include "Poco/Logger.h"
 #include "Poco/Path.h"
 #include "Poco/Timestamp.h"
 #include <sqlite3.h>
@@ -192,6 +193,7 @@ void SqliteDatabase::prepareSchema(Poco::Data::Session& session, const std::stri
 					+ std::to_string(SCHEMA_VERSION) + "); run a newer imgated or use another store.path");
 			if (version < 1)
 				throw StoreException(path + ": imgate_schema holds no valid version (" + std::to_string(version) + ")");
+			if (version == 1) migrate1to2(session, path);
 		}
 		Poco::Int64 nowMs = Poco::Timestamp().epochMicroseconds() / 1000;
 		session << "INSERT OR REPLACE INTO imgate_state(key, value) VALUES('opened_ms', ?)", use(nowMs), now;
@@ -217,17 +219,61 @@ void SqliteDatabase::createSchema(Poco::Data::Session& session)
 	session << "CREATE TABLE imgate_schema(version INTEGER NOT NULL)", now;
 	session << "INSERT INTO imgate_schema(version) VALUES(" + std::to_string(SCHEMA_VERSION) + ")", now;
 	session << "CREATE TABLE imgate_state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID", now;
+	createTables(session);
+}
+
+
+void SqliteDatabase::createTables(Poco::Data::Session& session)
+{
 	session << "CREATE TABLE messages("
 		"msg_id INTEGER PRIMARY KEY, "
-		"to_uid TEXT NOT NULL, "
 		"from_uid TEXT NOT NULL, "
+		"from_device TEXT NOT NULL DEFAULT '', "
+		"to_uid TEXT, "
+		"group_id TEXT, "
 		"client_msg_id INTEGER NOT NULL, "
 		"created_ms INTEGER NOT NULL, "
-		"delivered INTEGER NOT NULL DEFAULT 0, "
 		"payload BLOB NOT NULL)", now;
-	session << "CREATE UNIQUE INDEX messages_by_sender ON messages(from_uid, client_msg_id)", now;
-	session << "CREATE INDEX messages_pending ON messages(to_uid, msg_id) WHERE delivered = 0", now;
-	session << "CREATE INDEX messages_delivered ON messages(msg_id) WHERE delivered = 1", now;
+	session << "CREATE UNIQUE INDEX messages_by_sender ON messages(from_uid, from_device, client_msg_id)", now;
+	session << "CREATE TABLE inbox("
+		"uid TEXT NOT NULL, "
+		"msg_id INTEGER NOT NULL, "
+		"sent INTEGER NOT NULL, "
+		"PRIMARY KEY(uid, msg_id)) WITHOUT ROWID", now;
+	session << "CREATE INDEX inbox_by_message ON inbox(msg_id)", now;
+	session << "CREATE TABLE positions("
+		"uid TEXT NOT NULL, "
+		"device TEXT NOT NULL, "
+		"acked INTEGER NOT NULL, "
+		"PRIMARY KEY(uid, device)) WITHOUT ROWID", now;
+	session << "CREATE TABLE chat_groups(gid TEXT PRIMARY KEY, created_ms INTEGER NOT NULL) WITHOUT ROWID", now;
+	session << "CREATE TABLE group_members(gid TEXT NOT NULL, uid TEXT NOT NULL, PRIMARY KEY(gid, uid)) WITHOUT ROWID", now;
+}
+
+
+void SqliteDatabase::migrate1to2(Poco::Data::Session& session, const std::string& path)
+{
+	Poco::Logger& logger = Poco::Logger::get("imgate.store");
+	int messages = 0;
+	int pending = 0;
+	session << "SELECT count(*), coalesce(sum(delivered = 0), 0) FROM messages", into(messages), into(pending), now;
+	logger.notice("%s: migrating schema version 1 to %d (%d messages, %d undelivered)", path, SCHEMA_VERSION, messages, pending);
+	session << "DROP INDEX IF EXISTS messages_by_sender", now;
+	session << "DROP INDEX IF EXISTS messages_pending", now;
+	session << "DROP INDEX IF EXISTS messages_delivered", now;
+	session << "ALTER TABLE messages RENAME TO messages_v1", now;
+	createTables(session);
+	session << "INSERT INTO messages(msg_id, from_uid, from_device, to_uid, group_id, client_msg_id, created_ms, payload) "
+		"SELECT msg_id, from_uid, '', to_uid, NULL, client_msg_id, created_ms, payload FROM messages_v1", now;
+	session << "INSERT INTO inbox(uid, msg_id, sent) SELECT to_uid, msg_id, 0 FROM messages_v1", now;
+	session << "INSERT INTO inbox(uid, msg_id, sent) SELECT from_uid, msg_id, 1 FROM messages_v1 WHERE from_uid <> to_uid", now;
+	// Below the oldest undelivered message, or at the newest if none is.
+	session << "INSERT INTO positions(uid, device, acked) "
+		"SELECT to_uid, '', coalesce(min(CASE WHEN delivered = 0 THEN msg_id END) - 1, max(msg_id)) "
+		"FROM messages_v1 GROUP BY to_uid", now;
+	session << "DROP TABLE messages_v1", now;
+	session << "UPDATE imgate_schema SET version = " + std::to_string(SCHEMA_VERSION), now;
+	logger.notice("%s: now at schema version %d", path, SCHEMA_VERSION);
 }
 
 } } // namespace imgate::store

@@ -18,15 +18,22 @@ namespace imgate {
 namespace store {
 
 class SqliteDatabase
-	/// The schema (version 1):
+	/// The schema (version 2):
 	///
 	///     imgate_schema(version)           one row: the schema version
 	///     imgate_state(key, value)         last_msg_id, opened_ms
-	///     messages(msg_id INTEGER PRIMARY KEY, to_uid, from_uid,
-	///              client_msg_id, created_ms, delivered, payload BLOB)
-	///       unique index (from_uid, client_msg_id)      idempotent resend
-	///       partial index (to_uid, msg_id) WHERE delivered = 0   paging
-	///       partial index (msg_id) WHERE delivered = 1           retention
+	///     messages(msg_id INTEGER PRIMARY KEY, from_uid, from_device,
+	///              to_uid, group_id, client_msg_id, created_ms, payload BLOB)
+	///       unique index (from_uid, from_device, client_msg_id)  idempotent resend
+	///     inbox(uid, msg_id, sent, PRIMARY KEY(uid, msg_id)) WITHOUT ROWID
+	///       a row per message a uid receives (sent = 0) or sent (sent = 1)
+	///       index (msg_id)                   retention, unreferenced messages
+	///     positions(uid, device, acked, PRIMARY KEY(uid, device)) WITHOUT ROWID
+	///     chat_groups(gid PRIMARY KEY, created_ms) WITHOUT ROWID
+	///     group_members(gid, uid, PRIMARY KEY(gid, uid)) WITHOUT ROWID
+	///
+	/// Version 1 (round 1: one messages table with a delivered flag) is
+	/// migrated in place on first open, in one transaction (migrate1to2()).
 	///
 	/// The database is in WAL mode: readers never block the writer and
 	/// see only committed transactions. The first open puts the SQLite
@@ -34,7 +41,7 @@ class SqliteDatabase
 	/// two threads at once.
 {
 public:
-	static const int SCHEMA_VERSION = 1;
+	static const int SCHEMA_VERSION = 2;
 
 	static Poco::Data::Session openWriter(const std::string& path, bool fullSync, Poco::UInt64 maxDatabaseBytes);
 		/// Opens (creating if needed) the database, switches it to WAL,
@@ -55,6 +62,15 @@ public:
 private:
 	static void prepareSchema(Poco::Data::Session& session, const std::string& path);
 	static void createSchema(Poco::Data::Session& session);
+		/// Tables and indexes of SCHEMA_VERSION, and its row in imgate_schema.
+	static void createTables(Poco::Data::Session& session);
+		/// Tables and indexes of SCHEMA_VERSION.
+	static void migrate1to2(Poco::Data::Session& session, const std::string& path);
+		/// Inside prepareSchema()'s transaction: each version-1 message
+		/// becomes a message with a row in its recipient's inbox (and one in
+		/// its sender's, for history); each recipient gets the position
+		/// below its oldest undelivered message (delivered messages above
+		/// it are delivered once more: at least once).
 };
 
 } } // namespace imgate::store

@@ -80,7 +80,10 @@ SqliteMessageStore::SqliteMessageStore(const Options& options):
 	createDatabaseFile();
 	SqliteWriter::Limits limits;
 	limits.maxPendingPerRecipient = options.maxPendingPerRecipient;
-	limits.deleteOnAcknowledge = options.deliveredRetention == 0;
+	// Without history, acknowledged rows follow store.deliveredRetention
+	// (0: deleted at once) and nobody reads a sender's own rows.
+	limits.deleteOnAcknowledge = options.historyRetention == 0 && options.deliveredRetention == 0;
+	limits.recordSent = options.historyRetention > 0;
 	_pWriter.reset(new SqliteWriter(options.path, options.fullSync, options.maxDatabaseBytes, limits));
 	// One more connection than reader threads: pendingCount() uses it on
 	// the caller's thread.
@@ -220,29 +223,59 @@ void SqliteMessageStore::append(NewMessage message, AppendCallback done)
 }
 
 
-void SqliteMessageStore::acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds)
+std::string SqliteMessageStore::ackKey(const std::string& uid, const std::string& device)
 {
-	if (msgIds.empty()) return;
-	{
-		Poco::ScopedWriteRWLock lock(_ackedLock);
-		auto& ids = _acked[uid];
-		ids.insert(msgIds.begin(), msgIds.end());
-	}
-	Poco::FastMutex::ScopedLock lock(_queueMutex);
-	if (!_started || _stopping) return; // redelivered after the restart
-	for (Poco::UInt64 id: msgIds) _acks.push_back(QueuedAck{uid, id});
-	++_queuedSeq;
-	_queueReady.signal();
+	std::string key;
+	key.reserve(uid.size() + 1 + device.size());
+	key += uid;
+	key += '\0';
+	key += device;
+	return key;
 }
 
 
-void SqliteMessageStore::readPending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done)
+void SqliteMessageStore::acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position, const std::vector<Poco::UInt64>& msgIds)
+{
+	{
+		Poco::ScopedWriteRWLock lock(_ackedLock);
+		Acked& acked = _acked[ackKey(uid, device)];
+		if (position > acked.position)
+		{
+			acked.position = position;
+			for (auto it = acked.above.begin(); it != acked.above.end();)
+			{
+				if (*it <= position) it = acked.above.erase(it);
+				else ++it;
+			}
+		}
+		for (Poco::UInt64 id: msgIds)
+		{
+			if (id > acked.position && acked.above.size() < MAX_ACKED_ABOVE) acked.above.insert(id);
+		}
+		position = acked.position;
+		++acked.queued;
+	}
+	{
+		Poco::FastMutex::ScopedLock lock(_queueMutex);
+		if (_started && !_stopping)
+		{
+			_acks.push_back(QueuedAck{uid, device, position});
+			++_queuedSeq;
+			_queueReady.signal();
+			return;
+		}
+	}
+	forgetAcks(std::vector<QueuedAck>{QueuedAck{uid, device, position}}); // delivered again after the restart
+}
+
+
+void SqliteMessageStore::readPending(const std::string& uid, const std::string& device, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done)
 {
 	{
 		Poco::FastMutex::ScopedLock lock(_readMutex);
 		if (!_readersStopping)
 		{
-			_reads.push_back(ReadRequest{uid, afterMsgId, limit, std::move(done)});
+			_reads.push_back(ReadRequest{uid, device, afterMsgId, limit, std::move(done)});
 			_readReady.signal();
 			return;
 		}
@@ -276,12 +309,14 @@ void SqliteMessageStore::serveRead(SqliteReader& reader, ReadRequest& request)
 	try
 	{
 		Poco::ScopedReadRWLock lock(_ackedLock);
-		auto acked = _acked.find(request.uid);
-		const std::size_t skip = acked == _acked.end() ? 0 : acked->second.size();
-		reader.pending(request.uid, request.afterMsgId, request.limit + skip, page.messages);
+		auto acked = _acked.find(ackKey(request.uid, request.device));
+		const bool known = acked != _acked.end();
+		const std::size_t skip = known ? acked->second.above.size() : 0;
+		const Poco::UInt64 after = known && acked->second.position > request.afterMsgId ? acked->second.position : request.afterMsgId;
+		reader.pending(request.uid, request.device, after, request.limit + skip, page.messages);
 		if (skip)
 		{
-			const auto& ids = acked->second;
+			const auto& ids = acked->second.above;
 			page.messages.erase(std::remove_if(page.messages.begin(), page.messages.end(),
 				[&ids](const StoredMessage& m) { return ids.count(m.msgId) > 0; }), page.messages.end());
 		}
@@ -456,8 +491,15 @@ void SqliteMessageStore::commitRange(std::vector<QueuedAppend>& appends, std::si
 	{
 		_pWriter->begin();
 		// Acknowledgements first: they arrived before these sends were
-		// answered, and they make room under maxPendingPerRecipient.
-		for (const auto& ack: acks) _pWriter->acknowledge(ack.uid, ack.msgId);
+		// answered, and they make room under maxPendingPerRecipient. One
+		// position per device: the highest.
+		std::unordered_map<std::string, const QueuedAck*> highest;
+		for (const auto& ack: acks)
+		{
+			const QueuedAck*& pHighest = highest[ackKey(ack.uid, ack.device)];
+			if (!pHighest || ack.position > pHighest->position) pHighest = &ack;
+		}
+		for (const auto& entry: highest) _pWriter->acknowledge(entry.second->uid, entry.second->device, entry.second->position);
 		for (std::size_t i = first; i < last; ++i)
 		{
 			results[i] = AppendResult();
@@ -531,34 +573,41 @@ void SqliteMessageStore::forgetAcks(const std::vector<QueuedAck>& acks)
 	Poco::ScopedWriteRWLock lock(_ackedLock);
 	for (const auto& ack: acks)
 	{
-		auto it = _acked.find(ack.uid);
+		auto it = _acked.find(ackKey(ack.uid, ack.device));
 		if (it == _acked.end()) continue;
-		it->second.erase(ack.msgId);
-		if (it->second.empty()) _acked.erase(it);
+		Acked& acked = it->second;
+		if (acked.queued > 0) --acked.queued;
+		// Once its position is committed an entry is needed only for the
+		// ids above it, and only while there is room.
+		if (acked.queued == 0 && (acked.above.empty() || _acked.size() > MAX_ACKED_DEVICES)) _acked.erase(it);
 	}
 }
 
 
 void SqliteMessageStore::cleanupRun(Poco::Int64 atMs)
 {
-	const Poco::UInt64 deliveredCut = SqliteWriter::msgIdAt(atMs - static_cast<Poco::Int64>(_options.deliveredRetention) * 1000);
+	// History keeps acknowledged messages for store.historyRetention;
+	// without it they follow store.deliveredRetention as in protocol 1.0.
+	const unsigned keep = _options.historyRetention > 0 ? _options.historyRetention : _options.deliveredRetention;
+	const Poco::UInt64 acknowledgedCut = SqliteWriter::msgIdAt(atMs - static_cast<Poco::Int64>(keep) * 1000);
 	const Poco::UInt64 expiredCut = SqliteWriter::msgIdAt(atMs - static_cast<Poco::Int64>(_options.retention) * 1000);
-	std::size_t delivered = 0;
+	std::size_t looked = 0;
 	std::size_t expired = 0;
 	try
 	{
-		// Delivered rows first: then every row below the retention cut is
-		// undelivered, and the second pass walks only rows it deletes.
+		// Expired messages first (every row of them goes), then the
+		// acknowledged rows of the rest.
 		for (std::size_t n = CLEANUP_CHUNK; n == CLEANUP_CHUNK;)
 		{
-			n = _pWriter->deleteDelivered(deliveredCut, CLEANUP_CHUNK);
-			delivered += n;
+			n = _pWriter->deleteExpired(expiredCut, CLEANUP_CHUNK);
+			expired += n;
 			writeQueued();
 		}
-		for (std::size_t n = CLEANUP_CHUNK; n == CLEANUP_CHUNK;)
+		Poco::UInt64 next = expiredCut;
+		for (std::size_t n = CLEANUP_CHUNK; n == CLEANUP_CHUNK && next < acknowledgedCut;)
 		{
-			n = _pWriter->deleteUndelivered(expiredCut, CLEANUP_CHUNK);
-			expired += n;
+			n = _pWriter->deleteAcknowledged(acknowledgedCut, CLEANUP_CHUNK, next);
+			looked += n;
 			writeQueued();
 		}
 	}
@@ -569,13 +618,13 @@ void SqliteMessageStore::cleanupRun(Poco::Int64 atMs)
 	}
 	if (expired > 0)
 	{
-		_logger.warning("retention deleted %z undelivered messages older than %u s (store.retention)",
+		_logger.warning("retention deleted %z messages older than %u s (store.retention), acknowledged or not",
 			expired, _options.retention);
 		Poco::FastMutex::ScopedLock lock(_queueMutex);
 		_statistics.expiredMessages += expired;
 	}
-	if (delivered > 0)
-		_logger.debug("retention deleted %z delivered messages", delivered);
+	if (looked > 0)
+		_logger.debug("retention looked at %z inbox rows older than %u s", looked, keep);
 }
 
 

@@ -57,7 +57,8 @@ public:
 		std::size_t maxPendingPerRecipient = 10000;
 		std::size_t maxQueuedBytes = 64 * 1024 * 1024; /// Appends waiting for the writer; beyond: STORE_FULL.
 		unsigned retention = 30 * 86400;        /// Seconds after which any message is deleted.
-		unsigned deliveredRetention = 86400;    /// Seconds after which a delivered message is deleted; 0: at acknowledgement.
+		unsigned deliveredRetention = 86400;    /// Without history: seconds after which an acknowledged message is deleted; 0: at acknowledgement.
+		unsigned historyRetention = 604800;     /// Seconds acknowledged messages stay readable by HISTORY; 0: no history (deliveredRetention applies).
 		unsigned cleanupInterval = 60;          /// Seconds between retention runs.
 		unsigned readThreads = 2;
 	};
@@ -67,7 +68,7 @@ public:
 		Poco::UInt64 commits = 0;          /// Successful write transactions.
 		Poco::UInt64 storedMessages = 0;   /// Messages those commits stored.
 		Poco::UInt64 failedCommits = 0;    /// Rolled back, failed readiness probes included.
-		Poco::UInt64 expiredMessages = 0;  /// Undelivered messages deleted by retention.
+		Poco::UInt64 expiredMessages = 0;  /// Messages deleted by store.retention.
 	};
 
 	explicit SqliteMessageStore(const Options& options);
@@ -81,8 +82,8 @@ public:
 
 	void start() override;
 	void append(NewMessage message, AppendCallback done) override;
-	void readPending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) override;
-	void acknowledge(const std::string& uid, const std::vector<Poco::UInt64>& msgIds) override;
+	void readPending(const std::string& uid, const std::string& device, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) override;
+	void acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position, const std::vector<Poco::UInt64>& msgIds) override;
 	std::size_t pendingCount(const std::string& uid) override;
 		/// Reads on the caller's thread: for tests and the admin API, not
 		/// for event loops.
@@ -106,6 +107,8 @@ public:
 	{
 		CLEANUP_CHUNK = 2000,
 		MAX_RETRIED_ACKS = 1000000, /// Beyond this, failed acknowledgements are dropped (redelivered later).
+		MAX_ACKED_ABOVE = 4096,     /// Ids acknowledged above a device's position that reads leave out...
+		MAX_ACKED_DEVICES = 65536,  /// ... kept for at most this many devices at once (beyond: delivered again on the next read).
 		FAILURE_BACKOFF_MS = 100,   /// Pause after a failed commit.
 		FAILURE_PROBE_MS = 1000,    /// While writes fail and nothing is queued: try a write this often...
 		PROBE_BYTES = 65536         /// ... of this size (committed, then deleted).
@@ -120,11 +123,21 @@ private:
 	struct QueuedAck
 	{
 		std::string uid;
-		Poco::UInt64 msgId;
+		std::string device;
+		Poco::UInt64 position;
+	};
+	struct Acked
+		/// A device's acknowledgements that reads must leave out before (or
+		/// without) a commit: its newest position, and ids above it.
+	{
+		Poco::UInt64 position = 0;
+		std::unordered_set<Poco::UInt64> above;
+		unsigned queued = 0; /// Positions queued for the writer, not yet committed.
 	};
 	struct ReadRequest
 	{
 		std::string uid;
+		std::string device;
 		Poco::UInt64 afterMsgId;
 		std::size_t limit;
 		PendingCallback done;
@@ -162,6 +175,8 @@ private:
 	bool writeQueued();
 		/// Writes everything queued as one batch; false if nothing was queued.
 	void forgetAcks(const std::vector<QueuedAck>& acks);
+		/// After acks were committed (or given up): drops what reads need not leave out any more.
+	static std::string ackKey(const std::string& uid, const std::string& device);
 	void cleanupRun(Poco::Int64 nowMs);
 	void readerLoop(SqliteReader& reader);
 	void serveRead(SqliteReader& reader, ReadRequest& request);
@@ -196,11 +211,12 @@ private:
 	bool _readersStopping = false;
 	Poco::FastMutex _countMutex;  /// Serializes pendingCount() on _readers[0]'s connection against close().
 
-	// Acknowledged but not yet committed: reads leave these out. Reads hold
-	// the lock shared for the query and the filtering, so the writer's
-	// removal after a commit can never slip between the two.
+	// Acknowledged but not yet committed (or above a position): reads
+	// leave these out. Reads hold the lock shared for the query and the
+	// filtering, so the writer's removal after a commit can never slip
+	// between the two. Keyed by ackKey().
 	Poco::RWLock _ackedLock;
-	std::unordered_map<std::string, std::unordered_set<Poco::UInt64>> _acked;
+	std::unordered_map<std::string, Acked> _acked;
 
 	// Writer thread only.
 	Poco::UInt64 _failuresInEpisode = 0;

@@ -24,27 +24,31 @@ SqliteReader::SqliteReader(const std::string& path):
 void SqliteReader::prepare()
 {
 	sqlite3* pDb = Poco::Data::SQLite::Utility::dbHandle(_session);
-	// "delivered = 0" must appear literally for SQLite to use the partial index.
-	_pendingQuery.reset(new SqliteStatement(pDb, "SELECT msg_id, from_uid, payload, created_ms FROM messages "
-		"WHERE to_uid = ?1 AND delivered = 0 AND msg_id > ?2 ORDER BY msg_id LIMIT ?3"));
-	_countQuery.reset(new SqliteStatement(pDb, "SELECT count(*) FROM messages WHERE to_uid = ?1 AND delivered = 0"));
+	_pendingQuery.reset(new SqliteStatement(pDb, "SELECT i.msg_id, m.from_uid, m.to_uid, m.payload, m.created_ms "
+		"FROM inbox i JOIN messages m ON m.msg_id = i.msg_id "
+		"WHERE i.uid = ?1 AND i.sent = 0 AND i.msg_id > max(?3, coalesce("
+		"(SELECT acked FROM positions WHERE uid = ?1 AND device = ?2), (SELECT max(acked) FROM positions WHERE uid = ?1), 0)) "
+		"ORDER BY i.msg_id LIMIT ?4"));
+	_countQuery.reset(new SqliteStatement(pDb, "SELECT count(*) FROM inbox WHERE uid = ?1 AND sent = 0 "
+		"AND msg_id > coalesce((SELECT min(acked) FROM positions WHERE uid = ?1), 0)"));
 }
 
 
-void SqliteReader::pending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit, std::vector<StoredMessage>& messages)
+void SqliteReader::pending(const std::string& uid, const std::string& device, Poco::UInt64 afterMsgId, std::size_t limit, std::vector<StoredMessage>& messages)
 {
 	SqliteStatement& q = *_pendingQuery;
 	q.reset();
 	try
 	{
-		q.bind(1, uid).bind(2, static_cast<Poco::Int64>(afterMsgId)).bind(3, static_cast<Poco::Int64>(limit));
+		q.bind(1, uid).bind(2, device).bind(3, static_cast<Poco::Int64>(afterMsgId)).bind(4, static_cast<Poco::Int64>(limit));
 		while (q.step())
 		{
 			StoredMessage m;
 			m.msgId = static_cast<Poco::UInt64>(q.int64(0));
 			m.fromUid = q.text(1);
-			m.payload = q.blob(2);
-			m.timestampMs = q.int64(3);
+			m.toUid = q.text(2);
+			m.payload = q.blob(3);
+			m.timestampMs = q.int64(4);
 			messages.push_back(std::move(m));
 		}
 	}

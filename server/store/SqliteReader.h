@@ -26,12 +26,16 @@ public:
 	explicit SqliteReader(const std::string& path);
 		/// Opens a read-only connection. Throws StoreException.
 
-	void pending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit, std::vector<StoredMessage>& messages);
-		/// Appends uid's undelivered messages with msgId > afterMsgId, in
-		/// msgId order, at most limit. Throws Poco::Exception on an SQLite error.
+	void pending(const std::string& uid, const std::string& device, Poco::UInt64 afterMsgId, std::size_t limit, std::vector<StoredMessage>& messages);
+		/// Appends the messages uid receives with msgId above afterMsgId
+		/// and above device's position (for a device without one, the
+		/// highest of uid's devices), in msgId order, at most limit; the
+		/// position and the messages are read in one snapshot. Throws
+		/// Poco::Exception on an SQLite error.
 
 	std::size_t pendingCount(const std::string& uid);
-		/// uid's undelivered messages. Throws Poco::Exception.
+		/// The messages uid receives above the lowest position of its
+		/// devices. Throws Poco::Exception.
 
 private:
 	void prepare();

@@ -41,23 +41,26 @@ void SqliteWriter::prepare()
 	auto make = [pDb](const char* sql) { return std::unique_ptr<SqliteStatement>(new SqliteStatement(pDb, sql)); };
 	_begin = make("BEGIN IMMEDIATE");
 	_commit = make("COMMIT");
-	_findSent = make("SELECT msg_id, created_ms FROM messages WHERE from_uid = ?1 AND client_msg_id = ?2");
-	_insert = make("INSERT OR IGNORE INTO messages(msg_id, to_uid, from_uid, client_msg_id, created_ms, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-	_countPending = make("SELECT count(*) FROM messages WHERE to_uid = ?1 AND delivered = 0");
-	if (_limits.deleteOnAcknowledge)
-		_markDelivered = make("DELETE FROM messages WHERE msg_id = ?1 AND to_uid = ?2 AND delivered = 0");
-	else
-		_markDelivered = make("UPDATE messages SET delivered = 1 WHERE msg_id = ?1 AND to_uid = ?2 AND delivered = 0");
+	_findSent = make("SELECT msg_id, created_ms FROM messages WHERE from_uid = ?1 AND from_device = ?2 AND client_msg_id = ?3");
+	_insert = make("INSERT OR IGNORE INTO messages(msg_id, from_uid, from_device, to_uid, group_id, client_msg_id, created_ms, payload) "
+		"VALUES(?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7)");
+	_insertInbox = make("INSERT OR IGNORE INTO inbox(uid, msg_id, sent) VALUES(?1, ?2, ?3)");
+	_countPending = make("SELECT count(*) FROM inbox WHERE uid = ?1 AND sent = 0 "
+		"AND msg_id > coalesce((SELECT min(acked) FROM positions WHERE uid = ?1), 0)");
+	_savePosition = make("INSERT INTO positions(uid, device, acked) VALUES(?1, ?2, ?3) "
+		"ON CONFLICT(uid, device) DO UPDATE SET acked = excluded.acked WHERE excluded.acked > acked");
+	_lowestPosition = make("SELECT min(acked) FROM positions WHERE uid = ?1");
+	_deleteAcknowledgedOf = make("DELETE FROM inbox WHERE uid = ?1 AND msg_id <= ?2 RETURNING msg_id");
+	_deleteUnreferenced = make("DELETE FROM messages WHERE msg_id = ?1 AND NOT EXISTS (SELECT 1 FROM inbox WHERE msg_id = ?1)");
 	_saveLastMsgId = make("INSERT OR REPLACE INTO imgate_state(key, value) VALUES('last_msg_id', ?1)");
 	_saveProbe = make("INSERT OR REPLACE INTO imgate_state(key, value) VALUES('probe', zeroblob(?1))");
 	_dropProbe = make("DELETE FROM imgate_state WHERE key = 'probe'");
-	// Chunks keep each delete transaction short; "delivered = 1" selects
-	// the partial index, and expired undelivered rows are the table's
-	// first rows by primary key once delivered ones are gone.
-	_deleteDelivered = make("DELETE FROM messages WHERE msg_id IN "
-		"(SELECT msg_id FROM messages WHERE delivered = 1 AND msg_id < ?1 ORDER BY msg_id LIMIT ?2)");
-	_deleteUndelivered = make("DELETE FROM messages WHERE msg_id IN "
-		"(SELECT msg_id FROM messages WHERE msg_id < ?1 AND delivered = 0 ORDER BY msg_id LIMIT ?2)");
+	// Retention walks the inbox by msg_id (its index), a chunk at a time.
+	_inboxRange = make("SELECT uid, msg_id FROM inbox WHERE msg_id >= ?1 AND msg_id < ?2 ORDER BY msg_id LIMIT ?3");
+	_deleteInboxRow = make("DELETE FROM inbox WHERE uid = ?1 AND msg_id = ?2");
+	_expiredMessages = make("SELECT msg_id FROM messages WHERE msg_id < ?1 ORDER BY msg_id LIMIT ?2");
+	_deleteMessage = make("DELETE FROM messages WHERE msg_id = ?1");
+	_deleteInboxOf = make("DELETE FROM inbox WHERE msg_id = ?1");
 }
 
 
@@ -71,7 +74,7 @@ void SqliteWriter::begin()
 void SqliteWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendResult& result)
 {
 	// The common case is a new message: insert first and let the unique
-	// index (from_uid, client_msg_id) find a resend, instead of probing
+	// index (from_uid, from_device, client_msg_id) find a resend, instead of probing
 	// that index once more before every insert. A resend to a full
 	// recipient is still answered DUPLICATE, as the sender expects.
 	std::size_t pending = pendingCount(message.toUid);
@@ -83,15 +86,17 @@ void SqliteWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendRe
 	Poco::UInt64 id = msgIdAt(nowMs);
 	if (id <= _lastMsgId) id = _lastMsgId + 1;
 	_insert->reset();
-	_insert->bind(1, static_cast<Poco::Int64>(id)).bind(2, message.toUid).bind(3, message.fromUid)
-		.bind(4, static_cast<Poco::Int64>(message.clientMsgId)).bind(5, message.timestampMs).bindBlob(6, message.payload);
+	_insert->bind(1, static_cast<Poco::Int64>(id)).bind(2, message.fromUid).bind(3, message.fromDevice).bind(4, message.toUid)
+		.bind(5, static_cast<Poco::Int64>(message.clientMsgId)).bind(6, message.timestampMs).bindBlob(7, message.payload);
 	if (_insert->run() == 0)
 	{
-		// OR IGNORE skipped the row: msg_id is new, so (from_uid, client_msg_id) is not.
+		// OR IGNORE skipped the row: msg_id is new, so (from_uid, from_device, client_msg_id) is not.
 		if (!findSent(message, result))
 			throw Poco::Data::DataException("messages: an insert was ignored without a conflicting row");
 		return;
 	}
+	addToInbox(message.toUid, id, false);
+	if (_limits.recordSent && message.fromUid != message.toUid) addToInbox(message.fromUid, id, true);
 	_lastMsgId = id;
 	_pendingCounts[message.toUid] = pending + 1;
 	result.outcome = AppendResult::STORED;
@@ -103,7 +108,7 @@ void SqliteWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendRe
 bool SqliteWriter::findSent(const NewMessage& message, AppendResult& result)
 {
 	_findSent->reset();
-	_findSent->bind(1, message.fromUid).bind(2, static_cast<Poco::Int64>(message.clientMsgId));
+	_findSent->bind(1, message.fromUid).bind(2, message.fromDevice).bind(3, static_cast<Poco::Int64>(message.clientMsgId));
 	const bool found = _findSent->step() && _findSent->int64(0) > 0;
 	if (found)
 	{
@@ -116,14 +121,45 @@ bool SqliteWriter::findSent(const NewMessage& message, AppendResult& result)
 }
 
 
-bool SqliteWriter::acknowledge(const std::string& uid, Poco::UInt64 msgId)
+void SqliteWriter::addToInbox(const std::string& uid, Poco::UInt64 msgId, bool sent)
 {
-	_markDelivered->reset();
-	_markDelivered->bind(1, static_cast<Poco::Int64>(msgId)).bind(2, uid);
-	if (_markDelivered->run() == 0) return false;
-	auto it = _pendingCounts.find(uid);
-	if (it != _pendingCounts.end() && it->second > 0) --it->second;
-	return true;
+	_insertInbox->reset();
+	_insertInbox->bind(1, uid).bind(2, static_cast<Poco::Int64>(msgId)).bind(3, sent ? 1 : 0);
+	_insertInbox->run();
+}
+
+
+void SqliteWriter::acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position)
+{
+	_savePosition->reset();
+	_savePosition->bind(1, uid).bind(2, device).bind(3, static_cast<Poco::Int64>(position));
+	if (_savePosition->run() == 0) return; // not above the saved one
+	_pendingCounts.erase(uid);
+	if (!_limits.deleteOnAcknowledge) return;
+	std::vector<Poco::UInt64> released;
+	_deleteAcknowledgedOf->reset();
+	_deleteAcknowledgedOf->bind(1, uid).bind(2, static_cast<Poco::Int64>(lowestPosition(uid)));
+	while (_deleteAcknowledgedOf->step()) released.push_back(static_cast<Poco::UInt64>(_deleteAcknowledgedOf->int64(0)));
+	_deleteAcknowledgedOf->reset();
+	for (Poco::UInt64 id: released) deleteIfUnreferenced(id);
+}
+
+
+Poco::UInt64 SqliteWriter::lowestPosition(const std::string& uid)
+{
+	_lowestPosition->reset();
+	_lowestPosition->bind(1, uid);
+	const Poco::UInt64 position = _lowestPosition->step() ? static_cast<Poco::UInt64>(_lowestPosition->int64(0)) : 0;
+	_lowestPosition->reset();
+	return position;
+}
+
+
+void SqliteWriter::deleteIfUnreferenced(Poco::UInt64 msgId)
+{
+	_deleteUnreferenced->reset();
+	_deleteUnreferenced->bind(1, static_cast<Poco::Int64>(msgId));
+	_deleteUnreferenced->run();
 }
 
 
@@ -165,7 +201,9 @@ void SqliteWriter::rollback()
 	_lastMsgId = _committedMsgId;
 	_pendingCounts.clear();
 	// Statements survive a failure; release any still in use.
-	for (auto* p: {&_begin, &_commit, &_findSent, &_insert, &_countPending, &_markDelivered, &_saveLastMsgId, &_saveProbe, &_dropProbe, &_deleteDelivered, &_deleteUndelivered})
+	for (auto* p: {&_begin, &_commit, &_findSent, &_insert, &_insertInbox, &_countPending, &_savePosition, &_lowestPosition,
+		&_deleteAcknowledgedOf, &_deleteUnreferenced, &_saveLastMsgId, &_saveProbe, &_dropProbe, &_inboxRange, &_deleteInboxRow,
+		&_expiredMessages, &_deleteMessage, &_deleteInboxOf})
 	{
 		if (*p) (*p)->reset();
 	}
@@ -182,27 +220,66 @@ void SqliteWriter::rollback()
 }
 
 
-std::size_t SqliteWriter::deleteDelivered(Poco::UInt64 belowMsgId, std::size_t limit)
-{
-	return deleteChunk(*_deleteDelivered, belowMsgId, limit);
-}
-
-
-std::size_t SqliteWriter::deleteUndelivered(Poco::UInt64 belowMsgId, std::size_t limit)
-{
-	std::size_t n = deleteChunk(*_deleteUndelivered, belowMsgId, limit);
-	if (n > 0) _pendingCounts.clear();
-	return n;
-}
-
-
-std::size_t SqliteWriter::deleteChunk(SqliteStatement& statement, Poco::UInt64 belowMsgId, std::size_t limit)
+std::size_t SqliteWriter::deleteAcknowledged(Poco::UInt64 belowMsgId, std::size_t limit, Poco::UInt64& next)
 {
 	try
 	{
-		statement.reset();
-		statement.bind(1, static_cast<Poco::Int64>(belowMsgId)).bind(2, static_cast<Poco::Int64>(limit));
-		return statement.run();
+		std::vector<std::pair<std::string, Poco::UInt64>> rows;
+		begin();
+		_inboxRange->reset();
+		_inboxRange->bind(1, static_cast<Poco::Int64>(next)).bind(2, static_cast<Poco::Int64>(belowMsgId)).bind(3, static_cast<Poco::Int64>(limit));
+		while (_inboxRange->step()) rows.emplace_back(_inboxRange->text(0), static_cast<Poco::UInt64>(_inboxRange->int64(1)));
+		_inboxRange->reset();
+		std::unordered_map<std::string, Poco::UInt64> lowest; // for this chunk; no uid has a position yet: 0
+		std::vector<Poco::UInt64> released;
+		for (const auto& row: rows)
+		{
+			auto it = lowest.find(row.first);
+			if (it == lowest.end()) it = lowest.emplace(row.first, lowestPosition(row.first)).first;
+			if (row.second > it->second) continue; // some device of the uid still waits for it
+			_deleteInboxRow->reset();
+			_deleteInboxRow->bind(1, row.first).bind(2, static_cast<Poco::Int64>(row.second));
+			_deleteInboxRow->run();
+			released.push_back(row.second);
+		}
+		for (Poco::UInt64 id: released) deleteIfUnreferenced(id);
+		commit();
+		// Rows of one msg_id may straddle two chunks: the next one starts
+		// at the last msg_id again (what was deleted is gone).
+		if (rows.size() == limit) next = rows.back().second > next ? rows.back().second : rows.back().second + 1;
+		else next = belowMsgId;
+		return rows.size();
+	}
+	catch (Poco::Exception&)
+	{
+		rollback();
+		throw;
+	}
+}
+
+
+std::size_t SqliteWriter::deleteExpired(Poco::UInt64 belowMsgId, std::size_t limit)
+{
+	try
+	{
+		std::vector<Poco::UInt64> ids;
+		begin();
+		_expiredMessages->reset();
+		_expiredMessages->bind(1, static_cast<Poco::Int64>(belowMsgId)).bind(2, static_cast<Poco::Int64>(limit));
+		while (_expiredMessages->step()) ids.push_back(static_cast<Poco::UInt64>(_expiredMessages->int64(0)));
+		_expiredMessages->reset();
+		for (Poco::UInt64 id: ids)
+		{
+			_deleteInboxOf->reset();
+			_deleteInboxOf->bind(1, static_cast<Poco::Int64>(id));
+			_deleteInboxOf->run();
+			_deleteMessage->reset();
+			_deleteMessage->bind(1, static_cast<Poco::Int64>(id));
+			_deleteMessage->run();
+		}
+		commit();
+		if (!ids.empty()) _pendingCounts.clear();
+		return ids.size();
 	}
 	catch (Poco::Exception&)
 	{

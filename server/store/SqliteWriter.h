@@ -22,7 +22,10 @@ namespace store {
 class SqliteWriter
 	/// Writer thread only.
 	///
-	/// msg_ids: max(last + 1, now_ms << 10). They increase with every
+	/// An append adds the message once and a row to its recipient's
+	/// inbox (and, under recordSent, one to its sender's); an
+	/// acknowledgement moves a position. msg_ids: max(last + 1,
+	/// now_ms << 10). They increase with every
 	/// append, never repeat (the last one is saved with each commit, so
 	/// deleting the newest rows cannot bring an id back), stay below 2^53,
 	/// and encode their time, so retention deletes by primary-key range.
@@ -31,7 +34,8 @@ public:
 	struct Limits
 	{
 		std::size_t maxPendingPerRecipient = 10000;
-		bool deleteOnAcknowledge = false; /// Delete acknowledged rows instead of marking them delivered.
+		bool deleteOnAcknowledge = false; /// Delete inbox rows once every device of their uid has acknowledged them.
+		bool recordSent = true;           /// Add a row to the sender's inbox too (history, carbons).
 	};
 
 	SqliteWriter(const std::string& path, bool fullSync, Poco::UInt64 maxDatabaseBytes, const Limits& limits);
@@ -45,9 +49,11 @@ public:
 		/// copy's msgId and timestamp), RECIPIENT_FULL, or STORED with a new
 		/// msgId (durable only once commit() returns). Throws Poco::Exception.
 
-	bool acknowledge(const std::string& uid, Poco::UInt64 msgId);
-		/// Inside a transaction: marks uid's message delivered (or deletes
-		/// it). Returns false if it was not uid's pending message.
+	void acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position);
+		/// Inside a transaction: moves device's position up to position
+		/// (never down); under deleteOnAcknowledge, deletes the inbox rows
+		/// every device of uid has acknowledged and the messages no inbox
+		/// row refers to any more.
 
 	void commit();
 		/// Commits (with an fsync under store.sync = full). Throws Poco::Exception.
@@ -60,12 +66,17 @@ public:
 		/// Abandons the transaction, if one is open, and what it did to the
 		/// writer's own bookkeeping. Never throws.
 
-	std::size_t deleteDelivered(Poco::UInt64 belowMsgId, std::size_t limit);
-		/// Deletes at most limit delivered messages with msgId below
-		/// belowMsgId, in a transaction of its own. Returns how many.
+	std::size_t deleteAcknowledged(Poco::UInt64 belowMsgId, std::size_t limit, Poco::UInt64& next);
+		/// In a transaction of its own: of the first limit inbox rows with
+		/// next <= msgId < belowMsgId, deletes those every device of their
+		/// uid has acknowledged, then the messages no row refers to any
+		/// more. Returns how many rows it looked at (limit: more may
+		/// follow), and sets next where the following call should start.
 
-	std::size_t deleteUndelivered(Poco::UInt64 belowMsgId, std::size_t limit);
-		/// The same for undelivered messages (expired by retention).
+	std::size_t deleteExpired(Poco::UInt64 belowMsgId, std::size_t limit);
+		/// In a transaction of its own: deletes at most limit messages with
+		/// msgId below belowMsgId, acknowledged or not (store.retention),
+		/// and their inbox rows. Returns how many messages.
 
 	Poco::UInt64 lastMsgId() const;
 
@@ -75,11 +86,13 @@ public:
 private:
 	void prepare();
 		/// Compiles the statements, once.
-	std::size_t deleteChunk(SqliteStatement& statement, Poco::UInt64 belowMsgId, std::size_t limit);
-		/// Runs one of the retention deletes with (belowMsgId, limit).
 	bool findSent(const NewMessage& message, AppendResult& result);
-		/// If (fromUid, clientMsgId) is stored, result becomes DUPLICATE
-		/// with its msgId and timestamp, and returns true.
+		/// If (fromUid, fromDevice, clientMsgId) is stored, result becomes
+		/// DUPLICATE with its msgId and timestamp, and returns true.
+	void addToInbox(const std::string& uid, Poco::UInt64 msgId, bool sent);
+	void deleteIfUnreferenced(Poco::UInt64 msgId);
+	Poco::UInt64 lowestPosition(const std::string& uid);
+		/// The lowest position of uid's devices; 0 if it has none.
 	std::size_t pendingCount(const std::string& uid);
 		/// From the cache or the database.
 
@@ -98,13 +111,20 @@ private:
 	std::unique_ptr<SqliteStatement> _commit;
 	std::unique_ptr<SqliteStatement> _findSent;
 	std::unique_ptr<SqliteStatement> _insert;
+	std::unique_ptr<SqliteStatement> _insertInbox;
 	std::unique_ptr<SqliteStatement> _countPending;
-	std::unique_ptr<SqliteStatement> _markDelivered;
+	std::unique_ptr<SqliteStatement> _savePosition;
+	std::unique_ptr<SqliteStatement> _lowestPosition;
+	std::unique_ptr<SqliteStatement> _deleteAcknowledgedOf;  /// Under deleteOnAcknowledge: one uid's rows up to a position.
+	std::unique_ptr<SqliteStatement> _deleteUnreferenced;
 	std::unique_ptr<SqliteStatement> _saveLastMsgId;
 	std::unique_ptr<SqliteStatement> _saveProbe;
 	std::unique_ptr<SqliteStatement> _dropProbe;
-	std::unique_ptr<SqliteStatement> _deleteDelivered;
-	std::unique_ptr<SqliteStatement> _deleteUndelivered;
+	std::unique_ptr<SqliteStatement> _inboxRange;      /// Retention: inbox rows by msgId.
+	std::unique_ptr<SqliteStatement> _deleteInboxRow;
+	std::unique_ptr<SqliteStatement> _expiredMessages;
+	std::unique_ptr<SqliteStatement> _deleteMessage;
+	std::unique_ptr<SqliteStatement> _deleteInboxOf;   /// Every inbox row of a message.
 };
 
 

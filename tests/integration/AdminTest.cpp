@@ -286,7 +286,7 @@ public:
 	void testReadinessFollowsTheStore()
 	{
 		// store.maxDatabaseBytes stands in for a full disk (SQLITE_FULL).
-		auto server = start({{"store.type", "sqlite"}, {"store.maxDatabaseBytes", "327680"}, {"store.deliveredRetention", "0"}});
+		auto server = start({{"store.type", "sqlite"}, {"store.maxDatabaseBytes", "327680"}, {"store.deliveredRetention", "0"}, {"store.historyRetention", "0"}});
 		auto alice = server->login("alice");
 		const std::string payload(4000, 'p');
 		Poco::UInt64 sent = 0;

@@ -157,6 +157,7 @@ public:
 		// SQLITE_FULL either way.
 		_settings["store.maxDatabaseBytes"] = "327680";
 		_settings["store.deliveredRetention"] = "0";
+		_settings["store.historyRetention"] = "0"; // acknowledged messages are deleted, freeing space
 		const std::size_t size = 4000;
 		Sent sent;
 		{

@@ -81,12 +81,13 @@ public:
 	{
 		MemoryMessageStore store(MemoryMessageStore::Limits(), 1);
 		for (Poco::UInt64 i = 1; i <= 3; ++i) append(store, "a", "b", i, "x");
-		store.acknowledge("b", {1, 3, 99});
+		// Position 1, and 3 above it (99 is no message of b's).
+		store.acknowledge("b", "", 1, {1, 3, 99});
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.pendingCount("b"));
 		auto pending = store.pending("b", 0, 10);
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), pending.size());
 		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(2), pending[0].msgId);
-		store.acknowledge("b", {2});
+		store.acknowledge("b", "", 3, {2});
 		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store.pendingCount("b"));
 		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store.bytes());
 	}
@@ -95,7 +96,7 @@ public:
 	{
 		MemoryMessageStore store(MemoryMessageStore::Limits(), 1);
 		AppendResult r = append(store, "a", "bob", 1, "for bob");
-		store.acknowledge("mallory", {r.msgId});
+		store.acknowledge("mallory", "", r.msgId, {r.msgId});
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.pendingCount("bob"));
 	}
 
@@ -109,7 +110,7 @@ public:
 		CPPUNIT_ASSERT_EQUAL(first.timestampMs, again.timestampMs);
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.pendingCount("bob"));
 		// Still a duplicate after delivery was acknowledged.
-		store.acknowledge("bob", {first.msgId});
+		store.acknowledge("bob", "", first.msgId, {first.msgId});
 		CPPUNIT_ASSERT(append(store, "alice", "bob", 42, "hello").outcome == AppendResult::DUPLICATE);
 		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store.pendingCount("bob"));
 	}
@@ -133,7 +134,7 @@ public:
 		CPPUNIT_ASSERT(full.outcome == AppendResult::RECIPIENT_FULL);
 		CPPUNIT_ASSERT_EQUAL(std::size_t(3), store.pendingCount("b"));
 		// A refused send is not remembered: the resend after space frees up is stored.
-		store.acknowledge("b", {1});
+		store.acknowledge("b", "", 1, {1});
 		CPPUNIT_ASSERT(append(store, "a", "b", 4, "x").outcome == AppendResult::STORED);
 		CPPUNIT_ASSERT(append(store, "a", "other", 5, "x").outcome == AppendResult::STORED);
 	}
@@ -146,7 +147,7 @@ public:
 		CPPUNIT_ASSERT(append(store, "a", "b", 1, std::string(2000, 'x')).outcome == AppendResult::STORED);
 		CPPUNIT_ASSERT(append(store, "a", "c", 2, std::string(3000, 'x')).outcome == AppendResult::STORE_FULL);
 		CPPUNIT_ASSERT(store.bytes() <= limits.maxBytes);
-		store.acknowledge("b", {1});
+		store.acknowledge("b", "", 1, {1});
 		CPPUNIT_ASSERT(append(store, "a", "c", 2, std::string(3000, 'x')).outcome == AppendResult::STORED);
 	}
 
@@ -160,7 +161,7 @@ public:
 		{
 			// A new sender uid for every message, each acknowledged at once.
 			AppendResult r = append(store, "sender" + std::to_string(i), "b", i, "x");
-			store.acknowledge("b", {r.msgId});
+			store.acknowledge("b", "", r.msgId, {r.msgId});
 		}
 		CPPUNIT_ASSERT_EQUAL(std::size_t(100), store.idempotencyEntries());
 		// The newest are still remembered, the oldest forgotten.
@@ -198,7 +199,7 @@ public:
 		for (Poco::UInt64 i = 1; i <= 1000; ++i)
 		{
 			AppendResult r = append(store, "sender" + std::to_string(i), "b", i, "x");
-			store.acknowledge("b", {r.msgId});
+			store.acknowledge("b", "", r.msgId, {r.msgId});
 		}
 		CPPUNIT_ASSERT(store.idempotencyEntries() <= 100);
 		CPPUNIT_ASSERT(store.idempotencyEntries() >= 100 - 3);

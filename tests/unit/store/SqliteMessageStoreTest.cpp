@@ -40,6 +40,11 @@ class SqliteMessageStoreTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testGroupCommit);
 	CPPUNIT_TEST(testRetention);
 	CPPUNIT_TEST(testDeleteOnAcknowledge);
+	CPPUNIT_TEST(testHistoryRetention);
+	CPPUNIT_TEST(testSenderCopyIsNotDelivered);
+	CPPUNIT_TEST(testNewDeviceStartsAtTheHighestPosition);
+	CPPUNIT_TEST(testRoundOneDatabaseMigrates);
+	CPPUNIT_TEST(testRoundOneGapsAreDeliveredAgain);
 	CPPUNIT_TEST(testDatabaseFullRefusesAndRecovers);
 	CPPUNIT_TEST(testNewerSchemaRefused);
 	CPPUNIT_TEST(testNotADatabase);
@@ -110,9 +115,14 @@ public:
 
 	static PendingPage read(MessageStore& store, const std::string& uid, Poco::UInt64 after, std::size_t limit)
 	{
+		return read(store, uid, "", after, limit);
+	}
+
+	static PendingPage read(MessageStore& store, const std::string& uid, const std::string& device, Poco::UInt64 after, std::size_t limit)
+	{
 		PendingPage page;
 		Poco::Event done;
-		store.readPending(uid, after, limit, [&](PendingPage&& p) { page = std::move(p); done.set(); });
+		store.readPending(uid, device, after, limit, [&](PendingPage&& p) { page = std::move(p); done.set(); });
 		CPPUNIT_ASSERT(done.tryWait(10000));
 		CPPUNIT_ASSERT(page.ok);
 		return page;
@@ -159,9 +169,12 @@ public:
 		CPPUNIT_ASSERT_EQUAL(ids[9], page2.messages.back().msgId);
 		CPPUNIT_ASSERT(read(*store, "carol", 0, 10).messages.empty());
 
-		store->acknowledge("bob", {ids[0], ids[2]});
+		// The device's position moves to ids[0]; ids[2], acknowledged
+		// above it, is left out of reads but still counts as pending
+		// (until the position passes it, or after a restart).
+		store->acknowledge("bob", "", ids[0], {ids[0], ids[2]});
 		store->flush();
-		CPPUNIT_ASSERT_EQUAL(std::size_t(8), store->pendingCount("bob"));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(9), store->pendingCount("bob"));
 		PendingPage rest = read(*store, "bob", 0, 100);
 		CPPUNIT_ASSERT_EQUAL(std::size_t(8), rest.messages.size());
 		CPPUNIT_ASSERT_EQUAL(ids[1], rest.messages[0].msgId);
@@ -187,7 +200,7 @@ public:
 		auto store = open(options());
 		AppendResult r1 = append(*store, "a", "b", 1, "x");
 		AppendResult r2 = append(*store, "a", "b", 2, "y");
-		store->acknowledge("b", {r1.msgId});
+		store->acknowledge("b", "", r1.msgId, {r1.msgId});
 		PendingPage page = read(*store, "b", 0, 1);
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), page.messages.size());
 		CPPUNIT_ASSERT_EQUAL(r2.msgId, page.messages[0].msgId);
@@ -199,7 +212,7 @@ public:
 	{
 		auto store = open(options());
 		AppendResult r = append(*store, "a", "bob", 1, "for bob");
-		store->acknowledge("mallory", {r.msgId});
+		store->acknowledge("mallory", "", r.msgId, {r.msgId});
 		store->flush();
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store->pendingCount("bob"));
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), read(*store, "bob", 0, 10).messages.size());
@@ -223,7 +236,7 @@ public:
 		CPPUNIT_ASSERT_EQUAL(first.msgId, after.msgId);
 		CPPUNIT_ASSERT_EQUAL(first.timestampMs, after.timestampMs);
 		// Still recognised once delivered (within store.deliveredRetention).
-		store->acknowledge("bob", {first.msgId});
+		store->acknowledge("bob", "", first.msgId, {first.msgId});
 		store->flush();
 		CPPUNIT_ASSERT(append(*store, "alice", "bob", 42, "hello").outcome == AppendResult::DUPLICATE);
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store->pendingCount("bob"));
@@ -235,7 +248,7 @@ public:
 		{
 			auto store = open(options());
 			for (Poco::UInt64 i = 1; i <= 50; ++i) ids.push_back(append(*store, "a", "b", i, std::to_string(i)).msgId);
-			store->acknowledge("b", {ids[0]});
+			store->acknowledge("b", "", ids[0], {ids[0]});
 			// close() commits the queued acknowledgement.
 		}
 		auto store = open(options());
@@ -252,13 +265,14 @@ public:
 	{
 		SqliteMessageStore::Options o = options();
 		o.deliveredRetention = 0; // acknowledged rows are deleted
+		o.historyRetention = 0;
 		Poco::UInt64 last = 0;
 		{
 			auto store = open(o);
 			for (Poco::UInt64 i = 1; i <= 5; ++i) last = append(*store, "a", "b", i, "x").msgId;
 			std::vector<Poco::UInt64> all;
 			for (const auto& m: read(*store, "b", 0, 10).messages) all.push_back(m.msgId);
-			store->acknowledge("b", all);
+			store->acknowledge("b", "", all.back(), all);
 			store->flush();
 			CPPUNIT_ASSERT_EQUAL(std::size_t(0), store->pendingCount("b"));
 		}
@@ -293,7 +307,7 @@ public:
 		CPPUNIT_ASSERT(resent.outcome == AppendResult::DUPLICATE);
 		CPPUNIT_ASSERT_EQUAL(ids[1], resent.msgId);
 		CPPUNIT_ASSERT(append(*store, "a", "c", 4, "x").outcome == AppendResult::STORED);
-		store->acknowledge("b", {ids[0]});
+		store->acknowledge("b", "", ids[0], {ids[0]});
 		CPPUNIT_ASSERT(append(*store, "a", "b", 5, "x").outcome == AppendResult::STORED);
 		CPPUNIT_ASSERT_EQUAL(std::size_t(3), store->pendingCount("b"));
 	}
@@ -328,11 +342,12 @@ public:
 		SqliteMessageStore::Options o = options();
 		o.retention = 3600;
 		o.deliveredRetention = 600;
+		o.historyRetention = 0; // protocol 1.0's retention (testHistoryRetention: with history)
 		auto store = open(o);
 		const Poco::Int64 now = Poco::Timestamp().epochMicroseconds() / 1000;
 		AppendResult delivered = append(*store, "a", "b", 1, "delivered");
 		AppendResult undelivered = append(*store, "a", "b", 2, "undelivered");
-		store->acknowledge("b", {delivered.msgId});
+		store->acknowledge("b", "", delivered.msgId, {delivered.msgId});
 		store->flush();
 
 		store->cleanup(now + 300 * 1000); // nothing is old enough yet
@@ -358,9 +373,10 @@ public:
 	{
 		SqliteMessageStore::Options o = options();
 		o.deliveredRetention = 0;
+		o.historyRetention = 0;
 		auto store = open(o);
 		AppendResult r = append(*store, "a", "b", 1, "x");
-		store->acknowledge("b", {r.msgId});
+		store->acknowledge("b", "", r.msgId, {r.msgId});
 		store->flush();
 		Poco::Data::Session check(Poco::Data::SQLite::Connector::KEY, _path);
 		int rows = -1;
@@ -368,11 +384,189 @@ public:
 		CPPUNIT_ASSERT_EQUAL(0, rows);
 	}
 
+	int count(const std::string& sql)
+	{
+		Poco::Data::Session check(Poco::Data::SQLite::Connector::KEY, _path);
+		int n = -1;
+		check << sql, into(n), now;
+		return n;
+	}
+
+	void testHistoryRetention()
+	{
+		// With history, an acknowledged message stays (with the sender's
+		// copy) for store.historyRetention, then goes with every row.
+		SqliteMessageStore::Options o = options();
+		o.retention = 3600;
+		o.deliveredRetention = 0; // no effect with history
+		o.historyRetention = 600;
+		auto store = open(o);
+		const Poco::Int64 now = Poco::Timestamp().epochMicroseconds() / 1000;
+		AppendResult r = append(*store, "alice", "bob", 1, "x");
+		AppendResult pending = append(*store, "alice", "bob", 2, "y");
+		store->acknowledge("bob", "", r.msgId, {r.msgId});
+		store->flush();
+		CPPUNIT_ASSERT_EQUAL(2, count("SELECT count(*) FROM messages"));
+		CPPUNIT_ASSERT_EQUAL(4, count("SELECT count(*) FROM inbox"));
+		CPPUNIT_ASSERT_EQUAL(2, count("SELECT count(*) FROM inbox WHERE uid = 'alice' AND sent = 1"));
+
+		store->cleanup(now + 300 * 1000); // within history: nothing goes
+		CPPUNIT_ASSERT_EQUAL(4, count("SELECT count(*) FROM inbox"));
+		CPPUNIT_ASSERT(append(*store, "alice", "bob", 1, "x").outcome == AppendResult::DUPLICATE);
+
+		// Past history: bob's acknowledged row goes; alice's copy stays
+		// while alice has no position (a first device of hers would still
+		// get it as a carbon), and with it the message.
+		store->cleanup(now + 700 * 1000);
+		CPPUNIT_ASSERT_EQUAL(0, count("SELECT count(*) FROM inbox WHERE uid = 'bob' AND msg_id = " + std::to_string(r.msgId)));
+		CPPUNIT_ASSERT_EQUAL(1, count("SELECT count(*) FROM messages WHERE msg_id = " + std::to_string(r.msgId)));
+		// Once alice's device has passed it, it goes, and the message with it.
+		store->acknowledge("alice", "", pending.msgId, {});
+		store->flush();
+		store->cleanup(now + 700 * 1000);
+		CPPUNIT_ASSERT_EQUAL(0, count("SELECT count(*) FROM messages WHERE msg_id = " + std::to_string(r.msgId)));
+		CPPUNIT_ASSERT_EQUAL(0, count("SELECT count(*) FROM inbox WHERE msg_id = " + std::to_string(r.msgId)));
+		// The pending one stays until store.retention.
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store->pendingCount("bob"));
+		CPPUNIT_ASSERT_EQUAL(pending.msgId, read(*store, "bob", 0, 10).messages.at(0).msgId);
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(0), store->statistics().expiredMessages);
+	}
+
+	void testSenderCopyIsNotDelivered()
+	{
+		auto store = open(options());
+		AppendResult toBob = append(*store, "alice", "bob", 1, "for bob");
+		append(*store, "alice", "alice", 2, "note to self");
+		PendingPage alice = read(*store, "alice", 0, 10);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), alice.messages.size());
+		CPPUNIT_ASSERT_EQUAL(std::string("note to self"), alice.messages[0].payload);
+		CPPUNIT_ASSERT_EQUAL(std::string("alice"), alice.messages[0].toUid);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store->pendingCount("alice"));
+		PendingPage bob = read(*store, "bob", 0, 10);
+		CPPUNIT_ASSERT_EQUAL(toBob.msgId, bob.messages.at(0).msgId);
+		CPPUNIT_ASSERT_EQUAL(std::string("bob"), bob.messages[0].toUid);
+		// A message to oneself has one row; one to another, two.
+		CPPUNIT_ASSERT_EQUAL(3, count("SELECT count(*) FROM inbox"));
+	}
+
+	void testNewDeviceStartsAtTheHighestPosition()
+	{
+		auto store = open(options());
+		std::vector<Poco::UInt64> ids;
+		for (Poco::UInt64 i = 1; i <= 4; ++i) ids.push_back(append(*store, "a", "b", i, "x").msgId);
+		// A first device ever gets everything.
+		CPPUNIT_ASSERT_EQUAL(std::size_t(4), read(*store, "b", 0, 10).messages.size());
+		store->acknowledge("b", "phone", ids[1], {ids[0], ids[1]});
+		store->acknowledge("b", "laptop", ids[0], {ids[0]});
+		store->flush();
+		// Each device reads from its own position...
+		CPPUNIT_ASSERT_EQUAL(ids[2], read(*store, "b", "phone", 0, 10).messages.at(0).msgId);
+		CPPUNIT_ASSERT_EQUAL(ids[1], read(*store, "b", "laptop", 0, 10).messages.at(0).msgId);
+		// ... a new one from the highest of them.
+		CPPUNIT_ASSERT_EQUAL(ids[2], read(*store, "b", "tablet", 0, 10).messages.at(0).msgId);
+		// Pending: what some device has not acknowledged.
+		CPPUNIT_ASSERT_EQUAL(std::size_t(3), store->pendingCount("b"));
+	}
+
+	void copyFixture(const std::string& name)
+	{
+		std::ifstream in(std::string(IMGATE_SOURCE_DIR) + "/tests/fixtures/store/" + name, std::ios::binary);
+		CPPUNIT_ASSERT(in.good());
+		std::ofstream out(_path, std::ios::binary);
+		out << in.rdbuf();
+		out.close();
+		CPPUNIT_ASSERT(::chmod(_path.c_str(), 0600) == 0);
+	}
+
+	SqliteMessageStore::Options keepEverything() const
+	{
+		// The fixture's messages were sent on 2026-12-03: no retention may
+		// delete them, whenever the test runs.
+		SqliteMessageStore::Options o = options();
+		o.retention = 3153600000u;
+		o.historyRetention = 3153600000u;
+		o.cleanupInterval = 86400;
+		return o;
+	}
+
+	void testRoundOneDatabaseMigrates()
+	{
+		copyFixture("round1.db");
+		Poco::UInt64 lastBefore = 0;
+		Poco::Int64 deliveredClientId = 0;
+		{
+			Poco::Data::Session check(Poco::Data::SQLite::Connector::KEY, _path);
+			check << "SELECT max(msg_id) FROM messages", into(lastBefore), now;
+			check << "SELECT client_msg_id FROM messages WHERE payload = CAST('hello bob 1' AS BLOB)", into(deliveredClientId), now;
+		}
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(1839417963152384), lastBefore);
+		auto store = open(keepEverything());
+		CPPUNIT_ASSERT_EQUAL(2, count("SELECT version FROM imgate_schema"));
+		// What waited waits still, in order, from whom it came.
+		PendingPage bob = read(*store, "bob", 0, 10);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), bob.messages.size());
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(1839417963130880), bob.messages[0].msgId);
+		CPPUNIT_ASSERT_EQUAL(std::string("hello bob 4"), bob.messages[0].payload);
+		CPPUNIT_ASSERT_EQUAL(std::string("alice"), bob.messages[0].fromUid);
+		CPPUNIT_ASSERT_EQUAL(std::string("bob"), bob.messages[0].toUid);
+		CPPUNIT_ASSERT_EQUAL(std::string("hello bob 5"), bob.messages[1].payload);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), store->pendingCount("bob"));
+		CPPUNIT_ASSERT_EQUAL(std::string("hi alice"), read(*store, "alice", 0, 10).messages.at(0).payload);
+		CPPUNIT_ASSERT_EQUAL(std::string("note to self"), read(*store, "carol", 0, 10).messages.at(0).payload);
+		// Delivered ones are kept (history) and still recognised as sent.
+		CPPUNIT_ASSERT_EQUAL(7, count("SELECT count(*) FROM messages"));
+		CPPUNIT_ASSERT_EQUAL(6, count("SELECT count(*) FROM inbox WHERE sent = 1"));
+		AppendResult resent = append(*store, "alice", "bob", static_cast<Poco::UInt64>(deliveredClientId), "hello bob 1");
+		CPPUNIT_ASSERT(resent.outcome == AppendResult::DUPLICATE);
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(1839417963100160), resent.msgId);
+		// Ids go on from the last one.
+		AppendResult next = append(*store, "alice", "bob", 99, "new");
+		CPPUNIT_ASSERT(next.outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT(next.msgId > lastBefore);
+		store->close();
+		// A second start finds schema 2 and changes nothing.
+		auto again = open(keepEverything());
+		CPPUNIT_ASSERT_EQUAL(3, static_cast<int>(again->pendingCount("bob")));
+	}
+
+	void testRoundOneGapsAreDeliveredAgain()
+	{
+		// Round 1 marked each message delivered on its own; a position
+		// cannot hold a gap, so a delivered message above an undelivered
+		// one is delivered once more (at least once).
+		{
+			Poco::Data::Session s(Poco::Data::SQLite::Connector::KEY, _path);
+			s << "CREATE TABLE imgate_schema(version INTEGER NOT NULL)", now;
+			s << "INSERT INTO imgate_schema(version) VALUES(1)", now;
+			s << "CREATE TABLE imgate_state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID", now;
+			s << "CREATE TABLE messages(msg_id INTEGER PRIMARY KEY, to_uid TEXT NOT NULL, from_uid TEXT NOT NULL, "
+				"client_msg_id INTEGER NOT NULL, created_ms INTEGER NOT NULL, delivered INTEGER NOT NULL DEFAULT 0, payload BLOB NOT NULL)", now;
+			s << "CREATE UNIQUE INDEX messages_by_sender ON messages(from_uid, client_msg_id)", now;
+			s << "CREATE INDEX messages_pending ON messages(to_uid, msg_id) WHERE delivered = 0", now;
+			s << "CREATE INDEX messages_delivered ON messages(msg_id) WHERE delivered = 1", now;
+			Poco::Int64 ms = Poco::Timestamp().epochMicroseconds() / 1000;
+			Poco::Int64 base = ms << 10;
+			s << "INSERT INTO messages VALUES(?, 'b', 'a', 1, ?, 1, 'one')", use(base), use(ms), now;
+			Poco::Int64 second = base + 1, third = base + 2, other = base + 3;
+			s << "INSERT INTO messages VALUES(?, 'b', 'a', 2, ?, 0, 'two')", use(second), use(ms), now;
+			s << "INSERT INTO messages VALUES(?, 'b', 'a', 3, ?, 1, 'three')", use(third), use(ms), now;
+			s << "INSERT INTO messages VALUES(?, 'c', 'a', 4, ?, 1, 'for c')", use(other), use(ms), now;
+		}
+		auto store = open(options());
+		PendingPage b = read(*store, "b", 0, 10);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), b.messages.size());
+		CPPUNIT_ASSERT_EQUAL(std::string("two"), b.messages[0].payload);
+		CPPUNIT_ASSERT_EQUAL(std::string("three"), b.messages[1].payload);
+		CPPUNIT_ASSERT(read(*store, "c", 0, 10).messages.empty());
+		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store->pendingCount("c"));
+	}
+
 	void testDatabaseFullRefusesAndRecovers()
 	{
 		SqliteMessageStore::Options o = options();
 		o.maxDatabaseBytes = 256 * 1024;
 		o.deliveredRetention = 0;
+		o.historyRetention = 0;
 		auto store = open(o);
 		const std::string payload(8000, 'p');
 		std::vector<Poco::UInt64> stored;
@@ -396,7 +590,7 @@ public:
 		CPPUNIT_ASSERT_EQUAL(stored.size(), page.messages.size());
 		for (std::size_t i = 0; i < stored.size(); ++i) CPPUNIT_ASSERT_EQUAL(stored[i], page.messages[i].msgId);
 		// Deliveries free space; sends succeed again.
-		store->acknowledge("b", std::vector<Poco::UInt64>(stored.begin(), stored.begin() + 10));
+		store->acknowledge("b", "", stored[9], std::vector<Poco::UInt64>(stored.begin(), stored.begin() + 10));
 		store->flush();
 		AppendResult after = append(*store, "a", "b", 1000, payload);
 		CPPUNIT_ASSERT_MESSAGE(after.error, after.outcome == AppendResult::STORED);
@@ -407,10 +601,10 @@ public:
 		open(options())->close();
 		{
 			Poco::Data::Session s(Poco::Data::SQLite::Connector::KEY, _path);
-			s << "UPDATE imgate_schema SET version = 2", now;
+			s << "UPDATE imgate_schema SET version = 3", now;
 		}
 		std::string e = openError(options());
-		CPPUNIT_ASSERT_MESSAGE(e, e == _path + ": schema version 2 is newer than this imgated supports (1); run a newer imgated or use another store.path");
+		CPPUNIT_ASSERT_MESSAGE(e, e == _path + ": schema version 3 is newer than this imgated supports (2); run a newer imgated or use another store.path");
 	}
 
 	void testNotADatabase()
