@@ -65,6 +65,9 @@ public:
 		/// and moves: "" (one position per uid, session.devicePolicy =
 		/// single, the only policy so far).
 
+	store::InboxReader inboxReader() const;
+		/// Whose inbox, which position, whether with carbons.
+
 	void deliverPending();
 		/// Fills the delivery window from the store (Delivery::fill()).
 
@@ -216,6 +219,15 @@ inline const std::string& Session::positionDevice() const
 {
 	static const std::string SINGLE;
 	return SINGLE;
+}
+
+
+inline store::InboxReader Session::inboxReader() const
+{
+	store::InboxReader reader;
+	reader.uid = _uid;
+	reader.device = positionDevice();
+	return reader;
 }
 
 

@@ -174,7 +174,7 @@ void SessionManager::fetchPending(Session& session, Poco::UInt64 afterMsgId, std
 {
 	poco_assert_dbg(session.loop().inLoopContext());
 	const SessionRef ref = session.ref();
-	_store.readPending(session.uid(), session.positionDevice(), afterMsgId, limit, [this, ref, retransmission](store::PendingPage&& page)
+	_store.readPending(session.inboxReader(), afterMsgId, limit, [this, ref, retransmission](store::PendingPage&& page)
 	{
 		// std::function needs a copyable task: share the page, never copy it.
 		auto pPage = std::make_shared<store::PendingPage>(std::move(page));

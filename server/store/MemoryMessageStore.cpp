@@ -6,6 +6,7 @@
 
 #include "server/store/MemoryMessageStore.h"
 #include "Poco/Bugcheck.h"
+#include "Poco/Exception.h"
 #include "Poco/Timestamp.h"
 #include <algorithm>
 #include <functional>
@@ -171,10 +172,10 @@ std::size_t MemoryMessageStore::idempotencyEntries() const
 }
 
 
-void MemoryMessageStore::readPending(const std::string& uid, const std::string& device, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done)
+void MemoryMessageStore::readPending(const InboxReader& reader, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done)
 {
-	poco_assert_dbg(device.empty()); // one device per uid so far (class comment)
-	(void) device;
+	poco_assert_dbg(reader.device.empty()); // one device per uid so far (class comment)
+	const std::string& uid = reader.uid;
 	PendingPage page;
 	page.messages = pending(uid, afterMsgId, limit);
 	done(std::move(page));
@@ -234,6 +235,30 @@ std::size_t MemoryMessageStore::pendingCount(const std::string& uid)
 	Poco::FastMutex::ScopedLock lock(shard.mutex);
 	auto q = shard.queues.find(uid);
 	return q == shard.queues.end() ? 0 : q->second.size();
+}
+
+
+void MemoryMessageStore::readHistory(const HistoryQuery&, HistoryCallback)
+{
+	throw Poco::NotImplementedException("MemoryMessageStore::readHistory (issue 16, in progress)");
+}
+
+
+void MemoryMessageStore::changeGroup(const GroupChange&, GroupCallback)
+{
+	throw Poco::NotImplementedException("MemoryMessageStore::changeGroup (issue 16, in progress)");
+}
+
+
+bool MemoryMessageStore::findGroup(const std::string&, Group&)
+{
+	throw Poco::NotImplementedException("MemoryMessageStore::findGroup (issue 16, in progress)");
+}
+
+
+std::vector<std::string> MemoryMessageStore::listGroups(const std::string&, std::size_t, bool&)
+{
+	throw Poco::NotImplementedException("MemoryMessageStore::listGroups (issue 16, in progress)");
 }
 
 

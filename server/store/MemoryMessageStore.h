@@ -69,8 +69,12 @@ public:
 	~MemoryMessageStore() override;
 
 	void append(NewMessage message, AppendCallback done) override;
-	void readPending(const std::string& uid, const std::string& device, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) override;
+	void readPending(const InboxReader& reader, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) override;
 		/// Calls done before it returns.
+	void readHistory(const HistoryQuery& query, HistoryCallback done) override;
+	void changeGroup(const GroupChange& change, GroupCallback done) override;
+	bool findGroup(const std::string& gid, Group& group) override;
+	std::vector<std::string> listGroups(const std::string& prefix, std::size_t limit, bool& truncated) override;
 	std::vector<StoredMessage> pending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit);
 		/// The same, returned directly.
 	void acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position, const std::vector<Poco::UInt64>& msgIds) override;

@@ -22,11 +22,12 @@ namespace imgate {
 namespace store {
 
 struct NewMessage
-	/// A message as the sender submitted it.
+	/// A message as the sender submitted it: to one uid or to a group.
 {
 	std::string fromUid;
 	std::string fromDevice; /// The sending device's position key ("" under session.devicePolicy = single).
-	std::string toUid;
+	std::string toUid;      /// Exactly one of toUid and toGroup is set.
+	std::string toGroup;
 	Poco::UInt64 clientMsgId = 0;
 	std::string payload;
 	Poco::Int64 timestampMs = 0;
@@ -38,9 +39,21 @@ struct StoredMessage
 {
 	Poco::UInt64 msgId = 0;
 	std::string fromUid;
-	std::string toUid;      /// The recipient of a 1:1 message.
+	std::string fromDevice; /// The device that sent it.
+	std::string toUid;      /// The recipient of a 1:1 message ("" for a group message).
+	std::string groupId;    /// The group of a group message ("" for a 1:1 message).
 	std::string payload;
 	Poco::Int64 timestampMs = 0;
+	bool sent = false;      /// In the reader's inbox as a message its uid sent (a carbon), not one it received.
+};
+
+
+struct InboxReader
+	/// Who reads an inbox: a uid's device, with or without carbons.
+{
+	std::string uid;
+	std::string device;   /// Position key ("" under session.devicePolicy = single).
+	bool carbons = false; /// Also the messages the uid sent from other devices.
 };
 
 
@@ -52,13 +65,83 @@ struct PendingPage
 };
 
 
+struct HistoryQuery
+	/// HISTORY (protocol 1.1, section 6).
+{
+	std::string uid;
+	Poco::UInt64 beforeMsgId = 0; /// 0: from the newest.
+	std::size_t limit = 50;       /// At most this many messages (1 to 200).
+	std::size_t maxBytes = 0;     /// And no more payload and uid bytes than this (the frame's room); at least one message fits.
+	std::string withUid;          /// Only the 1:1 conversation with this uid...
+	std::string groupId;          /// ... or only this group's messages (at most one of the two).
+	Poco::Int64 sinceMs = 0;      /// Only messages sent at or after this time (store.historyRetention).
+};
+
+
+struct HistoryPage
+	/// The answer to readHistory().
+{
+	bool ok = true;         /// False if the store could not read (it logs why).
+	bool notMember = false; /// groupId was set and uid is not a member of it now (or it does not exist).
+	std::vector<StoredMessage> messages; /// Newest first, in uid's inbox (received and sent).
+	bool more = false;      /// Older ones exist.
+};
+
+
+struct Group
+{
+	std::string gid;
+	std::vector<std::string> members; /// Sorted, no duplicates.
+	Poco::Int64 createdMs = 0;
+};
+
+
+struct GroupChange
+	/// One change to a group, applied in the order of messages: a message
+	/// accepted after the change's callback has run sees the new members.
+{
+	enum Kind
+	{
+		PUT,     /// Create gid, or replace its members (created time kept).
+		MODIFY,  /// Add and remove members of an existing group.
+		REMOVE   /// Delete the group.
+	};
+
+	Kind kind = PUT;
+	std::string gid;
+	std::vector<std::string> members; /// PUT
+	std::vector<std::string> add;     /// MODIFY
+	std::vector<std::string> remove;  /// MODIFY (applied after add)
+	std::size_t maxMembers = 1000;    /// A result above this is TOO_MANY_MEMBERS and changes nothing.
+	Poco::Int64 nowMs = 0;            /// created time of a new group.
+};
+
+
+struct GroupResult
+{
+	enum Outcome
+	{
+		OK,
+		NOT_FOUND,         /// MODIFY or REMOVE of a group that does not exist.
+		TOO_MANY_MEMBERS,  /// The result would have more than maxMembers.
+		STORE_FULL,        /// As for appends.
+		FAILED             /// error says why.
+	};
+
+	Outcome outcome = FAILED;
+	Group group;           /// After the change (OK; empty after REMOVE).
+	std::string error;
+};
+
+
 struct AppendResult
 {
 	enum Outcome
 	{
 		STORED,          /// Newly stored under msgId.
 		DUPLICATE,       /// (fromUid, clientMsgId) was stored before as msgId; not stored again.
-		RECIPIENT_FULL,  /// The recipient has too many pending messages.
+		RECIPIENT_FULL,  /// The recipient of a 1:1 message has too many pending messages.
+		NOT_MEMBER,      /// toGroup does not exist, or the sender is not a member of it.
 		STORE_FULL,      /// The store as a whole is full (memory limit, disk or database size limit, write queue): retry later.
 		FAILED           /// The store could not write (I/O error); error says why.
 	};
@@ -67,6 +150,7 @@ struct AppendResult
 	Poco::UInt64 msgId = 0;
 	Poco::Int64 timestampMs = 0;
 	std::string error;
+	std::vector<std::string> members; /// STORED group message: the members it went to (the sender included), for the fan-out.
 };
 
 
@@ -100,6 +184,8 @@ class MessageStore
 public:
 	using AppendCallback = std::function<void(const AppendResult&)>;
 	using PendingCallback = std::function<void(PendingPage&& page)>;
+	using HistoryCallback = std::function<void(HistoryPage&& page)>;
+	using GroupCallback = std::function<void(const GroupResult&)>;
 
 	virtual ~MessageStore();
 
@@ -108,17 +194,24 @@ public:
 		/// the loops start. Default: nothing.
 
 	virtual void append(NewMessage message, AppendCallback done) = 0;
-		/// Stores message, or finds that (fromUid, clientMsgId) was stored
-		/// already (idempotent resend: done gets DUPLICATE and the original
-		/// msgId and timestamp). done runs exactly once, on any thread
-		/// (possibly before append() returns), with no store lock held,
-		/// after the message is as durable as the store promises.
+		/// Stores message, or finds that (fromUid, fromDevice, clientMsgId)
+		/// was stored already (idempotent resend: done gets DUPLICATE and
+		/// the original msgId and timestamp). A 1:1 message gets a row in
+		/// the recipient's inbox; a group message one in each member's
+		/// inbox, the members read in the same transaction (NOT_MEMBER if
+		/// the group is unknown or the sender not in it). With history (or
+		/// devices) the sender's inbox gets a "sent" row too, unless it is
+		/// the recipient. done runs exactly once, on any thread (possibly
+		/// before append() returns), with no store lock held, after the
+		/// message is as durable as the store promises.
 
-	virtual void readPending(const std::string& uid, const std::string& device, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) = 0;
-		/// Reads at most limit messages of uid's inbox that device has not
-		/// acknowledged, with msgId > afterMsgId, in msgId order; never
-		/// loads more than limit. A device without a position yet starts at
-		/// the highest position of the uid's other devices (0 if none). done
+	virtual void readPending(const InboxReader& reader, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) = 0;
+		/// Reads at most limit messages of reader.uid's inbox that
+		/// reader.device has not acknowledged, with msgId > afterMsgId, in
+		/// msgId order; never loads more than limit. Rows of messages the
+		/// uid sent are left out, but with carbons those sent from other
+		/// devices. A device without a position yet starts at the highest
+		/// position of the uid's other devices (0 if none). done
 		/// runs exactly once, on any thread (possibly before readPending()
 		/// returns), with no store lock held. The caller's thread never
 		/// waits for the disk: the durable store reads on its own threads.
@@ -133,12 +226,29 @@ public:
 		/// (at-least-once); so are msgIds above the position after a
 		/// restart.
 
+	virtual void readHistory(const HistoryQuery& query, HistoryCallback done) = 0;
+		/// Pages backwards through query.uid's inbox (section 6 of the
+		/// protocol 1.1 contract). done runs exactly once, on any thread,
+		/// with no store lock held; the caller never waits for the disk.
+
+	virtual void changeGroup(const GroupChange& change, GroupCallback done) = 0;
+		/// Applies change as durably as messages, in order with them. done
+		/// runs exactly once, on any thread, with no store lock held.
+
+	virtual bool findGroup(const std::string& gid, Group& group) = 0;
+		/// Reads on the caller's thread (the admin API; not event loops).
+
+	virtual std::vector<std::string> listGroups(const std::string& prefix, std::size_t limit, bool& truncated) = 0;
+		/// Gids starting with prefix, sorted, at most limit; truncated if
+		/// more exist. The caller's thread (not event loops).
+
 	virtual std::size_t pendingCount(const std::string& uid) = 0;
 		/// Messages uid receives that some device of uid has not
 		/// acknowledged (all of them if none has a position), as of the last
 		/// commit (an acknowledgement counts once it is committed).
 
 	virtual std::string describe() const = 0;
+		/// One line for the start-up log ("memory (not durable)").
 
 	virtual const StoreMetrics* metrics() const;
 		/// The commit metrics, or null for a store that does not commit
@@ -147,7 +257,6 @@ public:
 	virtual bool writable(std::string& why) const;
 		/// False while writes fail (why: the cause, naming the file), for
 		/// GET /readyz. Default: true.
-		/// One line for the start-up log ("memory (not durable)").
 
 	virtual void close();
 		/// Finishes outstanding work; called once at shutdown, after the

@@ -269,13 +269,13 @@ void SqliteMessageStore::acknowledge(const std::string& uid, const std::string& 
 }
 
 
-void SqliteMessageStore::readPending(const std::string& uid, const std::string& device, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done)
+void SqliteMessageStore::readPending(const InboxReader& reader, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done)
 {
 	{
 		Poco::FastMutex::ScopedLock lock(_readMutex);
 		if (!_readersStopping)
 		{
-			_reads.push_back(ReadRequest{uid, device, afterMsgId, limit, std::move(done)});
+			_reads.push_back(ReadRequest{reader, afterMsgId, limit, std::move(done)});
 			_readReady.signal();
 			return;
 		}
@@ -309,11 +309,11 @@ void SqliteMessageStore::serveRead(SqliteReader& reader, ReadRequest& request)
 	try
 	{
 		Poco::ScopedReadRWLock lock(_ackedLock);
-		auto acked = _acked.find(ackKey(request.uid, request.device));
+		auto acked = _acked.find(ackKey(request.inbox.uid, request.inbox.device));
 		const bool known = acked != _acked.end();
 		const std::size_t skip = known ? acked->second.above.size() : 0;
 		const Poco::UInt64 after = known && acked->second.position > request.afterMsgId ? acked->second.position : request.afterMsgId;
-		reader.pending(request.uid, request.device, after, request.limit + skip, page.messages);
+		reader.pending(request.inbox, after, request.limit + skip, page.messages);
 		if (skip)
 		{
 			const auto& ids = acked->second.above;
@@ -329,6 +329,30 @@ void SqliteMessageStore::serveRead(SqliteReader& reader, ReadRequest& request)
 		_logger.error("cannot read %s: %s", _options.path, SqliteDatabase::cause(exc));
 	}
 	request.done(std::move(page));
+}
+
+
+void SqliteMessageStore::readHistory(const HistoryQuery&, HistoryCallback)
+{
+	throw Poco::NotImplementedException("SqliteMessageStore::readHistory (issue 16, in progress)");
+}
+
+
+void SqliteMessageStore::changeGroup(const GroupChange&, GroupCallback)
+{
+	throw Poco::NotImplementedException("SqliteMessageStore::changeGroup (issue 16, in progress)");
+}
+
+
+bool SqliteMessageStore::findGroup(const std::string&, Group&)
+{
+	throw Poco::NotImplementedException("SqliteMessageStore::findGroup (issue 16, in progress)");
+}
+
+
+std::vector<std::string> SqliteMessageStore::listGroups(const std::string&, std::size_t, bool&)
+{
+	throw Poco::NotImplementedException("SqliteMessageStore::listGroups (issue 16, in progress)");
 }
 
 

@@ -82,7 +82,11 @@ public:
 
 	void start() override;
 	void append(NewMessage message, AppendCallback done) override;
-	void readPending(const std::string& uid, const std::string& device, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) override;
+	void readPending(const InboxReader& reader, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) override;
+	void readHistory(const HistoryQuery& query, HistoryCallback done) override;
+	void changeGroup(const GroupChange& change, GroupCallback done) override;
+	bool findGroup(const std::string& gid, Group& group) override;
+	std::vector<std::string> listGroups(const std::string& prefix, std::size_t limit, bool& truncated) override;
 	void acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position, const std::vector<Poco::UInt64>& msgIds) override;
 	std::size_t pendingCount(const std::string& uid) override;
 		/// Reads on the caller's thread: for tests and the admin API, not
@@ -136,8 +140,7 @@ private:
 	};
 	struct ReadRequest
 	{
-		std::string uid;
-		std::string device;
+		InboxReader inbox;
 		Poco::UInt64 afterMsgId;
 		std::size_t limit;
 		PendingCallback done;

@@ -24,9 +24,9 @@ SqliteReader::SqliteReader(const std::string& path):
 void SqliteReader::prepare()
 {
 	sqlite3* pDb = Poco::Data::SQLite::Utility::dbHandle(_session);
-	_pendingQuery.reset(new SqliteStatement(pDb, "SELECT i.msg_id, m.from_uid, m.to_uid, m.payload, m.created_ms "
+	_pendingQuery.reset(new SqliteStatement(pDb, "SELECT i.msg_id, m.from_uid, m.from_device, m.to_uid, m.group_id, m.payload, m.created_ms, i.sent "
 		"FROM inbox i JOIN messages m ON m.msg_id = i.msg_id "
-		"WHERE i.uid = ?1 AND i.sent = 0 AND i.msg_id > max(?3, coalesce("
+		"WHERE i.uid = ?1 AND (i.sent = 0 OR (?5 AND m.from_device <> ?2)) AND i.msg_id > max(?3, coalesce("
 		"(SELECT acked FROM positions WHERE uid = ?1 AND device = ?2), (SELECT max(acked) FROM positions WHERE uid = ?1), 0)) "
 		"ORDER BY i.msg_id LIMIT ?4"));
 	_countQuery.reset(new SqliteStatement(pDb, "SELECT count(*) FROM inbox WHERE uid = ?1 AND sent = 0 "
@@ -34,21 +34,25 @@ void SqliteReader::prepare()
 }
 
 
-void SqliteReader::pending(const std::string& uid, const std::string& device, Poco::UInt64 afterMsgId, std::size_t limit, std::vector<StoredMessage>& messages)
+void SqliteReader::pending(const InboxReader& inbox, Poco::UInt64 afterMsgId, std::size_t limit, std::vector<StoredMessage>& messages)
 {
 	SqliteStatement& q = *_pendingQuery;
 	q.reset();
 	try
 	{
-		q.bind(1, uid).bind(2, device).bind(3, static_cast<Poco::Int64>(afterMsgId)).bind(4, static_cast<Poco::Int64>(limit));
+		q.bind(1, inbox.uid).bind(2, inbox.device).bind(3, static_cast<Poco::Int64>(afterMsgId)).bind(4, static_cast<Poco::Int64>(limit))
+			.bind(5, inbox.carbons ? 1 : 0);
 		while (q.step())
 		{
 			StoredMessage m;
 			m.msgId = static_cast<Poco::UInt64>(q.int64(0));
 			m.fromUid = q.text(1);
-			m.toUid = q.text(2);
-			m.payload = q.blob(3);
-			m.timestampMs = q.int64(4);
+			m.fromDevice = q.text(2);
+			m.toUid = q.text(3);
+			m.groupId = q.text(4);
+			m.payload = q.blob(5);
+			m.timestampMs = q.int64(6);
+			m.sent = q.int64(7) != 0;
 			messages.push_back(std::move(m));
 		}
 	}

@@ -26,12 +26,13 @@ public:
 	explicit SqliteReader(const std::string& path);
 		/// Opens a read-only connection. Throws StoreException.
 
-	void pending(const std::string& uid, const std::string& device, Poco::UInt64 afterMsgId, std::size_t limit, std::vector<StoredMessage>& messages);
-		/// Appends the messages uid receives with msgId above afterMsgId
-		/// and above device's position (for a device without one, the
-		/// highest of uid's devices), in msgId order, at most limit; the
-		/// position and the messages are read in one snapshot. Throws
-		/// Poco::Exception on an SQLite error.
+	void pending(const InboxReader& inbox, Poco::UInt64 afterMsgId, std::size_t limit, std::vector<StoredMessage>& messages);
+		/// Appends the messages of inbox.uid's inbox with msgId above
+		/// afterMsgId and above inbox.device's position (for a device
+		/// without one, the highest of uid's devices), in msgId order, at
+		/// most limit: those it received, and with carbons those it sent
+		/// from other devices. The position and the messages are read in one
+		/// snapshot. Throws Poco::Exception on an SQLite error.
 
 	std::size_t pendingCount(const std::string& uid);
 		/// The messages uid receives above the lowest position of its

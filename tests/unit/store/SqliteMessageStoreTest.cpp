@@ -122,7 +122,10 @@ public:
 	{
 		PendingPage page;
 		Poco::Event done;
-		store.readPending(uid, device, after, limit, [&](PendingPage&& p) { page = std::move(p); done.set(); });
+		InboxReader reader;
+		reader.uid = uid;
+		reader.device = device;
+		store.readPending(reader, after, limit, [&](PendingPage&& p) { page = std::move(p); done.set(); });
 		CPPUNIT_ASSERT(done.tryWait(10000));
 		CPPUNIT_ASSERT(page.ok);
 		return page;
