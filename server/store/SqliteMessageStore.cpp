@@ -269,20 +269,104 @@ void SqliteMessageStore::acknowledge(const std::string& uid, const std::string& 
 }
 
 
-void SqliteMessageStore::readPending(const InboxReader& reader, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done)
+void SqliteMessageStore::queueRead(ReadTask task)
 {
 	{
 		Poco::FastMutex::ScopedLock lock(_readMutex);
 		if (!_readersStopping)
 		{
-			_reads.push_back(ReadRequest{reader, afterMsgId, limit, std::move(done)});
+			_reads.push_back(std::move(task));
 			_readReady.signal();
 			return;
 		}
 	}
-	PendingPage page;
-	page.ok = false;
+	task(nullptr);
+}
+
+
+void SqliteMessageStore::readPending(const InboxReader& reader, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done)
+{
+	auto pRequest = std::make_shared<ReadRequest>(ReadRequest{reader, afterMsgId, limit, std::move(done)});
+	queueRead([this, pRequest](SqliteReader* pReader)
+	{
+		if (pReader)
+		{
+			serveRead(*pReader, *pRequest);
+			return;
+		}
+		PendingPage page;
+		page.ok = false;
+		pRequest->done(std::move(page));
+	});
+}
+
+
+void SqliteMessageStore::readHistory(const HistoryQuery& query, HistoryCallback done)
+{
+	auto pDone = std::make_shared<HistoryCallback>(std::move(done));
+	queueRead([this, query, pDone](SqliteReader* pReader)
+	{
+		if (pReader)
+		{
+			serveHistory(*pReader, query, *pDone);
+			return;
+		}
+		HistoryPage page;
+		page.ok = false;
+		(*pDone)(std::move(page));
+	});
+}
+
+
+void SqliteMessageStore::serveHistory(SqliteReader& reader, const HistoryQuery& query, HistoryCallback& done)
+{
+	HistoryPage page;
+	try
+	{
+		reader.history(query, page);
+	}
+	catch (Poco::Exception& exc)
+	{
+		page = HistoryPage();
+		page.ok = false;
+		_logger.error("cannot read %s: %s", _options.path, SqliteDatabase::cause(exc));
+	}
 	done(std::move(page));
+}
+
+
+void SqliteMessageStore::changeGroup(const GroupChange& change, GroupCallback done)
+{
+	GroupResult refused;
+	{
+		Poco::FastMutex::ScopedLock lock(_queueMutex);
+		if (_started && !_stopping)
+		{
+			_groupChanges.push_back(QueuedGroupChange{change, std::move(done)});
+			++_queuedSeq;
+			_queueReady.signal();
+			return;
+		}
+		refused.outcome = GroupResult::FAILED;
+		refused.error = "the store is not running";
+	}
+	done(refused);
+}
+
+
+bool SqliteMessageStore::findGroup(const std::string& gid, Group& group)
+{
+	Poco::FastMutex::ScopedLock lock(_countMutex);
+	if (_readers.empty()) throw StoreException(_options.path + ": the store is closed");
+	return _readers.front()->reader().findGroup(gid, group);
+}
+
+
+std::vector<std::string> SqliteMessageStore::listGroups(const std::string& prefix, std::size_t limit, bool& truncated)
+{
+	Poco::FastMutex::ScopedLock lock(_countMutex);
+	if (_readers.empty()) throw StoreException(_options.path + ": the store is closed");
+	return _readers.front()->reader().listGroups(prefix, limit, truncated);
 }
 
 
@@ -290,15 +374,15 @@ void SqliteMessageStore::readerLoop(SqliteReader& reader)
 {
 	for (;;)
 	{
-		ReadRequest request;
+		ReadTask task;
 		{
 			Poco::FastMutex::ScopedLock lock(_readMutex);
 			while (_reads.empty() && !_readersStopping) _readReady.wait(_readMutex);
 			if (_reads.empty()) return;
-			request = std::move(_reads.front());
+			task = std::move(_reads.front());
 			_reads.pop_front();
 		}
-		serveRead(reader, request);
+		task(&reader);
 	}
 }
 
@@ -329,30 +413,6 @@ void SqliteMessageStore::serveRead(SqliteReader& reader, ReadRequest& request)
 		_logger.error("cannot read %s: %s", _options.path, SqliteDatabase::cause(exc));
 	}
 	request.done(std::move(page));
-}
-
-
-void SqliteMessageStore::readHistory(const HistoryQuery&, HistoryCallback)
-{
-	throw Poco::NotImplementedException("SqliteMessageStore::readHistory (issue 16, in progress)");
-}
-
-
-void SqliteMessageStore::changeGroup(const GroupChange&, GroupCallback)
-{
-	throw Poco::NotImplementedException("SqliteMessageStore::changeGroup (issue 16, in progress)");
-}
-
-
-bool SqliteMessageStore::findGroup(const std::string&, Group&)
-{
-	throw Poco::NotImplementedException("SqliteMessageStore::findGroup (issue 16, in progress)");
-}
-
-
-std::vector<std::string> SqliteMessageStore::listGroups(const std::string&, std::size_t, bool&)
-{
-	throw Poco::NotImplementedException("SqliteMessageStore::listGroups (issue 16, in progress)");
 }
 
 
@@ -390,7 +450,7 @@ void SqliteMessageStore::run()
 		bool probeDue = false;
 		{
 			Poco::FastMutex::ScopedLock lock(_queueMutex);
-			while (_appends.empty() && _acks.empty() && _cleanupRequests.empty() && !_stopping)
+			while (_appends.empty() && _acks.empty() && _groupChanges.empty() && _cleanupRequests.empty() && !_stopping)
 			{
 				Poco::Timestamp::TimeDiff wait = nextCleanup - Poco::Timestamp();
 				if (wait <= 0)
@@ -411,7 +471,7 @@ void SqliteMessageStore::run()
 				}
 				_queueReady.tryWait(_queueMutex, static_cast<long>(wait / 1000) + 1);
 			}
-			if (_appends.empty() && _acks.empty())
+			if (_appends.empty() && _acks.empty() && _groupChanges.empty())
 			{
 				if (!_cleanupRequests.empty())
 				{
@@ -652,21 +712,47 @@ void SqliteMessageStore::cleanupRun(Poco::Int64 atMs)
 }
 
 
+void SqliteMessageStore::writeGroupChanges(std::vector<QueuedGroupChange>& changes)
+{
+	for (auto& queued: changes)
+	{
+		GroupResult result;
+		try
+		{
+			_pWriter->changeGroup(queued.change, result);
+		}
+		catch (Poco::Exception& exc)
+		{
+			_pWriter->rollback();
+			_metrics.failedCommits.add();
+			result = GroupResult();
+			result.outcome = SqliteDatabase::isFull(exc) ? GroupResult::STORE_FULL : GroupResult::FAILED;
+			result.error = "cannot write " + _options.path + ": " + SqliteDatabase::cause(exc);
+			_logger.error("group %s not changed: %s", queued.change.gid, result.error);
+		}
+		queued.done(result);
+	}
+}
+
+
 bool SqliteMessageStore::writeQueued()
 {
 	// Also called between cleanup chunks, so retention never holds up sends.
 	std::vector<QueuedAppend> appends;
 	std::vector<QueuedAck> acks;
+	std::vector<QueuedGroupChange> changes;
 	Poco::UInt64 seq = 0;
 	{
 		Poco::FastMutex::ScopedLock lock(_queueMutex);
-		if (_appends.empty() && _acks.empty()) return false;
+		if (_appends.empty() && _acks.empty() && _groupChanges.empty()) return false;
 		appends.swap(_appends);
 		acks.swap(_acks);
+		changes.swap(_groupChanges);
 		_queuedBytes = 0;
 		seq = _queuedSeq;
 	}
-	writeBatch(appends, acks);
+	if (!changes.empty()) writeGroupChanges(changes);
+	if (!appends.empty() || !acks.empty()) writeBatch(appends, acks);
 	Poco::FastMutex::ScopedLock lock(_queueMutex);
 	_writtenSeq = seq;
 	_written.broadcast();

@@ -145,6 +145,14 @@ private:
 		std::size_t limit;
 		PendingCallback done;
 	};
+	using ReadTask = std::function<void(SqliteReader* pReader)>;
+		/// Runs on a reader thread with its connection, or with null when
+		/// the readers stop before it ran (it must answer anyway).
+	struct QueuedGroupChange
+	{
+		GroupChange change;
+		GroupCallback done;
+	};
 	struct CleanupRequest
 	{
 		Poco::Int64 nowMs;
@@ -182,7 +190,12 @@ private:
 	static std::string ackKey(const std::string& uid, const std::string& device);
 	void cleanupRun(Poco::Int64 nowMs);
 	void readerLoop(SqliteReader& reader);
+	void queueRead(ReadTask task);
 	void serveRead(SqliteReader& reader, ReadRequest& request);
+	void serveHistory(SqliteReader& reader, const HistoryQuery& query, HistoryCallback& done);
+	void writeGroupChanges(std::vector<QueuedGroupChange>& changes);
+		/// Each in a transaction of its own, before the batch of appends
+		/// queued with them: those see the new members.
 	static std::size_t cost(const NewMessage& message);
 
 	const Options _options;
@@ -198,6 +211,7 @@ private:
 	Poco::Condition _written;
 	std::vector<QueuedAppend> _appends;
 	std::vector<QueuedAck> _acks;
+	std::vector<QueuedGroupChange> _groupChanges;
 	std::deque<CleanupRequest> _cleanupRequests;
 	std::size_t _queuedBytes = 0;
 	Poco::UInt64 _queuedSeq = 0;   /// Operations ever queued.
@@ -210,7 +224,7 @@ private:
 	// The readers' queue, guarded by _readMutex.
 	Poco::FastMutex _readMutex;
 	Poco::Condition _readReady;
-	std::deque<ReadRequest> _reads;
+	std::deque<ReadTask> _reads;
 	bool _readersStopping = false;
 	Poco::FastMutex _countMutex;  /// Serializes pendingCount() on _readers[0]'s connection against close().
 

@@ -8,6 +8,7 @@
 #include "server/store/SqliteDatabase.h"
 #include "Poco/Data/SQLite/Utility.h"
 #include <sqlite3.h>
+#include <limits>
 
 using namespace Poco::Data::Keywords;
 
@@ -31,6 +32,19 @@ void SqliteReader::prepare()
 		"ORDER BY i.msg_id LIMIT ?4"));
 	_countQuery.reset(new SqliteStatement(pDb, "SELECT count(*) FROM inbox WHERE uid = ?1 AND sent = 0 "
 		"AND msg_id > coalesce((SELECT min(acked) FROM positions WHERE uid = ?1), 0)"));
+	// Newest first from before_msg_id; the filters are empty strings when unused.
+	_historyQuery.reset(new SqliteStatement(pDb, "SELECT i.msg_id, m.from_uid, m.from_device, m.to_uid, m.group_id, m.payload, m.created_ms, i.sent "
+		"FROM inbox i JOIN messages m ON m.msg_id = i.msg_id "
+		"WHERE i.uid = ?1 AND i.msg_id < ?2 AND i.msg_id >= ?3 AND m.created_ms >= ?4 "
+		"AND (?5 = '' OR (m.group_id IS NULL AND ((m.from_uid = ?5 AND m.to_uid = ?1) OR (m.from_uid = ?1 AND m.to_uid = ?5)))) "
+		"AND (?6 = '' OR m.group_id = ?6) "
+		"ORDER BY i.msg_id DESC LIMIT ?7"));
+	_memberQuery.reset(new SqliteStatement(pDb, "SELECT count(*) FROM group_members WHERE gid = ?1 AND uid = ?2"));
+	_groupQuery.reset(new SqliteStatement(pDb, "SELECT created_ms FROM chat_groups WHERE gid = ?1"));
+	_membersQuery.reset(new SqliteStatement(pDb, "SELECT uid FROM group_members WHERE gid = ?1 ORDER BY uid"));
+	_groupsQuery.reset(new SqliteStatement(pDb, "SELECT gid FROM chat_groups WHERE gid >= ?1 ORDER BY gid LIMIT ?2"));
+	_beginRead.reset(new SqliteStatement(pDb, "BEGIN"));
+	_endRead.reset(new SqliteStatement(pDb, "COMMIT"));
 }
 
 
@@ -62,6 +76,161 @@ void SqliteReader::pending(const InboxReader& inbox, Poco::UInt64 afterMsgId, st
 		throw;
 	}
 	q.reset();
+}
+
+
+void SqliteReader::history(const HistoryQuery& query, HistoryPage& page)
+{
+	// One read transaction: the membership and the page in one snapshot.
+	_beginRead->reset();
+	_beginRead->run();
+	try
+	{
+		if (!query.groupId.empty())
+		{
+			_memberQuery->reset();
+			_memberQuery->bind(1, query.groupId).bind(2, query.uid);
+			const bool member = _memberQuery->step() && _memberQuery->int64(0) > 0;
+			_memberQuery->reset();
+			if (!member)
+			{
+				page.notMember = true;
+				_endRead->reset();
+				_endRead->run();
+				return;
+			}
+		}
+		SqliteStatement& q = *_historyQuery;
+		q.reset();
+		const Poco::Int64 before = query.beforeMsgId ? static_cast<Poco::Int64>(query.beforeMsgId) : std::numeric_limits<Poco::Int64>::max();
+		// msg_ids encode their time (SqliteWriter): none sent at or after
+		// sinceMs is below sinceMs << 10.
+		const Poco::Int64 lowest = query.sinceMs > 0 ? query.sinceMs << 10 : 0;
+		q.bind(1, query.uid).bind(2, before).bind(3, lowest).bind(4, query.sinceMs).bind(5, query.withUid).bind(6, query.groupId)
+			.bind(7, static_cast<Poco::Int64>(query.limit + 1));
+		std::size_t bytes = 0;
+		while (q.step())
+		{
+			if (page.messages.size() == query.limit)
+			{
+				page.more = true;
+				break;
+			}
+			StoredMessage m;
+			m.msgId = static_cast<Poco::UInt64>(q.int64(0));
+			m.fromUid = q.text(1);
+			m.fromDevice = q.text(2);
+			m.toUid = q.text(3);
+			m.groupId = q.text(4);
+			m.payload = q.blob(5);
+			m.timestampMs = q.int64(6);
+			m.sent = q.int64(7) != 0;
+			const std::size_t size = historyBytes(m);
+			if (!page.messages.empty() && query.maxBytes && bytes + size > query.maxBytes)
+			{
+				page.more = true;
+				break;
+			}
+			bytes += size;
+			page.messages.push_back(std::move(m));
+		}
+		q.reset();
+		_endRead->reset();
+		_endRead->run();
+	}
+	catch (Poco::Exception&)
+	{
+		_historyQuery->reset();
+		_memberQuery->reset();
+		_endRead->reset();
+		try
+		{
+			_endRead->run();
+		}
+		catch (Poco::Exception&)
+		{
+		}
+		throw;
+	}
+}
+
+
+std::size_t SqliteReader::historyBytes(const StoredMessage& message)
+{
+	return message.payload.size() + message.fromUid.size() + message.toUid.size() + message.groupId.size() + HISTORY_ENTRY_OVERHEAD;
+}
+
+
+bool SqliteReader::findGroup(const std::string& gid, Group& group)
+{
+	_beginRead->reset();
+	_beginRead->run();
+	bool found = false;
+	try
+	{
+		_groupQuery->reset();
+		_groupQuery->bind(1, gid);
+		found = _groupQuery->step();
+		if (found)
+		{
+			group.gid = gid;
+			group.createdMs = _groupQuery->int64(0);
+			group.members.clear();
+			_membersQuery->reset();
+			_membersQuery->bind(1, gid);
+			while (_membersQuery->step()) group.members.push_back(_membersQuery->text(0));
+			_membersQuery->reset();
+		}
+		_groupQuery->reset();
+		_endRead->reset();
+		_endRead->run();
+	}
+	catch (Poco::Exception&)
+	{
+		_groupQuery->reset();
+		_membersQuery->reset();
+		_endRead->reset();
+		try
+		{
+			_endRead->run();
+		}
+		catch (Poco::Exception&)
+		{
+		}
+		throw;
+	}
+	return found;
+}
+
+
+std::vector<std::string> SqliteReader::listGroups(const std::string& prefix, std::size_t limit, bool& truncated)
+{
+	std::vector<std::string> gids;
+	truncated = false;
+	SqliteStatement& q = *_groupsQuery;
+	q.reset();
+	try
+	{
+		q.bind(1, prefix).bind(2, static_cast<Poco::Int64>(limit + 1));
+		while (q.step())
+		{
+			std::string gid = q.text(0);
+			if (gid.compare(0, prefix.size(), prefix) != 0) break; // past the prefix
+			if (gids.size() == limit)
+			{
+				truncated = true;
+				break;
+			}
+			gids.push_back(std::move(gid));
+		}
+	}
+	catch (Poco::Exception&)
+	{
+		q.reset();
+		throw;
+	}
+	q.reset();
+	return gids;
 }
 
 

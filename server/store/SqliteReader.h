@@ -34,9 +34,24 @@ public:
 		/// from other devices. The position and the messages are read in one
 		/// snapshot. Throws Poco::Exception on an SQLite error.
 
+	void history(const HistoryQuery& query, HistoryPage& page);
+		/// Fills page (HISTORY): query.uid's inbox newest first, filtered,
+		/// one snapshot. Throws Poco::Exception.
+
+	bool findGroup(const std::string& gid, Group& group);
+	std::vector<std::string> listGroups(const std::string& prefix, std::size_t limit, bool& truncated);
+
 	std::size_t pendingCount(const std::string& uid);
 		/// The messages uid receives above the lowest position of its
 		/// devices. Throws Poco::Exception.
+
+	enum
+	{
+		HISTORY_ENTRY_OVERHEAD = 48 /// Protobuf tags, lengths and the numbers of one MessageDeliver in a HistoryResponse, at most.
+	};
+
+	static std::size_t historyBytes(const StoredMessage& message);
+		/// What message adds to a HistoryResponse, at most.
 
 private:
 	void prepare();
@@ -44,6 +59,13 @@ private:
 	Poco::Data::Session _session;
 	std::unique_ptr<SqliteStatement> _pendingQuery; /// After _session: finalized before it closes.
 	std::unique_ptr<SqliteStatement> _countQuery;
+	std::unique_ptr<SqliteStatement> _historyQuery;
+	std::unique_ptr<SqliteStatement> _memberQuery;
+	std::unique_ptr<SqliteStatement> _groupQuery;
+	std::unique_ptr<SqliteStatement> _membersQuery;
+	std::unique_ptr<SqliteStatement> _groupsQuery;
+	std::unique_ptr<SqliteStatement> _beginRead;
+	std::unique_ptr<SqliteStatement> _endRead;
 };
 
 } } // namespace imgate::store

@@ -9,6 +9,8 @@
 #include "Poco/Data/DataException.h"
 #include "Poco/Data/SQLite/Utility.h"
 #include <sqlite3.h>
+#include <algorithm>
+#include <set>
 
 using namespace Poco::Data::Keywords;
 
@@ -44,6 +46,15 @@ void SqliteWriter::prepare()
 	_findSent = make("SELECT msg_id, created_ms FROM messages WHERE from_uid = ?1 AND from_device = ?2 AND client_msg_id = ?3");
 	_insert = make("INSERT OR IGNORE INTO messages(msg_id, from_uid, from_device, to_uid, group_id, client_msg_id, created_ms, payload) "
 		"VALUES(?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7)");
+	_insertGroupMessage = make("INSERT OR IGNORE INTO messages(msg_id, from_uid, from_device, to_uid, group_id, client_msg_id, created_ms, payload) "
+		"VALUES(?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7)");
+	_selectMembers = make("SELECT uid FROM group_members WHERE gid = ?1 ORDER BY uid");
+	_selectGroup = make("SELECT created_ms FROM chat_groups WHERE gid = ?1");
+	_insertGroup = make("INSERT INTO chat_groups(gid, created_ms) VALUES(?1, ?2)");
+	_deleteGroup = make("DELETE FROM chat_groups WHERE gid = ?1");
+	_insertMember = make("INSERT OR IGNORE INTO group_members(gid, uid) VALUES(?1, ?2)");
+	_deleteMember = make("DELETE FROM group_members WHERE gid = ?1 AND uid = ?2");
+	_deleteMembers = make("DELETE FROM group_members WHERE gid = ?1");
 	_insertInbox = make("INSERT OR IGNORE INTO inbox(uid, msg_id, sent) VALUES(?1, ?2, ?3)");
 	_countPending = make("SELECT count(*) FROM inbox WHERE uid = ?1 AND sent = 0 "
 		"AND msg_id > coalesce((SELECT min(acked) FROM positions WHERE uid = ?1), 0)");
@@ -77,14 +88,19 @@ void SqliteWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendRe
 	// index (from_uid, from_device, client_msg_id) find a resend, instead of probing
 	// that index once more before every insert. A resend to a full
 	// recipient is still answered DUPLICATE, as the sender expects.
+	Poco::UInt64 id = msgIdAt(nowMs);
+	if (id <= _lastMsgId) id = _lastMsgId + 1;
+	if (!message.toGroup.empty())
+	{
+		appendToGroup(message, id, result);
+		return;
+	}
 	std::size_t pending = pendingCount(message.toUid);
 	if (pending >= _limits.maxPendingPerRecipient)
 	{
 		if (!findSent(message, result)) result.outcome = AppendResult::RECIPIENT_FULL;
 		return;
 	}
-	Poco::UInt64 id = msgIdAt(nowMs);
-	if (id <= _lastMsgId) id = _lastMsgId + 1;
 	_insert->reset();
 	_insert->bind(1, static_cast<Poco::Int64>(id)).bind(2, message.fromUid).bind(3, message.fromDevice).bind(4, message.toUid)
 		.bind(5, static_cast<Poco::Int64>(message.clientMsgId)).bind(6, message.timestampMs).bindBlob(7, message.payload);
@@ -118,6 +134,140 @@ bool SqliteWriter::findSent(const NewMessage& message, AppendResult& result)
 	}
 	_findSent->reset();
 	return found;
+}
+
+
+void SqliteWriter::appendToGroup(const NewMessage& message, Poco::UInt64 id, AppendResult& result)
+{
+	// Group messages are not held back by a full member: store.maxDatabaseBytes
+	// and retention bound them (docs/configuration.md, store.maxPendingPerRecipient).
+	const std::vector<std::string>* pMembers = members(message.toGroup);
+	if (!pMembers || !std::binary_search(pMembers->begin(), pMembers->end(), message.fromUid))
+	{
+		// A resend of a message stored while the sender was a member is still its duplicate.
+		if (!findSent(message, result)) result.outcome = AppendResult::NOT_MEMBER;
+		return;
+	}
+	_insertGroupMessage->reset();
+	_insertGroupMessage->bind(1, static_cast<Poco::Int64>(id)).bind(2, message.fromUid).bind(3, message.fromDevice).bind(4, message.toGroup)
+		.bind(5, static_cast<Poco::Int64>(message.clientMsgId)).bind(6, message.timestampMs).bindBlob(7, message.payload);
+	if (_insertGroupMessage->run() == 0)
+	{
+		if (!findSent(message, result))
+			throw Poco::Data::DataException("messages: an insert was ignored without a conflicting row");
+		return;
+	}
+	for (const std::string& uid: *pMembers)
+	{
+		const bool sender = uid == message.fromUid;
+		if (!sender) addToInbox(uid, id, false);
+		else if (_limits.recordSent) addToInbox(uid, id, true);
+	}
+	_lastMsgId = id;
+	result.outcome = AppendResult::STORED;
+	result.msgId = id;
+	result.timestampMs = message.timestampMs;
+	result.members = *pMembers;
+}
+
+
+const std::vector<std::string>* SqliteWriter::members(const std::string& gid)
+{
+	auto it = _members.find(gid);
+	if (it != _members.end()) return &it->second;
+	Group group;
+	if (!readGroup(gid, group)) return nullptr;
+	if (_members.size() >= MAX_CACHED_GROUPS) _members.clear();
+	return &(_members[gid] = std::move(group.members));
+}
+
+
+bool SqliteWriter::readGroup(const std::string& gid, Group& group)
+{
+	_selectGroup->reset();
+	_selectGroup->bind(1, gid);
+	if (!_selectGroup->step())
+	{
+		_selectGroup->reset();
+		return false;
+	}
+	group.gid = gid;
+	group.createdMs = _selectGroup->int64(0);
+	_selectGroup->reset();
+	group.members.clear();
+	_selectMembers->reset();
+	_selectMembers->bind(1, gid);
+	while (_selectMembers->step()) group.members.push_back(_selectMembers->text(0));
+	_selectMembers->reset();
+	return true;
+}
+
+
+void SqliteWriter::changeGroup(const GroupChange& change, GroupResult& result)
+{
+	_members.erase(change.gid);
+	begin();
+	Group group;
+	const bool exists = readGroup(change.gid, group);
+	if (!exists && change.kind != GroupChange::PUT)
+	{
+		result.outcome = GroupResult::NOT_FOUND;
+		rollback();
+		return;
+	}
+	if (change.kind == GroupChange::REMOVE)
+	{
+		_deleteMembers->reset();
+		_deleteMembers->bind(1, change.gid);
+		_deleteMembers->run();
+		_deleteGroup->reset();
+		_deleteGroup->bind(1, change.gid);
+		_deleteGroup->run();
+		commit();
+		result.outcome = GroupResult::OK;
+		return;
+	}
+	std::set<std::string> after(change.kind == GroupChange::PUT ? change.members.begin() : group.members.begin(),
+		change.kind == GroupChange::PUT ? change.members.end() : group.members.end());
+	if (change.kind == GroupChange::MODIFY)
+	{
+		after.insert(change.add.begin(), change.add.end());
+		for (const std::string& uid: change.remove) after.erase(uid);
+	}
+	if (after.size() > change.maxMembers)
+	{
+		result.outcome = GroupResult::TOO_MANY_MEMBERS;
+		result.error = "the group would have " + std::to_string(after.size()) + " members; group.maxMembers is " + std::to_string(change.maxMembers);
+		rollback();
+		return;
+	}
+	if (!exists)
+	{
+		group.gid = change.gid;
+		group.createdMs = change.nowMs;
+		_insertGroup->reset();
+		_insertGroup->bind(1, change.gid).bind(2, change.nowMs);
+		_insertGroup->run();
+	}
+	const std::set<std::string> before(group.members.begin(), group.members.end());
+	for (const std::string& uid: before)
+	{
+		if (after.count(uid)) continue;
+		_deleteMember->reset();
+		_deleteMember->bind(1, change.gid).bind(2, uid);
+		_deleteMember->run();
+	}
+	for (const std::string& uid: after)
+	{
+		if (before.count(uid)) continue;
+		_insertMember->reset();
+		_insertMember->bind(1, change.gid).bind(2, uid);
+		_insertMember->run();
+	}
+	commit();
+	group.members.assign(after.begin(), after.end());
+	result.outcome = GroupResult::OK;
+	result.group = std::move(group);
 }
 
 
@@ -200,8 +350,10 @@ void SqliteWriter::rollback()
 {
 	_lastMsgId = _committedMsgId;
 	_pendingCounts.clear();
+	_members.clear();
 	// Statements survive a failure; release any still in use.
-	for (auto* p: {&_begin, &_commit, &_findSent, &_insert, &_insertInbox, &_countPending, &_savePosition, &_lowestPosition,
+	for (auto* p: {&_begin, &_commit, &_findSent, &_insert, &_insertGroupMessage, &_selectMembers, &_selectGroup, &_insertGroup,
+		&_deleteGroup, &_insertMember, &_deleteMember, &_deleteMembers, &_insertInbox, &_countPending, &_savePosition, &_lowestPosition,
 		&_deleteAcknowledgedOf, &_deleteUnreferenced, &_saveLastMsgId, &_saveProbe, &_dropProbe, &_inboxRange, &_deleteInboxRow,
 		&_expiredMessages, &_deleteMessage, &_deleteInboxOf})
 	{

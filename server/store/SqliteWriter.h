@@ -58,6 +58,11 @@ public:
 	void commit();
 		/// Commits (with an fsync under store.sync = full). Throws Poco::Exception.
 
+	void changeGroup(const GroupChange& change, GroupResult& result);
+		/// In a transaction of its own: applies change (result OK), or
+		/// leaves everything as it was (NOT_FOUND, TOO_MANY_MEMBERS).
+		/// Throws Poco::Exception (then rollback()).
+
 	void probe(std::size_t bytes);
 		/// Whether the database takes writes again: commits a row of bytes,
 		/// then commits its deletion. Throws Poco::Exception (then rollback()).
@@ -90,6 +95,11 @@ private:
 		/// If (fromUid, fromDevice, clientMsgId) is stored, result becomes
 		/// DUPLICATE with its msgId and timestamp, and returns true.
 	void addToInbox(const std::string& uid, Poco::UInt64 msgId, bool sent);
+	void appendToGroup(const NewMessage& message, Poco::UInt64 id, AppendResult& result);
+	const std::vector<std::string>* members(const std::string& gid);
+		/// The group's members (sorted), from the cache or the database;
+		/// null if it does not exist. Valid until the next call.
+	bool readGroup(const std::string& gid, Group& group);
 	void deleteIfUnreferenced(Poco::UInt64 msgId);
 	Poco::UInt64 lowestPosition(const std::string& uid);
 		/// The lowest position of uid's devices; 0 if it has none.
@@ -98,7 +108,8 @@ private:
 
 	enum
 	{
-		MAX_CACHED_COUNTS = 65536
+		MAX_CACHED_COUNTS = 65536,
+		MAX_CACHED_GROUPS = 4096
 	};
 
 	Poco::Data::Session _session;
@@ -106,11 +117,20 @@ private:
 	Poco::UInt64 _lastMsgId = 0;
 	Poco::UInt64 _committedMsgId = 0;
 	std::unordered_map<std::string, std::size_t> _pendingCounts; /// A cache; cleared on rollback and expiry.
+	std::unordered_map<std::string, std::vector<std::string>> _members; /// A cache of group members; cleared on rollback and by each change.
 
 	std::unique_ptr<SqliteStatement> _begin;
 	std::unique_ptr<SqliteStatement> _commit;
 	std::unique_ptr<SqliteStatement> _findSent;
 	std::unique_ptr<SqliteStatement> _insert;
+	std::unique_ptr<SqliteStatement> _insertGroupMessage;
+	std::unique_ptr<SqliteStatement> _selectMembers;
+	std::unique_ptr<SqliteStatement> _selectGroup;
+	std::unique_ptr<SqliteStatement> _insertGroup;
+	std::unique_ptr<SqliteStatement> _deleteGroup;
+	std::unique_ptr<SqliteStatement> _insertMember;
+	std::unique_ptr<SqliteStatement> _deleteMember;
+	std::unique_ptr<SqliteStatement> _deleteMembers;
 	std::unique_ptr<SqliteStatement> _insertInbox;
 	std::unique_ptr<SqliteStatement> _countPending;
 	std::unique_ptr<SqliteStatement> _savePosition;

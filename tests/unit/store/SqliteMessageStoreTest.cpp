@@ -44,6 +44,10 @@ class SqliteMessageStoreTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testSenderCopyIsNotDelivered);
 	CPPUNIT_TEST(testNewDeviceStartsAtTheHighestPosition);
 	CPPUNIT_TEST(testRoundOneDatabaseMigrates);
+	CPPUNIT_TEST(testGroupChanges);
+	CPPUNIT_TEST(testGroupMessages);
+	CPPUNIT_TEST(testCarbons);
+	CPPUNIT_TEST(testHistory);
 	CPPUNIT_TEST(testRoundOneGapsAreDeliveredAgain);
 	CPPUNIT_TEST(testDatabaseFullRefusesAndRecovers);
 	CPPUNIT_TEST(testNewerSchemaRefused);
@@ -562,6 +566,225 @@ public:
 		CPPUNIT_ASSERT_EQUAL(std::string("three"), b.messages[1].payload);
 		CPPUNIT_ASSERT(read(*store, "c", 0, 10).messages.empty());
 		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store->pendingCount("c"));
+	}
+
+	static GroupResult change(MessageStore& store, GroupChange c)
+	{
+		GroupResult result;
+		Poco::Event done;
+		store.changeGroup(c, [&](const GroupResult& r) { result = r; done.set(); });
+		CPPUNIT_ASSERT(done.tryWait(10000));
+		return result;
+	}
+
+	static GroupChange put(const std::string& gid, const std::vector<std::string>& members)
+	{
+		GroupChange c;
+		c.kind = GroupChange::PUT;
+		c.gid = gid;
+		c.members = members;
+		c.nowMs = 1000;
+		return c;
+	}
+
+	static AppendResult appendToGroup(MessageStore& store, const std::string& from, const std::string& gid, Poco::UInt64 clientId, const std::string& payload)
+	{
+		NewMessage m = message(from, "", clientId, payload);
+		m.toGroup = gid;
+		AppendResult result;
+		Poco::Event done;
+		store.append(m, [&](const AppendResult& r) { result = r; done.set(); });
+		CPPUNIT_ASSERT(done.tryWait(10000));
+		return result;
+	}
+
+	static HistoryPage history(MessageStore& store, HistoryQuery q)
+	{
+		HistoryPage page;
+		Poco::Event done;
+		store.readHistory(q, [&](HistoryPage&& p) { page = std::move(p); done.set(); });
+		CPPUNIT_ASSERT(done.tryWait(10000));
+		CPPUNIT_ASSERT(page.ok);
+		return page;
+	}
+
+	void testGroupChanges()
+	{
+		auto store = open(options());
+		GroupResult r = change(*store, put("g1", {"carol", "alice", "bob", "alice"}));
+		CPPUNIT_ASSERT(r.outcome == GroupResult::OK);
+		CPPUNIT_ASSERT(r.group.members == std::vector<std::string>({"alice", "bob", "carol"}));
+		CPPUNIT_ASSERT_EQUAL(Poco::Int64(1000), r.group.createdMs);
+		GroupChange tooMany = put("g2", {"a", "b", "c"});
+		tooMany.maxMembers = 2;
+		r = change(*store, tooMany);
+		CPPUNIT_ASSERT(r.outcome == GroupResult::TOO_MANY_MEMBERS);
+		CPPUNIT_ASSERT(r.error.find("group.maxMembers is 2") != std::string::npos);
+		Group g;
+		CPPUNIT_ASSERT(!store->findGroup("g2", g));
+		GroupChange modify;
+		modify.kind = GroupChange::MODIFY;
+		modify.gid = "g1";
+		modify.add = {"dave"};
+		modify.remove = {"bob"};
+		r = change(*store, modify);
+		CPPUNIT_ASSERT(r.outcome == GroupResult::OK);
+		CPPUNIT_ASSERT(r.group.members == std::vector<std::string>({"alice", "carol", "dave"}));
+		// PUT of an existing group keeps its created time.
+		GroupChange again = put("g1", {"alice"});
+		again.nowMs = 5000;
+		CPPUNIT_ASSERT_EQUAL(Poco::Int64(1000), change(*store, again).group.createdMs);
+		CPPUNIT_ASSERT(store->findGroup("g1", g));
+		CPPUNIT_ASSERT(g.members == std::vector<std::string>({"alice"}));
+		modify.gid = "nope";
+		CPPUNIT_ASSERT(change(*store, modify).outcome == GroupResult::NOT_FOUND);
+		change(*store, put("g0", {"x"}));
+		change(*store, put("h1", {"x"}));
+		bool truncated = true;
+		CPPUNIT_ASSERT(store->listGroups("g", 10, truncated) == std::vector<std::string>({"g0", "g1"}));
+		CPPUNIT_ASSERT(!truncated);
+		CPPUNIT_ASSERT(store->listGroups("", 2, truncated) == std::vector<std::string>({"g0", "g1"}));
+		CPPUNIT_ASSERT(truncated);
+		GroupChange remove;
+		remove.kind = GroupChange::REMOVE;
+		remove.gid = "g1";
+		CPPUNIT_ASSERT(change(*store, remove).outcome == GroupResult::OK);
+		CPPUNIT_ASSERT(!store->findGroup("g1", g));
+		CPPUNIT_ASSERT(change(*store, remove).outcome == GroupResult::NOT_FOUND);
+		// Durable like messages.
+		store->close();
+		auto reopened = open(options());
+		CPPUNIT_ASSERT(reopened->findGroup("h1", g));
+		CPPUNIT_ASSERT(g.members == std::vector<std::string>({"x"}));
+	}
+
+	void testGroupMessages()
+	{
+		auto store = open(options());
+		change(*store, put("team", {"alice", "bob", "carol"}));
+		CPPUNIT_ASSERT(appendToGroup(*store, "mallory", "team", 1, "x").outcome == AppendResult::NOT_MEMBER);
+		CPPUNIT_ASSERT(appendToGroup(*store, "alice", "nope", 1, "x").outcome == AppendResult::NOT_MEMBER);
+		AppendResult first = appendToGroup(*store, "alice", "team", 1, "hello team");
+		CPPUNIT_ASSERT(first.outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT(first.members == std::vector<std::string>({"alice", "bob", "carol"}));
+		CPPUNIT_ASSERT(appendToGroup(*store, "alice", "team", 1, "hello team").outcome == AppendResult::DUPLICATE);
+		// One msg_id, one payload, a row for each member.
+		CPPUNIT_ASSERT_EQUAL(1, count("SELECT count(*) FROM messages"));
+		CPPUNIT_ASSERT_EQUAL(3, count("SELECT count(*) FROM inbox"));
+		for (const char* uid: {"bob", "carol"})
+		{
+			PendingPage page = read(*store, uid, 0, 10);
+			CPPUNIT_ASSERT_EQUAL(std::size_t(1), page.messages.size());
+			CPPUNIT_ASSERT_EQUAL(first.msgId, page.messages[0].msgId);
+			CPPUNIT_ASSERT_EQUAL(std::string("team"), page.messages[0].groupId);
+			CPPUNIT_ASSERT_EQUAL(std::string(""), page.messages[0].toUid);
+			CPPUNIT_ASSERT_EQUAL(std::string("alice"), page.messages[0].fromUid);
+		}
+		CPPUNIT_ASSERT(read(*store, "alice", 0, 10).messages.empty()); // her own, without carbons
+		// Membership changes apply to later messages only.
+		GroupChange swap;
+		swap.kind = GroupChange::MODIFY;
+		swap.gid = "team";
+		swap.add = {"dave"};
+		swap.remove = {"bob"};
+		change(*store, swap);
+		AppendResult second = appendToGroup(*store, "carol", "team", 1, "after");
+		CPPUNIT_ASSERT(second.outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), read(*store, "bob", 0, 10).messages.size());
+		PendingPage dave = read(*store, "dave", 0, 10);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), dave.messages.size());
+		CPPUNIT_ASSERT_EQUAL(second.msgId, dave.messages[0].msgId);
+		CPPUNIT_ASSERT(appendToGroup(*store, "bob", "team", 2, "x").outcome == AppendResult::NOT_MEMBER);
+	}
+
+	void testCarbons()
+	{
+		SqliteMessageStore::Options o = options();
+		auto store = open(o);
+		NewMessage m = message("alice", "bob", 1, "from the phone");
+		m.fromDevice = "phone";
+		Poco::Event done;
+		AppendResult r;
+		store->append(m, [&](const AppendResult& result) { r = result; done.set(); });
+		CPPUNIT_ASSERT(done.tryWait(10000));
+		auto carbonsOf = [&](const std::string& device, bool carbons)
+		{
+			InboxReader reader;
+			reader.uid = "alice";
+			reader.device = device;
+			reader.carbons = carbons;
+			PendingPage page;
+			Poco::Event read;
+			store->readPending(reader, 0, 10, [&](PendingPage&& p) { page = std::move(p); read.set(); });
+			CPPUNIT_ASSERT(read.tryWait(10000));
+			return page.messages;
+		};
+		std::vector<StoredMessage> laptop = carbonsOf("laptop", true);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), laptop.size());
+		CPPUNIT_ASSERT(laptop[0].sent);
+		CPPUNIT_ASSERT_EQUAL(std::string("bob"), laptop[0].toUid);
+		CPPUNIT_ASSERT_EQUAL(std::string("phone"), laptop[0].fromDevice);
+		CPPUNIT_ASSERT(carbonsOf("laptop", false).empty());
+		CPPUNIT_ASSERT(carbonsOf("phone", true).empty()); // the sending device never gets its own
+	}
+
+	void testHistory()
+	{
+		auto store = open(options());
+		change(*store, put("team", {"alice", "bob"}));
+		std::vector<Poco::UInt64> ids;
+		ids.push_back(append(*store, "alice", "bob", 1, "a->b 1").msgId);
+		ids.push_back(append(*store, "bob", "alice", 2, "b->a 2").msgId);
+		ids.push_back(append(*store, "carol", "alice", 3, "c->a 3").msgId);
+		ids.push_back(appendToGroup(*store, "bob", "team", 4, "team 4").msgId);
+		ids.push_back(append(*store, "alice", "carol", 5, "a->c 5").msgId);
+		HistoryQuery q;
+		q.uid = "alice";
+		q.limit = 2;
+		HistoryPage page = history(*store, q);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), page.messages.size());
+		CPPUNIT_ASSERT_EQUAL(ids[4], page.messages[0].msgId); // newest first, sent ones included
+		CPPUNIT_ASSERT(page.messages[0].sent);
+		CPPUNIT_ASSERT_EQUAL(ids[3], page.messages[1].msgId);
+		CPPUNIT_ASSERT_EQUAL(std::string("team"), page.messages[1].groupId);
+		CPPUNIT_ASSERT(page.more);
+		q.beforeMsgId = ids[3];
+		q.limit = 10;
+		page = history(*store, q);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(3), page.messages.size());
+		CPPUNIT_ASSERT_EQUAL(ids[0], page.messages[2].msgId);
+		CPPUNIT_ASSERT(!page.more);
+		// The conversation with bob: both directions, no group, no carol.
+		q = HistoryQuery();
+		q.uid = "alice";
+		q.withUid = "bob";
+		page = history(*store, q);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), page.messages.size());
+		CPPUNIT_ASSERT_EQUAL(ids[1], page.messages[0].msgId);
+		CPPUNIT_ASSERT_EQUAL(ids[0], page.messages[1].msgId);
+		// The group, for a member; NOT_MEMBER for others.
+		q = HistoryQuery();
+		q.uid = "alice";
+		q.groupId = "team";
+		page = history(*store, q);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), page.messages.size());
+		CPPUNIT_ASSERT_EQUAL(ids[3], page.messages[0].msgId);
+		q.uid = "carol";
+		CPPUNIT_ASSERT(history(*store, q).notMember);
+		// Only what fits: the first entry always, then none beyond maxBytes.
+		q = HistoryQuery();
+		q.uid = "alice";
+		q.maxBytes = 1;
+		page = history(*store, q);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), page.messages.size());
+		CPPUNIT_ASSERT(page.more);
+		// Nothing sent before sinceMs.
+		q = HistoryQuery();
+		q.uid = "alice";
+		q.sinceMs = Poco::Timestamp().epochMicroseconds() / 1000 + 60000;
+		page = history(*store, q);
+		CPPUNIT_ASSERT(page.messages.empty());
+		CPPUNIT_ASSERT(!page.more);
 	}
 
 	void testDatabaseFullRefusesAndRecovers()
