@@ -14,9 +14,12 @@
 namespace imgate {
 namespace admin {
 
-std::size_t HttpRequestHead::end(const std::string& bytes)
+std::size_t HttpRequestHead::end(const std::string& bytes, std::size_t scanned)
 {
-	for (std::size_t i = 0; i < bytes.size(); ++i)
+	// The longest blank line, LF CR LF, is 3 bytes: one that ends in the
+	// new bytes begins at most 2 bytes before them. 3 back is a safe margin.
+	const std::size_t from = scanned > 3 ? scanned - 3 : 0;
+	for (std::size_t i = from; i < bytes.size(); ++i)
 	{
 		if (bytes[i] != '\n') continue;
 		// LF LF or LF CR LF: a blank line ends the head.
@@ -55,7 +58,8 @@ bool HttpRequestHead::parse(const std::string& head)
 	_method = request.getMethod();
 	_uri = request.getURI();
 	_authorization = request.get("Authorization", "");
-	_expectContinue = Poco::icompare(request.get("Expect", ""), "100-continue") == 0;
+	_expectContinue = request.getVersion() == Poco::Net::HTTPMessage::HTTP_1_1
+		&& Poco::icompare(request.get("Expect", ""), "100-continue") == 0;
 	const bool hasTransferEncoding = request.has("Transfer-Encoding");
 	std::size_t lengths = 0;
 	std::string length;

@@ -30,9 +30,14 @@ public:
 		/// The most a head may take, its blank line included; a longer one
 		/// is refused (431) before it is parsed.
 
-	static std::size_t end(const std::string& bytes);
+	static std::size_t end(const std::string& bytes, std::size_t scanned = 0);
 		/// The length of the head at the start of bytes (through the first
-		/// CRLF CRLF, or LF LF), or 0 if it is not complete yet.
+		/// blank line: CRLF CRLF, LF CRLF or LF LF), or 0 if it is not
+		/// complete yet. scanned: how many bytes of the front of bytes an
+		/// earlier call found no end in (the size it had then); only the
+		/// rest is looked at, and the 3 bytes before it, where a blank
+		/// line split by the reads may begin. A client that trickles its
+		/// head costs one pass over it, not one per read.
 
 	bool parse(const std::string& head);
 		/// Parses a complete head (end() bytes). Returns false with
@@ -42,7 +47,10 @@ public:
 	const std::string& uri() const;
 	const std::string& authorization() const;   /// "" if none.
 	Poco::UInt64 contentLength() const;         /// 0 if none.
-	bool expectContinue() const;                /// Expect: 100-continue.
+	bool expectContinue() const;
+		/// Expect: 100-continue in an HTTP/1.1 request. An HTTP/1.0 client
+		/// cannot read an interim answer: its expectation is ignored
+		/// (RFC 9110, 10.1.1).
 
 	int status() const;
 		/// After a refused parse: 400, 411 or 431.
