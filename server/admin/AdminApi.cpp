@@ -88,8 +88,9 @@ std::vector<std::string> segments(const std::string& path)
 } // namespace
 
 
-AdminApi::AdminApi(const AdminContext& context, const std::string& token, bool allowNoToken):
+AdminApi::AdminApi(const AdminContext& context, const std::string& token, bool allowNoToken, const AdminListenerCounters* pListener):
 	_context(context),
+	_pListener(pListener),
 	_token(token),
 	_allowNoToken(allowNoToken),
 	_logger(Poco::Logger::get("imgate.admin"))
@@ -170,7 +171,7 @@ AdminResponse AdminApi::metrics() const
 {
 	AdminResponse r;
 	r.contentType = metrics::Exposition::CONTENT_TYPE;
-	r.body = MetricsReport::render(_context);
+	r.body = MetricsReport::render(_context, _pListener);
 	return r;
 }
 

@@ -11,6 +11,7 @@
 #define imgate_admin_AdminApi_INCLUDED
 
 #include "server/admin/AdminContext.h"
+#include "server/admin/AdminListenerCounters.h"
 #include "Poco/JSON/Object.h"
 #include "Poco/Logger.h"
 #include "Poco/Mutex.h"
@@ -64,8 +65,10 @@ public:
 		MAX_REFUSAL_LOGS = 10   /// Refused admin requests logged per minute.
 	};
 
-	AdminApi(const AdminContext& context, const std::string& token, bool allowNoToken);
-		/// token: "" for none.
+	AdminApi(const AdminContext& context, const std::string& token, bool allowNoToken,
+		const AdminListenerCounters* pListener = nullptr);
+		/// token: "" for none. pListener: the admin listener's own counters
+		/// for /metrics (borrowed; null leaves them out).
 
 	AdminResponse handle(const AdminRequest& request) const;
 
@@ -115,6 +118,7 @@ private:
 	static AdminResponse methodNotAllowed(const std::string& allow);
 
 	const AdminContext& _context;
+	const AdminListenerCounters* _pListener;
 	const std::string _token;
 	const bool _allowNoToken;
 	Poco::Logger& _logger;

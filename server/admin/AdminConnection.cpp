@@ -22,22 +22,41 @@ namespace admin {
 
 using net::EventLoop;
 
+bool AdminFront::Job::start()
+{
+	int expected = QUEUED;
+	return _state.compare_exchange_strong(expected, RUNNING);
+}
+
+
+bool AdminFront::Job::abandon()
+{
+	int expected = QUEUED;
+	return _state.compare_exchange_strong(expected, ABANDONED);
+}
+
+
 AdminFront::~AdminFront()
 {
 }
 
 
-AdminConnection::AdminConnection(EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer, AdminFront& front):
+AdminConnection::AdminConnection(EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer,
+		AdminFront& front, const std::string& addressKey):
 	net::Connection(loop, socket),
 	_front(front),
-	_peer(peer.toString())
+	_peer(peer.toString()),
+	_accepted(loop.tick())
 {
-	loop.timers().schedule(*this, loop.tick() + EventLoop::ticksFromSeconds(HEAD_SECONDS));
+	front.table().add(*this, addressKey);
+	loop.timers().schedule(*this, _accepted + EventLoop::ticksFromSeconds(FIRST_BYTE_SECONDS));
 }
 
 
 AdminConnection::~AdminConnection()
 {
+	// Also when the loop could not adopt it (onClose() never ran).
+	_front.table().remove(*this);
 }
 
 
@@ -47,8 +66,12 @@ void AdminConnection::onData(const char* data, std::size_t length)
 	{
 	case HEAD:
 		{
+			// The first byte came: the head now has its own, longer deadline,
+			// still counted from the accept.
+			if (_bytes.empty()) loop().timers().schedule(*this, _accepted + EventLoop::ticksFromSeconds(HEAD_SECONDS));
 			_bytes.append(data, length);
-			const std::size_t end = HttpRequestHead::end(_bytes);
+			const std::size_t end = HttpRequestHead::end(_bytes, _scanned);
+			_scanned = _bytes.size();
 			if (end > 0) headComplete(end);
 			else if (_bytes.size() > HttpRequestHead::MAX_BYTES)
 				fail(431, "the request head is larger than " + std::to_string(HttpRequestHead::MAX_BYTES) + " bytes");
@@ -60,8 +83,12 @@ void AdminConnection::onData(const char* data, std::size_t length)
 		if (_bytes.size() == _bodyLength) bodyComplete();
 		break;
 	case WAITING:
-	case DONE:
-		break; // one request per connection: the rest is not read
+	case WRITING:
+		break; // one request per connection: the rest is dropped
+	case LINGERING:
+		_dropped += length;
+		if (_dropped > LINGER_BYTES) close();
+		break;
 	}
 }
 
@@ -127,8 +154,11 @@ void AdminConnection::bodyComplete()
 void AdminConnection::dispatch()
 {
 	_state = WAITING;
-	net::TimerWheel::cancel(*this);
-	if (!_front.dispatch(_request, loop(), id()))
+	_pJob = std::make_shared<AdminFront::Job>();
+	// A stuck admin thread must not hold the connection for ever; an
+	// answer that comes within the deadline is always written.
+	loop().timers().schedule(*this, loop().tick() + EventLoop::ticksFromSeconds(ANSWER_SECONDS));
+	if (!_front.dispatch(_request, loop(), id(), _pJob))
 		fail(503, "every admin thread is busy: try again");
 }
 
@@ -139,7 +169,8 @@ void AdminConnection::onTimer()
 	switch (_state)
 	{
 	case HEAD:
-		fail(408, "the request head did not arrive within " + std::to_string(HEAD_SECONDS) + " s");
+		if (_bytes.empty()) close(); // nothing asked, nobody to answer
+		else fail(408, "the request head did not arrive within " + std::to_string(HEAD_SECONDS) + " s");
 		break;
 	case BODY:
 		{
@@ -154,7 +185,14 @@ void AdminConnection::onTimer()
 		}
 		break;
 	case WAITING:
-	case DONE:
+		if (_pJob->abandon())
+			fail(503, "no admin thread was free for " + std::to_string(ANSWER_SECONDS) + " s: the request was not run; try again");
+		else
+			fail(503, "the request did not finish within " + std::to_string(ANSWER_SECONDS) + " s; it may still take effect");
+		break;
+	case WRITING:   // the client does not read its answer
+	case LINGERING: // the client has had its answer and does not close
+		close();
 		break;
 	}
 }
@@ -162,6 +200,7 @@ void AdminConnection::onTimer()
 
 void AdminConnection::onClose()
 {
+	_front.table().remove(*this);
 }
 
 
@@ -171,32 +210,143 @@ bool AdminConnection::onEndOfInput()
 	{
 	case HEAD:
 		if (_bytes.empty()) return true; // nothing asked, nobody to answer
+		_inputEnded = true;
 		fail(400, "the request head stopped short: the client closed its side");
 		return false;
 	case BODY:
+		_inputEnded = true;
 		fail(400, "the body stopped short of its length: the client closed its side");
 		return false;
 	case WAITING:
-	case DONE:
+	case WRITING:
+		_inputEnded = true;
+		return false; // the request is complete: answer it
+	case LINGERING:
 		break;
 	}
-	return false; // the request is complete: answer it
+	return true; // the client has read its answer and closed: done
 }
 
 
 void AdminConnection::respond(const AdminResponse& response)
 {
 	poco_assert_dbg(loop().inLoopContext());
-	if (_state == DONE || closing()) return;
-	_state = DONE;
-	output() += format(response, _headOnly);
-	closeAfterFlush(EventLoop::ticksFromSeconds(CLOSE_LINGER_SECONDS));
+	if (_state != WAITING || closing()) return; // answered already (its deadline passed)
+	answer(response);
+}
+
+
+void AdminConnection::refuse(int status, const std::string& message)
+{
+	poco_assert_dbg(loop().inLoopContext());
+	if ((_state != HEAD && _state != BODY) || closing()) return;
+	fail(status, message);
 }
 
 
 void AdminConnection::fail(int status, const std::string& message)
 {
-	respond(error(status, message));
+	answer(error(status, message));
+}
+
+
+void AdminConnection::answer(const AdminResponse& response)
+{
+	if (_state == WRITING || _state == LINGERING) return;
+	_state = WRITING;
+	_bytes.clear();
+	_request = AdminRequest();
+	output() += format(response, _headOnly);
+	loop().timers().schedule(*this, loop().tick() + EventLoop::ticksFromSeconds(WRITE_SECONDS));
+}
+
+
+void AdminConnection::onWriteProgress()
+{
+	if (_state == WRITING && outputSize() == 0) written();
+}
+
+
+void AdminConnection::written()
+{
+	// The answer is with the kernel: send the end after it, and read what
+	// the client still sends until it closes, so that the close does not
+	// turn into a reset that the client sees before the answer.
+	try
+	{
+		Poco::Net::StreamSocket s(socket());
+		s.shutdownSend();
+	}
+	catch (Poco::Exception&)
+	{
+		close(); // the peer is gone
+		return;
+	}
+	if (_inputEnded)
+	{
+		close(); // nothing more will come
+		return;
+	}
+	_state = LINGERING;
+	loop().timers().schedule(*this, loop().tick() + EventLoop::ticksFromSeconds(LINGER_SECONDS));
+}
+
+
+AdminConnectionTable::Rank AdminConnection::evictionRank() const
+{
+	if (closing()) return AdminConnectionTable::NEVER;
+	switch (_state)
+	{
+	case HEAD:
+		return AdminConnectionTable::HEAD;
+	case BODY:
+		return AdminConnectionTable::BODY;
+	case LINGERING:
+		return AdminConnectionTable::LINGERING;
+	case WAITING:
+	case WRITING:
+		break;
+	}
+	return AdminConnectionTable::NEVER;
+}
+
+
+void AdminConnection::evict()
+{
+	poco_assert_dbg(loop().inLoopContext());
+	if (_state != LINGERING && outputSize() == 0)
+	{
+		const std::string busy = format(error(503, "too many admin connections: this one was closed to make room before its request was complete"), false);
+		try
+		{
+			// Non-blocking, best effort: the slot is freed now, whatever
+			// the client reads.
+			Poco::Net::StreamSocket s(socket());
+			s.sendBytes(busy.data(), static_cast<int>(busy.size()));
+		}
+		catch (Poco::Exception&)
+		{
+		}
+	}
+	close();
+}
+
+
+std::string AdminConnection::describe() const
+{
+	switch (_state)
+	{
+	case HEAD:
+		return _peer + (_bytes.empty() ? " (nothing sent yet)" : " (still sending its request head)");
+	case BODY:
+		return _peer + " (still sending its request body)";
+	case LINGERING:
+		return _peer + " (answered, not closed yet)";
+	case WAITING:
+	case WRITING:
+		break;
+	}
+	return _peer;
 }
 
 

@@ -7,6 +7,8 @@
 #include "server/admin/AdminServer.h"
 #include "server/admin/AdminConnection.h"
 #include "server/protocol/LogText.h"
+#include "Poco/Bugcheck.h"
+#include "Poco/Event.h"
 #include "Poco/FileStream.h"
 #include "Poco/Logger.h"
 #include "Poco/Net/NetException.h"
@@ -19,19 +21,41 @@ namespace imgate {
 namespace admin {
 
 class AdminServer::Front: public AdminFront, public net::ConnectionFactory
-	/// Creates the AdminConnections and runs their requests on the workers.
+	/// Creates the AdminConnections, making room for each in the table,
+	/// and runs their requests on the workers.
 {
 public:
-	Front(const AdminApi& api, AdminWorkers& workers, std::size_t maxBodyBytes):
+	Front(const AdminApi& api, AdminWorkers& workers, std::size_t maxBodyBytes, AdminListenerCounters& counters):
 		_api(api),
 		_workers(workers),
-		_maxBodyBytes(maxBodyBytes)
+		_maxBodyBytes(maxBodyBytes),
+		_table(MAX_CONNECTIONS, MAX_PER_ADDRESS, counters)
 	{
 	}
 
 	std::unique_ptr<net::Connection> createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer, Poco::UInt64) override
 	{
-		return std::unique_ptr<net::Connection>(new AdminConnection(loop, socket, peer, *this));
+		const std::string key = AdminConnectionTable::addressKey(peer);
+		const AdminConnectionTable::Admission admission = _table.admit(key, loop.tick());
+		std::unique_ptr<AdminConnection> pConnection(new AdminConnection(loop, socket, peer, *this, key));
+		if (admission != AdminConnectionTable::ADMITTED)
+		{
+			// Told on the next turn: the loop adopts the connection first.
+			const Poco::UInt64 id = pConnection->id();
+			const std::string message = admission == AdminConnectionTable::REFUSED_ADDRESS_FULL
+				? "too many admin connections from your address, each being answered: try again"
+				: "too many admin connections at once, each being answered: try again";
+			loop.post([&loop, id, message]()
+			{
+				if (net::Connection* pOpen = loop.find(id)) static_cast<AdminConnection*>(pOpen)->refuse(503, message);
+			});
+		}
+		return std::unique_ptr<net::Connection>(pConnection.release());
+	}
+
+	AdminConnectionTable& table() override
+	{
+		return _table;
 	}
 
 	bool wantsBody(const AdminRequest& request) const override
@@ -44,11 +68,14 @@ public:
 		return _maxBodyBytes;
 	}
 
-	bool dispatch(const AdminRequest& request, net::EventLoop& loop, Poco::UInt64 connectionId) override
+	bool dispatch(const AdminRequest& request, net::EventLoop& loop, Poco::UInt64 connectionId, const std::shared_ptr<Job>& pJob) override
 	{
 		const AdminApi& api = _api;
-		return _workers.submit([&api, request, &loop, connectionId]()
+		return _workers.submit([&api, request, &loop, connectionId, pJob]()
 		{
+			// Given up at its deadline while it waited for a thread: the
+			// client was told it was not run, so it must not run now.
+			if (!pJob->start()) return;
 			auto pAnswer = std::make_shared<AdminResponse>(answer(api, request));
 			loop.post([&loop, connectionId, pAnswer]()
 			{
@@ -82,6 +109,7 @@ private:
 	const AdminApi& _api;
 	AdminWorkers& _workers;
 	const std::size_t _maxBodyBytes;
+	AdminConnectionTable _table; /// Loop thread only.
 };
 
 
@@ -113,15 +141,18 @@ std::string AdminServer::readToken(const std::string& path)
 }
 
 
-AdminServer::AdminServer(const AdminContext& context, const Options& options)
+AdminServer::AdminServer(const AdminContext& context, const Options& options, const net::Clock& clock)
 {
 	const std::string token = options.tokenFile.empty() ? std::string() : readToken(options.tokenFile);
-	_pApi.reset(new AdminApi(context, token, options.allowNoToken));
+	_pApi.reset(new AdminApi(context, token, options.allowNoToken, &_counters));
 	Poco::Net::ServerSocket socket;
 	try
 	{
 		socket.bind(Poco::Net::SocketAddress(options.address, static_cast<Poco::UInt16>(options.port)), true, false);
-		socket.listen(64);
+		// A burst of connections waits in the kernel for the acceptor
+		// rather than having its handshakes dropped (a health checker's
+		// among them, retried only a second later).
+		socket.listen(MAX_SOCKETS);
 	}
 	catch (Poco::Exception& exc)
 	{
@@ -130,8 +161,10 @@ AdminServer::AdminServer(const AdminContext& context, const Options& options)
 	}
 	_port = socket.address().port();
 	_pWorkers.reset(new AdminWorkers(options.threads, MAX_QUEUED));
-	_pLoops.reset(new net::LoopPool(1, MAX_CONNECTIONS));
-	_pFront.reset(new Front(*_pApi, *_pWorkers, options.maxBodyBytes));
+	_pFront.reset(new Front(*_pApi, *_pWorkers, options.maxBodyBytes, _counters));
+	// The loop's limiter counts sockets (the table and those not placed in
+	// it yet); the table's own limit is enforced by eviction.
+	_pLoops.reset(new net::LoopPool(1, MAX_SOCKETS, clock));
 	AdminResponse busy = AdminConnection::error(503, "too many admin connections at once");
 	_pAcceptor.reset(new net::Acceptor(*_pLoops, *_pFront, socket, AdminConnection::format(busy, false)));
 }
@@ -167,6 +200,28 @@ void AdminServer::stop()
 Poco::UInt16 AdminServer::port() const
 {
 	return _port;
+}
+
+
+std::size_t AdminServer::connectionCount() const
+{
+	return _pLoops->connectionCount();
+}
+
+
+bool AdminServer::sync(long timeoutMs)
+{
+	poco_assert (_started && !_stopped);
+	net::EventLoop& loop = _pLoops->loop(0);
+	poco_assert (!loop.inLoopThread());
+	// Posted twice: the first task may run in a turn that began before the
+	// call; the turn that runs the second began after the first ran.
+	auto pDone = std::make_shared<Poco::Event>();
+	loop.post([&loop, pDone]()
+	{
+		loop.post([pDone]() { pDone->set(); });
+	});
+	return pDone->tryWait(timeoutMs);
 }
 
 } } // namespace imgate::admin

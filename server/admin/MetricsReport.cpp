@@ -97,7 +97,7 @@ long MetricsReport::openFiles()
 }
 
 
-std::string MetricsReport::render(const AdminContext& context)
+std::string MetricsReport::render(const AdminContext& context, const AdminListenerCounters* pListener)
 {
 	net::LoopPool& loops = context.loops;
 	Exposition out;
@@ -190,6 +190,17 @@ std::string MetricsReport::render(const AdminContext& context)
 	out.counter("imgate_event_loop_busy_seconds_total", "Time each event loop spent handling events, tasks and timers (not waiting).");
 	for (std::size_t i = 0; i < loops.size(); ++i)
 		out.sample(static_cast<double>(loops.loop(i).counters().busyMicros.value()) / 1e6, {{"loop", std::to_string(i)}});
+
+	if (pListener)
+	{
+		out.gauge("imgate_admin_connections_open", "Open connections of the admin listener (at most 256).");
+		out.sample(pListener->open.value());
+		out.counter("imgate_admin_connections_evicted_total", "Admin connections closed before their request was complete to make room for a new one: the admin listener's table was full (table_full), or their address had its share (address_limit).");
+		out.sample(pListener->evictedTableFull.value(), {{"reason", "table_full"}});
+		out.sample(pListener->evictedAddressLimit.value(), {{"reason", "address_limit"}});
+		out.counter("imgate_admin_connections_refused_total", "New admin connections answered 503 because every open one (or every one from their address) was being answered.");
+		out.sample(pListener->refused.value());
+	}
 
 	processMetrics(out, context);
 	return out.text();

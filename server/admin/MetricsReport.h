@@ -10,6 +10,7 @@
 #define imgate_admin_MetricsReport_INCLUDED
 
 #include "server/admin/AdminContext.h"
+#include "server/admin/AdminListenerCounters.h"
 #include <string>
 
 namespace imgate {
@@ -21,9 +22,10 @@ class MetricsReport
 	/// an event loop could wait for. Any thread.
 {
 public:
-	static std::string render(const AdminContext& context);
+	static std::string render(const AdminContext& context, const AdminListenerCounters* pListener = nullptr);
 		/// "imgate_event_loop_lag_seconds" is the longest loop turn since the
-		/// previous scrape: rendering resets it.
+		/// previous scrape: rendering resets it. pListener: the admin
+		/// listener's own connections (left out if null).
 
 	static long residentBytes();
 		/// VmRSS of this process, or -1.
