@@ -80,7 +80,7 @@ std::unique_ptr<store::MessageStore> Server::makeStore(const Settings& settings)
 	options.maxQueuedBytes = settings.maxQueuedBytes;
 	options.retention = settings.retention;
 	options.deliveredRetention = settings.deliveredRetention;
-	options.historyRetention = settings.historyRetention;
+	options.historyRetention = settings.session.historyRetention;
 	options.cleanupInterval = settings.cleanupInterval;
 	options.readThreads = settings.readThreads;
 	return std::unique_ptr<store::MessageStore>(new store::SqliteMessageStore(options));

@@ -77,7 +77,6 @@ public:
 	Poco::UInt64 maxDatabaseBytes = 0;      /// store.maxDatabaseBytes
 	unsigned retention = 0;                 /// store.retention
 	unsigned deliveredRetention = 0;        /// store.deliveredRetention
-	unsigned historyRetention = 0;          /// store.historyRetention
 	unsigned cleanupInterval = 0;           /// store.cleanupInterval
 	std::size_t maxQueuedBytes = 0;         /// store.maxQueuedBytes
 	unsigned readThreads = 0;               /// store.readThreads

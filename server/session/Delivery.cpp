@@ -38,6 +38,9 @@ void appendDeliver(std::string& out, imgate::v1::MessageDeliver& deliver, const 
 	deliver.set_from_uid(message.fromUid);
 	deliver.set_payload(std::move(payload));
 	deliver.set_timestamp_ms(message.timestampMs);
+	// Protocol 1.1: a 1:1 message names its recipient, a group message its group.
+	deliver.set_to_uid(message.groupId.empty() ? message.toUid : std::string());
+	deliver.set_group_id(message.groupId);
 	FrameEncoder::append(out, Command::MSG_DELIVER, Status::OK, 0, deliver);
 }
 

@@ -296,8 +296,14 @@ bool Session::authorizeLogin(const protocol::Frame& frame, const imgate::v1::Log
 		return false;
 	}
 	Poco::Int64 retryInMs = 0;
-	switch (_manager.login(*this, request.uid(), request.device(), retryInMs))
+	const bool carbons = request.carbons() && _manager.config().perDevice(); // under single a uid has no other session
+	switch (_manager.login(*this, request.uid(), request.device(), carbons, retryInMs))
 	{
+	case SessionManager::LOGIN_DEVICE_LIMIT:
+		// The connection stays open: the client may log in as another uid or later.
+		failRequest(frame, Status::DEVICE_LIMIT, "uid " + request.uid() + " is online on " + std::to_string(_manager.config().maxDevices)
+			+ " devices (session.maxDevices); log out from one first");
+		return false;
 	case SessionManager::LOGIN_REFUSED_TAKEOVER:
 		failRequest(frame, Status::RATE_LIMITED, "uid " + request.uid()
 			+ " was taken over by another device; retry in " + std::to_string((retryInMs + 999) / 1000) + " s");
@@ -318,6 +324,8 @@ void Session::completeLogin(const protocol::Frame& frame, const imgate::v1::Logi
 	const SessionConfig& config = _manager.config();
 	_uid = request.uid();
 	_device = request.device();
+	_perDevice = config.perDevice();
+	_carbons = _perDevice && request.carbons();
 	_loginAt = static_cast<Poco::UInt32>(nowMs() / 1000);
 	_toldInterval = static_cast<Poco::UInt16>(config.heartbeatInterval);
 	_state = LOGGED_IN;
@@ -331,6 +339,7 @@ void Session::completeLogin(const protocol::Frame& frame, const imgate::v1::Logi
 	response.set_session_id(Poco::NumberFormatter::formatHex(id(), 16));
 	FrameEncoder::append(output(), Command::LOGIN_RESP, Status::OK, frame.seq, response);
 	rearm();
+	if (_perDevice) _manager.store().openDevice(_uid, positionDevice());
 	deliverPending();
 }
 
@@ -344,8 +353,10 @@ void Session::handleSend(const protocol::Frame& frame)
 		return;
 	}
 	Status status = Status::OK;
-	if (request.client_msg_id() == 0) status = Status::BAD_REQUEST;
-	else if (!protocol::isValidUid(request.to_uid())) status = Status::RECIPIENT_INVALID;
+	const bool toUid = !request.to_uid().empty();
+	const bool toGroup = !request.to_group().empty();
+	if (request.client_msg_id() == 0 || (toUid && toGroup)) status = Status::BAD_REQUEST;
+	else if (toGroup ? !protocol::isValidUid(request.to_group()) : !protocol::isValidUid(request.to_uid())) status = Status::RECIPIENT_INVALID;
 	else if (request.payload().size() > _manager.config().maxPayloadSize) status = Status::PAYLOAD_TOO_LARGE;
 	if (status != Status::OK)
 	{
@@ -356,6 +367,7 @@ void Session::handleSend(const protocol::Frame& frame)
 	message.fromUid = _uid;
 	message.fromDevice = positionDevice();
 	message.toUid = request.to_uid();
+	message.toGroup = request.to_group();
 	message.clientMsgId = request.client_msg_id();
 	message.payload = std::move(*request.mutable_payload());
 	message.timestampMs = nowMs();
@@ -389,6 +401,9 @@ void Session::sendAck(Poco::UInt32 seq, Poco::UInt64 clientMsgId, const store::A
 	case store::AppendResult::RECIPIENT_FULL:
 	case store::AppendResult::STORE_FULL:
 		status = Status::SERVER_BUSY;
+		break;
+	case store::AppendResult::NOT_MEMBER:
+		status = Status::NOT_MEMBER;
 		break;
 	case store::AppendResult::FAILED:
 		status = Status::INTERNAL;
@@ -578,6 +593,12 @@ PeerInfo Session::peerInfo() const
 	peer.address = _peer.host();
 	peer.port = _peer.port();
 	return peer;
+}
+
+
+std::string Session::deviceKey(const std::string& device)
+{
+	return device.empty() ? std::string("default") : device;
 }
 
 

@@ -62,8 +62,11 @@ public:
 
 	const std::string& positionDevice() const;
 		/// The device whose position in the uid's inbox this session reads
-		/// and moves: "" (one position per uid, session.devicePolicy =
-		/// single, the only policy so far).
+		/// and moves: "" under session.devicePolicy = single (one position
+		/// per uid), deviceKey(device()) under perDevice.
+
+	static std::string deviceKey(const std::string& device);
+		/// The name a device is known by: device, or "default" if empty.
 
 	store::InboxReader inboxReader() const;
 		/// Whose inbox, which position, whether with carbons.
@@ -199,6 +202,8 @@ private:
 	Poco::UInt32 _unanswered = 0;    /// MSG_SENDs handed to the store and not yet answered.
 	LogBudget _errorLog;
 	Poco::UInt16 _toldInterval = 0;  /// The heartbeat interval LOGIN_RESP gave the client, seconds.
+	bool _perDevice = false;         /// Logged in under session.devicePolicy = perDevice.
+	bool _carbons = false;           /// Logged in with carbons (perDevice only).
 	State _state = CONNECTED;
 };
 
@@ -218,7 +223,8 @@ inline const std::string& Session::uid() const
 inline const std::string& Session::positionDevice() const
 {
 	static const std::string SINGLE;
-	return SINGLE;
+	static const std::string DEFAULT("default");
+	return !_perDevice ? SINGLE : _device.empty() ? DEFAULT : _device;
 }
 
 
@@ -227,6 +233,7 @@ inline store::InboxReader Session::inboxReader() const
 	store::InboxReader reader;
 	reader.uid = _uid;
 	reader.device = positionDevice();
+	reader.carbons = _carbons;
 	return reader;
 }
 

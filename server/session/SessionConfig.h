@@ -10,6 +10,7 @@
 #define imgate_session_SessionConfig_INCLUDED
 
 #include "Poco/Types.h"
+#include <string>
 
 namespace imgate {
 namespace session {
@@ -27,6 +28,12 @@ struct SessionConfig
 	unsigned drainTime = 2;                  /// server.drainTime, s
 	unsigned closeLinger = 2;                /// s to flush a KICK or ERROR before closing
 	bool allowAnonymous = false;             /// auth.allowAnonymous
+	std::string devicePolicy = "single";     /// session.devicePolicy: single or perDevice
+	unsigned maxDevices = 8;                 /// session.maxDevices (perDevice)
+	unsigned maxGroupMembers = 1000;         /// group.maxMembers
+	unsigned historyRetention = 604800;      /// store.historyRetention, s: how far back HISTORY reaches
+
+	bool perDevice() const { return devicePolicy == "perDevice"; }
 };
 
 } } // namespace imgate::session

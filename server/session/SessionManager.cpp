@@ -5,6 +5,7 @@
 //
 
 #include "server/session/SessionManager.h"
+#include <algorithm>
 #include "server/protocol/LogText.h"
 #include "server/session/Session.h"
 #include "server/net/EventLoop.h"
@@ -114,11 +115,19 @@ Session* SessionManager::find(const SessionRef& ref)
 }
 
 
-SessionManager::LoginOutcome SessionManager::login(Session& session, const std::string& uid, const std::string& device, Poco::Int64& retryInMs)
+SessionManager::LoginOutcome SessionManager::login(Session& session, const std::string& uid, const std::string& device, bool carbons, Poco::Int64& retryInMs)
 {
 	poco_assert_dbg(session.loop().inLoopContext());
 	if (_draining) return LOGIN_DRAINING;
-	UidDirectory::Claim claim = _directory.claim(uid, session.ref(), device, Poco::Timestamp().epochMicroseconds() / 1000);
+	const SessionConfig& settings = config();
+	UidDirectory::Claim claim = settings.perDevice()
+		? _directory.claimDevice(uid, session.ref(), Session::deviceKey(device), carbons, settings.maxDevices)
+		: _directory.claim(uid, session.ref(), device, Poco::Timestamp().epochMicroseconds() / 1000);
+	if (claim.deviceLimit)
+	{
+		_logger.information("login refused uid=%s device=%s: %u devices online (session.maxDevices)", uid, protocol::quoted(device), settings.maxDevices);
+		return LOGIN_DEVICE_LIMIT;
+	}
 	if (claim.refused)
 	{
 		retryInMs = claim.retryInMs;
@@ -152,8 +161,12 @@ void SessionManager::submit(Session& sender, Poco::UInt32 seq, store::NewMessage
 	poco_assert_dbg(sender.loop().inLoopContext());
 	const SessionRef ref = sender.ref();
 	const Poco::UInt64 clientMsgId = message.clientMsgId;
-	std::string to = message.toUid;
-	_store.append(std::move(message), [this, ref, seq, clientMsgId, to](const store::AppendResult& result)
+	// What the notification needs, without the payload.
+	auto pAddress = std::make_shared<store::NewMessage>();
+	pAddress->fromUid = message.fromUid;
+	pAddress->toUid = message.toUid;
+	pAddress->toGroup = message.toGroup;
+	_store.append(std::move(message), [this, ref, seq, clientMsgId, pAddress](const store::AppendResult& result)
 	{
 		runOn(ref.loop, [this, ref, seq, clientMsgId, result]()
 		{
@@ -165,8 +178,74 @@ void SessionManager::submit(Session& sender, Poco::UInt32 seq, store::NewMessage
 		});
 		// A FAILED write is logged by the store once per episode, and by the
 		// sender's session within its error-log budget.
-		if (result.outcome == store::AppendResult::STORED) notifyRecipient(to);
+		if (result.outcome == store::AppendResult::STORED) notifyStored(*pAddress, result);
 	});
+}
+
+
+void SessionManager::notifyStored(const store::NewMessage& message, const store::AppendResult& result)
+{
+	std::vector<SessionRef> refs;
+	if (message.toGroup.empty())
+	{
+		addSessions(message.toUid, false, SessionRef(), refs);
+		if (message.toUid != message.fromUid) addSessions(message.fromUid, true, SessionRef(), refs);
+	}
+	else
+	{
+		refs.reserve(result.members.size());
+		for (const std::string& uid: result.members) addSessions(uid, uid == message.fromUid, SessionRef(), refs);
+	}
+	wake(refs);
+}
+
+
+void SessionManager::addSessions(const std::string& uid, bool carbonsOnly, const SessionRef& except, std::vector<SessionRef>& refs)
+{
+	thread_local std::vector<UidDirectory::Member> members;
+	members.clear();
+	_directory.sessions(uid, members);
+	for (const UidDirectory::Member& m: members)
+	{
+		if ((carbonsOnly && !m.carbons) || m.session == except) continue;
+		refs.push_back(m.session);
+	}
+}
+
+
+void SessionManager::wake(std::vector<SessionRef>& refs)
+{
+	if (refs.empty()) return;
+	// One task per loop: a group of 1,000 members costs at most one post
+	// per loop, and no loop runs any session but its own.
+	std::sort(refs.begin(), refs.end(), [](const SessionRef& a, const SessionRef& b) { return a.loop < b.loop || (a.loop == b.loop && a.id < b.id); });
+	std::size_t first = 0;
+	while (first < refs.size())
+	{
+		std::size_t last = first;
+		while (last < refs.size() && refs[last].loop == refs[first].loop) ++last;
+		const std::size_t loop = refs[first].loop;
+		if (last - first == 1)
+		{
+			const SessionRef ref = refs[first];
+			runOn(loop, [this, ref]()
+			{
+				if (Session* pSession = find(ref)) pSession->deliverPending();
+			});
+		}
+		else
+		{
+			auto pRefs = std::make_shared<std::vector<SessionRef>>(refs.begin() + static_cast<std::ptrdiff_t>(first), refs.begin() + static_cast<std::ptrdiff_t>(last));
+			runOn(loop, [this, pRefs]()
+			{
+				for (const SessionRef& ref: *pRefs)
+				{
+					if (Session* pSession = find(ref)) pSession->deliverPending();
+				}
+			});
+		}
+		first = last;
+	}
 }
 
 
@@ -188,25 +267,26 @@ void SessionManager::fetchPending(Session& session, Poco::UInt64 afterMsgId, std
 
 void SessionManager::notifyRecipient(const std::string& uid)
 {
-	SessionRef ref = _directory.find(uid);
-	if (!ref.valid()) return;
-	runOn(ref.loop, [this, ref]()
-	{
-		if (Session* pRecipient = find(ref)) pRecipient->deliverPending();
-	});
+	std::vector<SessionRef> refs;
+	addSessions(uid, false, SessionRef(), refs);
+	wake(refs);
 }
 
 
 bool SessionManager::kickUid(const std::string& uid, imgate::KickReason reason, const std::string& message)
 {
-	SessionRef ref = _directory.find(uid);
-	if (!ref.valid()) return false;
-	runOn(ref.loop, [this, ref, uid, reason, message]()
+	std::vector<SessionRef> refs;
+	addSessions(uid, false, SessionRef(), refs);
+	if (refs.empty()) return false;
+	for (const SessionRef& ref: refs)
 	{
-		Session* pSession = find(ref);
-		if (pSession && pSession->uid() == uid)
-			pSession->kick(static_cast<protocol::KickReason>(static_cast<Poco::UInt32>(reason)), message);
-	});
+		runOn(ref.loop, [this, ref, uid, reason, message]()
+		{
+			Session* pSession = find(ref);
+			if (pSession && pSession->uid() == uid)
+				pSession->kick(static_cast<protocol::KickReason>(static_cast<Poco::UInt32>(reason)), message);
+		});
+	}
 	return true;
 }
 

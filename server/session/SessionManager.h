@@ -67,12 +67,14 @@ public:
 	{
 		LOGIN_OK,
 		LOGIN_REFUSED_TAKEOVER, /// the takeover guard refused it (retryInMs)
-		LOGIN_DRAINING
+		LOGIN_DRAINING,
+		LOGIN_DEVICE_LIMIT      /// perDevice: session.maxDevices other devices are online
 	};
 
-	LoginOutcome login(Session& session, const std::string& uid, const std::string& device, Poco::Int64& retryInMs);
-		/// Session's loop. Claims uid for session and kicks the uid's previous
-		/// session (DUPLICATE_LOGIN), wherever it runs.
+	LoginOutcome login(Session& session, const std::string& uid, const std::string& device, bool carbons, Poco::Int64& retryInMs);
+		/// Session's loop. Claims uid (under perDevice: uid and device) for
+		/// session and kicks the session it displaces (DUPLICATE_LOGIN),
+		/// wherever it runs.
 
 	void closed(Session& session);
 		/// Session's loop, from Session::onClose().
@@ -88,10 +90,16 @@ public:
 		/// (dropped if the session is gone by then).
 
 	void notifyRecipient(const std::string& uid);
-		/// Any thread: the uid's session (if online) fills its window.
+		/// Any thread: the uid's sessions (if online) fill their windows.
+
+	void notifyStored(const store::NewMessage& message, const store::AppendResult& result);
+		/// Any thread (the store's): tells every session that has something
+		/// new in its inbox: the recipients' (a 1:1 recipient, or each
+		/// member of the group), and the sender's other sessions with
+		/// carbons. One task per loop, whatever the number of sessions.
 
 	bool kickUid(const std::string& uid, imgate::KickReason reason, const std::string& message) override;
-		/// Any thread (imgate::Host): kicks the uid's session, wherever it runs.
+		/// Any thread (imgate::Host): kicks the uid's sessions, wherever they run.
 
 	void kickAddresses(std::function<bool(const std::string& address)> match, imgate::KickReason reason, const std::string& message) override;
 		/// Any thread (imgate::Host): every loop kicks its matching sessions,
@@ -136,6 +144,9 @@ private:
 
 	template <class Task>
 	void runOn(std::size_t loopIndex, Task&& task);
+	void wake(std::vector<SessionRef>& refs);
+		/// Each session in refs fills its window: one task per loop.
+	void addSessions(const std::string& uid, bool carbonsOnly, const SessionRef& except, std::vector<SessionRef>& refs);
 	Session* find(const SessionRef& ref);
 	void kickIfBannedSince(Session& session, Poco::UInt64 ticket);
 		/// Session's loop, right after adoption.

@@ -5,6 +5,7 @@
 //
 
 #include "server/session/UidDirectory.h"
+#include <algorithm>
 #include <functional>
 
 namespace imgate {
@@ -32,24 +33,66 @@ UidDirectory::Claim UidDirectory::claim(const std::string& uid, const SessionRef
 	if (it == shard.entries.end())
 	{
 		Entry& e = shard.entries[uid];
-		e.session = session;
-		e.device = deviceHash;
+		e.first.session = session;
+		e.first.device = deviceHash;
 		return result;
 	}
 	Entry& e = it->second;
 	Poco::Int64 elapsed = nowMs - e.displacedAtMs;
-	if (e.displaced && deviceHash == e.displacedDevice && deviceHash != e.device && elapsed < _guardMs)
+	if (e.displaced && deviceHash == e.displacedDevice && deviceHash != e.first.device && elapsed < _guardMs)
 	{
 		result.refused = true;
 		result.retryInMs = _guardMs - elapsed;
 		return result;
 	}
-	result.previous = e.session;
+	result.previous = e.first.session;
 	e.displaced = true;
-	e.displacedDevice = e.device;
+	e.displacedDevice = e.first.device;
 	e.displacedAtMs = nowMs;
-	e.session = session;
-	e.device = deviceHash;
+	e.first.session = session;
+	e.first.device = deviceHash;
+	return result;
+}
+
+
+UidDirectory::Claim UidDirectory::claimDevice(const std::string& uid, const SessionRef& session, const std::string& device, bool carbons, std::size_t maxDevices)
+{
+	Claim result;
+	Device d;
+	d.session = session;
+	d.device = std::hash<std::string>()(device);
+	d.carbons = carbons;
+	Shard& shard = shardOf(uid);
+	Poco::FastMutex::ScopedLock lock(shard.mutex);
+	auto it = shard.entries.find(uid);
+	if (it == shard.entries.end())
+	{
+		shard.entries[uid].first = d;
+		return result;
+	}
+	Entry& e = it->second;
+	if (e.first.device == d.device)
+	{
+		result.previous = e.first.session;
+		e.first = d;
+		return result;
+	}
+	const std::size_t others = e.pOthers ? e.pOthers->size() : 0;
+	for (std::size_t i = 0; i < others; ++i)
+	{
+		Device& other = (*e.pOthers)[i];
+		if (other.device != d.device) continue;
+		result.previous = other.session;
+		other = d;
+		return result;
+	}
+	if (1 + others >= maxDevices)
+	{
+		result.deviceLimit = true;
+		return result;
+	}
+	if (!e.pOthers) e.pOthers.reset(new std::vector<Device>);
+	e.pOthers->push_back(d);
 	return result;
 }
 
@@ -59,8 +102,26 @@ bool UidDirectory::release(const std::string& uid, const SessionRef& session)
 	Shard& shard = shardOf(uid);
 	Poco::FastMutex::ScopedLock lock(shard.mutex);
 	auto it = shard.entries.find(uid);
-	if (it == shard.entries.end() || !(it->second.session == session)) return false;
-	shard.entries.erase(it);
+	if (it == shard.entries.end()) return false;
+	Entry& e = it->second;
+	if (e.first.session == session)
+	{
+		if (!e.pOthers || e.pOthers->empty())
+		{
+			shard.entries.erase(it);
+			return true;
+		}
+		e.first = e.pOthers->front();
+		e.pOthers->erase(e.pOthers->begin());
+	}
+	else
+	{
+		if (!e.pOthers) return false;
+		auto other = std::find_if(e.pOthers->begin(), e.pOthers->end(), [&session](const Device& d) { return d.session == session; });
+		if (other == e.pOthers->end()) return false;
+		e.pOthers->erase(other);
+	}
+	if (e.pOthers && e.pOthers->empty()) e.pOthers.reset();
 	return true;
 }
 
@@ -70,7 +131,30 @@ SessionRef UidDirectory::find(const std::string& uid) const
 	Shard& shard = shardOf(uid);
 	Poco::FastMutex::ScopedLock lock(shard.mutex);
 	auto it = shard.entries.find(uid);
-	return it == shard.entries.end() ? SessionRef() : it->second.session;
+	return it == shard.entries.end() ? SessionRef() : it->second.first.session;
+}
+
+
+void UidDirectory::sessions(const std::string& uid, std::vector<Member>& out) const
+{
+	Shard& shard = shardOf(uid);
+	Poco::FastMutex::ScopedLock lock(shard.mutex);
+	auto it = shard.entries.find(uid);
+	if (it == shard.entries.end()) return;
+	const Entry& e = it->second;
+	out.push_back(Member{e.first.session, e.first.carbons});
+	if (!e.pOthers) return;
+	for (const Device& d: *e.pOthers) out.push_back(Member{d.session, d.carbons});
+}
+
+
+std::size_t UidDirectory::devices(const std::string& uid) const
+{
+	Shard& shard = shardOf(uid);
+	Poco::FastMutex::ScopedLock lock(shard.mutex);
+	auto it = shard.entries.find(uid);
+	if (it == shard.entries.end()) return 0;
+	return 1 + (it->second.pOthers ? it->second.pOthers->size() : 0);
 }
 
 

@@ -10,6 +10,8 @@
 
 #include "server/session/SessionRef.h"
 #include "Poco/Mutex.h"
+#include <memory>
+#include <vector>
 #include <array>
 #include <string>
 #include <unordered_map>
@@ -21,47 +23,78 @@ class UidDirectory
 	/// Thread-safe, sharded by uid hash; no lock is held across calls, so
 	/// callers never do I/O under it.
 	///
-	/// Takeover rule (one session per uid, without ping-pong): a LOGIN for
-	/// an online uid takes over, and the displaced session's device is
-	/// remembered. If that same device logs in again within the takeover
-	/// guard while the uid is online on a different device, the claim is
-	/// refused (retryInMs says for how long); a login from the current
-	/// device (a reconnect) or any third device always takes over. So two
-	/// clients that both keep reconnecting alternate at most once per guard
-	/// period instead of kicking each other in a tight loop.
+	/// Under session.devicePolicy = single a uid has one session. Takeover
+	/// rule (without ping-pong): a LOGIN for an online uid takes over, and
+	/// the displaced session's device is remembered. If that same device
+	/// logs in again within the takeover guard while the uid is online on a
+	/// different device, the claim is refused (retryInMs says for how
+	/// long); a login from the current device (a reconnect) or any third
+	/// device always takes over. So two clients that both keep reconnecting
+	/// alternate at most once per guard period instead of kicking each
+	/// other in a tight loop.
+	///
+	/// Under perDevice a uid has one session per device, at most
+	/// maxDevices: a LOGIN takes over only the session of its own device
+	/// (a reconnect), and one device more than maxDevices is refused.
 {
 public:
 	struct Claim
 	{
-		bool refused = false;
-		SessionRef previous;     /// The session to kick, if any.
+		bool refused = false;      /// By the takeover guard (single).
+		bool deviceLimit = false;  /// maxDevices sessions of other devices are online (perDevice).
+		SessionRef previous;       /// The session to kick, if any.
 		Poco::Int64 retryInMs = 0; /// When refused.
+	};
+
+	struct Member
+		/// One online session of a uid.
+	{
+		SessionRef session;
+		bool carbons = false;
 	};
 
 	explicit UidDirectory(Poco::Int64 takeoverGuardMs);
 
 	Claim claim(const std::string& uid, const SessionRef& session, const std::string& device, Poco::Int64 nowMs);
-		/// Makes session the uid's session unless refused by the takeover rule.
+		/// single: makes session the uid's session unless refused by the takeover rule.
+
+	Claim claimDevice(const std::string& uid, const SessionRef& session, const std::string& device, bool carbons, std::size_t maxDevices);
+		/// perDevice: makes session the session of (uid, device), unless
+		/// maxDevices other devices of uid are online.
 
 	bool release(const std::string& uid, const SessionRef& session);
-		/// Removes the uid's entry if it still names session. Returns whether it did.
+		/// Removes session from the uid's sessions. Returns whether it was there.
 
 	SessionRef find(const std::string& uid) const;
-		/// The uid's session, or an invalid ref if offline.
+		/// One session of the uid (the first that logged in), or an invalid
+		/// ref if offline.
+
+	void sessions(const std::string& uid, std::vector<Member>& out) const;
+		/// Appends every online session of uid.
 
 	std::size_t size() const;
 		/// Uids online.
 
+	std::size_t devices(const std::string& uid) const;
+		/// The uid's online sessions.
+
 private:
-	struct Entry
-		/// Devices are kept as hashes: the rule only compares them, and an
-		/// online uid then costs no strings beyond its key.
+	struct Device
 	{
 		SessionRef session;
-		std::size_t device = 0;
+		std::size_t device = 0; /// Hash of the device name.
+		bool carbons = false;
+	};
+	struct Entry
+		/// Devices are kept as hashes: the rules only compare them, and an
+		/// online uid then costs no strings beyond its key. The first
+		/// session lives in the entry; more devices (perDevice) in others.
+	{
+		Device first;
 		std::size_t displacedDevice = 0;
 		Poco::Int64 displacedAtMs = 0;
 		bool displaced = false;
+		std::unique_ptr<std::vector<Device>> pOthers;
 	};
 	struct Shard
 	{

@@ -27,6 +27,11 @@ const StoreMetrics* MessageStore::metrics() const
 }
 
 
+void MessageStore::openDevice(const std::string&, const std::string&)
+{
+}
+
+
 bool MessageStore::writable(std::string&) const
 {
 	return true;

@@ -226,6 +226,14 @@ public:
 		/// (at-least-once); so are msgIds above the position after a
 		/// restart.
 
+	virtual void openDevice(const std::string& uid, const std::string& device);
+		/// A device logs in: if it has no position yet, it gets the highest
+		/// position of the uid's other devices (0 if none), so it starts
+		/// after what they acknowledged before its first login, not after
+		/// what they acknowledge later. Never waits for the disk (queued
+		/// like an acknowledgement). Default: nothing (a store whose reads
+		/// already give a device without a position that start).
+
 	virtual void readHistory(const HistoryQuery& query, HistoryCallback done) = 0;
 		/// Pages backwards through query.uid's inbox (section 6 of the
 		/// protocol 1.1 contract). done runs exactly once, on any thread,
@@ -243,9 +251,11 @@ public:
 		/// more exist. The caller's thread (not event loops).
 
 	virtual std::size_t pendingCount(const std::string& uid) = 0;
-		/// Messages uid receives that some device of uid has not
-		/// acknowledged (all of them if none has a position), as of the last
-		/// commit (an acknowledgement counts once it is committed).
+		/// Messages uid receives that no device of uid has acknowledged
+		/// (above the highest position: a device that never comes back
+		/// does not make its uid "full"), as of the last commit (an
+		/// acknowledgement counts once it is committed). 1:1 messages to
+		/// uid count against store.maxPendingPerRecipient by this number.
 
 	virtual std::string describe() const = 0;
 		/// One line for the start-up log ("memory (not durable)").

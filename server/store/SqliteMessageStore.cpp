@@ -234,6 +234,18 @@ std::string SqliteMessageStore::ackKey(const std::string& uid, const std::string
 }
 
 
+void SqliteMessageStore::openDevice(const std::string& uid, const std::string& device)
+{
+	Poco::FastMutex::ScopedLock lock(_queueMutex);
+	if (!_started || _stopping) return;
+	QueuedAck open{uid, device, 0};
+	open.open = true;
+	_acks.push_back(std::move(open));
+	++_queuedSeq;
+	_queueReady.signal();
+}
+
+
 void SqliteMessageStore::acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position, const std::vector<Poco::UInt64>& msgIds)
 {
 	{
@@ -580,6 +592,11 @@ void SqliteMessageStore::commitRange(std::vector<QueuedAppend>& appends, std::si
 		std::unordered_map<std::string, const QueuedAck*> highest;
 		for (const auto& ack: acks)
 		{
+			if (ack.open) _pWriter->openDevice(ack.uid, ack.device);
+		}
+		for (const auto& ack: acks)
+		{
+			if (ack.open) continue;
 			const QueuedAck*& pHighest = highest[ackKey(ack.uid, ack.device)];
 			if (!pHighest || ack.position > pHighest->position) pHighest = &ack;
 		}
@@ -657,6 +674,7 @@ void SqliteMessageStore::forgetAcks(const std::vector<QueuedAck>& acks)
 	Poco::ScopedWriteRWLock lock(_ackedLock);
 	for (const auto& ack: acks)
 	{
+		if (ack.open) continue;
 		auto it = _acked.find(ackKey(ack.uid, ack.device));
 		if (it == _acked.end()) continue;
 		Acked& acked = it->second;

@@ -88,6 +88,7 @@ public:
 	bool findGroup(const std::string& gid, Group& group) override;
 	std::vector<std::string> listGroups(const std::string& prefix, std::size_t limit, bool& truncated) override;
 	void acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position, const std::vector<Poco::UInt64>& msgIds) override;
+	void openDevice(const std::string& uid, const std::string& device) override;
 	std::size_t pendingCount(const std::string& uid) override;
 		/// Reads on the caller's thread: for tests and the admin API, not
 		/// for event loops.
@@ -129,6 +130,7 @@ private:
 		std::string uid;
 		std::string device;
 		Poco::UInt64 position;
+		bool open = false; /// openDevice(), not a position.
 	};
 	struct Acked
 		/// A device's acknowledgements that reads must leave out before (or

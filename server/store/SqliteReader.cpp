@@ -31,7 +31,7 @@ void SqliteReader::prepare()
 		"(SELECT acked FROM positions WHERE uid = ?1 AND device = ?2), (SELECT max(acked) FROM positions WHERE uid = ?1), 0)) "
 		"ORDER BY i.msg_id LIMIT ?4"));
 	_countQuery.reset(new SqliteStatement(pDb, "SELECT count(*) FROM inbox WHERE uid = ?1 AND sent = 0 "
-		"AND msg_id > coalesce((SELECT min(acked) FROM positions WHERE uid = ?1), 0)"));
+		"AND msg_id > coalesce((SELECT max(acked) FROM positions WHERE uid = ?1), 0)"));
 	// Newest first from before_msg_id; the filters are empty strings when unused.
 	_historyQuery.reset(new SqliteStatement(pDb, "SELECT i.msg_id, m.from_uid, m.from_device, m.to_uid, m.group_id, m.payload, m.created_ms, i.sent "
 		"FROM inbox i JOIN messages m ON m.msg_id = i.msg_id "

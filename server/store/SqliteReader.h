@@ -42,7 +42,7 @@ public:
 	std::vector<std::string> listGroups(const std::string& prefix, std::size_t limit, bool& truncated);
 
 	std::size_t pendingCount(const std::string& uid);
-		/// The messages uid receives above the lowest position of its
+		/// The messages uid receives above the highest position of its
 		/// devices. Throws Poco::Exception.
 
 	enum

@@ -57,9 +57,11 @@ void SqliteWriter::prepare()
 	_deleteMembers = make("DELETE FROM group_members WHERE gid = ?1");
 	_insertInbox = make("INSERT OR IGNORE INTO inbox(uid, msg_id, sent) VALUES(?1, ?2, ?3)");
 	_countPending = make("SELECT count(*) FROM inbox WHERE uid = ?1 AND sent = 0 "
-		"AND msg_id > coalesce((SELECT min(acked) FROM positions WHERE uid = ?1), 0)");
+		"AND msg_id > coalesce((SELECT max(acked) FROM positions WHERE uid = ?1), 0)");
 	_savePosition = make("INSERT INTO positions(uid, device, acked) VALUES(?1, ?2, ?3) "
 		"ON CONFLICT(uid, device) DO UPDATE SET acked = excluded.acked WHERE excluded.acked > acked");
+	_openDevice = make("INSERT OR IGNORE INTO positions(uid, device, acked) "
+		"SELECT ?1, ?2, coalesce((SELECT max(acked) FROM positions WHERE uid = ?1), 0)");
 	_lowestPosition = make("SELECT min(acked) FROM positions WHERE uid = ?1");
 	_deleteAcknowledgedOf = make("DELETE FROM inbox WHERE uid = ?1 AND msg_id <= ?2 RETURNING msg_id");
 	_deleteUnreferenced = make("DELETE FROM messages WHERE msg_id = ?1 AND NOT EXISTS (SELECT 1 FROM inbox WHERE msg_id = ?1)");
@@ -295,6 +297,14 @@ void SqliteWriter::acknowledge(const std::string& uid, const std::string& device
 }
 
 
+void SqliteWriter::openDevice(const std::string& uid, const std::string& device)
+{
+	_openDevice->reset();
+	_openDevice->bind(1, uid).bind(2, device);
+	if (_openDevice->run() > 0) _pendingCounts.erase(uid);
+}
+
+
 Poco::UInt64 SqliteWriter::lowestPosition(const std::string& uid)
 {
 	_lowestPosition->reset();
@@ -353,7 +363,7 @@ void SqliteWriter::rollback()
 	_members.clear();
 	// Statements survive a failure; release any still in use.
 	for (auto* p: {&_begin, &_commit, &_findSent, &_insert, &_insertGroupMessage, &_selectMembers, &_selectGroup, &_insertGroup,
-		&_deleteGroup, &_insertMember, &_deleteMember, &_deleteMembers, &_insertInbox, &_countPending, &_savePosition, &_lowestPosition,
+		&_deleteGroup, &_insertMember, &_deleteMember, &_deleteMembers, &_insertInbox, &_countPending, &_savePosition, &_openDevice, &_lowestPosition,
 		&_deleteAcknowledgedOf, &_deleteUnreferenced, &_saveLastMsgId, &_saveProbe, &_dropProbe, &_inboxRange, &_deleteInboxRow,
 		&_expiredMessages, &_deleteMessage, &_deleteInboxOf})
 	{

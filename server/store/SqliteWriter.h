@@ -58,6 +58,10 @@ public:
 	void commit();
 		/// Commits (with an fsync under store.sync = full). Throws Poco::Exception.
 
+	void openDevice(const std::string& uid, const std::string& device);
+		/// Inside a transaction: gives device a position if it has none,
+		/// the highest of uid's devices (0 if none).
+
 	void changeGroup(const GroupChange& change, GroupResult& result);
 		/// In a transaction of its own: applies change (result OK), or
 		/// leaves everything as it was (NOT_FOUND, TOO_MANY_MEMBERS).
@@ -134,6 +138,7 @@ private:
 	std::unique_ptr<SqliteStatement> _insertInbox;
 	std::unique_ptr<SqliteStatement> _countPending;
 	std::unique_ptr<SqliteStatement> _savePosition;
+	std::unique_ptr<SqliteStatement> _openDevice;
 	std::unique_ptr<SqliteStatement> _lowestPosition;
 	std::unique_ptr<SqliteStatement> _deleteAcknowledgedOf;  /// Under deleteOnAcknowledge: one uid's rows up to a position.
 	std::unique_ptr<SqliteStatement> _deleteUnreferenced;

@@ -437,7 +437,7 @@ public:
 			CPPUNIT_ASSERT_MESSAGE(log.text(), log.has("SIGHUP: applied " + std::string(k.name) + " "));
 			CPPUNIT_ASSERT_MESSAGE(log.text(), !log.has("SIGHUP: needs a restart"));
 		}
-		CPPUNIT_ASSERT_EQUAL(8, live);
+		CPPUNIT_ASSERT_EQUAL(10, live);
 	}
 
 	void testRestartKeysKeepTheRunningValue()
@@ -597,6 +597,10 @@ private:
 		field("drainTime", a.drainTime == b.drainTime);
 		field("closeLinger", a.closeLinger == b.closeLinger);
 		field("allowAnonymous", a.allowAnonymous == b.allowAnonymous);
+		field("devicePolicy", a.devicePolicy == b.devicePolicy);
+		field("maxDevices", a.maxDevices == b.maxDevices);
+		field("maxGroupMembers", a.maxGroupMembers == b.maxGroupMembers);
+		field("historyRetention", a.historyRetention == b.historyRetention);
 		return names;
 	}
 

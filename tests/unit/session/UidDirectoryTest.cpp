@@ -18,6 +18,8 @@ class UidDirectoryTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testSameDeviceReconnectTakesOver);
 	CPPUNIT_TEST(testThirdDeviceTakesOver);
 	CPPUNIT_TEST(testGuardDisabled);
+	CPPUNIT_TEST(testDevicesEachHaveASession);
+	CPPUNIT_TEST(testDeviceLimit);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -109,6 +111,45 @@ public:
 		d.claim("alice", ref(0, 1), "phone", 0);
 		d.claim("alice", ref(0, 2), "laptop", 0);
 		CPPUNIT_ASSERT(!d.claim("alice", ref(0, 3), "phone", 0).refused);
+	}
+
+	void testDevicesEachHaveASession()
+	{
+		UidDirectory d(10000);
+		CPPUNIT_ASSERT(!d.claimDevice("bob", ref(0, 1), "phone", true, 8).previous.valid());
+		CPPUNIT_ASSERT(!d.claimDevice("bob", ref(1, 2), "laptop", false, 8).previous.valid());
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), d.devices("bob"));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), d.size()); // uids
+		std::vector<UidDirectory::Member> members;
+		d.sessions("bob", members);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), members.size());
+		CPPUNIT_ASSERT(members[0].session == ref(0, 1) && members[0].carbons);
+		CPPUNIT_ASSERT(members[1].session == ref(1, 2) && !members[1].carbons);
+		// The same device again takes over its own session only.
+		UidDirectory::Claim c = d.claimDevice("bob", ref(0, 3), "laptop", true, 8);
+		CPPUNIT_ASSERT(c.previous == ref(1, 2));
+		CPPUNIT_ASSERT(!d.release("bob", ref(1, 2))); // stale
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), d.devices("bob"));
+		// Releasing the first keeps the others, found by find() too.
+		CPPUNIT_ASSERT(d.release("bob", ref(0, 1)));
+		CPPUNIT_ASSERT(d.find("bob") == ref(0, 3));
+		CPPUNIT_ASSERT(d.release("bob", ref(0, 3)));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(0), d.size());
+	}
+
+	void testDeviceLimit()
+	{
+		UidDirectory d(10000);
+		CPPUNIT_ASSERT(!d.claimDevice("bob", ref(0, 1), "a", false, 2).deviceLimit);
+		CPPUNIT_ASSERT(!d.claimDevice("bob", ref(0, 2), "b", false, 2).deviceLimit);
+		UidDirectory::Claim refused = d.claimDevice("bob", ref(0, 3), "c", false, 2);
+		CPPUNIT_ASSERT(refused.deviceLimit);
+		CPPUNIT_ASSERT(!refused.previous.valid());
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), d.devices("bob"));
+		// A reconnect of a known device is no extra device.
+		CPPUNIT_ASSERT(!d.claimDevice("bob", ref(0, 4), "b", false, 2).deviceLimit);
+		CPPUNIT_ASSERT(d.release("bob", ref(0, 1)));
+		CPPUNIT_ASSERT(!d.claimDevice("bob", ref(0, 5), "c", false, 2).deviceLimit);
 	}
 };
 
