@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include "server/admin/MetricsReport.h"
+#include "server/admin/GroupsApi.h"
 #include "server/protocol/LogText.h"
 #include "server/metrics/Exposition.h"
 #include "server/protocol/Uid.h"
@@ -32,14 +33,6 @@ std::string json(const Poco::JSON::Object& object)
 	object.stringify(out);
 	out << '\n';
 	return out.str();
-}
-
-
-AdminResponse ok(const Poco::JSON::Object& object)
-{
-	AdminResponse r;
-	r.body = json(object);
-	return r;
 }
 
 
@@ -113,6 +106,14 @@ bool AdminApi::sameSecret(const std::string& a, const std::string& b)
 }
 
 
+AdminResponse AdminApi::ok(const Poco::JSON::Object& object)
+{
+	AdminResponse r;
+	r.body = json(object);
+	return r;
+}
+
+
 AdminResponse AdminApi::error(int status, const std::string& message)
 {
 	Poco::JSON::Object o;
@@ -148,7 +149,7 @@ AdminResponse AdminApi::handle(const AdminRequest& request) const
 
 bool AdminApi::wantsBody(const AdminRequest& request) const
 {
-	return request.method == "POST" && request.path.compare(0, 4, "/v1/") == 0 && authorized(request);
+	return (request.method == "POST" || request.method == "PUT") && request.path.compare(0, 4, "/v1/") == 0 && authorized(request);
 }
 
 
@@ -225,6 +226,7 @@ AdminResponse AdminApi::api(const AdminRequest& request) const
 		if (parts.size() == 3) return request.method == "GET" ? findSession(uid) : methodNotAllowed("GET");
 		if (parts.size() == 4 && parts[3] == "kick") return request.method == "POST" ? kick(uid, request) : methodNotAllowed("POST");
 	}
+	if (parts.size() >= 2 && parts[1] == "groups") return GroupsApi(_context, _logger).handle(request, parts);
 	if (parts.size() == 2 && parts[1] == "bans")
 	{
 		if (request.method == "GET") return listBans();
@@ -271,26 +273,45 @@ AdminResponse AdminApi::stats() const
 }
 
 
-AdminResponse AdminApi::listSessions(const AdminRequest& request) const
+bool AdminApi::prefixAndLimit(const AdminRequest& request, std::size_t maxLimit, std::string& prefix, std::size_t& limit, AdminResponse& failure)
 {
-	std::string prefix;
-	std::size_t limit = DEFAULT_LIST_LIMIT;
 	for (const auto& kv: request.query)
 	{
 		if (kv.first == "prefix")
 		{
 			prefix = kv.second;
-			if (prefix.size() > 64) return error(400, "prefix: at most 64 characters");
+			if (prefix.size() > 64)
+			{
+				failure = error(400, "prefix: at most 64 characters");
+				return false;
+			}
 		}
 		else if (kv.first == "limit")
 		{
 			unsigned value = 0;
-			if (!Poco::NumberParser::tryParseUnsigned(kv.second, value) || value < 1 || value > MAX_LIST_LIMIT)
-				return error(400, "limit: expected a whole number from 1 to " + std::to_string(MAX_LIST_LIMIT) + ", got \"" + protocol::escaped(kv.second, 32) + "\"");
+			if (!Poco::NumberParser::tryParseUnsigned(kv.second, value) || value < 1 || value > maxLimit)
+			{
+				failure = error(400, "limit: expected a whole number from 1 to " + std::to_string(maxLimit) + ", got \"" + protocol::escaped(kv.second, 32) + "\"");
+				return false;
+			}
 			limit = value;
 		}
-		else return error(400, "unknown query parameter \"" + protocol::escaped(kv.first, 64) + "\" (prefix, limit)");
+		else
+		{
+			failure = error(400, "unknown query parameter \"" + protocol::escaped(kv.first, 64) + "\" (prefix, limit)");
+			return false;
+		}
 	}
+	return true;
+}
+
+
+AdminResponse AdminApi::listSessions(const AdminRequest& request) const
+{
+	std::string prefix;
+	std::size_t limit = DEFAULT_LIST_LIMIT;
+	AdminResponse failure;
+	if (!prefixAndLimit(request, MAX_LIST_LIMIT, prefix, limit, failure)) return failure;
 	session::SessionQuery::Page page = _context.query.list(prefix, limit, QUERY_TIMEOUT_MS);
 	Poco::JSON::Array sessions;
 	for (const auto& s: page.sessions) sessions.add(summaryJson(s));

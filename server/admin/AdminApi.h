@@ -74,7 +74,7 @@ public:
 
 	bool wantsBody(const AdminRequest& request) const;
 		/// Whether request (without its body yet) is one whose body is read:
-		/// an authorized POST under /v1/. Any other body is never read, so
+		/// an authorized POST or PUT under /v1/. Any other body is never read, so
 		/// no one without the token can hold an admin thread by sending one
 		/// slowly.
 
@@ -95,6 +95,19 @@ public:
 		/// address as its IPv4 one, the prefix only if shorter than the
 		/// address). error says what is wrong, starting "address: ".
 
+	static AdminResponse error(int status, const std::string& message);
+		/// status with {"error": message} (bytes that are not UTF-8 as \\xNN).
+	static AdminResponse ok(const Poco::JSON::Object& object);
+		/// 200 with object.
+	static bool parseObject(const std::string& body, const std::string& example, Poco::JSON::Object::Ptr& pObject, AdminResponse& failure);
+		/// body as a JSON object; else failure is the 400 naming the
+		/// problem (not JSON, or not an object: example shows one).
+	static AdminResponse methodNotAllowed(const std::string& allow);
+	static bool prefixAndLimit(const AdminRequest& request, std::size_t maxLimit, std::string& prefix, std::size_t& limit, AdminResponse& failure);
+		/// The query ?prefix=P&limit=N (either may be missing: prefix and
+		/// limit keep their values); else failure is the 400 naming the
+		/// parameter.
+
 private:
 	AdminResponse metrics() const;
 	AdminResponse health() const;
@@ -110,12 +123,6 @@ private:
 	bool authorized(const AdminRequest& request) const;
 	void logRefusal(const AdminRequest& request) const;
 		/// At most MAX_REFUSAL_LOGS lines a minute, then a count.
-
-	static AdminResponse error(int status, const std::string& message);
-	static bool parseObject(const std::string& body, const std::string& example, Poco::JSON::Object::Ptr& pObject, AdminResponse& failure);
-		/// body as a JSON object; else failure is the 400 naming the
-		/// problem (not JSON, or not an object: example shows one).
-	static AdminResponse methodNotAllowed(const std::string& allow);
 
 	const AdminContext& _context;
 	const AdminListenerCounters* _pListener;

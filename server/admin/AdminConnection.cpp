@@ -373,10 +373,14 @@ std::string AdminConnection::format(const AdminResponse& response, bool headOnly
 	out += Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status));
 	out += "\r\nDate: ";
 	out += Poco::DateTimeFormatter::format(Poco::DateTime(), Poco::DateTimeFormat::HTTP_FORMAT);
-	out += "\r\nServer: imgated\r\nConnection: Close\r\nCache-Control: no-store\r\nContent-Type: ";
-	out += response.contentType;
-	out += "\r\nContent-Length: ";
-	out += std::to_string(response.body.size());
+	out += "\r\nServer: imgated\r\nConnection: Close\r\nCache-Control: no-store";
+	if (response.status != 204) // no content, and RFC 9110 allows no Content-Length
+	{
+		out += "\r\nContent-Type: ";
+		out += response.contentType;
+		out += "\r\nContent-Length: ";
+		out += std::to_string(response.body.size());
+	}
 	if (!response.allow.empty())
 	{
 		out += "\r\nAllow: ";

@@ -174,6 +174,11 @@ void Session::handleFrame(const protocol::Frame& frame)
 		if (_state != LOGGED_IN) failRequest(frame, Status::NOT_LOGGED_IN, "log in first");
 		else handleDeliverAck(frame);
 		break;
+	case Command::HISTORY:
+		if (_state != LOGGED_IN) failRequest(frame, Status::NOT_LOGGED_IN, "log in first");
+		else handleHistory(frame);
+		break;
+	case Command::HISTORY_RESP:
 	case Command::LOGIN_RESP:
 	case Command::HEARTBEAT_RESP:
 	case Command::MSG_SEND_ACK:
@@ -363,6 +368,11 @@ void Session::handleSend(const protocol::Frame& frame)
 		refuseSend(frame.seq, request.client_msg_id(), status);
 		return;
 	}
+	if (request.transient())
+	{
+		sendTransient(frame.seq, request);
+		return;
+	}
 	store::NewMessage message;
 	message.fromUid = _uid;
 	message.fromDevice = positionDevice();
@@ -373,6 +383,51 @@ void Session::handleSend(const protocol::Frame& frame)
 	message.timestampMs = nowMs();
 	++_unanswered; // before submit(): the memory store answers inline
 	_manager.submit(*this, frame.seq, std::move(message));
+}
+
+
+void Session::sendTransient(Poco::UInt32 seq, imgate::v1::MessageSend& request)
+{
+	// Never stored: one MSG_DELIVER (transient, msg_id 0), encoded once,
+	// for every session online now; no retransmission, no acknowledgement.
+	imgate::v1::MessageDeliver deliver;
+	deliver.set_from_uid(_uid);
+	deliver.set_payload(std::move(*request.mutable_payload()));
+	deliver.set_timestamp_ms(nowMs());
+	deliver.set_transient(true);
+	if (request.to_group().empty()) deliver.set_to_uid(request.to_uid());
+	else deliver.set_group_id(request.to_group());
+	auto pFrame = std::make_shared<std::string>();
+	FrameEncoder::append(*pFrame, Command::MSG_DELIVER, Status::OK, 0, deliver);
+	const Poco::UInt64 clientMsgId = request.client_msg_id();
+	++_unanswered;
+	_manager.sendTransient(*this, seq, clientMsgId, request.to_uid(), request.to_group(), pFrame);
+}
+
+
+void Session::deliverTransient(const std::string& frame)
+{
+	poco_assert_dbg(loop().inLoopContext());
+	// Best effort: a session that does not read gets no more of them.
+	if (_state != LOGGED_IN || closing() || outputSize() >= net::Connection::HIGH_WATER) return;
+	output() += frame;
+	loop().counters().transientMessages.add();
+}
+
+
+void Session::answerTransient(Poco::UInt32 seq, Poco::UInt64 clientMsgId, Status status)
+{
+	poco_assert_dbg(loop().inLoopContext());
+	if (_unanswered > 0) --_unanswered;
+	if (status == Status::OK)
+	{
+		imgate::v1::MessageSendAck ack;
+		ack.set_client_msg_id(clientMsgId);
+		ack.set_timestamp_ms(nowMs());
+		FrameEncoder::append(output(), Command::MSG_SEND_ACK, Status::OK, seq, ack);
+	}
+	else refuseSend(seq, clientMsgId, status);
+	farewellIfAnswered();
 }
 
 
@@ -419,12 +474,89 @@ void Session::sendAck(Poco::UInt32 seq, Poco::UInt64 clientMsgId, const store::A
 		FrameEncoder::append(output(), Command::MSG_SEND_ACK, Status::OK, seq, ack);
 	}
 	else refuseSend(seq, clientMsgId, status);
-	if (_unanswered == 0 && _pFarewell)
+	farewellIfAnswered();
+}
+
+
+void Session::farewellIfAnswered()
+{
+	if (_unanswered > 0 || !_pFarewell) return;
+	std::unique_ptr<Farewell> pFarewell(std::move(_pFarewell));
+	if (pFarewell->command == Command::KICK) appendKick(pFarewell->reason, pFarewell->message);
+	else appendError(pFarewell->status, pFarewell->seq, pFarewell->message);
+}
+
+
+void Session::handleHistory(const protocol::Frame& frame)
+{
+	imgate::v1::HistoryRequest request;
+	if (!request.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength)))
 	{
-		std::unique_ptr<Farewell> pFarewell(std::move(_pFarewell));
-		if (pFarewell->command == Command::KICK) appendKick(pFarewell->reason, pFarewell->message);
-		else appendError(pFarewell->status, pFarewell->seq, pFarewell->message);
+		failRequest(frame, Status::BAD_REQUEST, "HistoryRequest body does not parse");
+		return;
 	}
+	if (!request.with_uid().empty() && !request.group_id().empty())
+	{
+		failRequest(frame, Status::BAD_REQUEST, "with_uid and group_id are exclusive");
+		return;
+	}
+	if ((!request.with_uid().empty() && !protocol::isValidUid(request.with_uid()))
+		|| (!request.group_id().empty() && !protocol::isValidUid(request.group_id())))
+	{
+		failRequest(frame, Status::BAD_REQUEST, "with_uid and group_id are 1 to 64 characters of A-Z a-z 0-9 _ . @ -");
+		return;
+	}
+	const SessionConfig& config = _manager.config();
+	store::HistoryQuery query;
+	query.uid = _uid;
+	query.beforeMsgId = request.before_msg_id();
+	query.limit = request.limit() == 0 ? std::size_t(DEFAULT_HISTORY_LIMIT) : std::min<std::size_t>(request.limit(), MAX_HISTORY_LIMIT);
+	query.maxBytes = config.maxBodySize > HISTORY_RESPONSE_OVERHEAD ? config.maxBodySize - HISTORY_RESPONSE_OVERHEAD : 1;
+	query.withUid = request.with_uid();
+	query.groupId = request.group_id();
+	// store.historyRetention = 0 keeps no history: nothing is that recent
+	// (the member check of a group still applies).
+	query.sinceMs = config.historyRetention ? nowMs() - static_cast<Poco::Int64>(config.historyRetention) * 1000 : nowMs() + 86400000;
+	++_unanswered; // answered before a LOGOUT or KICK closes, like MSG_SEND
+	_manager.readHistory(*this, frame.seq, query);
+}
+
+
+void Session::sendHistory(Poco::UInt32 seq, store::HistoryPage& page)
+{
+	poco_assert_dbg(loop().inLoopContext());
+	if (_unanswered > 0) --_unanswered;
+	if (!page.ok || page.notMember)
+	{
+		const Status status = page.notMember ? Status::NOT_MEMBER : Status::SERVER_BUSY;
+		countError(status);
+		FrameEncoder::append(output(), Command::HISTORY_RESP, status, seq, imgate::v1::HistoryResponse());
+	}
+	else
+	{
+		imgate::v1::HistoryResponse response;
+		response.set_more(page.more);
+		for (auto& m: page.messages)
+		{
+			imgate::v1::MessageDeliver* pEntry = response.add_messages();
+			pEntry->set_msg_id(m.msgId);
+			pEntry->set_from_uid(m.fromUid);
+			pEntry->set_payload(std::move(m.payload));
+			pEntry->set_timestamp_ms(m.timestampMs);
+			if (m.groupId.empty()) pEntry->set_to_uid(m.toUid);
+			else pEntry->set_group_id(m.groupId);
+		}
+		// The store's estimate keeps the page under the frame limit; this
+		// makes sure (a single entry always fits: its payload is bounded).
+		while (response.messages_size() > 1 && response.ByteSizeLong() > _manager.config().maxBodySize)
+		{
+			response.mutable_messages()->RemoveLast();
+			response.set_more(true);
+		}
+		loop().counters().historyRequests.add();
+		FrameEncoder::append(output(), Command::HISTORY_RESP, Status::OK, seq, response);
+	}
+	farewellIfAnswered();
 }
 
 
@@ -620,6 +752,11 @@ void Session::failRequest(const protocol::Frame& frame, Status status, const std
 		countError(status);
 		logError(status, message);
 		FrameEncoder::append(output(), Command::HEARTBEAT_RESP, status, frame.seq);
+		break;
+	case Command::HISTORY:
+		countError(status);
+		logError(status, message);
+		FrameEncoder::append(output(), Command::HISTORY_RESP, status, frame.seq, imgate::v1::HistoryResponse());
 		break;
 	case Command::MSG_SEND:
 		{

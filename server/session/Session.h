@@ -25,6 +25,7 @@
 namespace imgate {
 namespace v1 {
 class LoginRequest;
+class MessageSend;
 }
 namespace session {
 
@@ -79,6 +80,16 @@ public:
 		/// or a retransmission).
 
 	void sendAck(Poco::UInt32 seq, Poco::UInt64 clientMsgId, const store::AppendResult& result);
+
+	void deliverTransient(const std::string& frame);
+		/// A transient MSG_DELIVER (already encoded) for this session, if
+		/// it is logged in and reading.
+
+	void answerTransient(Poco::UInt32 seq, Poco::UInt64 clientMsgId, protocol::Status status);
+		/// MSG_SEND_ACK of a transient MSG_SEND seq (msg_id 0).
+
+	void sendHistory(Poco::UInt32 seq, store::HistoryPage& page);
+		/// The store's answer to this session's HISTORY seq: HISTORY_RESP.
 		/// Answers a MSG_SEND once the store has decided; also while the
 		/// session is closing after LOGOUT or a KICK.
 
@@ -122,7 +133,10 @@ private:
 	enum
 	{
 		MAX_HEARTBEAT_TIMEOUT = 86400, /// s, as session.heartbeatTimeout allows
-		UNAUTHENTICATED_LOG_LINES = 60 /// a minute, per loop
+		UNAUTHENTICATED_LOG_LINES = 60, /// a minute, per loop
+		DEFAULT_HISTORY_LIMIT = 50,     /// HistoryRequest.limit 0
+		MAX_HISTORY_LIMIT = 200,        /// a larger limit means this
+		HISTORY_RESPONSE_OVERHEAD = 16  /// HistoryResponse bytes besides its entries (more), at most
 	};
 
 	struct Farewell
@@ -156,6 +170,10 @@ private:
 	void refuseSend(Poco::UInt32 seq, Poco::UInt64 clientMsgId, protocol::Status status);
 		/// MSG_SEND_ACK with an error status (counted).
 	void handleDeliverAck(const protocol::Frame& frame);
+	void handleHistory(const protocol::Frame& frame);
+	void sendTransient(Poco::UInt32 seq, imgate::v1::MessageSend& request);
+	void farewellIfAnswered();
+		/// Sends the KICK or ERROR held back once every request is answered.
 	void failRequest(const protocol::Frame& frame, protocol::Status status, const std::string& message);
 	void sendError(protocol::Status status, Poco::UInt32 seq, const std::string& message, bool log = true);
 		/// ERROR (counted; logged within the budgets if log).

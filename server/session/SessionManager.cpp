@@ -215,6 +215,12 @@ void SessionManager::addSessions(const std::string& uid, bool carbonsOnly, const
 
 void SessionManager::wake(std::vector<SessionRef>& refs)
 {
+	post(refs, [](Session& s) { s.deliverPending(); });
+}
+
+
+void SessionManager::post(std::vector<SessionRef>& refs, const std::function<void(Session&)>& action)
+{
 	if (refs.empty()) return;
 	// One task per loop: a group of 1,000 members costs at most one post
 	// per loop, and no loop runs any session but its own.
@@ -228,19 +234,19 @@ void SessionManager::wake(std::vector<SessionRef>& refs)
 		if (last - first == 1)
 		{
 			const SessionRef ref = refs[first];
-			runOn(loop, [this, ref]()
+			runOn(loop, [this, ref, action]()
 			{
-				if (Session* pSession = find(ref)) pSession->deliverPending();
+				if (Session* pSession = find(ref)) action(*pSession);
 			});
 		}
 		else
 		{
 			auto pRefs = std::make_shared<std::vector<SessionRef>>(refs.begin() + static_cast<std::ptrdiff_t>(first), refs.begin() + static_cast<std::ptrdiff_t>(last));
-			runOn(loop, [this, pRefs]()
+			runOn(loop, [this, pRefs, action]()
 			{
 				for (const SessionRef& ref: *pRefs)
 				{
-					if (Session* pSession = find(ref)) pSession->deliverPending();
+					if (Session* pSession = find(ref)) action(*pSession);
 				}
 			});
 		}
@@ -260,6 +266,61 @@ void SessionManager::fetchPending(Session& session, Poco::UInt64 afterMsgId, std
 		runOn(ref.loop, [this, ref, retransmission, pPage]()
 		{
 			if (Session* pSession = find(ref)) pSession->onPending(*pPage, retransmission);
+		});
+	});
+}
+
+
+void SessionManager::sendTransient(Session& sender, Poco::UInt32 seq, Poco::UInt64 clientMsgId, const std::string& toUid, const std::string& toGroup,
+	std::shared_ptr<const std::string> pFrame)
+{
+	poco_assert_dbg(sender.loop().inLoopContext());
+	const SessionRef from = sender.ref();
+	const std::string fromUid = sender.uid();
+	auto handOut = [this, from, fromUid, pFrame](const std::vector<std::string>& uids)
+	{
+		std::vector<SessionRef> refs;
+		for (const std::string& uid: uids) addSessions(uid, uid == fromUid, from, refs);
+		post(refs, [pFrame](Session& s) { s.deliverTransient(*pFrame); });
+	};
+	auto answer = [this, from, seq, clientMsgId](protocol::Status status)
+	{
+		runOn(from.loop, [this, from, seq, clientMsgId, status]()
+		{
+			if (Session* pSender = find(from)) pSender->answerTransient(seq, clientMsgId, status);
+		});
+	};
+	if (toGroup.empty())
+	{
+		std::vector<std::string> uids{toUid};
+		if (toUid != fromUid) uids.push_back(fromUid);
+		handOut(uids);
+		answer(protocol::Status::OK);
+		return;
+	}
+	_store.readGroup(toGroup, [fromUid, handOut, answer](bool found, const store::Group& group)
+	{
+		if (!found || !std::binary_search(group.members.begin(), group.members.end(), fromUid))
+		{
+			answer(protocol::Status::NOT_MEMBER);
+			return;
+		}
+		handOut(group.members);
+		answer(protocol::Status::OK);
+	});
+}
+
+
+void SessionManager::readHistory(Session& session, Poco::UInt32 seq, const store::HistoryQuery& query)
+{
+	poco_assert_dbg(session.loop().inLoopContext());
+	const SessionRef ref = session.ref();
+	_store.readHistory(query, [this, ref, seq](store::HistoryPage&& page)
+	{
+		auto pPage = std::make_shared<store::HistoryPage>(std::move(page));
+		runOn(ref.loop, [this, ref, seq, pPage]()
+		{
+			if (Session* pSession = find(ref)) pSession->sendHistory(seq, *pPage);
 		});
 	});
 }

@@ -89,6 +89,17 @@ public:
 		/// store; the page comes back to Session::onPending() on its loop
 		/// (dropped if the session is gone by then).
 
+	void sendTransient(Session& sender, Poco::UInt32 seq, Poco::UInt64 clientMsgId, const std::string& toUid, const std::string& toGroup,
+		std::shared_ptr<const std::string> pFrame);
+		/// Session's loop: hands the encoded transient MSG_DELIVER to the
+		/// sessions online now (the recipient's, or each member's of
+		/// toGroup, and the sender's other sessions with carbons), then
+		/// answers the sender (NOT_MEMBER unless it is in toGroup).
+
+	void readHistory(Session& session, Poco::UInt32 seq, const store::HistoryQuery& query);
+		/// Session's loop: reads a HISTORY page from the store; it comes
+		/// back to Session::sendHistory() on the session's loop.
+
 	void notifyRecipient(const std::string& uid);
 		/// Any thread: the uid's sessions (if online) fill their windows.
 
@@ -146,6 +157,8 @@ private:
 	void runOn(std::size_t loopIndex, Task&& task);
 	void wake(std::vector<SessionRef>& refs);
 		/// Each session in refs fills its window: one task per loop.
+	void post(std::vector<SessionRef>& refs, const std::function<void(Session&)>& action);
+		/// action for each session in refs (those still open) on its loop: one task per loop.
 	void addSessions(const std::string& uid, bool carbonsOnly, const SessionRef& except, std::vector<SessionRef>& refs);
 	Session* find(const SessionRef& ref);
 	void kickIfBannedSince(Session& session, Poco::UInt64 ticket);

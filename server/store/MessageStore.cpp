@@ -32,6 +32,14 @@ void MessageStore::openDevice(const std::string&, const std::string&)
 }
 
 
+void MessageStore::readGroup(const std::string& gid, FindGroupCallback done)
+{
+	Group group;
+	const bool found = findGroup(gid, group);
+	done(found, group);
+}
+
+
 bool MessageStore::writable(std::string&) const
 {
 	return true;

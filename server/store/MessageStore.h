@@ -246,6 +246,13 @@ public:
 	virtual bool findGroup(const std::string& gid, Group& group) = 0;
 		/// Reads on the caller's thread (the admin API; not event loops).
 
+	using FindGroupCallback = std::function<void(bool found, const Group& group)>;
+
+	virtual void readGroup(const std::string& gid, FindGroupCallback done);
+		/// findGroup() without waiting (event loops): done runs exactly once,
+		/// on any thread, with no store lock held. Default: findGroup() on
+		/// the caller's thread (a store whose groups are in memory).
+
 	virtual std::vector<std::string> listGroups(const std::string& prefix, std::size_t limit, bool& truncated) = 0;
 		/// Gids starting with prefix, sorted, at most limit; truncated if
 		/// more exist. The caller's thread (not event loops).

@@ -374,6 +374,29 @@ bool SqliteMessageStore::findGroup(const std::string& gid, Group& group)
 }
 
 
+void SqliteMessageStore::readGroup(const std::string& gid, FindGroupCallback done)
+{
+	auto pDone = std::make_shared<FindGroupCallback>(std::move(done));
+	queueRead([this, gid, pDone](SqliteReader* pReader)
+	{
+		Group group;
+		bool found = false;
+		if (pReader)
+		{
+			try
+			{
+				found = pReader->findGroup(gid, group);
+			}
+			catch (Poco::Exception& exc)
+			{
+				_logger.error("cannot read %s: %s", _options.path, SqliteDatabase::cause(exc));
+			}
+		}
+		(*pDone)(found, group);
+	});
+}
+
+
 std::vector<std::string> SqliteMessageStore::listGroups(const std::string& prefix, std::size_t limit, bool& truncated)
 {
 	Poco::FastMutex::ScopedLock lock(_countMutex);

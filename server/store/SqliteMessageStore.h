@@ -86,6 +86,8 @@ public:
 	void readHistory(const HistoryQuery& query, HistoryCallback done) override;
 	void changeGroup(const GroupChange& change, GroupCallback done) override;
 	bool findGroup(const std::string& gid, Group& group) override;
+	void readGroup(const std::string& gid, FindGroupCallback done) override;
+		/// On a reader thread.
 	std::vector<std::string> listGroups(const std::string& prefix, std::size_t limit, bool& truncated) override;
 	void acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position, const std::vector<Poco::UInt64>& msgIds) override;
 	void openDevice(const std::string& uid, const std::string& device) override;

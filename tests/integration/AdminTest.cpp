@@ -6,6 +6,7 @@
 // /v1/ API's answers and errors, and an admin kick reaching the client.
 //
 
+#include "tests/support/AdminHttp.h"
 #include "tests/support/ServerProcess.h"
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/JSON/Object.h"
@@ -33,50 +34,11 @@ using imgate::client::Reply;
 using imgate::protocol::Command;
 using imgate::protocol::Status;
 using imgate::test::ServerProcess;
+using imgate::test::Http;
+using imgate::test::json;
+using imgate::test::request;
 
 namespace {
-
-struct Http
-{
-	int status = 0;
-	std::string body;
-	std::string contentType;
-	std::string allow;
-	std::string challenge;
-};
-
-
-Http request(Poco::UInt16 port, const std::string& method, const std::string& path, const std::string& token = "",
-	const std::string& body = "", bool sendBody = false)
-{
-	Poco::Net::HTTPClientSession session("127.0.0.1", port);
-	session.setTimeout(Poco::Timespan(10, 0));
-	Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-	if (!token.empty()) req.set("Authorization", "Bearer " + token);
-	if (sendBody || !body.empty())
-	{
-		req.setContentType("application/json");
-		req.setContentLength(static_cast<std::streamsize>(body.size()));
-	}
-	std::ostream& out = session.sendRequest(req);
-	out << body;
-	Poco::Net::HTTPResponse resp;
-	std::istream& in = session.receiveResponse(resp);
-	Http h;
-	h.status = resp.getStatus();
-	Poco::StreamCopier::copyToString(in, h.body);
-	h.contentType = resp.getContentType();
-	h.allow = resp.get("Allow", "");
-	h.challenge = resp.get("WWW-Authenticate", "");
-	return h;
-}
-
-
-Poco::JSON::Object::Ptr json(const std::string& text)
-{
-	return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
-}
-
 
 class Scrape
 	/// A strict reader of the Prometheus text format (0.0.4): every sample
