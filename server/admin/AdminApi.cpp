@@ -510,9 +510,13 @@ AdminResponse AdminApi::addBan(const AdminRequest& request) const
 	if (ban.reason.empty()) ban.reason = "banned by an administrator";
 	_logger.information("admin: ban address=%s uid=%s %s (asked from %s)", ban.address, ban.uid,
 		ban.seconds ? "for " + std::to_string(ban.seconds) + " s" : std::string("until lifted"), request.peer);
+	// Allowed (an operator may mean it), never silently: as for the ban files.
+	const std::string everything = ban.address == "0.0.0.0/0" ? "every IPv4 address" : ban.address == "::/0" ? "every IPv6 address" : "";
+	if (!everything.empty()) _logger.warning("admin: the ban of %s bans %s (asked from %s)", ban.address, everything, request.peer);
 	// Straight to the plugins' ban stores, which say whether they kept it.
 	if (!_context.filters.recordBan(ban)) return error(507, "no plugin recorded the ban (the blacklist's ban table may be full: see its log)");
 	Poco::JSON::Object o = banTarget(ban);
+	if (!everything.empty()) o.set("warning", ban.address + " bans " + everything);
 	o.set("seconds", static_cast<Poco::UInt64>(ban.seconds));
 	o.set("banned", true);
 	return ok(o);

@@ -342,6 +342,7 @@ void Session::completeLogin(const protocol::Frame& frame, const imgate::v1::Logi
 	response.set_server_time_ms(nowMs());
 	response.set_heartbeat_interval_s(config.heartbeatInterval);
 	response.set_session_id(Poco::NumberFormatter::formatHex(id(), 16));
+	response.set_protocol(PROTOCOL_VERSION);
 	FrameEncoder::append(output(), Command::LOGIN_RESP, Status::OK, frame.seq, response);
 	rearm();
 	if (_perDevice) _manager.store().openDevice(_uid, positionDevice());

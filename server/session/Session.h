@@ -139,6 +139,8 @@ private:
 		HISTORY_RESPONSE_OVERHEAD = 16  /// HistoryResponse bytes besides its entries (more), at most
 	};
 
+	static constexpr const char* PROTOCOL_VERSION = "1.1"; /// LoginResponse.protocol
+
 	struct Farewell
 		/// The last frame, decided while MSG_SENDs still wait for their
 		/// answers: a KICK, or the ERROR of a stream that cannot go on.

@@ -395,7 +395,7 @@ void SessionManager::forgetOldAddressKicks()
 void SessionManager::ban(const imgate::BanRequest& request)
 {
 	_logger.information("ban address=%s uid=%s %s by %s: %s", request.address, request.uid,
-		request.seconds ? "for " + std::to_string(request.seconds) + " s" : std::string("until lifted"), request.origin, protocol::quoted(request.reason));
+		request.seconds ? "for " + std::to_string(request.seconds) + " s" : std::string("until lifted"), protocol::escaped(request.origin, 64), protocol::quoted(request.reason));
 	_filters.ban(request);
 }
 

@@ -529,6 +529,14 @@ public:
 		CPPUNIT_ASSERT(server->connect()->login("mallory", "").result() == Status::OK);
 		CPPUNIT_ASSERT_EQUAL(0, json(request(port, "GET", "/v1/bans").body)->getValue<int>("count"));
 
+		// A ban of a whole address family is kept, with a warning (IPv6
+		// here: the test's clients come over IPv4).
+		h = request(port, "POST", "/v1/bans", "", "{\"address\": \"::/0\", \"seconds\": 60}");
+		CPPUNIT_ASSERT_EQUAL(200, h.status);
+		CPPUNIT_ASSERT_EQUAL(std::string("::/0 bans every IPv6 address"), json(h.body)->getValue<std::string>("warning"));
+		CPPUNIT_ASSERT(server->waitForLog("admin: the ban of ::/0 bans every IPv6 address (asked from 127.0.0.1:"));
+		CPPUNIT_ASSERT_EQUAL(200, request(port, "DELETE", "/v1/bans?address=::/0").status);
+
 		// What the API refuses, and why.
 		h = request(port, "POST", "/v1/bans", "", "{\"address\": \"10.0.0.1/8\"}");
 		CPPUNIT_ASSERT_EQUAL(400, h.status);

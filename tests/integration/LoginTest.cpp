@@ -65,6 +65,7 @@ public:
 		auto body = r.parse<imgate::v1::LoginResponse>();
 		CPPUNIT_ASSERT_EQUAL(7u, body.heartbeat_interval_s());
 		CPPUNIT_ASSERT(!body.session_id().empty());
+		CPPUNIT_ASSERT_EQUAL(std::string("1.1"), body.protocol());
 		CPPUNIT_ASSERT(body.server_time_ms() >= before - 1000 && body.server_time_ms() <= after + 1000);
 		Reply hb = heartbeat(*c);
 		CPPUNIT_ASSERT(hb.result() == Status::OK);
