@@ -7,6 +7,8 @@
 // refuses sends explicitly and loses nothing it acknowledged.
 //
 
+#include "tests/support/AdminHttp.h"
+#include "server/protocol/FrameEncoder.h"
 #include "tests/support/ServerProcess.h"
 #include "tests/support/Wait.h"
 #include "imgate/v1/imgate.pb.h"
@@ -28,6 +30,7 @@ class DurabilityTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testSigkillLosesNothing);
 	CPPUNIT_TEST(testSigtermLosesNothing);
 	CPPUNIT_TEST(testFullDatabaseRefusesAndLosesNothing);
+	CPPUNIT_TEST(testSigkillLosesNoGroupMessage);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -139,6 +142,56 @@ public:
 		CPPUNIT_ASSERT_EQUAL(sent.okIds[6], static_cast<Poco::UInt64>(again.parse<imgate::v1::MessageSendAck>().msg_id()));
 		Reply extra;
 		CPPUNIT_ASSERT(!bob->receiveCommand(extra, Command::MSG_DELIVER, Poco::Timespan(1, 0)));
+	}
+
+	void testSigkillLosesNoGroupMessage()
+	{
+		// Protocol 1.1: kill -9 right after a group message's OK ack; every
+		// member gets it after the restart (and the group is still there).
+		_settings["admin.allowNoToken"] = "true";
+		const Poco::UInt64 n = 50;
+		std::vector<Poco::UInt64> ids;
+		{
+			ServerProcess server(_settings);
+			test::Http h = test::request(server.adminPort(), "PUT", "/v1/groups/team", "", "{\"members\": [\"alice\", \"bob\", \"carol\", \"dave\"]}");
+			CPPUNIT_ASSERT_EQUAL(200, h.status);
+			auto alice = server.login("alice");
+			std::string wire;
+			for (Poco::UInt64 i = 1; i <= n; ++i)
+			{
+				imgate::v1::MessageSend m;
+				m.set_to_group("team");
+				m.set_client_msg_id(i);
+				m.set_payload(payloadOf(i));
+				protocol::FrameEncoder::append(wire, Command::MSG_SEND, Status::OK, static_cast<Poco::UInt32>(i), m);
+			}
+			alice->sendRaw(wire);
+			for (Poco::UInt64 i = 1; i <= n; ++i)
+			{
+				Reply ack;
+				CPPUNIT_ASSERT(alice->receiveReply(ack, Command::MSG_SEND_ACK, static_cast<Poco::UInt32>(i), Poco::Timespan(10, 0)));
+				CPPUNIT_ASSERT(ack.result() == Status::OK);
+				ids.push_back(ack.parse<imgate::v1::MessageSendAck>().msg_id());
+			}
+			server.signal(SIGKILL); // at once after the last ack
+			CPPUNIT_ASSERT_EQUAL(128 + SIGKILL, server.waitExit(15000));
+		}
+		ServerProcess server(_settings);
+		for (const char* uid: {"bob", "carol", "dave"})
+		{
+			auto member = server.login(uid);
+			for (Poco::UInt64 i = 0; i < n; ++i)
+			{
+				Reply r;
+				CPPUNIT_ASSERT_MESSAGE(std::string(uid) + " waits for message " + std::to_string(i + 1), member->receiveCommand(r, Command::MSG_DELIVER, Poco::Timespan(10, 0)));
+				auto d = r.parse<imgate::v1::MessageDeliver>();
+				CPPUNIT_ASSERT_EQUAL(ids[i], static_cast<Poco::UInt64>(d.msg_id()));
+				CPPUNIT_ASSERT_EQUAL(std::string("team"), d.group_id());
+				CPPUNIT_ASSERT(d.payload() == payloadOf(i + 1));
+				member->ackDeliveries({d.msg_id()});
+			}
+		}
+		CPPUNIT_ASSERT_EQUAL(200, test::request(server.adminPort(), "GET", "/v1/groups/team").status);
 	}
 
 	void testSigkillLosesNothing()
