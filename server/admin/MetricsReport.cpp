@@ -23,13 +23,14 @@ namespace {
 using metrics::Exposition;
 using metrics::LoopCounters;
 
-// Every status protocol v1 defines, so that each series exists from the start.
+// Every status protocol v1 and 1.1 define, so that each series exists from the start.
 const protocol::Status STATUSES[] = {
 	protocol::Status::OK, protocol::Status::BAD_REQUEST, protocol::Status::UNSUPPORTED_VERSION,
 	protocol::Status::UNKNOWN_COMMAND, protocol::Status::FRAME_TOO_LARGE, protocol::Status::AUTH_FAILED,
 	protocol::Status::NOT_LOGGED_IN, protocol::Status::ALREADY_LOGGED_IN, protocol::Status::BANNED,
-	protocol::Status::RATE_LIMITED, protocol::Status::RECIPIENT_INVALID, protocol::Status::PAYLOAD_TOO_LARGE,
-	protocol::Status::SERVER_BUSY, protocol::Status::SHUTTING_DOWN, protocol::Status::INTERNAL};
+	protocol::Status::RATE_LIMITED, protocol::Status::DEVICE_LIMIT, protocol::Status::RECIPIENT_INVALID,
+	protocol::Status::PAYLOAD_TOO_LARGE, protocol::Status::NOT_MEMBER, protocol::Status::SERVER_BUSY,
+	protocol::Status::SHUTTING_DOWN, protocol::Status::INTERNAL};
 
 
 template <class Field>
@@ -148,6 +149,10 @@ std::string MetricsReport::render(const AdminContext& context, const AdminListen
 	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.messagesRetransmitted; }));
 	out.counter("imgate_messages_acknowledged_total", "Deliveries the recipient acknowledged (MSG_DELIVER_ACK).");
 	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.messagesAcknowledged; }));
+	out.counter("imgate_history_requests_total", "HISTORY requests answered with a page (protocol 1.1).");
+	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.historyRequests; }));
+	out.counter("imgate_transient_deliveries_total", "Transient MSG_DELIVERs handed to sessions (protocol 1.1; never stored).");
+	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.transientMessages; }));
 	out.gauge("imgate_deliveries_in_flight", "Deliveries sent and not yet acknowledged, over all open sessions.");
 	Poco::Int64 inFlight = 0;
 	for (std::size_t i = 0; i < loops.size(); ++i) inFlight += loops.loop(i).counters().deliveriesInFlight.value();

@@ -61,7 +61,7 @@ struct alignas(64) LoopCounters
 	Counter messagesRetransmitted;    /// MSG_DELIVER sent again after the retransmit timeout.
 	Counter messagesAcknowledged;     /// MSG_DELIVER_ACKs that cleared an in-flight delivery.
 	Counter historyRequests;          /// HISTORY answered with a page.
-	Counter transientMessages;        /// Transient MSG_SENDs handed to online sessions.
+	Counter transientMessages;        /// Transient MSG_DELIVERs handed to sessions.
 	Counter kicks[KICK_SLOTS];        /// KICKs sent, by reason.
 	Gauge deliveriesInFlight;         /// Sent, not yet acknowledged, in open sessions.
 };

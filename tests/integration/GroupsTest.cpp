@@ -287,6 +287,11 @@ public:
 		Reply h = history(*bob, all);
 		CPPUNIT_ASSERT(h.result() == Status::OK);
 		CPPUNIT_ASSERT_EQUAL(0, h.parse<imgate::v1::HistoryResponse>().messages_size());
+		// Counted: one transient delivery (bob's), one history page.
+		const std::string metrics = admin("GET", "/metrics").body;
+		CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("\nimgate_transient_deliveries_total 1\n") != std::string::npos);
+		CPPUNIT_ASSERT(metrics.find("\nimgate_history_requests_total 1\n") != std::string::npos);
+		CPPUNIT_ASSERT(metrics.find("imgate_errors_total{status=\"NOT_MEMBER\"} 0") != std::string::npos);
 	}
 
 	void testTransientToGroup()
