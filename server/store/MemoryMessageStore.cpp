@@ -6,14 +6,66 @@
 
 #include "server/store/MemoryMessageStore.h"
 #include "Poco/Bugcheck.h"
-#include "Poco/Exception.h"
 #include "Poco/Timestamp.h"
 #include <algorithm>
 #include <functional>
+#include <iterator>
+#include <limits>
 #include <mutex>
 
 namespace imgate {
 namespace store {
+
+namespace {
+
+// Bookkeeping costs (bytes) beside the strings: a node's header and
+// allocation overhead.
+const std::size_t NODE_OVERHEAD = 48;
+const std::size_t ABOVE_COST = sizeof(Poco::UInt64) + NODE_OVERHEAD;
+const std::size_t INITIAL_ROWS = 4; // an inbox's first allocation: most hold a few rows
+
+} // namespace
+
+
+class MemoryMessageStore::ShardLocks
+	/// Locks a set of shards in increasing index order (the class's lock
+	/// order) and unlocks them when it goes.
+{
+public:
+	ShardLocks(const MemoryMessageStore& store, std::vector<std::size_t>& indices)
+	{
+		std::sort(indices.begin(), indices.end());
+		indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
+		_locked.reserve(indices.size());
+		for (std::size_t i: indices)
+		{
+			Poco::FastMutex& mutex = store._shards[i]->mutex;
+			mutex.lock();
+			_locked.push_back(&mutex);
+		}
+	}
+
+	~ShardLocks()
+	{
+		for (auto it = _locked.rbegin(); it != _locked.rend(); ++it) (*it)->unlock();
+	}
+
+	ShardLocks(const ShardLocks&) = delete;
+	ShardLocks& operator=(const ShardLocks&) = delete;
+
+private:
+	std::vector<Poco::FastMutex*> _locked;
+};
+
+
+MemoryMessageStore::Inbox::~Inbox()
+{
+	for (std::size_t i = head; i < rows.size(); ++i)
+	{
+		if (rows[i].pMessage) unref(rows[i].pMessage);
+	}
+}
+
 
 MemoryMessageStore::MemoryMessageStore(const Limits& limits):
 	MemoryMessageStore(limits, initialMsgId())
@@ -47,17 +99,45 @@ MemoryMessageStore::~MemoryMessageStore()
 }
 
 
-std::size_t MemoryMessageStore::cost(const StoredMessage& m)
+std::size_t MemoryMessageStore::messageCost(const NewMessage& message)
 {
-	// Payload and sender plus the message's map node (about 64 bytes).
-	return m.payload.size() + m.fromUid.size() + sizeof(StoredMessage) + 64;
+	return message.payload.size() + message.fromUid.size() + message.fromDevice.size() + message.toUid.size()
+		+ message.toGroup.size() + sizeof(Message) + NODE_OVERHEAD;
 }
 
 
-std::size_t MemoryMessageStore::queueCost(const std::string& recipient)
+std::size_t MemoryMessageStore::rowCost()
 {
-	// A recipient's queue: its key, the hash node and an empty std::map.
-	return recipient.size() + sizeof(std::string) + sizeof(std::map<Poco::UInt64, StoredMessage>) + 32;
+	// A slot, and as much again for the vector's room to grow.
+	return 2 * sizeof(Row);
+}
+
+
+std::size_t MemoryMessageStore::inboxCost(const std::string& uid)
+{
+	// The uid as key, the hash node, an empty inbox and the room its
+	// first rows take.
+	return uid.size() + sizeof(std::string) + sizeof(Inbox) + NODE_OVERHEAD + INITIAL_ROWS * sizeof(Row);
+}
+
+
+std::size_t MemoryMessageStore::deviceCost(const std::string& device)
+{
+	return device.size() + sizeof(Device);
+}
+
+
+std::size_t MemoryMessageStore::groupCost(const std::string& gid, const std::vector<std::string>& members)
+{
+	std::size_t cost = 2 * gid.size() + sizeof(std::string) + sizeof(GroupEntry) + 2 * NODE_OVERHEAD;
+	for (const std::string& m: members) cost += m.size() + sizeof(std::string);
+	return cost;
+}
+
+
+std::size_t MemoryMessageStore::historyBytes(const Message& message)
+{
+	return message.payload.size() + message.fromUid.size() + message.toUid.size() + message.groupId.size() + HISTORY_ENTRY_OVERHEAD;
 }
 
 
@@ -73,31 +153,102 @@ MemoryMessageStore::Shard& MemoryMessageStore::shardOf(const std::string& uid) c
 }
 
 
+std::string MemoryMessageStore::senderKey(const std::string& uid, const std::string& device)
+{
+	std::string key;
+	key.reserve(uid.size() + 1 + device.size());
+	key += uid;
+	key += '\0';
+	key += device;
+	return key;
+}
+
+
 void MemoryMessageStore::append(NewMessage message, AppendCallback done)
 {
 	AppendResult result;
-	{
-		const std::size_t from = shardIndex(message.fromUid);
-		const std::size_t to = shardIndex(message.toUid);
-		Shard& senderShard = *_shards[from];
-		Shard& recipientShard = *_shards[to];
-		// Both locks, always the lower shard first: no two appends can
-		// wait for each other in a cycle.
-		Poco::FastMutex::ScopedLock first(_shards[std::min(from, to)]->mutex);
-		std::unique_lock<Poco::FastMutex> second(_shards[std::max(from, to)]->mutex, std::defer_lock);
-		if (from != to) second.lock();
-		if (!findSent(senderShard, message, result)) store(senderShard, recipientShard, std::move(message), result);
-	}
+	if (message.toGroup.empty()) appendToUid(std::move(message), result);
+	else appendToGroup(std::move(message), result);
 	done(result);
 }
 
 
-bool MemoryMessageStore::findSent(const Shard& senderShard, const NewMessage& message, AppendResult& result)
+void MemoryMessageStore::appendToUid(NewMessage&& message, AppendResult& result)
 {
-	auto sender = senderShard.senders.find(message.fromUid);
-	if (sender == senderShard.senders.end()) return false;
-	auto it = sender->second.find(message.clientMsgId);
-	if (it == sender->second.end()) return false;
+	const std::size_t from = shardIndex(message.fromUid);
+	const std::size_t to = shardIndex(message.toUid);
+	Shard& senderShard = *_shards[from];
+	Shard& recipientShard = *_shards[to];
+	// Both locks, always the lower shard first (the class's lock order).
+	Poco::FastMutex::ScopedLock first(_shards[std::min(from, to)]->mutex);
+	std::unique_lock<Poco::FastMutex> second(_shards[std::max(from, to)]->mutex, std::defer_lock);
+	if (from != to) second.lock();
+	std::string sender = senderKey(message.fromUid, message.fromDevice);
+	if (findSent(senderShard, sender, message.clientMsgId, result)) return;
+	Target targets[2];
+	std::size_t n = 0;
+	auto inbox = recipientShard.inboxes.find(message.toUid);
+	targets[n++] = Target{&message.toUid, false, &recipientShard, inbox == recipientShard.inboxes.end() ? nullptr : &inbox->second};
+	if (_limits.recordSent && message.fromUid != message.toUid)
+	{
+		auto own = senderShard.inboxes.find(message.fromUid);
+		targets[n++] = Target{&message.fromUid, true, &senderShard, own == senderShard.inboxes.end() ? nullptr : &own->second};
+	}
+	store(senderShard, std::move(sender), std::move(message), targets, n, true, result);
+}
+
+
+void MemoryMessageStore::appendToGroup(NewMessage&& message, AppendResult& result)
+{
+	// The group's lock first, for the whole append: membership cannot
+	// change between reading the members and writing their rows.
+	std::shared_ptr<GroupEntry> pGroup = group(message.toGroup);
+	std::unique_lock<Poco::FastMutex> groupLock;
+	if (pGroup) groupLock = std::unique_lock<Poco::FastMutex>(pGroup->mutex);
+	const bool member = pGroup && !pGroup->removed
+		&& std::binary_search(pGroup->members.begin(), pGroup->members.end(), message.fromUid);
+	std::vector<std::size_t> indices;
+	std::vector<Target> targets;
+	indices.push_back(shardIndex(message.fromUid));
+	if (member)
+	{
+		indices.reserve(pGroup->members.size() + 1);
+		targets.reserve(pGroup->members.size());
+		for (const std::string& uid: pGroup->members)
+		{
+			const bool sender = uid == message.fromUid;
+			if (sender && !_limits.recordSent) continue;
+			const std::size_t index = shardIndex(uid);
+			indices.push_back(index);
+			targets.push_back(Target{&uid, sender, _shards[index].get(), nullptr});
+		}
+	}
+	ShardLocks locks(*this, indices);
+	Shard& senderShard = shardOf(message.fromUid);
+	// A resend is recognised even if the sender has left the group since.
+	std::string sender = senderKey(message.fromUid, message.fromDevice);
+	if (findSent(senderShard, sender, message.clientMsgId, result)) return;
+	if (!member)
+	{
+		result.outcome = AppendResult::NOT_MEMBER;
+		return;
+	}
+	for (Target& t: targets)
+	{
+		auto inbox = t.pShard->inboxes.find(*t.pUid);
+		if (inbox != t.pShard->inboxes.end()) t.pInbox = &inbox->second;
+	}
+	store(senderShard, std::move(sender), std::move(message), targets.data(), targets.size(), false, result);
+	if (result.outcome == AppendResult::STORED) result.members = pGroup->members;
+}
+
+
+bool MemoryMessageStore::findSent(const Shard& senderShard, const std::string& sender, Poco::UInt64 clientMsgId, AppendResult& result)
+{
+	auto known = senderShard.senders.find(sender);
+	if (known == senderShard.senders.end()) return false;
+	auto it = known->second.find(clientMsgId);
+	if (it == known->second.end()) return false;
 	result.outcome = AppendResult::DUPLICATE;
 	result.msgId = it->second.msgId;
 	result.timestampMs = it->second.timestampMs;
@@ -117,40 +268,85 @@ bool MemoryMessageStore::reserve(std::size_t bytes)
 }
 
 
-void MemoryMessageStore::store(Shard& senderShard, Shard& recipientShard, NewMessage&& message, AppendResult& result)
+void MemoryMessageStore::store(Shard& senderShard, std::string&& sender, NewMessage&& message, Target* targets, std::size_t n, bool checkPending, AppendResult& result)
 {
-	auto q = recipientShard.queues.find(message.toUid);
-	const std::size_t newQueueCost = q == recipientShard.queues.end() ? queueCost(message.toUid) : 0;
-	StoredMessage stored;
-	stored.fromUid = message.fromUid;
-	stored.payload = std::move(message.payload);
-	stored.timestampMs = message.timestampMs;
-	if (q != recipientShard.queues.end() && q->second.size() >= _limits.maxPendingPerRecipient)
+	// A 1:1 message's first target is its recipient; group messages are
+	// never refused for a full member (the class comment).
+	if (checkPending && targets[0].pInbox && targets[0].pInbox->pending >= _limits.maxPendingPerRecipient)
 	{
 		result.outcome = AppendResult::RECIPIENT_FULL;
 		return;
 	}
-	if (!reserve(cost(stored) + newQueueCost))
+	const std::size_t ownCost = n > 0 ? messageCost(message) : 0; // kept only while a row refers to it
+	std::size_t cost = ownCost + n * rowCost();
+	for (std::size_t i = 0; i < n; ++i)
+	{
+		if (!targets[i].pInbox) cost += inboxCost(*targets[i].pUid);
+	}
+	if (!reserve(cost))
 	{
 		result.outcome = AppendResult::STORE_FULL;
 		return;
 	}
-	if (q == recipientShard.queues.end()) q = recipientShard.queues.emplace(message.toUid, std::map<Poco::UInt64, StoredMessage>()).first;
-	stored.msgId = _lastMsgId.fetch_add(1, std::memory_order_relaxed) + 1;
+	// The inboxes first: the targets may name them by the message's own
+	// uids, which then move into the stored copy.
+	for (std::size_t i = 0; i < n; ++i)
+	{
+		if (!targets[i].pInbox) targets[i].pInbox = &targets[i].pShard->inboxes[*targets[i].pUid];
+	}
+	const Poco::UInt64 msgId = _lastMsgId.fetch_add(1, std::memory_order_relaxed) + 1;
+	const Poco::Int64 timestampMs = message.timestampMs;
+	const Poco::UInt64 clientMsgId = message.clientMsgId;
+	if (n > 0)
+	{
+		Message* pMessage = new Message;
+		pMessage->msgId = msgId;
+		pMessage->fromUid = std::move(message.fromUid);
+		pMessage->fromDevice = std::move(message.fromDevice);
+		pMessage->toUid = std::move(message.toUid);
+		pMessage->groupId = std::move(message.toGroup);
+		pMessage->payload = std::move(message.payload);
+		pMessage->timestampMs = timestampMs;
+		pMessage->cost = ownCost;
+		// Published by the shard locks the caller holds.
+		pMessage->rows.store(n, std::memory_order_relaxed);
+		const bool pruning = _limits.historyRetention > 0 || _limits.retention > 0;
+		std::size_t freed = 0;
+		for (std::size_t i = 0; i < n; ++i)
+		{
+			Inbox& inbox = *targets[i].pInbox;
+			// Pending unless a device acknowledged it already (a position
+			// above every id the inbox has seen).
+			const bool counted = !targets[i].sent && !acknowledgedByAny(inbox, msgId);
+			if (counted) ++inbox.pending;
+			// Every inbox the message goes to is locked: its id is the highest of each.
+			poco_assert_dbg(inbox.rows.empty() || inbox.rows.back().msgId < msgId);
+			if (inbox.rows.capacity() == 0) inbox.rows.reserve(INITIAL_ROWS);
+			inbox.rows.push_back(Row{msgId, pMessage, targets[i].sent, counted});
+			++inbox.live;
+			if (pruning) prune(inbox, timestampMs, freed);
+		}
+		if (freed > 0) _bytes.fetch_sub(freed, std::memory_order_relaxed);
+	}
 	result.outcome = AppendResult::STORED;
-	result.msgId = stored.msgId;
-	result.timestampMs = stored.timestampMs;
-	senderShard.senders[message.fromUid].emplace(message.clientMsgId, Sent{stored.msgId, stored.timestampMs});
-	senderShard.acceptedOrder.push_back(Accepted{std::move(message.fromUid), message.clientMsgId});
+	result.msgId = msgId;
+	result.timestampMs = timestampMs;
+	remember(senderShard, std::move(sender), clientMsgId, result);
+}
+
+
+void MemoryMessageStore::remember(Shard& senderShard, std::string&& sender, Poco::UInt64 clientMsgId, const AppendResult& result)
+{
+	senderShard.senders[sender].emplace(clientMsgId, Sent{result.msgId, result.timestampMs});
+	senderShard.acceptedOrder.push_back(Accepted{std::move(sender), clientMsgId});
 	if (senderShard.acceptedOrder.size() > _entriesPerShard) forgetOldest(senderShard);
-	q->second.emplace_hint(q->second.end(), stored.msgId, std::move(stored));
 }
 
 
 void MemoryMessageStore::forgetOldest(Shard& senderShard)
 {
 	const Accepted& oldest = senderShard.acceptedOrder.front();
-	auto sender = senderShard.senders.find(oldest.fromUid);
+	auto sender = senderShard.senders.find(oldest.sender);
 	if (sender != senderShard.senders.end())
 	{
 		sender->second.erase(oldest.clientMsgId);
@@ -172,59 +368,313 @@ std::size_t MemoryMessageStore::idempotencyEntries() const
 }
 
 
+bool MemoryMessageStore::acknowledgedByAll(const Inbox& inbox, Poco::UInt64 msgId)
+{
+	if (inbox.devices.empty()) return false;
+	for (const Device& d: inbox.devices)
+	{
+		if (msgId > d.position && d.above.count(msgId) == 0) return false;
+	}
+	return true;
+}
+
+
+bool MemoryMessageStore::acknowledgedByAny(const Inbox& inbox, Poco::UInt64 msgId)
+{
+	for (const Device& d: inbox.devices)
+	{
+		if (msgId <= d.position || d.above.count(msgId) > 0) return true;
+	}
+	return false;
+}
+
+
+Poco::UInt64 MemoryMessageStore::lowestPosition(const Inbox& inbox)
+{
+	if (inbox.devices.empty()) return 0;
+	Poco::UInt64 lowest = inbox.devices.front().position;
+	for (const Device& d: inbox.devices) lowest = std::min(lowest, d.position);
+	return lowest;
+}
+
+
+std::size_t MemoryMessageStore::lowerBound(const Inbox& inbox, Poco::UInt64 msgId)
+{
+	auto it = std::lower_bound(inbox.rows.begin() + static_cast<std::ptrdiff_t>(inbox.head), inbox.rows.end(), msgId,
+		[](const Row& row, Poco::UInt64 id) { return row.msgId < id; });
+	return static_cast<std::size_t>(it - inbox.rows.begin());
+}
+
+
+std::size_t MemoryMessageStore::upperBound(const Inbox& inbox, Poco::UInt64 msgId)
+{
+	auto it = std::upper_bound(inbox.rows.begin() + static_cast<std::ptrdiff_t>(inbox.head), inbox.rows.end(), msgId,
+		[](Poco::UInt64 id, const Row& row) { return id < row.msgId; });
+	return static_cast<std::size_t>(it - inbox.rows.begin());
+}
+
+
+std::size_t MemoryMessageStore::unref(const Message* pMessage)
+{
+	// A count of 1 is this row's own: no other row can still be there
+	// (counts only fall), so the common single-row message needs no
+	// atomic write.
+	if (pMessage->rows.load(std::memory_order_acquire) != 1 && pMessage->rows.fetch_sub(1, std::memory_order_acq_rel) != 1) return 0;
+	const std::size_t cost = pMessage->cost;
+	delete pMessage;
+	return cost;
+}
+
+
+void MemoryMessageStore::settle(Inbox& inbox, std::size_t first, std::size_t last, std::size_t& freed)
+{
+	const bool history = _limits.historyRetention > 0;
+	for (std::size_t i = first; i < last; ++i)
+	{
+		Row& row = inbox.rows[i];
+		if (!row.pMessage) continue;
+		// Pending: received, and acknowledged by no device (a device that
+		// never comes back does not make its uid full).
+		const bool counted = !row.sent && !acknowledgedByAny(inbox, row.msgId);
+		if (counted != row.counted)
+		{
+			if (counted) ++inbox.pending;
+			else --inbox.pending;
+			row.counted = counted;
+		}
+		// Without history a row no device waits for is of no further use.
+		if (!history && !counted && acknowledgedByAll(inbox, row.msgId)) removeRow(inbox, i, freed);
+	}
+}
+
+
+void MemoryMessageStore::removeRow(Inbox& inbox, std::size_t index, std::size_t& freed)
+{
+	Row& row = inbox.rows[index];
+	if (row.counted) --inbox.pending;
+	for (Device& d: inbox.devices)
+	{
+		if (row.msgId > d.position && d.above.erase(row.msgId) > 0) freed += ABOVE_COST;
+	}
+	freed += unref(row.pMessage);
+	row.pMessage = nullptr;
+	row.counted = false;
+	--inbox.live;
+}
+
+
+void MemoryMessageStore::compact(Inbox& inbox, std::size_t& freed)
+{
+	std::vector<Row>& rows = inbox.rows;
+	const std::size_t before = rows.size() - inbox.head;
+	while (inbox.head < rows.size() && !rows[inbox.head].pMessage) ++inbox.head;
+	while (rows.size() > inbox.head && !rows.back().pMessage) rows.pop_back();
+	const std::size_t after = rows.size() - inbox.head;
+	if (after == 0)
+	{
+		rows.clear();
+		inbox.head = 0;
+		if (rows.capacity() > INITIAL_ROWS) std::vector<Row>().swap(rows);
+	}
+	else if (inbox.head >= after)
+	{
+		// Half the vector lies before head: move the rest down (each row
+		// moves at most once for every row trimmed before it).
+		rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(inbox.head));
+		inbox.head = 0;
+		if (rows.capacity() > 4 * rows.size() && rows.capacity() > INITIAL_ROWS) rows.shrink_to_fit();
+	}
+	freed += (before - after) * rowCost();
+}
+
+
+std::size_t MemoryMessageStore::prune(Inbox& inbox, Poco::Int64 nowMs, std::size_t& freed)
+{
+	const Poco::Int64 never = std::numeric_limits<Poco::Int64>::min();
+	const Poco::Int64 expiredBefore = _limits.retention > 0 ? nowMs - static_cast<Poco::Int64>(_limits.retention) * 1000 : never;
+	const bool history = _limits.historyRetention > 0 && !inbox.devices.empty();
+	const Poco::Int64 historyBefore = history ? nowMs - static_cast<Poco::Int64>(_limits.historyRetention) * 1000 : never;
+	const Poco::UInt64 lowest = lowestPosition(inbox);
+	std::size_t removed = 0;
+	for (std::size_t i = inbox.head; i < inbox.rows.size(); ++i)
+	{
+		const Row& row = inbox.rows[i];
+		if (!row.pMessage) continue;
+		const Poco::Int64 sentMs = row.pMessage->timestampMs;
+		if (sentMs >= expiredBefore && (row.msgId > lowest || sentMs >= historyBefore)) break;
+		removeRow(inbox, i, freed);
+		++removed;
+	}
+	if (removed > 0) compact(inbox, freed);
+	return removed;
+}
+
+
+bool MemoryMessageStore::forgettable(const Inbox& inbox) const
+{
+	// Device "" is the only one under devicePolicy = single: with no row
+	// left its position tells nothing (every later message lies above it).
+	// Another device's must stay, or it would start as a new one.
+	return inbox.live == 0 && (inbox.devices.empty() || (inbox.devices.size() == 1 && inbox.devices.front().name.empty()));
+}
+
+
+void MemoryMessageStore::forget(Shard& shard, InboxMap::iterator it, std::size_t& freed)
+{
+	freed += inboxCost(it->first) + (it->second.rows.size() - it->second.head) * rowCost();
+	for (const Device& d: it->second.devices) freed += deviceCost(d.name) + d.above.size() * ABOVE_COST;
+	shard.inboxes.erase(it);
+}
+
+
+void MemoryMessageStore::copy(const Message& message, bool sent, std::vector<StoredMessage>& messages)
+{
+	messages.push_back(message);
+	messages.back().sent = sent;
+}
+
+
 void MemoryMessageStore::readPending(const InboxReader& reader, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done)
 {
-	poco_assert_dbg(reader.device.empty()); // one device per uid so far (class comment)
-	const std::string& uid = reader.uid;
 	PendingPage page;
-	page.messages = pending(uid, afterMsgId, limit);
+	{
+		Shard& shard = shardOf(reader.uid);
+		Poco::FastMutex::ScopedLock lock(shard.mutex);
+		auto in = shard.inboxes.find(reader.uid);
+		if (in != shard.inboxes.end() && limit > 0)
+		{
+			const Inbox& inbox = in->second;
+			const Device* pDevice = nullptr;
+			Poco::UInt64 highest = 0;
+			for (const Device& d: inbox.devices)
+			{
+				if (d.name == reader.device) pDevice = &d;
+				highest = std::max(highest, d.position);
+			}
+			// A device without a position starts at the highest of its uid's.
+			const Poco::UInt64 start = std::max(afterMsgId, pDevice ? pDevice->position : highest);
+			page.messages.reserve(std::min(limit, inbox.live));
+			for (std::size_t i = upperBound(inbox, start); i < inbox.rows.size() && page.messages.size() < limit; ++i)
+			{
+				const Row& row = inbox.rows[i];
+				if (!row.pMessage) continue;
+				if (row.sent && (!reader.carbons || row.pMessage->fromDevice == reader.device)) continue;
+				if (pDevice && pDevice->above.count(row.msgId)) continue;
+				copy(*row.pMessage, row.sent, page.messages);
+			}
+		}
+	}
 	done(std::move(page));
 }
 
 
 std::vector<StoredMessage> MemoryMessageStore::pending(const std::string& uid, Poco::UInt64 afterMsgId, std::size_t limit)
 {
+	InboxReader reader;
+	reader.uid = uid;
 	std::vector<StoredMessage> result;
+	readPending(reader, afterMsgId, limit, [&result](PendingPage&& page) { result = std::move(page.messages); });
+	return result;
+}
+
+
+MemoryMessageStore::InboxMap::iterator MemoryMessageStore::inboxOf(Shard& shard, const std::string& uid)
+{
+	auto it = shard.inboxes.find(uid);
+	if (it != shard.inboxes.end()) return it;
+	// Holds a device's position until forgettable() says it tells nothing.
+	_bytes.fetch_add(inboxCost(uid), std::memory_order_relaxed);
+	return shard.inboxes.emplace(uid, Inbox()).first;
+}
+
+
+std::size_t MemoryMessageStore::findDevice(Inbox& inbox, const std::string& device, Poco::UInt64 position, std::size_t& freed)
+{
+	std::size_t index = 0;
+	while (index < inbox.devices.size() && inbox.devices[index].name != device) ++index;
+	if (index < inbox.devices.size()) return index;
+	// A new device may lower the lowest position, and it has not
+	// acknowledged what lies above its own: settle from the lower one.
+	const Poco::UInt64 lowest = inbox.devices.empty() ? 0 : lowestPosition(inbox);
+	inbox.devices.push_back(Device{device, position, std::set<Poco::UInt64>()});
+	_bytes.fetch_add(deviceCost(device), std::memory_order_relaxed);
+	settle(inbox, upperBound(inbox, std::min(lowest, position)), inbox.rows.size(), freed);
+	return index;
+}
+
+
+void MemoryMessageStore::openDevice(const std::string& uid, const std::string& device)
+{
 	Shard& shard = shardOf(uid);
 	Poco::FastMutex::ScopedLock lock(shard.mutex);
-	auto q = shard.queues.find(uid);
-	if (q == shard.queues.end()) return result;
-	result.reserve(std::min(limit, q->second.size()));
-	for (auto it = q->second.upper_bound(afterMsgId); it != q->second.end() && result.size() < limit; ++it)
-	{
-		result.push_back(it->second);
-	}
-	return result;
+	auto in = shard.inboxes.find(uid);
+	// Protocol 1.0's path (acknowledge()): nothing to record.
+	if (device.empty() && _limits.historyRetention == 0 && (in == shard.inboxes.end() || in->second.devices.empty())) return;
+	if (in == shard.inboxes.end()) in = inboxOf(shard, uid);
+	Inbox& inbox = in->second;
+	Poco::UInt64 highest = 0;
+	for (const Device& d: inbox.devices) highest = std::max(highest, d.position);
+	std::size_t freed = 0;
+	findDevice(inbox, device, highest, freed);
+	compact(inbox, freed);
+	if (forgettable(inbox)) forget(shard, in, freed);
+	_bytes.fetch_sub(freed, std::memory_order_relaxed);
 }
 
 
 void MemoryMessageStore::acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position, const std::vector<Poco::UInt64>& msgIds)
 {
-	poco_assert_dbg(device.empty());
-	(void) device;
 	Shard& shard = shardOf(uid);
 	Poco::FastMutex::ScopedLock lock(shard.mutex);
-	auto q = shard.queues.find(uid);
-	if (q == shard.queues.end()) return;
+	auto in = inboxOf(shard, uid);
+	Inbox& inbox = in->second;
 	std::size_t freed = 0;
-	// With one device, acknowledged messages are of no further use.
-	for (auto it = q->second.begin(); it != q->second.end() && it->first <= position;)
+	if (device.empty() && _limits.historyRetention == 0 && inbox.devices.empty())
 	{
-		freed += cost(it->second);
-		it = q->second.erase(it);
+		// Protocol 1.0's path: device "" alone (devicePolicy single), no
+		// history. What it acknowledged goes at once, so the rows left
+		// are exactly those above its position it has not acknowledged:
+		// it needs no record (a device without one starts at 0).
+		const std::size_t end = upperBound(inbox, position);
+		for (std::size_t i = inbox.head; i < end; ++i)
+		{
+			if (inbox.rows[i].pMessage) removeRow(inbox, i, freed);
+		}
+		for (Poco::UInt64 id: msgIds)
+		{
+			const std::size_t row = lowerBound(inbox, id);
+			if (row < inbox.rows.size() && inbox.rows[row].msgId == id && inbox.rows[row].pMessage) removeRow(inbox, row, freed);
+		}
+		compact(inbox, freed);
+		if (forgettable(inbox)) forget(shard, in, freed);
+		_bytes.fetch_sub(freed, std::memory_order_relaxed);
+		return;
+	}
+	const std::size_t known = inbox.devices.size();
+	const std::size_t index = findDevice(inbox, device, position, freed);
+	Device& d = inbox.devices[index];
+	if (index < known && position > d.position)
+	{
+		// Only the rows it passes change: the lowest position, if it
+		// moves, moves within them too.
+		const Poco::UInt64 before = d.position;
+		d.position = position;
+		auto end = d.above.upper_bound(position);
+		freed += static_cast<std::size_t>(std::distance(d.above.begin(), end)) * ABOVE_COST;
+		d.above.erase(d.above.begin(), end);
+		settle(inbox, upperBound(inbox, before), upperBound(inbox, position), freed);
 	}
 	for (Poco::UInt64 id: msgIds)
 	{
-		auto it = q->second.find(id);
-		if (it == q->second.end()) continue;
-		freed += cost(it->second);
-		q->second.erase(it);
+		if (id <= d.position || d.above.size() >= MAX_ACKED_ABOVE) continue;
+		const std::size_t row = lowerBound(inbox, id);
+		if (row == inbox.rows.size() || inbox.rows[row].msgId != id || !inbox.rows[row].pMessage) continue;
+		if (!d.above.insert(id).second) continue;
+		_bytes.fetch_add(ABOVE_COST, std::memory_order_relaxed);
+		settle(inbox, row, row + 1, freed);
 	}
-	if (q->second.empty())
-	{
-		freed += queueCost(q->first);
-		shard.queues.erase(q);
-	}
+	compact(inbox, freed);
+	if (forgettable(inbox)) forget(shard, in, freed);
 	_bytes.fetch_sub(freed, std::memory_order_relaxed);
 }
 
@@ -233,32 +683,211 @@ std::size_t MemoryMessageStore::pendingCount(const std::string& uid)
 {
 	Shard& shard = shardOf(uid);
 	Poco::FastMutex::ScopedLock lock(shard.mutex);
-	auto q = shard.queues.find(uid);
-	return q == shard.queues.end() ? 0 : q->second.size();
+	auto in = shard.inboxes.find(uid);
+	return in == shard.inboxes.end() ? 0 : in->second.pending;
 }
 
 
-void MemoryMessageStore::readHistory(const HistoryQuery&, HistoryCallback)
+std::size_t MemoryMessageStore::cleanup(Poco::Int64 nowMs)
 {
-	throw Poco::NotImplementedException("MemoryMessageStore::readHistory (issue 16, in progress)");
+	if (_limits.historyRetention == 0 && _limits.retention == 0) return 0;
+	std::size_t removed = 0;
+	for (const auto& pShard: _shards)
+	{
+		std::size_t freed = 0;
+		{
+			Poco::FastMutex::ScopedLock lock(pShard->mutex);
+			for (auto it = pShard->inboxes.begin(); it != pShard->inboxes.end();)
+			{
+				removed += prune(it->second, nowMs, freed);
+				if (forgettable(it->second))
+				{
+					auto gone = it++;
+					forget(*pShard, gone, freed);
+				}
+				else
+				{
+					++it;
+				}
+			}
+		}
+		_bytes.fetch_sub(freed, std::memory_order_relaxed);
+	}
+	return removed;
 }
 
 
-void MemoryMessageStore::changeGroup(const GroupChange&, GroupCallback)
+void MemoryMessageStore::readHistory(const HistoryQuery& query, HistoryCallback done)
 {
-	throw Poco::NotImplementedException("MemoryMessageStore::changeGroup (issue 16, in progress)");
+	HistoryPage page;
+	if (!query.groupId.empty())
+	{
+		bool member = false;
+		{
+			Poco::FastMutex::ScopedLock lock(_groupsMutex);
+			auto it = _groups.find(query.groupId);
+			member = it != _groups.end()
+				&& std::binary_search(it->second->members.begin(), it->second->members.end(), query.uid);
+		}
+		if (!member)
+		{
+			page.notMember = true;
+			done(std::move(page));
+			return;
+		}
+	}
+	{
+		Shard& shard = shardOf(query.uid);
+		Poco::FastMutex::ScopedLock lock(shard.mutex);
+		auto in = shard.inboxes.find(query.uid);
+		if (in != shard.inboxes.end())
+		{
+			const Inbox& inbox = in->second;
+			std::size_t i = query.beforeMsgId ? lowerBound(inbox, query.beforeMsgId) : inbox.rows.size();
+			std::size_t bytes = 0;
+			while (i > inbox.head)
+			{
+				const Row& row = inbox.rows[--i];
+				if (!row.pMessage) continue;
+				const Message& m = *row.pMessage;
+				if (m.timestampMs < query.sinceMs) continue;
+				if (!query.groupId.empty() && m.groupId != query.groupId) continue;
+				// The conversation with withUid: what it sent uid, and what uid sent it.
+				if (!query.withUid.empty() && (!m.groupId.empty() || (row.sent ? m.toUid : m.fromUid) != query.withUid)) continue;
+				const std::size_t size = historyBytes(m);
+				if (page.messages.size() >= query.limit || (query.maxBytes > 0 && !page.messages.empty() && bytes + size > query.maxBytes))
+				{
+					page.more = true;
+					break;
+				}
+				copy(m, row.sent, page.messages);
+				bytes += size;
+			}
+		}
+	}
+	done(std::move(page));
 }
 
 
-bool MemoryMessageStore::findGroup(const std::string&, Group&)
+std::shared_ptr<MemoryMessageStore::GroupEntry> MemoryMessageStore::group(const std::string& gid) const
 {
-	throw Poco::NotImplementedException("MemoryMessageStore::findGroup (issue 16, in progress)");
+	Poco::FastMutex::ScopedLock lock(_groupsMutex);
+	auto it = _groups.find(gid);
+	return it == _groups.end() ? nullptr : it->second;
 }
 
 
-std::vector<std::string> MemoryMessageStore::listGroups(const std::string&, std::size_t, bool&)
+namespace {
+
+std::vector<std::string> sortedUnique(std::vector<std::string> uids)
 {
-	throw Poco::NotImplementedException("MemoryMessageStore::listGroups (issue 16, in progress)");
+	std::sort(uids.begin(), uids.end());
+	uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+	return uids;
+}
+
+} // namespace
+
+
+void MemoryMessageStore::changeGroup(const GroupChange& change, GroupCallback done)
+{
+	GroupResult result;
+	{
+		// The map's lock, then the group's: an append to the group that
+		// holds it finishes first, and later ones see the change.
+		Poco::FastMutex::ScopedLock lock(_groupsMutex);
+		auto it = _groups.find(change.gid);
+		std::unique_lock<Poco::FastMutex> groupLock;
+		if (it != _groups.end()) groupLock = std::unique_lock<Poco::FastMutex>(it->second->mutex);
+		if (change.kind != GroupChange::PUT && it == _groups.end())
+		{
+			result.outcome = GroupResult::NOT_FOUND;
+		}
+		else if (change.kind == GroupChange::REMOVE)
+		{
+			_bytes.fetch_sub(groupCost(change.gid, it->second->members), std::memory_order_relaxed);
+			it->second->removed = true;
+			groupLock.unlock();
+			_groups.erase(it);
+			result.outcome = GroupResult::OK;
+		}
+		else
+		{
+			std::vector<std::string> members;
+			if (change.kind == GroupChange::PUT)
+			{
+				members = sortedUnique(change.members);
+			}
+			else
+			{
+				members = it->second->members;
+				members.insert(members.end(), change.add.begin(), change.add.end());
+				members = sortedUnique(std::move(members));
+				const std::vector<std::string> removed = sortedUnique(change.remove);
+				std::vector<std::string> kept;
+				std::set_difference(members.begin(), members.end(), removed.begin(), removed.end(), std::back_inserter(kept));
+				members.swap(kept);
+			}
+			const std::size_t newCost = groupCost(change.gid, members);
+			const std::size_t oldCost = it == _groups.end() ? 0 : groupCost(change.gid, it->second->members);
+			if (members.size() > change.maxMembers)
+			{
+				result.outcome = GroupResult::TOO_MANY_MEMBERS;
+				result.error = "more than " + std::to_string(change.maxMembers) + " members";
+			}
+			else if (newCost > oldCost && !reserve(newCost - oldCost))
+			{
+				result.outcome = GroupResult::STORE_FULL;
+				result.error = "the memory store is full";
+			}
+			else
+			{
+				if (newCost < oldCost) _bytes.fetch_sub(oldCost - newCost, std::memory_order_relaxed);
+				if (it == _groups.end())
+				{
+					std::shared_ptr<GroupEntry> pGroup(new GroupEntry);
+					pGroup->createdMs = change.nowMs;
+					it = _groups.emplace(change.gid, std::move(pGroup)).first;
+				}
+				it->second->members = std::move(members);
+				result.outcome = GroupResult::OK;
+				result.group.gid = change.gid;
+				result.group.members = it->second->members;
+				result.group.createdMs = it->second->createdMs;
+			}
+		}
+	}
+	done(result);
+}
+
+
+bool MemoryMessageStore::findGroup(const std::string& gid, Group& group)
+{
+	Poco::FastMutex::ScopedLock lock(_groupsMutex);
+	auto it = _groups.find(gid);
+	if (it == _groups.end()) return false;
+	group.gid = gid;
+	group.members = it->second->members;
+	group.createdMs = it->second->createdMs;
+	return true;
+}
+
+
+std::vector<std::string> MemoryMessageStore::listGroups(const std::string& prefix, std::size_t limit, bool& truncated)
+{
+	std::vector<std::string> gids;
+	truncated = false;
+	Poco::FastMutex::ScopedLock lock(_groupsMutex);
+	for (auto it = _groups.lower_bound(prefix); it != _groups.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+	{
+		if (gids.size() == limit)
+		{
+			truncated = true;
+			break;
+		}
+		gids.push_back(it->first);
+	}
+	return gids;
 }
 
 
