@@ -40,6 +40,7 @@ class GroupsTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testTransientToGroup);
 	CPPUNIT_TEST(testHistory);
 	CPPUNIT_TEST(testHistoryRules);
+	CPPUNIT_TEST(testCli);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -378,6 +379,43 @@ public:
 		imgate::v1::HistoryResponse page = history(*alice, imgate::v1::HistoryRequest()).parse<imgate::v1::HistoryResponse>();
 		CPPUNIT_ASSERT_EQUAL(2, page.messages_size());
 		CPPUNIT_ASSERT(page.more());
+	}
+
+	void testCli()
+	{
+		const std::string admin = std::to_string(_pServer->adminPort());
+		const std::string port = std::to_string(_pServer->port());
+		auto cli = [&](std::vector<std::string> args, std::string& out)
+		{
+			return ServerProcess::runProgram(IMGATE_CLI_PATH, args, out, 10000);
+		};
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(0, cli({"admin", "--admin-port", admin, "group", "create", "team", "bob", "alice"}, out));
+		CPPUNIT_ASSERT_EQUAL(std::string("group team: 2 members\nalice\nbob\n"), out);
+		CPPUNIT_ASSERT_EQUAL(0, cli({"admin", "--admin-port", admin, "group", "add", "team", "carol"}, out));
+		CPPUNIT_ASSERT_EQUAL(std::string("group team: 3 members\nalice\nbob\ncarol\n"), out);
+		CPPUNIT_ASSERT_EQUAL(0, cli({"admin", "--admin-port", admin, "group", "remove", "team", "carol"}, out));
+		CPPUNIT_ASSERT_EQUAL(0, cli({"admin", "--admin-port", admin, "group", "show", "team"}, out));
+		CPPUNIT_ASSERT_EQUAL(std::string("group team: 2 members\nalice\nbob\n"), out);
+		CPPUNIT_ASSERT_EQUAL(0, cli({"admin", "--admin-port", admin, "group", "list", "--prefix", "te"}, out));
+		CPPUNIT_ASSERT_EQUAL(std::string("team\n1 groups\n"), out);
+		CPPUNIT_ASSERT_EQUAL(1, cli({"admin", "--admin-port", admin, "group", "show", "nope"}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("404") != std::string::npos);
+		// A group message, a transient one, and history.
+		auto bob = _pServer->login("bob");
+		CPPUNIT_ASSERT_EQUAL(0, cli({"--port", port, "--uid", "alice", "send", "--group", "team", "hello team"}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("sent msg_id=") == 0 && out.find(" group=team\n") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(std::string("team"), deliver(*bob).group_id());
+		CPPUNIT_ASSERT_EQUAL(0, cli({"--port", port, "--uid", "alice", "send", "--transient", "bob", "typing"}, out));
+		CPPUNIT_ASSERT_EQUAL(std::string("sent transient to=bob\n"), out);
+		CPPUNIT_ASSERT(deliver(*bob).transient());
+		CPPUNIT_ASSERT_EQUAL(1, cli({"--port", port, "--uid", "mallory", "send", "--group", "team", "x"}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find("NOT_MEMBER") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(0, cli({"--port", port, "--uid", "bob", "history", "--group", "team", "--limit", "5"}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find(" from=alice group=team: hello team\n") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(2, cli({"--port", port, "--uid", "bob", "history", "--group", "team", "--with", "alice"}, out));
+		CPPUNIT_ASSERT_EQUAL(0, cli({"admin", "--admin-port", admin, "group", "delete", "team"}, out));
+		CPPUNIT_ASSERT_EQUAL(std::string("deleted group team\n"), out);
 	}
 
 private:

@@ -49,7 +49,7 @@ Answer call(const AdminCommand::Options& o, const std::string& method, const std
 	Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
 	const std::string token = readToken(o);
 	if (!token.empty()) request.set("Authorization", "Bearer " + token);
-	if (method == "POST" || method == "DELETE")
+	if (method == "POST" || method == "PUT" || method == "DELETE")
 	{
 		request.setContentType("application/json");
 		request.setContentLength(static_cast<std::streamsize>(body.size()));
@@ -61,7 +61,8 @@ Answer call(const AdminCommand::Options& o, const std::string& method, const std
 	Poco::StreamCopier::copyToString(in, text);
 	Answer a;
 	a.status = response.getStatus();
-	a.pBody = Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+	if (a.status == 204) a.pBody = new Poco::JSON::Object; // No Content
+	else a.pBody = Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
 	return a;
 }
 
@@ -104,6 +105,36 @@ void printBans(const Poco::JSON::Object::Ptr& p, std::ostream& out)
 }
 
 
+void printGroup(const Poco::JSON::Object::Ptr& p, std::ostream& out)
+{
+	Poco::JSON::Array::Ptr pMembers = p->getArray("members");
+	out << "group " << field(p, "gid") << ": " << pMembers->size() << " members\n";
+	for (std::size_t i = 0; i < pMembers->size(); ++i) out << pMembers->getElement<std::string>(static_cast<unsigned>(i)) << '\n';
+}
+
+
+void printGroups(const Poco::JSON::Object::Ptr& p, std::ostream& out)
+{
+	Poco::JSON::Array::Ptr pGroups = p->getArray("groups");
+	for (std::size_t i = 0; i < pGroups->size(); ++i) out << pGroups->getElement<std::string>(static_cast<unsigned>(i)) << '\n';
+	out << pGroups->size() << " groups";
+	if (p->getValue<bool>("truncated")) out << " (more match: raise --limit or narrow --prefix)";
+	out << '\n';
+}
+
+
+std::string membersBody(const std::string& field, const std::vector<std::string>& args, std::size_t first)
+{
+	Poco::JSON::Array uids;
+	for (std::size_t i = first; i < args.size(); ++i) uids.add(args[i]);
+	Poco::JSON::Object o;
+	o.set(field, uids);
+	std::ostringstream text;
+	o.stringify(text);
+	return text.str();
+}
+
+
 void printObject(const Poco::JSON::Object::Ptr& p, std::ostream& out)
 {
 	std::vector<std::string> names;
@@ -118,7 +149,9 @@ const char* AdminCommand::usage()
 {
 	return "       imgate-cli admin [--admin-host H] [--admin-port P] [--admin-token-file F] stats\n"
 	       "       imgate-cli admin ... sessions [--prefix P] [--limit N] | session UID | kick UID [MESSAGE]\n"
-	       "       imgate-cli admin ... bans | ban address|uid VALUE [SECONDS [REASON]] | unban address|uid VALUE\n";
+	       "       imgate-cli admin ... bans | ban address|uid VALUE [SECONDS [REASON]] | unban address|uid VALUE\n"
+	       "       imgate-cli admin ... group list [--prefix P] [--limit N] | group show|delete GID\n"
+	       "       imgate-cli admin ... group create GID [UID...] | group add|remove GID UID...\n";
 }
 
 
@@ -175,6 +208,41 @@ int AdminCommand::run(const Options& o, std::ostream& out, std::ostream& err)
 		request.stringify(text);
 		body = text.str();
 	}
+	else if (a.size() >= 2 && a[0] == "group")
+	{
+		std::string gid;
+		if (a.size() >= 3) Poco::URI::encode(a[2], "/?#%", gid);
+		if (a.size() == 2 && a[1] == "list")
+		{
+			Poco::URI uri("/v1/groups");
+			if (!o.prefix.empty()) uri.addQueryParameter("prefix", o.prefix);
+			if (o.limit > 0) uri.addQueryParameter("limit", std::to_string(o.limit));
+			path = uri.getPathAndQuery();
+		}
+		else if (a.size() == 3 && a[1] == "show") path = "/v1/groups/" + gid;
+		else if (a.size() == 3 && a[1] == "delete")
+		{
+			method = "DELETE";
+			path = "/v1/groups/" + gid;
+		}
+		else if (a.size() >= 3 && a[1] == "create")
+		{
+			method = "PUT";
+			path = "/v1/groups/" + gid;
+			body = membersBody("members", a, 3);
+		}
+		else if (a.size() >= 4 && (a[1] == "add" || a[1] == "remove"))
+		{
+			method = "POST";
+			path = "/v1/groups/" + gid + "/members";
+			body = membersBody(a[1], a, 3);
+		}
+		else
+		{
+			err << "imgate-cli: admin group takes list, show GID, delete GID, create GID [UID...], add GID UID... or remove GID UID...\n";
+			return EXIT_USAGE;
+		}
+	}
 	else if (a.size() == 3 && a[0] == "unban" && (a[1] == "address" || a[1] == "uid"))
 	{
 		method = "DELETE";
@@ -203,7 +271,7 @@ int AdminCommand::run(const Options& o, std::ostream& out, std::ostream& err)
 		err << "imgate-cli: admin " << o.host << ":" << o.port << ": " << exc.displayText() << '\n';
 		return EXIT_CONNECTION;
 	}
-	if (answer.status != 200)
+	if (answer.status != 200 && answer.status != 204)
 	{
 		err << "imgate-cli: " << answer.status << ": " << field(answer.pBody, "error") << '\n';
 		return EXIT_ERROR_STATUS;
@@ -217,6 +285,9 @@ int AdminCommand::run(const Options& o, std::ostream& out, std::ostream& err)
 		out << "banned " << a[1] << " " << a[2] << (seconds == "0" ? " until lifted" : " for " + seconds + " s") << '\n';
 	}
 	else if (a[0] == "unban") out << "lifted the ban of " << a[1] << " " << a[2] << '\n';
+	else if (a[0] == "group" && a[1] == "list") printGroups(answer.pBody, out);
+	else if (a[0] == "group" && a[1] == "delete") out << "deleted group " << a[2] << '\n';
+	else if (a[0] == "group") printGroup(answer.pBody, out);
 	else printObject(answer.pBody, out);
 	return EXIT_OK;
 }

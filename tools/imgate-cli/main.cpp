@@ -3,8 +3,9 @@
 //
 // imgate-cli: a small protocol-v1 client for people and scripts.
 //
-//   imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] send TO TEXT
-//   imgate-cli [--host H] [--port P] --uid U [--token T] listen [--count N] [--seconds S]
+//   imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] send [--transient] (TO | --group G) TEXT
+//   imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] listen [--carbons] [--count N] [--seconds S]
+//   imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] history [--with UID | --group G] [--limit N]
 //   imgate-cli [--host H] [--port P] ping
 //   imgate-cli token (--secret S | --secret-file F) --uid U [--ttl SECONDS] [--issuer I] [--audience A]
 //   imgate-cli secret --secret-file F [--group G]
@@ -48,16 +49,19 @@ const int EXIT_CONNECTION = 3;
 
 void usage(std::ostream& out)
 {
-	out << "usage: imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] send TO TEXT\n"
-	       "       imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] listen [--count N] [--seconds S]\n"
+	out << "usage: imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] send [--transient] (TO | --group G) TEXT\n"
+	       "       imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] listen [--carbons] [--count N] [--seconds S]\n"
+	       "       imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] history [--with UID | --group G] [--limit N]\n"
 	       "       imgate-cli [--host H] [--port P] ping\n"
 	       "       imgate-cli token (--secret S | --secret-file F) --uid U [--ttl SECONDS] [--issuer I] [--audience A]\n"
 	       "       imgate-cli secret --secret-file F [--group G]\n"
 	    << imgate::client::AdminCommand::usage() <<
 	       "       imgate-cli --help | --version\n"
 	       "Defaults: --host 127.0.0.1 --port 7700. listen prints each delivery as\n"
-	       "'msg_id=N from=UID: TEXT', acknowledges it, and runs until KICK, --count\n"
-	       "deliveries or --seconds seconds. token prints an HS256 JWT for the auth-jwt\n"
+	       "'msg_id=N from=UID [group=G | to=UID] [transient]: TEXT', acknowledges it, and\n"
+	       "runs until KICK, --count deliveries or --seconds seconds; --carbons also shows\n"
+	       "what the uid sends from other devices (session.devicePolicy = perDevice).\n"
+	       "history prints the uid's stored messages, newest first (protocol 1.1). token prints an HS256 JWT for the auth-jwt\n"
 	       "plugin (sub = uid, exp = now + ttl, default 3600 s). secret writes a new random\n"
 	       "HS256 secret (64 hex digits) to F, mode 0640 (group G if given), and never\n"
 	       "overwrites an existing F. admin talks to the admin API (default\n"
@@ -75,6 +79,20 @@ std::string describe(const Reply& reply)
 	if (!message.empty()) text += ": " + message;
 	return text;
 }
+
+std::string describe(const imgate::v1::MessageDeliver& m)
+	/// "msg_id=N from=UID [group=G | to=UID] [transient]: TEXT"; a 1:1 message
+	/// names its recipient only when it is a carbon (from the uid itself).
+{
+	std::ostringstream out;
+	out << "msg_id=" << m.msg_id() << " from=" << m.from_uid();
+	if (!m.group_id().empty()) out << " group=" << m.group_id();
+	else if (!m.to_uid().empty() && m.to_uid() != m.from_uid()) out << " to=" << m.to_uid();
+	if (m.transient()) out << " transient";
+	out << ": " << m.payload();
+	return out.str();
+}
+
 
 const char* kickReason(unsigned reason)
 {
@@ -104,7 +122,11 @@ struct Options
 	long ttl = 3600;
 	std::string issuer;
 	std::string audience;
-	std::string group;
+	std::string group;      /// secret: the file's group; send, history: the chat group
+	std::string with;       /// history --with
+	bool transient = false; /// send --transient
+	bool carbons = false;   /// listen --carbons
+	long limit = 0;         /// history --limit
 	imgate::client::AdminCommand::Options admin;
 };
 
@@ -116,9 +138,26 @@ bool parseNumber(const std::string& text, long min, long max, long& value)
 	return true;
 }
 
+Reply loginReply(ImgateClient& client, const Options& o)
+{
+	imgate::v1::LoginRequest request;
+	request.set_uid(o.uid);
+	request.set_token(o.token);
+	request.set_device(o.device);
+	request.set_client_version(std::string("imgate-cli/") + IMGATE_VERSION);
+	request.set_carbons(o.carbons);
+	const Poco::UInt32 seq = client.nextSeq();
+	client.send(Command::LOGIN, seq, request);
+	Reply reply;
+	if (!client.receiveReply(reply, Command::LOGIN_RESP, seq, Poco::Timespan(5, 0)))
+		throw Poco::TimeoutException(client.closed() ? "connection closed before LOGIN_RESP" : "no LOGIN_RESP in time");
+	return reply;
+}
+
+
 int login(ImgateClient& client, const Options& o)
 {
-	Reply reply = client.login(o.uid, o.token, o.device);
+	Reply reply = loginReply(client, o);
 	if (reply.result() != Status::OK)
 	{
 		std::cerr << "imgate-cli: login failed: " << describe(reply) << std::endl;
@@ -131,15 +170,25 @@ int runSend(ImgateClient& client, const Options& o)
 {
 	if (int rc = login(client, o)) return rc;
 	std::random_device rd;
-	Poco::UInt64 clientMsgId = (static_cast<Poco::UInt64>(rd()) << 32) | rd() | 1;
-	Reply ack = client.sendMessage(o.args[0], clientMsgId, o.args[1]);
+	imgate::v1::MessageSend request;
+	request.set_client_msg_id((static_cast<Poco::UInt64>(rd()) << 32) | rd() | 1);
+	if (o.group.empty()) request.set_to_uid(o.args[0]);
+	else request.set_to_group(o.group);
+	request.set_payload(o.args.back());
+	request.set_transient(o.transient);
+	const Poco::UInt32 seq = client.nextSeq();
+	client.send(Command::MSG_SEND, seq, request);
+	Reply ack;
+	if (!client.receiveReply(ack, Command::MSG_SEND_ACK, seq, Poco::Timespan(10, 0)))
+		throw Poco::TimeoutException(client.closed() ? "connection closed before MSG_SEND_ACK" : "no MSG_SEND_ACK in time");
 	if (ack.result() != Status::OK)
 	{
 		std::cerr << "imgate-cli: send failed: " << describe(ack) << std::endl;
 		return EXIT_ERROR_STATUS;
 	}
 	auto body = ack.parse<imgate::v1::MessageSendAck>();
-	std::cout << "sent msg_id=" << body.msg_id() << " to=" << o.args[0] << std::endl;
+	std::cout << (o.transient ? "sent transient" : "sent msg_id=" + std::to_string(body.msg_id()))
+		<< (o.group.empty() ? " to=" + o.args[0] : " group=" + o.group) << std::endl;
 	client.send(Command::LOGOUT, client.nextSeq());
 	client.waitClosed(Poco::Timespan(2, 0));
 	return 0;
@@ -147,13 +196,13 @@ int runSend(ImgateClient& client, const Options& o)
 
 int runListen(ImgateClient& client, const Options& o)
 {
-	Reply loginReply = client.login(o.uid, o.token, o.device);
-	if (loginReply.result() != Status::OK)
+	Reply answer = loginReply(client, o);
+	if (answer.result() != Status::OK)
 	{
-		std::cerr << "imgate-cli: login failed: " << describe(loginReply) << std::endl;
+		std::cerr << "imgate-cli: login failed: " << describe(answer) << std::endl;
 		return EXIT_ERROR_STATUS;
 	}
-	unsigned interval = loginReply.parse<imgate::v1::LoginResponse>().heartbeat_interval_s();
+	unsigned interval = answer.parse<imgate::v1::LoginResponse>().heartbeat_interval_s();
 	if (interval == 0) interval = 30;
 	std::cout << "listening as " << o.uid << std::endl;
 	Poco::Timestamp started;
@@ -182,8 +231,8 @@ int runListen(ImgateClient& client, const Options& o)
 		case Command::MSG_DELIVER:
 			{
 				auto m = frame.parse<imgate::v1::MessageDeliver>();
-				std::cout << "msg_id=" << m.msg_id() << " from=" << m.from_uid() << ": " << m.payload() << std::endl;
-				client.ackDeliveries({m.msg_id()});
+				std::cout << describe(m) << std::endl;
+				if (!m.transient()) client.ackDeliveries({m.msg_id()});
 				++received;
 			}
 			break;
@@ -202,6 +251,32 @@ int runListen(ImgateClient& client, const Options& o)
 	}
 	return 0;
 }
+
+int runHistory(ImgateClient& client, const Options& o)
+{
+	if (int rc = login(client, o)) return rc;
+	imgate::v1::HistoryRequest request;
+	request.set_with_uid(o.with);
+	request.set_group_id(o.group);
+	request.set_limit(static_cast<Poco::UInt32>(o.limit));
+	const Poco::UInt32 seq = client.nextSeq();
+	client.send(Command::HISTORY, seq, request);
+	Reply reply;
+	if (!client.receiveReply(reply, Command::HISTORY_RESP, seq, Poco::Timespan(10, 0)))
+		throw Poco::TimeoutException(client.closed() ? "connection closed before HISTORY_RESP" : "no HISTORY_RESP in time");
+	if (reply.result() != Status::OK)
+	{
+		std::cerr << "imgate-cli: history failed: " << describe(reply) << std::endl;
+		return EXIT_ERROR_STATUS;
+	}
+	auto page = reply.parse<imgate::v1::HistoryResponse>();
+	for (const auto& m: page.messages()) std::cout << describe(m) << std::endl;
+	if (page.more()) std::cout << "(older messages exist: raise --limit, up to 200)" << std::endl;
+	client.send(Command::LOGOUT, client.nextSeq());
+	client.waitClosed(Poco::Timespan(2, 0));
+	return 0;
+}
+
 
 int runToken(const Options& o)
 {
@@ -352,6 +427,9 @@ int main(int argc, char** argv)
 		else if (a == "--issuer") o.issuer = value("--issuer");
 		else if (a == "--audience") o.audience = value("--audience");
 		else if (a == "--group") o.group = value("--group");
+		else if (a == "--with") o.with = value("--with");
+		else if (a == "--transient") o.transient = true;
+		else if (a == "--carbons") o.carbons = true;
 		else if (a == "--admin-host") o.admin.host = value("--admin-host");
 		else if (a == "--admin-port")
 		{
@@ -364,6 +442,7 @@ int main(int argc, char** argv)
 		else if (a == "--limit")
 		{
 			if (!parseNumber(value("--limit"), 1, 10000, o.admin.limit)) { std::cerr << "imgate-cli: --limit must be 1 to 10000" << std::endl; return EXIT_USAGE; }
+			o.limit = o.admin.limit;
 		}
 		else if (a == "--ttl")
 		{
@@ -382,8 +461,9 @@ int main(int argc, char** argv)
 		else o.args.push_back(a);
 	}
 	if (o.command.empty()) { usage(std::cerr); return EXIT_USAGE; }
-	if (o.command == "send" && o.args.size() != 2) { std::cerr << "imgate-cli: send takes TO and TEXT" << std::endl; return EXIT_USAGE; }
-	if ((o.command == "listen" || o.command == "ping") && !o.args.empty()) { std::cerr << "imgate-cli: " << o.command << " takes no arguments" << std::endl; return EXIT_USAGE; }
+	if (o.command == "send" && o.args.size() != (o.group.empty() ? 2u : 1u)) { std::cerr << "imgate-cli: send takes TO and TEXT, or --group G and TEXT" << std::endl; return EXIT_USAGE; }
+	if ((o.command == "listen" || o.command == "ping" || o.command == "history") && !o.args.empty()) { std::cerr << "imgate-cli: " << o.command << " takes no arguments" << std::endl; return EXIT_USAGE; }
+	if (o.command == "history" && !o.with.empty() && !o.group.empty()) { std::cerr << "imgate-cli: history takes --with or --group, not both" << std::endl; return EXIT_USAGE; }
 	if (o.command == "token")
 	{
 		if (o.uid.empty() || o.secret.empty() == o.secretFile.empty() || !o.args.empty())
@@ -407,7 +487,7 @@ int main(int argc, char** argv)
 		}
 		return runSecret(o);
 	}
-	if (o.command != "send" && o.command != "listen" && o.command != "ping") { std::cerr << "imgate-cli: unknown command " << o.command << std::endl; usage(std::cerr); return EXIT_USAGE; }
+	if (o.command != "send" && o.command != "listen" && o.command != "ping" && o.command != "history") { std::cerr << "imgate-cli: unknown command " << o.command << std::endl; usage(std::cerr); return EXIT_USAGE; }
 	if (o.command != "ping" && o.uid.empty()) { std::cerr << "imgate-cli: " << o.command << " needs --uid" << std::endl; return EXIT_USAGE; }
 
 	try
@@ -415,6 +495,7 @@ int main(int argc, char** argv)
 		ImgateClient client(o.host, o.port);
 		if (o.command == "send") return runSend(client, o);
 		if (o.command == "listen") return runListen(client, o);
+		if (o.command == "history") return runHistory(client, o);
 		return runPing(client);
 	}
 	catch (Poco::Exception& exc)
