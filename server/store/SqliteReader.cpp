@@ -15,6 +15,40 @@ using namespace Poco::Data::Keywords;
 namespace imgate {
 namespace store {
 
+namespace {
+
+class ReadTransaction
+	/// BEGIN now, COMMIT when done (or when an exception leaves the scope):
+	/// the statements run in between read one snapshot.
+{
+public:
+	ReadTransaction(SqliteStatement& begin, SqliteStatement& end):
+		_end(end)
+	{
+		begin.reset();
+		begin.run();
+	}
+
+	~ReadTransaction()
+	{
+		try
+		{
+			_end.reset();
+			_end.run();
+		}
+		catch (Poco::Exception&)
+		{
+			// A read transaction has nothing to lose; the next BEGIN reports a real problem.
+		}
+	}
+
+private:
+	SqliteStatement& _end;
+};
+
+} // namespace
+
+
 SqliteReader::SqliteReader(const std::string& path):
 	_session(SqliteDatabase::openReader(path))
 {
@@ -81,9 +115,9 @@ void SqliteReader::pending(const InboxReader& inbox, Poco::UInt64 afterMsgId, st
 
 void SqliteReader::history(const HistoryQuery& query, HistoryPage& page)
 {
-	// One read transaction: the membership and the page in one snapshot.
-	_beginRead->reset();
-	_beginRead->run();
+	// The membership and the page in one snapshot.
+	ReadTransaction snapshot(*_beginRead, *_endRead);
+	SqliteStatement& q = *_historyQuery;
 	try
 	{
 		if (!query.groupId.empty())
@@ -95,12 +129,9 @@ void SqliteReader::history(const HistoryQuery& query, HistoryPage& page)
 			if (!member)
 			{
 				page.notMember = true;
-				_endRead->reset();
-				_endRead->run();
 				return;
 			}
 		}
-		SqliteStatement& q = *_historyQuery;
 		q.reset();
 		const Poco::Int64 before = query.beforeMsgId ? static_cast<Poco::Int64>(query.beforeMsgId) : std::numeric_limits<Poco::Int64>::max();
 		// msg_ids encode their time (SqliteWriter): none sent at or after
@@ -135,21 +166,11 @@ void SqliteReader::history(const HistoryQuery& query, HistoryPage& page)
 			page.messages.push_back(std::move(m));
 		}
 		q.reset();
-		_endRead->reset();
-		_endRead->run();
 	}
 	catch (Poco::Exception&)
 	{
-		_historyQuery->reset();
+		q.reset();
 		_memberQuery->reset();
-		_endRead->reset();
-		try
-		{
-			_endRead->run();
-		}
-		catch (Poco::Exception&)
-		{
-		}
 		throw;
 	}
 }
@@ -163,14 +184,13 @@ std::size_t SqliteReader::historyBytes(const StoredMessage& message)
 
 bool SqliteReader::findGroup(const std::string& gid, Group& group)
 {
-	_beginRead->reset();
-	_beginRead->run();
-	bool found = false;
+	// The group and its members in one snapshot.
+	ReadTransaction snapshot(*_beginRead, *_endRead);
 	try
 	{
 		_groupQuery->reset();
 		_groupQuery->bind(1, gid);
-		found = _groupQuery->step();
+		const bool found = _groupQuery->step();
 		if (found)
 		{
 			group.gid = gid;
@@ -182,24 +202,14 @@ bool SqliteReader::findGroup(const std::string& gid, Group& group)
 			_membersQuery->reset();
 		}
 		_groupQuery->reset();
-		_endRead->reset();
-		_endRead->run();
+		return found;
 	}
 	catch (Poco::Exception&)
 	{
 		_groupQuery->reset();
 		_membersQuery->reset();
-		_endRead->reset();
-		try
-		{
-			_endRead->run();
-		}
-		catch (Poco::Exception&)
-		{
-		}
 		throw;
 	}
-	return found;
 }
 
 
