@@ -167,13 +167,36 @@ std::string MemoryMessageStore::senderKey(const std::string& uid, const std::str
 void MemoryMessageStore::append(NewMessage message, AppendCallback done)
 {
 	AppendResult result;
-	if (message.toGroup.empty()) appendToUid(std::move(message), result);
-	else appendToGroup(std::move(message), result);
+	route(message, result);
+	// Full: what has expired may make room (message is intact unless stored).
+	if (result.outcome == AppendResult::STORE_FULL && reclaim(message.timestampMs))
+	{
+		result = AppendResult();
+		route(message, result);
+	}
 	done(result);
 }
 
 
-void MemoryMessageStore::appendToUid(NewMessage&& message, AppendResult& result)
+void MemoryMessageStore::route(NewMessage& message, AppendResult& result)
+{
+	if (message.toGroup.empty()) appendToUid(message, result);
+	else appendToGroup(message, result);
+}
+
+
+bool MemoryMessageStore::reclaim(Poco::Int64 nowMs)
+{
+	if (_limits.historyRetention == 0 && _limits.retention == 0) return false;
+	// At most once a second (on the senders' clock): a store full of
+	// what has not expired must not scan every inbox for every send.
+	Poco::Int64 last = _lastReclaimMs.load(std::memory_order_relaxed);
+	if (nowMs - last < RECLAIM_INTERVAL_MS || !_lastReclaimMs.compare_exchange_strong(last, nowMs)) return false;
+	return cleanup(nowMs) > 0;
+}
+
+
+void MemoryMessageStore::appendToUid(NewMessage& message, AppendResult& result)
 {
 	const std::size_t from = shardIndex(message.fromUid);
 	const std::size_t to = shardIndex(message.toUid);
@@ -194,11 +217,11 @@ void MemoryMessageStore::appendToUid(NewMessage&& message, AppendResult& result)
 		auto own = senderShard.inboxes.find(message.fromUid);
 		targets[n++] = Target{&message.fromUid, true, &senderShard, own == senderShard.inboxes.end() ? nullptr : &own->second};
 	}
-	store(senderShard, std::move(sender), std::move(message), targets, n, true, result);
+	store(senderShard, std::move(sender), message, targets, n, true, result);
 }
 
 
-void MemoryMessageStore::appendToGroup(NewMessage&& message, AppendResult& result)
+void MemoryMessageStore::appendToGroup(NewMessage& message, AppendResult& result)
 {
 	// The group's lock first, for the whole append: membership cannot
 	// change between reading the members and writing their rows.
@@ -238,7 +261,7 @@ void MemoryMessageStore::appendToGroup(NewMessage&& message, AppendResult& resul
 		auto inbox = t.pShard->inboxes.find(*t.pUid);
 		if (inbox != t.pShard->inboxes.end()) t.pInbox = &inbox->second;
 	}
-	store(senderShard, std::move(sender), std::move(message), targets.data(), targets.size(), false, result);
+	store(senderShard, std::move(sender), message, targets.data(), targets.size(), false, result);
 	if (result.outcome == AppendResult::STORED) result.members = pGroup->members;
 }
 
@@ -268,7 +291,7 @@ bool MemoryMessageStore::reserve(std::size_t bytes)
 }
 
 
-void MemoryMessageStore::store(Shard& senderShard, std::string&& sender, NewMessage&& message, Target* targets, std::size_t n, bool checkPending, AppendResult& result)
+void MemoryMessageStore::store(Shard& senderShard, std::string&& sender, NewMessage& message, Target* targets, std::size_t n, bool checkPending, AppendResult& result)
 {
 	// A 1:1 message's first target is its recipient; group messages are
 	// never refused for a full member (the class comment).

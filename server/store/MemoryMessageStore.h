@@ -15,6 +15,7 @@
 #include "Poco/Timestamp.h"
 #include <atomic>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -62,10 +63,12 @@ class MemoryMessageStore: public MessageStore
 	/// at or below every position of its uid stays until historyRetention
 	/// has passed since its message's timestamp: cleanup() removes such
 	/// rows (and Limits::retention's expired ones) on the caller's clock,
-	/// and every append removes those at the front of the inboxes it
-	/// touches on the message's clock. Rows go in msgId order: one whose
-	/// timestamp lies in the future keeps the rows behind it. A message
-	/// goes with its last row.
+	/// every append removes those at the front of the inboxes it touches,
+	/// and a send that finds the store full runs cleanup() (at most once
+	/// every RECLAIM_INTERVAL_MS) and tries once more, both on the
+	/// message's clock. Rows go in msgId order: one whose timestamp lies
+	/// in the future keeps the rows behind it. A message goes with its
+	/// last row.
 	///
 	/// A device gets its position at openDevice() (the highest of its
 	/// uid's) or at its first acknowledgement. Device "" alone (the device
@@ -140,7 +143,9 @@ public:
 	void readHistory(const HistoryQuery& query, HistoryCallback done) override;
 		/// An entry's bytes are its payload, from uid, to uid and group id
 		/// plus HISTORY_ENTRY_OVERHEAD, as in the durable store;
-		/// query.maxBytes = 0 sets no byte bound.
+		/// query.maxBytes = 0 sets no byte bound. Reads under the uid's
+		/// shard lock, newest row first: a page with filters that few rows
+		/// match may look at the whole inbox.
 	void changeGroup(const GroupChange& change, GroupCallback done) override;
 	bool findGroup(const std::string& gid, Group& group) override;
 	std::vector<std::string> listGroups(const std::string& prefix, std::size_t limit, bool& truncated) override;
@@ -170,7 +175,8 @@ public:
 	{
 		MAX_SHARDS = 1024,
 		MAX_ACKED_ABOVE = 4096,       /// Ids a device acknowledged above its position, kept per device.
-		HISTORY_ENTRY_OVERHEAD = 48   /// Protobuf tags, lengths and numbers of one MessageDeliver in a HistoryResponse, at most.
+		HISTORY_ENTRY_OVERHEAD = 48,  /// Protobuf tags, lengths and numbers of one MessageDeliver in a HistoryResponse, at most.
+		RECLAIM_INTERVAL_MS = 1000    /// A full store runs cleanup() for a send at most this often.
 	};
 
 private:
@@ -255,9 +261,15 @@ private:
 	static std::string senderKey(const std::string& uid, const std::string& device);
 	static bool findSent(const Shard& senderShard, const std::string& sender, Poco::UInt64 clientMsgId, AppendResult& result);
 		/// sender: senderKey(). Caller holds the sender's shard.
-	void appendToUid(NewMessage&& message, AppendResult& result);
-	void appendToGroup(NewMessage&& message, AppendResult& result);
-	void store(Shard& senderShard, std::string&& sender, NewMessage&& message, Target* targets, std::size_t n, bool checkPending, AppendResult& result);
+	void route(NewMessage& message, AppendResult& result);
+		/// appendToUid() or appendToGroup(). They move message's strings
+		/// only into a stored message (result STORED).
+	bool reclaim(Poco::Int64 nowMs);
+		/// The store is full: cleanup(nowMs), at most once every
+		/// RECLAIM_INTERVAL_MS. True if that removed something.
+	void appendToUid(NewMessage& message, AppendResult& result);
+	void appendToGroup(NewMessage& message, AppendResult& result);
+	void store(Shard& senderShard, std::string&& sender, NewMessage& message, Target* targets, std::size_t n, bool checkPending, AppendResult& result);
 		/// Writes a row to each of the n targets (with checkPending, the
 		/// first is a 1:1 message's recipient). Caller holds the shards of
 		/// the sender and of every target.
@@ -313,6 +325,7 @@ private:
 	const std::size_t _entriesPerShard;
 	std::atomic<Poco::UInt64> _lastMsgId;
 	std::atomic<std::size_t> _bytes{0};
+	std::atomic<Poco::Int64> _lastReclaimMs{std::numeric_limits<Poco::Int64>::min() / 2};
 	std::vector<std::unique_ptr<Shard>> _shards;
 	mutable Poco::FastMutex _groupsMutex;
 	std::map<std::string, std::shared_ptr<GroupEntry>> _groups; /// By gid, under _groupsMutex.

@@ -54,6 +54,7 @@ class MemoryMessageStoreTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testHistoryPrunedByAppends);
 	CPPUNIT_TEST(testRetentionExpiresUnacknowledged);
 	CPPUNIT_TEST(testHistoryCountsAgainstByteLimit);
+	CPPUNIT_TEST(testFullStoreReclaimsExpiredHistory);
 	CPPUNIT_TEST(testGroupsCountAgainstByteLimit);
 	CPPUNIT_TEST_SUITE_END();
 
@@ -1192,6 +1193,31 @@ public:
 		CPPUNIT_ASSERT(send(store, message("alice", "", "bob", 100, std::string(3000, 'x'), now)).outcome == AppendResult::STORE_FULL);
 		CPPUNIT_ASSERT_EQUAL(std::size_t(2 * stored), store.cleanup(now + 601 * 1000));
 		CPPUNIT_ASSERT(send(store, message("alice", "", "bob", 100, std::string(3000, 'x'), now)).outcome == AppendResult::STORED);
+	}
+
+	void testFullStoreReclaimsExpiredHistory()
+	{
+		// No cleanup() call: a send that finds the store full removes what
+		// has expired by its own clock and is stored.
+		MemoryMessageStore::Limits limits = withHistory(600);
+		limits.maxBytes = 16384;
+		MemoryMessageStore store(limits, 1);
+		const Poco::Int64 now = 1800000000000;
+		Ids sent;
+		for (Poco::UInt64 i = 1; i <= 20; ++i)
+		{
+			AppendResult r = send(store, message("alice", "", "bob", i, std::string(3000, 'x'), now));
+			if (r.outcome != AppendResult::STORED) break;
+			sent.push_back(r.msgId);
+		}
+		store.acknowledge("bob", "", sent.back(), {});
+		store.acknowledge("alice", "", sent.back(), {});
+		// An unrelated pair: its inboxes hold nothing that could go.
+		CPPUNIT_ASSERT(send(store, message("carol", "", "dave", 1, std::string(3000, 'x'), now + 100 * 1000)).outcome == AppendResult::STORE_FULL);
+		CPPUNIT_ASSERT(send(store, message("carol", "", "dave", 1, std::string(3000, 'x'), now + 601 * 1000)).outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT(history(store, query("bob")).messages.empty());
+		CPPUNIT_ASSERT(history(store, query("alice")).messages.empty());
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.pendingCount("dave"));
 	}
 
 	void testGroupsCountAgainstByteLimit()
