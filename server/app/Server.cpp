@@ -70,6 +70,9 @@ std::unique_ptr<store::MessageStore> Server::makeStore(const Settings& settings)
 		store::MemoryMessageStore::Limits limits;
 		limits.maxPendingPerRecipient = settings.maxPendingPerRecipient;
 		limits.maxBytes = settings.memoryMaxBytes;
+		limits.historyRetention = settings.session.historyRetention;
+		limits.recordSent = settings.session.historyRetention > 0 || settings.session.perDevice(); // carbons need them
+		limits.retention = settings.retention;
 		return std::unique_ptr<store::MessageStore>(new store::MemoryMessageStore(limits));
 	}
 	store::SqliteMessageStore::Options options;
@@ -81,6 +84,7 @@ std::unique_ptr<store::MessageStore> Server::makeStore(const Settings& settings)
 	options.retention = settings.retention;
 	options.deliveredRetention = settings.deliveredRetention;
 	options.historyRetention = settings.session.historyRetention;
+	options.devices = settings.session.perDevice();
 	options.cleanupInterval = settings.cleanupInterval;
 	options.readThreads = settings.readThreads;
 	return std::unique_ptr<store::MessageStore>(new store::SqliteMessageStore(options));

@@ -83,7 +83,7 @@ SqliteMessageStore::SqliteMessageStore(const Options& options):
 	// Without history, acknowledged rows follow store.deliveredRetention
 	// (0: deleted at once) and nobody reads a sender's own rows.
 	limits.deleteOnAcknowledge = options.historyRetention == 0 && options.deliveredRetention == 0;
-	limits.recordSent = options.historyRetention > 0;
+	limits.recordSent = options.historyRetention > 0 || options.devices;
 	_pWriter.reset(new SqliteWriter(options.path, options.fullSync, options.maxDatabaseBytes, limits));
 	// One more connection than reader threads: pendingCount() uses it on
 	// the caller's thread.

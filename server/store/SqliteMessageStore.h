@@ -59,6 +59,7 @@ public:
 		unsigned retention = 30 * 86400;        /// Seconds after which any message is deleted.
 		unsigned deliveredRetention = 86400;    /// Without history: seconds after which an acknowledged message is deleted; 0: at acknowledgement.
 		unsigned historyRetention = 604800;     /// Seconds acknowledged messages stay readable by HISTORY; 0: no history (deliveredRetention applies).
+		bool devices = false;                   /// session.devicePolicy = perDevice: senders' rows are kept for carbons even without history.
 		unsigned cleanupInterval = 60;          /// Seconds between retention runs.
 		unsigned readThreads = 2;
 	};

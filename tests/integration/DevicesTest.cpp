@@ -29,6 +29,7 @@ class DevicesTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testCarbons);
 	CPPUNIT_TEST(testIdempotencyIsPerDevice);
 	CPPUNIT_TEST(testSinglePolicyIgnoresCarbons);
+	CPPUNIT_TEST(testOtherStoresAndSettings);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -258,6 +259,36 @@ public:
 		CPPUNIT_ASSERT(laptop->sendMessage("bob", 1, "hi").result() == Status::OK);
 		CPPUNIT_ASSERT_EQUAL(std::string("hi"), deliver(*bob).payload());
 		CPPUNIT_ASSERT(quiet(*laptop, 500));
+	}
+
+	void testOtherStoresAndSettings()
+	{
+		// Devices and carbons do not depend on history, nor on the store.
+		const std::vector<ServerProcess::Settings> variants = {
+			{{"session.devicePolicy", "perDevice"}, {"store.historyRetention", "0"}},
+			{{"session.devicePolicy", "perDevice"}, {"store.type", "memory"}},
+			{{"session.devicePolicy", "perDevice"}, {"store.type", "memory"}, {"store.historyRetention", "0"}}};
+		for (const auto& settings: variants)
+		{
+			_pServer.reset(new ServerProcess(settings));
+			auto phone = device("alice", "phone", true);
+			auto laptop = device("alice", "laptop", true);
+			auto bobPhone = device("bob", "phone");
+			auto bobLaptop = device("bob", "laptop");
+			const Poco::UInt64 id = laptop->sendMessage("bob", 1, "hi").parse<imgate::v1::MessageSendAck>().msg_id();
+			CPPUNIT_ASSERT_EQUAL(id, static_cast<Poco::UInt64>(deliver(*phone).msg_id()));
+			CPPUNIT_ASSERT_EQUAL(id, static_cast<Poco::UInt64>(deliver(*bobPhone).msg_id()));
+			CPPUNIT_ASSERT_EQUAL(id, static_cast<Poco::UInt64>(deliver(*bobLaptop).msg_id()));
+			acknowledge(*bobPhone, id);
+			CPPUNIT_ASSERT(quiet(*laptop, 300));
+			// The laptop that did not acknowledge gets it again after a reconnect, the phone not.
+			bobPhone.reset();
+			bobLaptop.reset();
+			bobLaptop = deviceWhenRoom("bob", "laptop", false);
+			CPPUNIT_ASSERT_EQUAL(id, static_cast<Poco::UInt64>(deliver(*bobLaptop).msg_id()));
+			bobPhone = deviceWhenRoom("bob", "phone", false);
+			CPPUNIT_ASSERT(quiet(*bobPhone, 300));
+		}
 	}
 
 private:
