@@ -519,6 +519,9 @@ Settings Settings::load(const Poco::Util::AbstractConfiguration& config, const s
 		for (const auto& p: s.pluginsLoad) loaded = loaded || p == name;
 		if (dot == std::string::npos || !loaded)
 			r.fail(key, "plugin settings need their plugin in plugins.load");
+		// "plugins.NAME. = 1" (found by the settings fuzz target): no key
+		// after the plugin's name, and nothing POCO could read back.
+		if (dot + 1 == key.size()) r.fail(key, "expected plugins." + name + ".KEY, the key is missing after the dot");
 		s.pluginSettings[name][key.substr(dot + 1)] = r.raw(key);
 	}
 	return s;

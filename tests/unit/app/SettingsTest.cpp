@@ -239,6 +239,9 @@ public:
 		CPPUNIT_ASSERT_MESSAGE(e, e.find("plugins.load: plugin a is listed twice") != std::string::npos);
 		e = errorOf("plugins.load = a\nplugins.b.key = 1\n");
 		CPPUNIT_ASSERT_MESSAGE(e, e.find(":2: plugins.b.key: plugin settings need their plugin in plugins.load") != std::string::npos);
+		// A dot and no key (the settings fuzz target's find: it threw NotFoundException).
+		e = errorOf("plugins.load = auth-jwt\nplugins.auth-jwt. = 1\n");
+		CPPUNIT_ASSERT_MESSAGE(e, e.find("plugins.auth-jwt.: expected plugins.auth-jwt.KEY, the key is missing after the dot") != std::string::npos);
 	}
 
 	void testLoggingKeysAllowed()
