@@ -18,7 +18,10 @@
 // only the statuses of docs/operations.md; JSON answers parse as a JSON
 // object; a 405 says what is allowed; a ban answered 200 is listed, and
 // every listed ban can be lifted; 507 never (the ban table is empty
-// before each input); a canonical address is its own canonical form.
+// before each input); a canonical address is its own canonical form; a
+// group answered 200 (PUT, POST members, GET) is stored as answered, its
+// members sorted, unique, well formed and within group.maxMembers. Groups
+// are deleted after each input like bans.
 //
 // Input: a mode byte, then text. Mode % 5: 0 = the body of POST /v1/bans;
 // 1 = the query of DELETE /v1/bans ("k=v&k=v", already decoded); 2 =
@@ -36,6 +39,8 @@
 #include "server/session/SessionQuery.h"
 #include "server/store/MemoryMessageStore.h"
 #include "imgate/Address.h"
+#include "Poco/JSON/Array.h"
+#include "server/protocol/Uid.h"
 #include "Poco/AutoPtr.h"
 #include "Poco/Exception.h"
 #include "Poco/JSON/Object.h"
@@ -111,7 +116,7 @@ void checkResponse(const admin::AdminRequest& request, const admin::AdminRespons
 	const std::string what = request.method + " " + request.path + ": " + std::to_string(r.status) + " " + r.body;
 	switch (r.status)
 	{
-	case 200: case 400: case 401: case 403: case 404: case 405: case 409: case 503:
+	case 200: case 204: case 400: case 401: case 403: case 404: case 405: case 409: case 503:
 		break;
 	case 507:
 		fail("507 with an empty ban table: " + what);
@@ -158,6 +163,44 @@ void liftAll(Server& server)
 		if (!server.filters.unban(lift)) fail("a listed ban cannot be lifted: address=" + ban.address + " uid=" + ban.uid);
 	}
 	if (!server.filters.listBans().empty()) fail("bans listed after each was lifted");
+}
+
+
+void removeGroups(Server& server)
+	/// And every group, so that inputs do not depend on each other.
+{
+	bool truncated = false;
+	for (const std::string& gid: server.store.listGroups("", 100000, truncated))
+	{
+		store::GroupChange remove;
+		remove.kind = store::GroupChange::REMOVE;
+		remove.gid = gid;
+		bool done = false;
+		server.store.changeGroup(remove, [&done](const store::GroupResult& r) { done = r.outcome == store::GroupResult::OK; });
+		if (!done) fail("a listed group cannot be deleted: " + gid);
+	}
+	if (!server.store.listGroups("", 1, truncated).empty()) fail("groups listed after each was deleted");
+}
+
+
+void checkGroupAnswer(Server& server, const admin::AdminRequest& request, const admin::AdminResponse& r)
+	/// A group answered 200 is stored as answered: members sorted, unique,
+	/// well-formed, at most group.maxMembers.
+{
+	if (r.status != 200 || request.path.compare(0, 11, "/v1/groups/") != 0) return;
+	Poco::JSON::Object::Ptr pAnswer = Poco::JSON::Parser().parse(r.body).extract<Poco::JSON::Object::Ptr>();
+	const std::string gid = pAnswer->optValue<std::string>("gid", "");
+	store::Group group;
+	if (!server.store.findGroup(gid, group)) fail("a group answered 200 is not stored: " + r.body);
+	Poco::JSON::Array::Ptr pMembers = pAnswer->getArray("members");
+	if (!pMembers || pMembers->size() != group.members.size()) fail("a group's answer and store differ: " + r.body);
+	if (group.members.size() > server.config.maxGroupMembers) fail("more members than group.maxMembers: " + r.body);
+	for (std::size_t i = 0; i < group.members.size(); ++i)
+	{
+		if (pMembers->getElement<std::string>(static_cast<unsigned>(i)) != group.members[i]) fail("a group's answer and store differ: " + r.body);
+		if (i > 0 && !(group.members[i - 1] < group.members[i])) fail("members not sorted and unique: " + r.body);
+		if (!protocol::isValidUid(group.members[i])) fail("a malformed member was stored: " + r.body);
+	}
 }
 
 
@@ -249,6 +292,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 	}
 	checkResponse(request, response);
 	if (request.method == "POST" && request.path == "/v1/bans" && response.status == 200) checkBanListed(server, response);
+	checkGroupAnswer(server, request, response);
 	liftAll(server);
+	removeGroups(server);
 	return 0;
 }
