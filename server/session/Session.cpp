@@ -54,7 +54,10 @@ Session::Session(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, co
 	net::Connection(loop, socket),
 	_manager(manager),
 	_since(loop.tick()),
-	_peer(peer)
+	_peer(peer),
+	_state(CONNECTED),
+	_perDevice(false),
+	_carbons(false)
 {
 	rearm();
 }

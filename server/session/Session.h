@@ -222,9 +222,11 @@ private:
 	Poco::UInt32 _unanswered = 0;    /// MSG_SENDs handed to the store and not yet answered.
 	LogBudget _errorLog;
 	Poco::UInt16 _toldInterval = 0;  /// The heartbeat interval LOGIN_RESP gave the client, seconds.
-	bool _perDevice = false;         /// Logged in under session.devicePolicy = perDevice.
-	bool _carbons = false;           /// Logged in with carbons (perDevice only).
-	State _state = CONNECTED;
+	// One byte for the three (an idle session must stay within its malloc
+	// chunk: docs/architecture.md, "Memory per idle session").
+	State _state: 1;       /// CONNECTED until LOGIN succeeds.
+	bool _perDevice: 1;    /// Logged in under session.devicePolicy = perDevice.
+	bool _carbons: 1;      /// Logged in with carbons (perDevice only).
 };
 
 

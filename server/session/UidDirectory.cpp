@@ -33,24 +33,24 @@ UidDirectory::Claim UidDirectory::claim(const std::string& uid, const SessionRef
 	if (it == shard.entries.end())
 	{
 		Entry& e = shard.entries[uid];
-		e.first.session = session;
-		e.first.device = deviceHash;
+		e.session = session;
+		e.device = deviceHash;
 		return result;
 	}
 	Entry& e = it->second;
 	Poco::Int64 elapsed = nowMs - e.displacedAtMs;
-	if (e.displaced && deviceHash == e.displacedDevice && deviceHash != e.first.device && elapsed < _guardMs)
+	if (e.displaced && deviceHash == e.displacedDevice && deviceHash != e.device && elapsed < _guardMs)
 	{
 		result.refused = true;
 		result.retryInMs = _guardMs - elapsed;
 		return result;
 	}
-	result.previous = e.first.session;
+	result.previous = e.session;
 	e.displaced = true;
-	e.displacedDevice = e.first.device;
+	e.displacedDevice = e.device;
 	e.displacedAtMs = nowMs;
-	e.first.session = session;
-	e.first.device = deviceHash;
+	e.session = session;
+	e.device = deviceHash;
 	return result;
 }
 
@@ -67,14 +67,14 @@ UidDirectory::Claim UidDirectory::claimDevice(const std::string& uid, const Sess
 	auto it = shard.entries.find(uid);
 	if (it == shard.entries.end())
 	{
-		shard.entries[uid].first = d;
+		shard.entries[uid].setFirst(d);
 		return result;
 	}
 	Entry& e = it->second;
-	if (e.first.device == d.device)
+	if (e.device == d.device)
 	{
-		result.previous = e.first.session;
-		e.first = d;
+		result.previous = e.session;
+		e.setFirst(d);
 		return result;
 	}
 	const std::size_t others = e.pOthers ? e.pOthers->size() : 0;
@@ -104,14 +104,14 @@ bool UidDirectory::release(const std::string& uid, const SessionRef& session)
 	auto it = shard.entries.find(uid);
 	if (it == shard.entries.end()) return false;
 	Entry& e = it->second;
-	if (e.first.session == session)
+	if (e.session == session)
 	{
 		if (!e.pOthers || e.pOthers->empty())
 		{
 			shard.entries.erase(it);
 			return true;
 		}
-		e.first = e.pOthers->front();
+		e.setFirst(e.pOthers->front());
 		e.pOthers->erase(e.pOthers->begin());
 	}
 	else
@@ -131,7 +131,7 @@ SessionRef UidDirectory::find(const std::string& uid) const
 	Shard& shard = shardOf(uid);
 	Poco::FastMutex::ScopedLock lock(shard.mutex);
 	auto it = shard.entries.find(uid);
-	return it == shard.entries.end() ? SessionRef() : it->second.first.session;
+	return it == shard.entries.end() ? SessionRef() : it->second.session;
 }
 
 
@@ -142,7 +142,7 @@ void UidDirectory::sessions(const std::string& uid, std::vector<Member>& out) co
 	auto it = shard.entries.find(uid);
 	if (it == shard.entries.end()) return;
 	const Entry& e = it->second;
-	out.push_back(Member{e.first.session, e.first.carbons});
+	out.push_back(Member{e.session, e.carbons});
 	if (!e.pOthers) return;
 	for (const Device& d: *e.pOthers) out.push_back(Member{d.session, d.carbons});
 }

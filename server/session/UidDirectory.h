@@ -88,13 +88,20 @@ private:
 	struct Entry
 		/// Devices are kept as hashes: the rules only compare them, and an
 		/// online uid then costs no strings beyond its key. The first
-		/// session lives in the entry; more devices (perDevice) in others.
+		/// session lives in the entry, its fields laid out so that the map
+		/// node keeps round 1's malloc chunk (idle sessions stay within
+		/// 512 B); more devices (perDevice) in pOthers.
 	{
-		Device first;
+		SessionRef session;
+		std::size_t device = 0;
 		std::size_t displacedDevice = 0;
 		Poco::Int64 displacedAtMs = 0;
-		bool displaced = false;
 		std::unique_ptr<std::vector<Device>> pOthers;
+		bool displaced = false;
+		bool carbons = false;
+
+		Device first() const { return Device{session, device, carbons}; }
+		void setFirst(const Device& d) { session = d.session; device = d.device; carbons = d.carbons; }
 	};
 	struct Shard
 	{
