@@ -41,7 +41,7 @@ class SqliteDatabase
 	/// two threads at once.
 {
 public:
-	static const int SCHEMA_VERSION = 2;
+	static constexpr int SCHEMA_VERSION = 2; /// constexpr: inline, so passing it by reference (a log call) needs no definition elsewhere
 
 	static Poco::Data::Session openWriter(const std::string& path, bool fullSync, Poco::UInt64 maxDatabaseBytes);
 		/// Opens (creating if needed) the database, switches it to WAL,
