@@ -57,7 +57,8 @@ Session::Session(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, co
 	_peer(peer),
 	_state(CONNECTED),
 	_perDevice(false),
-	_carbons(false)
+	_carbons(false),
+	_historyReads(0)
 {
 	rearm();
 }
@@ -309,10 +310,15 @@ bool Session::authorizeLogin(const protocol::Frame& frame, const imgate::v1::Log
 	{
 	case SessionManager::LOGIN_DEVICE_LIMIT:
 		// The connection stays open: the client may log in as another uid or later.
+		if (admitUnauthenticatedLine())
+			_manager.logger().information("login refused uid=%s device=%s peer=%s: %u devices online (session.maxDevices)", request.uid(),
+				protocol::quoted(request.device()), _peer.toString(), _manager.config().maxDevices);
 		failRequest(frame, Status::DEVICE_LIMIT, "uid " + request.uid() + " is online on " + std::to_string(_manager.config().maxDevices)
 			+ " devices (session.maxDevices); log out from one first");
 		return false;
 	case SessionManager::LOGIN_REFUSED_TAKEOVER:
+		if (admitUnauthenticatedLine())
+			_manager.logger().information("login refused uid=%s peer=%s: takeover guard (retry in %Ld ms)", request.uid(), _peer.toString(), retryInMs);
 		failRequest(frame, Status::RATE_LIMITED, "uid " + request.uid()
 			+ " was taken over by another device; retry in " + std::to_string((retryInMs + 999) / 1000) + " s");
 		return false;
@@ -510,6 +516,13 @@ void Session::handleHistory(const protocol::Frame& frame)
 		failRequest(frame, Status::BAD_REQUEST, "with_uid and group_id are 1 to 64 characters of A-Z a-z 0-9 _ . @ -");
 		return;
 	}
+	if (_historyReads >= MAX_HISTORY_READS)
+	{
+		// A client cannot queue store reads (and their answers) without bound.
+		failRequest(frame, Status::RATE_LIMITED, "at most " + std::to_string(static_cast<int>(MAX_HISTORY_READS))
+			+ " HISTORY requests at a time: wait for the answers");
+		return;
+	}
 	const SessionConfig& config = _manager.config();
 	store::HistoryQuery query;
 	query.uid = _uid;
@@ -522,6 +535,7 @@ void Session::handleHistory(const protocol::Frame& frame)
 	// (the member check of a group still applies).
 	query.sinceMs = config.historyRetention ? nowMs() - static_cast<Poco::Int64>(config.historyRetention) * 1000 : nowMs() + 86400000;
 	++_unanswered; // answered before a LOGOUT or KICK closes, like MSG_SEND
+	++_historyReads;
 	_manager.readHistory(*this, frame.seq, query);
 }
 
@@ -530,6 +544,7 @@ void Session::sendHistory(Poco::UInt32 seq, store::HistoryPage& page)
 {
 	poco_assert_dbg(loop().inLoopContext());
 	if (_unanswered > 0) --_unanswered;
+	if (_historyReads > 0) --_historyReads;
 	if (!page.ok || page.notMember)
 	{
 		const Status status = page.notMember ? Status::NOT_MEMBER : Status::SERVER_BUSY;

@@ -136,7 +136,8 @@ private:
 		UNAUTHENTICATED_LOG_LINES = 60, /// a minute, per loop
 		DEFAULT_HISTORY_LIMIT = 50,     /// HistoryRequest.limit 0
 		MAX_HISTORY_LIMIT = 200,        /// a larger limit means this
-		HISTORY_RESPONSE_OVERHEAD = 16  /// HistoryResponse bytes besides its entries (more), at most
+		HISTORY_RESPONSE_OVERHEAD = 16, /// HistoryResponse bytes besides its entries (more), at most
+		MAX_HISTORY_READS = 2           /// HISTORY requests a session may have waiting for the store; more get RATE_LIMITED
 	};
 
 	static constexpr const char* PROTOCOL_VERSION = "1.1"; /// LoginResponse.protocol
@@ -227,6 +228,7 @@ private:
 	State _state: 1;       /// CONNECTED until LOGIN succeeds.
 	bool _perDevice: 1;    /// Logged in under session.devicePolicy = perDevice.
 	bool _carbons: 1;      /// Logged in with carbons (perDevice only).
+	Poco::UInt8 _historyReads: 2; /// HISTORY requests waiting for the store (at most MAX_HISTORY_READS).
 };
 
 

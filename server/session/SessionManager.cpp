@@ -123,15 +123,12 @@ SessionManager::LoginOutcome SessionManager::login(Session& session, const std::
 	UidDirectory::Claim claim = settings.perDevice()
 		? _directory.claimDevice(uid, session.ref(), Session::deviceKey(device), carbons, settings.maxDevices)
 		: _directory.claim(uid, session.ref(), device, Poco::Timestamp().epochMicroseconds() / 1000);
-	if (claim.deviceLimit)
-	{
-		_logger.information("login refused uid=%s device=%s: %u devices online (session.maxDevices)", uid, protocol::quoted(device), settings.maxDevices);
-		return LOGIN_DEVICE_LIMIT;
-	}
+	// The session logs the refusals, within its loop's budget for
+	// connections not logged in (a client may retry in a loop).
+	if (claim.deviceLimit) return LOGIN_DEVICE_LIMIT;
 	if (claim.refused)
 	{
 		retryInMs = claim.retryInMs;
-		_logger.information("login refused uid=%s: takeover guard (retry in %Ld ms)", uid, claim.retryInMs);
 		return LOGIN_REFUSED_TAKEOVER;
 	}
 	if (claim.previous.valid())
@@ -277,10 +274,12 @@ void SessionManager::sendTransient(Session& sender, Poco::UInt32 seq, Poco::UInt
 	poco_assert_dbg(sender.loop().inLoopContext());
 	const SessionRef from = sender.ref();
 	const std::string fromUid = sender.uid();
-	auto handOut = [this, from, fromUid, pFrame](const std::vector<std::string>& uids)
+	// Recipients get it on every session (a message to oneself: the other
+	// sessions); the sender's other sessions as a carbon.
+	auto handOut = [this, from, fromUid, pFrame](const std::vector<std::string>& uids, bool toSelf)
 	{
 		std::vector<SessionRef> refs;
-		for (const std::string& uid: uids) addSessions(uid, uid == fromUid, from, refs);
+		for (const std::string& uid: uids) addSessions(uid, uid == fromUid && !toSelf, from, refs);
 		post(refs, [pFrame](Session& s) { s.deliverTransient(*pFrame); });
 	};
 	auto answer = [this, from, seq, clientMsgId](protocol::Status status)
@@ -294,18 +293,23 @@ void SessionManager::sendTransient(Session& sender, Poco::UInt32 seq, Poco::UInt
 	{
 		std::vector<std::string> uids{toUid};
 		if (toUid != fromUid) uids.push_back(fromUid);
-		handOut(uids);
+		handOut(uids, toUid == fromUid);
 		answer(protocol::Status::OK);
 		return;
 	}
-	_store.readGroup(toGroup, [fromUid, handOut, answer](bool found, const store::Group& group)
+	_store.readGroup(toGroup, [fromUid, handOut, answer](bool ok, bool found, const store::Group& group)
 	{
+		if (!ok)
+		{
+			answer(protocol::Status::SERVER_BUSY); // the store could not read (it logged why)
+			return;
+		}
 		if (!found || !std::binary_search(group.members.begin(), group.members.end(), fromUid))
 		{
 			answer(protocol::Status::NOT_MEMBER);
 			return;
 		}
-		handOut(group.members);
+		handOut(group.members, false);
 		answer(protocol::Status::OK);
 	});
 }

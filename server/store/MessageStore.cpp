@@ -35,8 +35,17 @@ void MessageStore::openDevice(const std::string&, const std::string&)
 void MessageStore::readGroup(const std::string& gid, FindGroupCallback done)
 {
 	Group group;
-	const bool found = findGroup(gid, group);
-	done(found, group);
+	bool ok = true;
+	bool found = false;
+	try
+	{
+		found = findGroup(gid, group);
+	}
+	catch (Poco::Exception&)
+	{
+		ok = false;
+	}
+	done(ok, found, group);
 }
 
 

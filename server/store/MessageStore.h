@@ -246,7 +246,8 @@ public:
 	virtual bool findGroup(const std::string& gid, Group& group) = 0;
 		/// Reads on the caller's thread (the admin API; not event loops).
 
-	using FindGroupCallback = std::function<void(bool found, const Group& group)>;
+	using FindGroupCallback = std::function<void(bool ok, bool found, const Group& group)>;
+		/// ok: false if the store could not read (then found is false).
 
 	virtual void readGroup(const std::string& gid, FindGroupCallback done);
 		/// findGroup() without waiting (event loops): done runs exactly once,

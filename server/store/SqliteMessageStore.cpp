@@ -380,6 +380,7 @@ void SqliteMessageStore::readGroup(const std::string& gid, FindGroupCallback don
 	queueRead([this, gid, pDone](SqliteReader* pReader)
 	{
 		Group group;
+		bool ok = pReader != nullptr; // null: the store is stopping
 		bool found = false;
 		if (pReader)
 		{
@@ -389,10 +390,11 @@ void SqliteMessageStore::readGroup(const std::string& gid, FindGroupCallback don
 			}
 			catch (Poco::Exception& exc)
 			{
+				ok = false;
 				_logger.error("cannot read %s: %s", _options.path, SqliteDatabase::cause(exc));
 			}
 		}
-		(*pDone)(found, group);
+		(*pDone)(ok, found, group);
 	});
 }
 

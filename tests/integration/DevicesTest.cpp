@@ -30,6 +30,7 @@ class DevicesTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testIdempotencyIsPerDevice);
 	CPPUNIT_TEST(testSinglePolicyIgnoresCarbons);
 	CPPUNIT_TEST(testOtherStoresAndSettings);
+	CPPUNIT_TEST(testTransientToOneself);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -289,6 +290,28 @@ public:
 			bobPhone = deviceWhenRoom("bob", "phone", false);
 			CPPUNIT_ASSERT(quiet(*bobPhone, 300));
 		}
+	}
+
+	void testTransientToOneself()
+	{
+		// A transient message to one's own uid reaches the uid's other
+		// sessions (they are its recipient's), carbons or not.
+		auto phone = device("alice", "phone", false);
+		auto laptop = device("alice", "laptop", false);
+		imgate::v1::MessageSend m;
+		m.set_to_uid("alice");
+		m.set_client_msg_id(1);
+		m.set_payload("ring");
+		m.set_transient(true);
+		const Poco::UInt32 seq = laptop->nextSeq();
+		laptop->send(Command::MSG_SEND, seq, m);
+		Reply ack;
+		CPPUNIT_ASSERT(laptop->receiveReply(ack, Command::MSG_SEND_ACK, seq, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT(ack.result() == Status::OK);
+		imgate::v1::MessageDeliver d = deliver(*phone);
+		CPPUNIT_ASSERT(d.transient());
+		CPPUNIT_ASSERT_EQUAL(std::string("ring"), d.payload());
+		CPPUNIT_ASSERT(quiet(*laptop, 300));
 	}
 
 private:

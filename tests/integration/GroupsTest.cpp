@@ -369,6 +369,28 @@ public:
 		both.set_group_id("team");
 		both.set_with_uid("alice");
 		CPPUNIT_ASSERT(history(*mallory, both).result() == Status::BAD_REQUEST);
+		// At most two HISTORY requests wait for the store at a time: ten in
+		// one write get two pages and eight RATE_LIMITED.
+		{
+			std::string wire;
+			std::vector<Poco::UInt32> seqs;
+			for (int i = 0; i < 10; ++i)
+			{
+				seqs.push_back(mallory->nextSeq());
+				protocol::FrameEncoder::append(wire, Command::HISTORY, Status::OK, seqs.back(), imgate::v1::HistoryRequest());
+			}
+			mallory->sendRaw(wire);
+			std::map<Status, int> statuses;
+			for (Poco::UInt32 seq: seqs)
+			{
+				Reply r;
+				CPPUNIT_ASSERT(mallory->receiveReply(r, Command::HISTORY_RESP, seq, Poco::Timespan(5, 0)));
+				++statuses[r.result()];
+			}
+			CPPUNIT_ASSERT_EQUAL(2, statuses[Status::OK]);
+			CPPUNIT_ASSERT_EQUAL(8, statuses[Status::RATE_LIMITED]);
+			CPPUNIT_ASSERT(history(*mallory, imgate::v1::HistoryRequest()).result() == Status::OK); // answered ones free their place
+		}
 		// Before LOGIN: NOT_LOGGED_IN, with HISTORY_RESP.
 		auto anonymous = _pServer->connect();
 		CPPUNIT_ASSERT(history(*anonymous, imgate::v1::HistoryRequest()).result() == Status::NOT_LOGGED_IN);
