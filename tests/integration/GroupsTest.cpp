@@ -436,6 +436,12 @@ public:
 		CPPUNIT_ASSERT_EQUAL(0, cli({"--port", port, "--uid", "bob", "history", "--group", "team", "--limit", "5"}, out));
 		CPPUNIT_ASSERT_MESSAGE(out, out.find(" from=alice group=team: hello team\n") != std::string::npos);
 		CPPUNIT_ASSERT_EQUAL(2, cli({"--port", port, "--uid", "bob", "history", "--group", "team", "--with", "alice"}, out));
+		// listen: a 1:1 message as in protocol 1.0 ("from=UID: TEXT"), a group one with its group.
+		CPPUNIT_ASSERT_EQUAL(0, cli({"--port", port, "--uid", "alice", "send", "carol", "hi carol"}, out));
+		CPPUNIT_ASSERT_EQUAL(0, cli({"--port", port, "--uid", "carol", "listen", "--count", "1", "--seconds", "5"}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find(" from=alice: hi carol\n") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(0, cli({"--port", port, "--uid", "alice", "history", "--with", "carol"}, out));
+		CPPUNIT_ASSERT_MESSAGE(out, out.find(" from=alice to=carol: hi carol\n") != std::string::npos);
 		CPPUNIT_ASSERT_EQUAL(0, cli({"admin", "--admin-port", admin, "group", "delete", "team"}, out));
 		CPPUNIT_ASSERT_EQUAL(std::string("deleted group team\n"), out);
 	}

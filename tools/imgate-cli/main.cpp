@@ -80,14 +80,15 @@ std::string describe(const Reply& reply)
 	return text;
 }
 
-std::string describe(const imgate::v1::MessageDeliver& m)
+std::string describe(const imgate::v1::MessageDeliver& m, const std::string& self)
 	/// "msg_id=N from=UID [group=G | to=UID] [transient]: TEXT"; a 1:1 message
-	/// names its recipient only when it is a carbon (from the uid itself).
+	/// names its recipient only when self sent it to another uid (a carbon,
+	/// or one's own message in history): otherwise it is self.
 {
 	std::ostringstream out;
 	out << "msg_id=" << m.msg_id() << " from=" << m.from_uid();
 	if (!m.group_id().empty()) out << " group=" << m.group_id();
-	else if (!m.to_uid().empty() && m.to_uid() != m.from_uid()) out << " to=" << m.to_uid();
+	else if (m.from_uid() == self && !m.to_uid().empty() && m.to_uid() != self) out << " to=" << m.to_uid();
 	if (m.transient()) out << " transient";
 	out << ": " << m.payload();
 	return out.str();
@@ -231,7 +232,7 @@ int runListen(ImgateClient& client, const Options& o)
 		case Command::MSG_DELIVER:
 			{
 				auto m = frame.parse<imgate::v1::MessageDeliver>();
-				std::cout << describe(m) << std::endl;
+				std::cout << describe(m, o.uid) << std::endl;
 				if (!m.transient()) client.ackDeliveries({m.msg_id()});
 				++received;
 			}
@@ -270,7 +271,7 @@ int runHistory(ImgateClient& client, const Options& o)
 		return EXIT_ERROR_STATUS;
 	}
 	auto page = reply.parse<imgate::v1::HistoryResponse>();
-	for (const auto& m: page.messages()) std::cout << describe(m) << std::endl;
+	for (const auto& m: page.messages()) std::cout << describe(m, o.uid) << std::endl;
 	if (page.more()) std::cout << "(older messages exist: raise --limit, up to 200)" << std::endl;
 	client.send(Command::LOGOUT, client.nextSeq());
 	client.waitClosed(Poco::Timespan(2, 0));
