@@ -5,6 +5,7 @@
 //
 
 #include "server/app/Settings.h"
+#include "server/protocol/LogText.h"
 #include "Poco/Bugcheck.h"
 #include "Poco/Environment.h"
 #include "Poco/Net/IPAddress.h"
@@ -430,7 +431,17 @@ public:
 
 	std::string raw(const std::string& key) const
 	{
-		return Poco::trim(_config.getRawString(key));
+		try
+		{
+			return Poco::trim(_config.getRawString(key));
+		}
+		catch (Poco::NotFoundException&)
+		{
+			// A key the file holds but POCO cannot read back by its name
+			// (bytes that are no key characters; found by the settings
+			// fuzz target).
+			fail(protocol::escaped(key, 128), "not a key name: use letters, digits, '.', '-' and '_'");
+		}
 	}
 
 	SettingValue value(const SettingKey& k, const Settings& above) const

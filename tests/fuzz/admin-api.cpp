@@ -189,6 +189,7 @@ void checkGroupAnswer(Server& server, const admin::AdminRequest& request, const 
 {
 	if (r.status != 200 || request.path.compare(0, 11, "/v1/groups/") != 0) return;
 	Poco::JSON::Object::Ptr pAnswer = Poco::JSON::Parser().parse(r.body).extract<Poco::JSON::Object::Ptr>();
+	if (!pAnswer->has("gid")) return; // the list ("/v1/groups/" is "/v1/groups")
 	const std::string gid = pAnswer->optValue<std::string>("gid", "");
 	store::Group group;
 	if (!server.store.findGroup(gid, group)) fail("a group answered 200 is not stored: " + r.body);
