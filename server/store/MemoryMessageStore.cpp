@@ -153,17 +153,6 @@ MemoryMessageStore::Shard& MemoryMessageStore::shardOf(const std::string& uid) c
 }
 
 
-std::string MemoryMessageStore::senderKey(const std::string& uid, const std::string& device)
-{
-	std::string key;
-	key.reserve(uid.size() + 1 + device.size());
-	key += uid;
-	key += '\0';
-	key += device;
-	return key;
-}
-
-
 void MemoryMessageStore::append(NewMessage message, AppendCallback done)
 {
 	AppendResult result;
@@ -206,7 +195,7 @@ void MemoryMessageStore::appendToUid(NewMessage& message, AppendResult& result)
 	Poco::FastMutex::ScopedLock first(_shards[std::min(from, to)]->mutex);
 	std::unique_lock<Poco::FastMutex> second(_shards[std::max(from, to)]->mutex, std::defer_lock);
 	if (from != to) second.lock();
-	std::string sender = senderKey(message.fromUid, message.fromDevice);
+	std::string sender = positionKey(message.fromUid, message.fromDevice);
 	if (findSent(senderShard, sender, message.clientMsgId, result)) return;
 	Target targets[2];
 	std::size_t n = 0;
@@ -249,7 +238,7 @@ void MemoryMessageStore::appendToGroup(NewMessage& message, AppendResult& result
 	ShardLocks locks(*this, indices);
 	Shard& senderShard = shardOf(message.fromUid);
 	// A resend is recognised even if the sender has left the group since.
-	std::string sender = senderKey(message.fromUid, message.fromDevice);
+	std::string sender = positionKey(message.fromUid, message.fromDevice);
 	if (findSent(senderShard, sender, message.clientMsgId, result)) return;
 	if (!member)
 	{

@@ -175,7 +175,7 @@ public:
 	{
 		MAX_SHARDS = 1024,
 		MAX_ACKED_ABOVE = 4096,       /// Ids a device acknowledged above its position, kept per device.
-		HISTORY_ENTRY_OVERHEAD = 48,  /// Protobuf tags, lengths and numbers of one MessageDeliver in a HistoryResponse, at most.
+		HISTORY_ENTRY_OVERHEAD = HistoryQuery::ENTRY_OVERHEAD, /// What an entry adds besides its payload and uids (MessageStore.h).
 		RECLAIM_INTERVAL_MS = 1000    /// A full store runs cleanup() for a send at most this often.
 	};
 
@@ -226,7 +226,7 @@ private:
 	};
 	struct Accepted
 	{
-		std::string sender; /// senderKey()
+		std::string sender; /// positionKey()
 		Poco::UInt64 clientMsgId;
 	};
 	using InboxMap = std::unordered_map<std::string, Inbox>;
@@ -234,7 +234,7 @@ private:
 	{
 		mutable Poco::FastMutex mutex;
 		InboxMap inboxes;                                                                  /// By uid.
-		std::unordered_map<std::string, std::unordered_map<Poco::UInt64, Sent>> senders;  /// By senderKey().
+		std::unordered_map<std::string, std::unordered_map<Poco::UInt64, Sent>> senders;  /// By positionKey().
 		std::deque<Accepted> acceptedOrder; /// Oldest first, for eviction.
 	};
 	struct GroupEntry
@@ -258,9 +258,8 @@ private:
 		/// limits.shards, within 1 .. MAX_SHARDS.
 	std::size_t shardIndex(const std::string& uid) const;
 	Shard& shardOf(const std::string& uid) const;
-	static std::string senderKey(const std::string& uid, const std::string& device);
 	static bool findSent(const Shard& senderShard, const std::string& sender, Poco::UInt64 clientMsgId, AppendResult& result);
-		/// sender: senderKey(). Caller holds the sender's shard.
+		/// sender: positionKey(). Caller holds the sender's shard.
 	void route(NewMessage& message, AppendResult& result);
 		/// appendToUid() or appendToGroup(). They move message's strings
 		/// only into a stored message (result STORED).

@@ -27,6 +27,17 @@ const StoreMetrics* MessageStore::metrics() const
 }
 
 
+std::string positionKey(const std::string& uid, const std::string& device)
+{
+	std::string key;
+	key.reserve(uid.size() + 1 + device.size());
+	key += uid;
+	key += '\0';
+	key += device;
+	return key;
+}
+
+
 void MessageStore::openDevice(const std::string&, const std::string&)
 {
 }

@@ -75,7 +75,17 @@ struct HistoryQuery
 	std::string withUid;          /// Only the 1:1 conversation with this uid...
 	std::string groupId;          /// ... or only this group's messages (at most one of the two).
 	Poco::Int64 sinceMs = 0;      /// Only messages sent at or after this time (store.historyRetention).
+
+	static constexpr std::size_t ENTRY_OVERHEAD = 48;
+		/// Protobuf tags, lengths and numbers of one MessageDeliver in a
+		/// HistoryResponse, at most: what an entry adds to maxBytes beside
+		/// its payload and uids (both stores count the same).
 };
+
+
+std::string positionKey(const std::string& uid, const std::string& device);
+	/// One string for (uid, device), "uid\0device": a key for maps of
+	/// positions and of senders' client_msg_ids (no uid holds a 0 byte).
 
 
 struct HistoryPage

@@ -223,17 +223,6 @@ void SqliteMessageStore::append(NewMessage message, AppendCallback done)
 }
 
 
-std::string SqliteMessageStore::ackKey(const std::string& uid, const std::string& device)
-{
-	std::string key;
-	key.reserve(uid.size() + 1 + device.size());
-	key += uid;
-	key += '\0';
-	key += device;
-	return key;
-}
-
-
 void SqliteMessageStore::openDevice(const std::string& uid, const std::string& device)
 {
 	Poco::FastMutex::ScopedLock lock(_queueMutex);
@@ -250,7 +239,7 @@ void SqliteMessageStore::acknowledge(const std::string& uid, const std::string& 
 {
 	{
 		Poco::ScopedWriteRWLock lock(_ackedLock);
-		Acked& acked = _acked[ackKey(uid, device)];
+		Acked& acked = _acked[positionKey(uid, device)];
 		if (position > acked.position)
 		{
 			acked.position = position;
@@ -430,7 +419,7 @@ void SqliteMessageStore::serveRead(SqliteReader& reader, ReadRequest& request)
 	try
 	{
 		Poco::ScopedReadRWLock lock(_ackedLock);
-		auto acked = _acked.find(ackKey(request.inbox.uid, request.inbox.device));
+		auto acked = _acked.find(positionKey(request.inbox.uid, request.inbox.device));
 		const bool known = acked != _acked.end();
 		const std::size_t skip = known ? acked->second.above.size() : 0;
 		const Poco::UInt64 after = known && acked->second.position > request.afterMsgId ? acked->second.position : request.afterMsgId;
@@ -622,7 +611,7 @@ void SqliteMessageStore::commitRange(std::vector<QueuedAppend>& appends, std::si
 		for (const auto& ack: acks)
 		{
 			if (ack.open) continue;
-			const QueuedAck*& pHighest = highest[ackKey(ack.uid, ack.device)];
+			const QueuedAck*& pHighest = highest[positionKey(ack.uid, ack.device)];
 			if (!pHighest || ack.position > pHighest->position) pHighest = &ack;
 		}
 		for (const auto& entry: highest) _pWriter->acknowledge(entry.second->uid, entry.second->device, entry.second->position);
@@ -700,7 +689,7 @@ void SqliteMessageStore::forgetAcks(const std::vector<QueuedAck>& acks)
 	for (const auto& ack: acks)
 	{
 		if (ack.open) continue;
-		auto it = _acked.find(ackKey(ack.uid, ack.device));
+		auto it = _acked.find(positionKey(ack.uid, ack.device));
 		if (it == _acked.end()) continue;
 		Acked& acked = it->second;
 		if (acked.queued > 0) --acked.queued;

@@ -192,7 +192,6 @@ private:
 		/// Writes everything queued as one batch; false if nothing was queued.
 	void forgetAcks(const std::vector<QueuedAck>& acks);
 		/// After acks were committed (or given up): drops what reads need not leave out any more.
-	static std::string ackKey(const std::string& uid, const std::string& device);
 	void cleanupRun(Poco::Int64 nowMs);
 	void readerLoop(SqliteReader& reader);
 	void queueRead(ReadTask task);
@@ -236,7 +235,7 @@ private:
 	// Acknowledged but not yet committed (or above a position): reads
 	// leave these out. Reads hold the lock shared for the query and the
 	// filtering, so the writer's removal after a commit can never slip
-	// between the two. Keyed by ackKey().
+	// between the two. Keyed by positionKey().
 	Poco::RWLock _ackedLock;
 	std::unordered_map<std::string, Acked> _acked;
 

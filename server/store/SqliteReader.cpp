@@ -92,15 +92,7 @@ void SqliteReader::pending(const InboxReader& inbox, Poco::UInt64 afterMsgId, st
 			.bind(5, inbox.carbons ? 1 : 0);
 		while (q.step())
 		{
-			StoredMessage m;
-			m.msgId = static_cast<Poco::UInt64>(q.int64(0));
-			m.fromUid = q.text(1);
-			m.fromDevice = q.text(2);
-			m.toUid = q.text(3);
-			m.groupId = q.text(4);
-			m.payload = q.blob(5);
-			m.timestampMs = q.int64(6);
-			m.sent = q.int64(7) != 0;
+			StoredMessage m = inboxRow(q);
 			messages.push_back(std::move(m));
 		}
 	}
@@ -147,15 +139,7 @@ void SqliteReader::history(const HistoryQuery& query, HistoryPage& page)
 				page.more = true;
 				break;
 			}
-			StoredMessage m;
-			m.msgId = static_cast<Poco::UInt64>(q.int64(0));
-			m.fromUid = q.text(1);
-			m.fromDevice = q.text(2);
-			m.toUid = q.text(3);
-			m.groupId = q.text(4);
-			m.payload = q.blob(5);
-			m.timestampMs = q.int64(6);
-			m.sent = q.int64(7) != 0;
+			StoredMessage m = inboxRow(q);
 			const std::size_t size = historyBytes(m);
 			if (!page.messages.empty() && query.maxBytes && bytes + size > query.maxBytes)
 			{
@@ -173,6 +157,21 @@ void SqliteReader::history(const HistoryQuery& query, HistoryPage& page)
 		_memberQuery->reset();
 		throw;
 	}
+}
+
+
+StoredMessage SqliteReader::inboxRow(const SqliteStatement& q)
+{
+	StoredMessage m;
+	m.msgId = static_cast<Poco::UInt64>(q.int64(0));
+	m.fromUid = q.text(1);
+	m.fromDevice = q.text(2);
+	m.toUid = q.text(3);
+	m.groupId = q.text(4);
+	m.payload = q.blob(5);
+	m.timestampMs = q.int64(6);
+	m.sent = q.int64(7) != 0;
+	return m;
 }
 
 

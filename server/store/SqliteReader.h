@@ -47,13 +47,17 @@ public:
 
 	enum
 	{
-		HISTORY_ENTRY_OVERHEAD = 48 /// Protobuf tags, lengths and the numbers of one MessageDeliver in a HistoryResponse, at most.
+		HISTORY_ENTRY_OVERHEAD = HistoryQuery::ENTRY_OVERHEAD /// What an entry adds besides its payload and uids (MessageStore.h).
 	};
 
 	static std::size_t historyBytes(const StoredMessage& message);
 		/// What message adds to a HistoryResponse, at most.
 
 private:
+	static StoredMessage inboxRow(const SqliteStatement& q);
+		/// The current row of a query selecting msg_id, from_uid,
+		/// from_device, to_uid, group_id, payload, created_ms, sent (the
+		/// pending and the history query).
 	void prepare();
 
 	Poco::Data::Session _session;
