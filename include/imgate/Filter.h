@@ -67,7 +67,10 @@ public:
 
 	virtual Verdict onFrame(const FrameInfo& frame, SessionSlot& slot);
 		/// Every frame from the client, LOGIN included, before the server
-		/// acts on it. Default: proceed.
+		/// acts on it. For a MSG_SEND, plugins built for 1.3 or later also
+		/// see its recipient (uid or group) and whether it is transient: a
+		/// group message is one frame, however many members it reaches.
+		/// Default: proceed.
 
 	virtual void onClose(const SessionInfo& session, SessionSlot& slot);
 		/// The connection closed. Default: nothing.
@@ -115,7 +118,8 @@ public:
 		/// the plugins, the admin API refuses ban requests (409). Default:
 		/// null.
 
-	// API 1.3+: new hooks are appended here, never inserted.
+	// API 1.3 appended fields to FrameInfo, no hook.
+	// API 1.4+: new hooks are appended here, never inserted.
 };
 
 

@@ -12,7 +12,7 @@
 #include "Poco/ClassLibrary.h"
 
 #define IMGATE_PLUGIN_API_MAJOR 1
-#define IMGATE_PLUGIN_API_MINOR 2
+#define IMGATE_PLUGIN_API_MINOR 3
 #define IMGATE_PLUGIN_API_VERSION ((IMGATE_PLUGIN_API_MAJOR << 16) | IMGATE_PLUGIN_API_MINOR)
 	/// The versioning promise: within a major version, hooks are only
 	/// appended (never changed or removed), so a plugin built against 1.0

@@ -57,6 +57,15 @@ struct FrameInfo
 
 	Command command() const { return static_cast<Command>(cmd); }
 		/// cmd as a Command: frame.command() == Command::MSG_SEND.
+
+	// API 1.3: what a MSG_SEND asks for (protocol 1.1). Fields are only
+	// appended: a plugin built for 1.0 to 1.2 reads the fields above and
+	// never sees these. Set only for a MSG_SEND whose body parses; the
+	// pointers are valid during the hook only.
+	const std::string* pToUid = nullptr;   /// MSG_SEND to a uid: the uid as sent (not yet checked); else null.
+	const std::string* pToGroup = nullptr; /// MSG_SEND to a group: the group id as sent (not yet checked); else null.
+	bool transient = false;                /// MSG_SEND marked transient (delivered only to online sessions, never stored).
+	std::uint32_t payloadSize = 0;         /// MSG_SEND: the payload's bytes.
 };
 
 

@@ -35,6 +35,7 @@ struct RateLimitFilter::Limits
 	/// What the hooks read on every frame: an immutable snapshot.
 {
 	Rate messages;
+	Rate groupMessages;
 	Rate frames;
 	unsigned banAfter = 20;
 	unsigned banSeconds = 60;
@@ -57,6 +58,7 @@ Settings read(const Poco::Util::AbstractConfiguration& config)
 {
 	Settings s;
 	s.limits.messages = rate(config, "messagesPerSecond", 50, "burst", 100);
+	s.limits.groupMessages = rate(config, "groupMessagesPerSecond", 10, "groupBurst", 20);
 	s.limits.frames = rate(config, "framesPerSecond", 200, "frameBurst", 400);
 	s.connects = rate(config, "connectsPerSecondPerIp", 20, "connectBurst", 40);
 	s.logins = rate(config, "loginsPerSecondPerIp", 5, "loginBurst", 10);
@@ -71,6 +73,7 @@ struct SessionBuckets: SlotData
 {
 	TokenBucket frames;
 	TokenBucket messages;
+	TokenBucket groupMessages;
 	unsigned refusals = 0;
 };
 
@@ -112,7 +115,8 @@ bool RateLimitFilter::reconfigure(const Poco::Util::AbstractConfiguration& confi
 	publish(s.limits);
 	_pConnects->setRate(s.connects);
 	_pLogins->setRate(s.logins);
-	_logger.information("new limits: " + text(s.limits.messages) + " messages, " + text(s.limits.frames) + " frames, "
+	_logger.information("new limits: " + text(s.limits.messages) + " messages, " + text(s.limits.groupMessages) + " group messages, "
+		+ text(s.limits.frames) + " frames, "
 		+ text(s.connects) + " connects per address, " + text(s.logins) + " logins per address; ban after "
 		+ std::to_string(s.limits.banAfter) + " refusals for " + std::to_string(s.limits.banSeconds) + " s");
 	return true;
@@ -151,8 +155,15 @@ Verdict RateLimitFilter::onFrame(const FrameInfo& frame, SessionSlot& slot)
 	const char* what = "too many frames";
 	if (allowed && frame.command() == Command::MSG_SEND)
 	{
+		// A group message is one send, however many members it reaches:
+		// one message token, and one of the group bucket.
 		allowed = pBuckets->messages.take(limits.messages, now);
 		what = "too many messages";
+		if (allowed && frame.pToGroup)
+		{
+			allowed = pBuckets->groupMessages.take(limits.groupMessages, now);
+			what = "too many group messages";
+		}
 	}
 	if (allowed)
 	{

@@ -24,6 +24,8 @@ namespace ratelimit {
 class RateLimitFilter: public Filter
 	/// Settings (plugins.ratelimit.*), rates per second, bursts in tokens:
 	///   messagesPerSecond = 50      burst = 100             MSG_SEND per session
+	///   groupMessagesPerSecond = 10 groupBurst = 20         MSG_SEND to a group per session
+	///                               (a group send also takes a message token: once, not per member)
 	///   framesPerSecond = 200       frameBurst = 400        every frame per session
 	///   connectsPerSecondPerIp = 20 connectBurst = 40       new connections per address
 	///   loginsPerSecondPerIp = 5    loginBurst = 10         LOGIN attempts per address

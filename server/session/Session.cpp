@@ -152,7 +152,12 @@ void Session::handleFrame(const protocol::Frame& frame)
 		failRequest(frame, Status::BAD_REQUEST, "unknown flag bits set");
 		return;
 	}
-	if (!_manager.filters().empty() && !filterFrame(frame)) return;
+	if (cmd == Command::MSG_SEND)
+	{
+		handleSend(frame); // parses before the filters see it
+		return;
+	}
+	if (!_manager.filters().empty() && !filterFrame(frame, nullptr)) return;
 	switch (cmd)
 	{
 	case Command::LOGIN:
@@ -169,10 +174,6 @@ void Session::handleFrame(const protocol::Frame& frame)
 		}
 		_manager.logger().information("logout uid=%s peer=%s session=%Lx", _uid, _peer.toString(), id());
 		closeAfterLinger(); // after the answers to the MSG_SENDs before it
-		break;
-	case Command::MSG_SEND:
-		if (_state != LOGGED_IN) failRequest(frame, Status::NOT_LOGGED_IN, "log in first");
-		else handleSend(frame);
 		break;
 	case Command::MSG_DELIVER_ACK:
 		if (_state != LOGGED_IN) failRequest(frame, Status::NOT_LOGGED_IN, "log in first");
@@ -199,12 +200,19 @@ void Session::handleFrame(const protocol::Frame& frame)
 }
 
 
-bool Session::filterFrame(const protocol::Frame& frame)
+bool Session::filterFrame(const protocol::Frame& frame, const imgate::v1::MessageSend* pSend)
 {
 	FrameInfo info;
 	info.cmd = frame.cmd;
 	info.bodySize = static_cast<std::uint32_t>(frame.bodyLength);
 	info.pUid = _state == LOGGED_IN ? &_uid : nullptr;
+	if (pSend)
+	{
+		if (!pSend->to_uid().empty()) info.pToUid = &pSend->to_uid();
+		if (!pSend->to_group().empty()) info.pToGroup = &pSend->to_group();
+		info.transient = pSend->transient();
+		info.payloadSize = static_cast<std::uint32_t>(pSend->payload().size());
+	}
 	Verdict verdict = _manager.filters().onFrame(info, _slots);
 	if (!verdict.stops()) return true;
 	refuse(frame, verdict);
@@ -362,7 +370,14 @@ void Session::completeLogin(const protocol::Frame& frame, const imgate::v1::Logi
 void Session::handleSend(const protocol::Frame& frame)
 {
 	imgate::v1::MessageSend request;
-	if (!request.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength)))
+	const bool parsed = request.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength));
+	if (!_manager.filters().empty() && !filterFrame(frame, parsed ? &request : nullptr)) return;
+	if (_state != LOGGED_IN)
+	{
+		failRequest(frame, Status::NOT_LOGGED_IN, "log in first");
+		return;
+	}
+	if (!parsed)
 	{
 		failRequest(frame, Status::BAD_REQUEST, "MessageSend body does not parse");
 		return;

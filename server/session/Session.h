@@ -154,7 +154,10 @@ private:
 	};
 
 	void handleFrame(const protocol::Frame& frame);
-	bool filterFrame(const protocol::Frame& frame);
+	bool filterFrame(const protocol::Frame& frame, const imgate::v1::MessageSend* pSend);
+		/// The plugins' verdict on a frame (pSend: a MSG_SEND's parsed
+		/// body, for FrameInfo's 1.3 fields); answers and returns false if
+		/// a filter stops it.
 	void refuse(const protocol::Frame& frame, const imgate::Verdict& verdict);
 		/// Answers a request a filter stopped; closes for BAN, BANNED and a
 		/// refused login (AUTH_FAILED).
@@ -170,6 +173,8 @@ private:
 		/// The session is logged in: LOGIN_RESP, then the pending messages.
 
 	void handleSend(const protocol::Frame& frame);
+		/// Parses once, then the filters, the login check and the body's
+		/// checks; stores, or delivers a transient message.
 	void refuseSend(Poco::UInt32 seq, Poco::UInt64 clientMsgId, protocol::Status status);
 		/// MSG_SEND_ACK with an error status (counted).
 	void handleDeliverAck(const protocol::Frame& frame);

@@ -26,6 +26,7 @@ class PluginTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testFrameAndAcceptHooksThrowing);
 	CPPUNIT_TEST(testAuthenticatorIsNotBypassedByAnonymous);
 	CPPUNIT_TEST(testFrameHookWithSessionState);
+	CPPUNIT_TEST(testFrameHookSeesWhatASendAsks);
 	CPPUNIT_TEST(testAcceptRefused);
 	CPPUNIT_TEST(testAcceptRefusalsLoggedQuotedAndBounded);
 	CPPUNIT_TEST(testBrokenPluginsStopStartup);
@@ -42,7 +43,7 @@ public:
 	void testLoadedAndLogged()
 	{
 		ServerProcess server(probe({}));
-		CPPUNIT_ASSERT(server.waitForLog("plugin probe loaded from " + std::string(IMGATE_TEST_PLUGIN_DIR) + "/probe.so (plugin API 1.2)"));
+		CPPUNIT_ASSERT(server.waitForLog("plugin probe loaded from " + std::string(IMGATE_TEST_PLUGIN_DIR) + "/probe.so (plugin API 1.3)"));
 		CPPUNIT_ASSERT(server.login("alice")->login("x", "").result() == ProtocolStatus::ALREADY_LOGGED_IN);
 	}
 
@@ -137,6 +138,47 @@ public:
 		CPPUNIT_ASSERT(server.login("bob") != nullptr);
 	}
 
+	void testFrameHookSeesWhatASendAsks()
+	{
+		// Plugin API 1.3: onFrame of a MSG_SEND sees its uid or group and
+		// whether it is transient (the probe refuses by them and names
+		// what it saw; the server logs the refusal's message).
+		ServerProcess server(probe({{"plugins.probe.refuseSendTo", "team"}, {"plugins.probe.refuseTransient", "true"}}));
+		auto c = server.login("alice");
+		auto send = [&c](const std::string& toUid, const std::string& toGroup, bool transient, Poco::UInt64 clientId)
+		{
+			imgate::v1::MessageSend m;
+			m.set_to_uid(toUid);
+			m.set_to_group(toGroup);
+			m.set_transient(transient);
+			m.set_client_msg_id(clientId);
+			m.set_payload("hello");
+			const Poco::UInt32 seq = c->nextSeq();
+			c->send(Command::MSG_SEND, seq, m);
+			Reply r;
+			CPPUNIT_ASSERT(c->receiveReply(r, Command::MSG_SEND_ACK, seq, Poco::Timespan(5, 0)));
+			CPPUNIT_ASSERT_EQUAL(clientId, static_cast<Poco::UInt64>(r.parse<imgate::v1::MessageSendAck>().client_msg_id()));
+			return r.result();
+		};
+		CPPUNIT_ASSERT(send("team", "", false, 1) == ProtocolStatus::BAD_REQUEST);
+		CPPUNIT_ASSERT(server.waitForLog("BAD_REQUEST \"probe: to uid team\""));
+		CPPUNIT_ASSERT(send("", "team", false, 2) == ProtocolStatus::BAD_REQUEST);
+		CPPUNIT_ASSERT(server.waitForLog("BAD_REQUEST \"probe: to group team\""));
+		CPPUNIT_ASSERT(send("bob", "", true, 3) == ProtocolStatus::BAD_REQUEST);
+		CPPUNIT_ASSERT(server.waitForLog("BAD_REQUEST \"probe: transient, 5 bytes\""));
+		CPPUNIT_ASSERT(send("bob", "", false, 4) == ProtocolStatus::OK);
+		// Before login the filters still see a MSG_SEND first; the server
+		// then answers NOT_LOGGED_IN.
+		auto anonymous = server.connect();
+		imgate::v1::MessageSend m;
+		m.set_to_uid("bob");
+		m.set_client_msg_id(9);
+		anonymous->send(Command::MSG_SEND, 1, m);
+		Reply r;
+		CPPUNIT_ASSERT(anonymous->receiveReply(r, Command::MSG_SEND_ACK, 1, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT(r.result() == ProtocolStatus::NOT_LOGGED_IN);
+	}
+
 	void testAcceptRefused()
 	{
 		ServerProcess server(probe({{"plugins.probe.refuseAccept", "true"}}));
@@ -188,7 +230,7 @@ public:
 			std::string extra;
 			std::string expected;
 		};
-		const std::string rebuild = ", this server provides 1.2 (rebuild the plugin against this server's SDK)";
+		const std::string rebuild = ", this server provides 1.3 (rebuild the plugin against this server's SDK)";
 		const std::string endWith = " (end the plugin with IMGATE_PLUGIN(Class))";
 		const Case cases[] = {
 			{"ghost", "", "plugin ghost (" + dir + "/ghost.so): file not found"},

@@ -5,12 +5,15 @@
 // escalated bans) in a real imgated.
 //
 
+#include "tests/support/AdminHttp.h"
 #include "tests/support/ServerProcess.h"
 #include "server/protocol/FrameEncoder.h"
 #include "imgate/v1/imgate.pb.h"
 #include "tests/support/Wait.h"
 #include "Poco/File.h"
 #include <cppunit/extensions/HelperMacros.h>
+#include <map>
+#include <vector>
 
 using imgate::client::ImgateClient;
 using imgate::client::Reply;
@@ -23,6 +26,7 @@ class RateLimitTest: public CppUnit::TestFixture
 {
 	CPPUNIT_TEST_SUITE(RateLimitTest);
 	CPPUNIT_TEST(testMessagesPerSession);
+	CPPUNIT_TEST(testGroupMessagesPerSession);
 	CPPUNIT_TEST(testLoginAttemptsPerAddress);
 	CPPUNIT_TEST(testConnectionsPerAddress);
 	CPPUNIT_TEST(testAbuseEscalatesToBan);
@@ -90,6 +94,52 @@ public:
 		CPPUNIT_ASSERT_EQUAL(3, ok); // the burst; 0.5/s refills nothing in the meantime
 		CPPUNIT_ASSERT_EQUAL(7, limited);
 		CPPUNIT_ASSERT(!alice->closed()); // the connection stays open
+	}
+
+	void testGroupMessagesPerSession()
+	{
+		// The server tells the plugin which sends go to a group (plugin
+		// API 1.3): with a group burst of 2 the third group message is
+		// refused, while 1:1 messages and the members' deliveries (one per
+		// member, 3 members) take nothing from it.
+		ServerProcess server(settings({{"plugins.ratelimit.groupMessagesPerSecond", "0.01"}, {"plugins.ratelimit.groupBurst", "2"},
+			{"plugins.ratelimit.burst", "10"}, {"plugins.ratelimit.banAfter", "0"}, {"admin.allowNoToken", "true"}}));
+		imgate::test::Http h = imgate::test::request(server.adminPort(), "PUT", "/v1/groups/team", "", "{\"members\": [\"alice\", \"bob\", \"carol\", \"dave\"]}", true);
+		CPPUNIT_ASSERT_EQUAL_MESSAGE(h.body, 200, h.status);
+		auto alice = server.login("alice");
+		auto bob = server.login("bob");
+		std::string wire;
+		for (Poco::UInt32 i = 1; i <= 5; ++i)
+		{
+			imgate::v1::MessageSend m;
+			if (i == 3 || i == 5) m.set_to_uid("bob");
+			else m.set_to_group("team");
+			m.set_client_msg_id(i);
+			m.set_payload("m" + std::to_string(i));
+			FrameEncoder::append(wire, Command::MSG_SEND, ProtocolStatus::OK, i, m);
+		}
+		alice->sendRaw(wire);
+		std::map<Poco::UInt32, ProtocolStatus> results;
+		for (int i = 0; i < 5; ++i)
+		{
+			Reply r;
+			CPPUNIT_ASSERT(alice->receiveCommand(r, Command::MSG_SEND_ACK, Poco::Timespan(5, 0)));
+			results[r.seq] = r.result();
+		}
+		CPPUNIT_ASSERT(results[1] == ProtocolStatus::OK);
+		CPPUNIT_ASSERT(results[2] == ProtocolStatus::OK);
+		CPPUNIT_ASSERT(results[3] == ProtocolStatus::OK);
+		CPPUNIT_ASSERT(results[4] == ProtocolStatus::RATE_LIMITED);
+		CPPUNIT_ASSERT(results[5] == ProtocolStatus::OK);
+		// bob got the two group messages and the two 1:1 ones, in order.
+		std::vector<std::string> got;
+		for (int i = 0; i < 4; ++i)
+		{
+			Reply r;
+			CPPUNIT_ASSERT(bob->receiveCommand(r, Command::MSG_DELIVER, Poco::Timespan(5, 0)));
+			got.push_back(r.parse<imgate::v1::MessageDeliver>().payload());
+		}
+		CPPUNIT_ASSERT((got == std::vector<std::string>{"m1", "m2", "m3", "m5"}));
 	}
 
 	void testLoginAttemptsPerAddress()

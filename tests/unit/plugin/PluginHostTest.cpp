@@ -142,12 +142,12 @@ public:
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), host.plugins().size());
 		CPPUNIT_ASSERT_EQUAL(std::string("probe"), host.plugins()[0].name);
 		CPPUNIT_ASSERT_EQUAL(PluginHost::apiVersion(), host.plugins()[0].apiVersion);
-		CPPUNIT_ASSERT_EQUAL(std::string("1.2"), PluginHost::versionText(host.plugins()[0].apiVersion));
+		CPPUNIT_ASSERT_EQUAL(std::string("1.3"), PluginHost::versionText(host.plugins()[0].apiVersion));
 	}
 
 	void testOlderMinorGetsNoNewerHooks()
 	{
-		// A plugin built for 1.0 loads in this 1.2 server, but never sees
+		// A plugin built for 1.0 loads in this 1.3 server, but never sees
 		// the 1.1 and 1.2 hooks nor the bans only the admin API makes.
 		PluginHost host;
 		host.load("legacy", pluginPath("legacy"), {});
@@ -207,17 +207,17 @@ public:
 
 	void testApi11PluginRebuiltKeepsBansWithAWarning()
 	{
-		// The same source built against today's SDK says 1.2 and has no
+		// The same source built against today's SDK says 1.3 and has no
 		// store: its 1.1 hooks keep working, and the log says what to do.
 		Poco::AutoPtr<LinesChannel> pLines = new LinesChannel;
 		Poco::Logger& logger = Poco::Logger::get("imgate.plugin.bans-v11-rebuilt");
 		logger.setChannel(pLines);
 		PluginHost host;
 		host.load("bans-v11-rebuilt", pluginPath("bans-v11-rebuilt"), {});
-		CPPUNIT_ASSERT_EQUAL(std::string("1.2"), PluginHost::versionText(host.plugins()[0].apiVersion));
+		CPPUNIT_ASSERT_EQUAL(std::string("1.3"), PluginHost::versionText(host.plugins()[0].apiVersion));
 		FilterChain chain(host);
 		logger.setChannel(nullptr);
-		CPPUNIT_ASSERT_EQUAL(std::string("keeps bans through the plugin API 1.1 hooks (recordsBans, onBan, onUnban, listBans) although built for 1.2: "
+		CPPUNIT_ASSERT_EQUAL(std::string("keeps bans through the plugin API 1.1 hooks (recordsBans, onBan, onUnban, listBans) although built for 1.3: "
 			"they still work, but implement banStore() (docs/plugins.md, \"Bans\")\n"), pLines->lines());
 		expectKeepsListsAndLifts(chain);
 	}
@@ -250,7 +250,7 @@ public:
 		host.load("legacy", pluginPath("legacy"), {});
 		host.load("bans-v11", pluginPath("bans-v11"), {});
 		host.load("bans-v12", pluginPath("bans-v12"), {});
-		host.load("probe", pluginPath("probe"), {}); // 1.2, keeps no bans
+		host.load("probe", pluginPath("probe"), {}); // 1.3, keeps no bans
 		FilterChain chain(host);
 		CPPUNIT_ASSERT(chain.recordBan(banOf("10.0.0.0/8", "", 0)));
 		CPPUNIT_ASSERT(chain.recordBan(banOf("198.51.100.7", "eve", 60)));
@@ -302,7 +302,7 @@ public:
 	{
 		std::string path = pluginPath("wrong-major");
 		CPPUNIT_ASSERT_EQUAL(prefix("wrong-major", path)
-			+ "built for plugin API 2.0, this server provides 1.2 (rebuild the plugin against this server's SDK)",
+			+ "built for plugin API 2.0, this server provides 1.3 (rebuild the plugin against this server's SDK)",
 			errorOf("wrong-major", path));
 	}
 
@@ -310,7 +310,7 @@ public:
 	{
 		std::string path = pluginPath("newer-minor");
 		CPPUNIT_ASSERT_EQUAL(prefix("newer-minor", path)
-			+ "built for plugin API 1.99, this server provides 1.2 (rebuild the plugin against this server's SDK)",
+			+ "built for plugin API 1.99, this server provides 1.3 (rebuild the plugin against this server's SDK)",
 			errorOf("newer-minor", path));
 	}
 

@@ -65,6 +65,15 @@ FrameInfo frame(Command command)
 }
 
 
+FrameInfo groupSend(const std::string& group)
+	/// A MSG_SEND to group as the server describes it (API 1.3).
+{
+	FrameInfo f = frame(Command::MSG_SEND);
+	f.pToGroup = &group;
+	return f;
+}
+
+
 PeerInfo peer(const std::string& address)
 {
 	PeerInfo p;
@@ -99,6 +108,7 @@ class RateLimitFilterTest: public CppUnit::TestFixture
 {
 	CPPUNIT_TEST_SUITE(RateLimitFilterTest);
 	CPPUNIT_TEST(testMessagesRefillOnTime);
+	CPPUNIT_TEST(testGroupMessagesCountOncePerSend);
 	CPPUNIT_TEST(testFramesPerSession);
 	CPPUNIT_TEST(testConnectsPerAddressBlock);
 	CPPUNIT_TEST(testLoginsPerAddress);
@@ -136,6 +146,34 @@ public:
 		_clock.advance(3600 * SECOND);
 		for (int i = 0; i < 3; ++i) CPPUNIT_ASSERT(!limited(_pFilter->onFrame(frame(Command::MSG_SEND), slot), "too many messages"));
 		CPPUNIT_ASSERT(limited(_pFilter->onFrame(frame(Command::MSG_SEND), slot), "too many messages"));
+	}
+
+	void testGroupMessagesCountOncePerSend()
+	{
+		// A group send takes one message token (not one per member) and
+		// one of the group bucket; 1:1 sends only the message bucket.
+		_pFilter->initialize(*config({{"messagesPerSecond", "1"}, {"burst", "4"},
+			{"groupMessagesPerSecond", "1"}, {"groupBurst", "2"}, {"banAfter", "0"}}));
+		const std::string team = "team";
+		SessionSlot slot;
+		CPPUNIT_ASSERT(!limited(_pFilter->onFrame(groupSend(team), slot), "too many group messages"));
+		CPPUNIT_ASSERT(!limited(_pFilter->onFrame(groupSend(team), slot), "too many group messages"));
+		CPPUNIT_ASSERT(limited(_pFilter->onFrame(groupSend(team), slot), "too many group messages"));
+		// Two group sends and the refused third took 3 of the 4 message tokens.
+		CPPUNIT_ASSERT(!limited(_pFilter->onFrame(frame(Command::MSG_SEND), slot), "too many messages"));
+		CPPUNIT_ASSERT(limited(_pFilter->onFrame(frame(Command::MSG_SEND), slot), "too many messages"));
+		_clock.advance(SECOND);
+		CPPUNIT_ASSERT(!limited(_pFilter->onFrame(groupSend(team), slot), "too many group messages"));
+		CPPUNIT_ASSERT(limited(_pFilter->onFrame(groupSend(team), slot), "too many messages"));
+
+		// Defaults: 10 group sends per second, a burst of 20, within the
+		// 100 messages of the message burst.
+		_pFilter.reset(new RateLimitFilter(_clock));
+		_pFilter->initialize(*config({{"banAfter", "0"}}));
+		SessionSlot fresh;
+		for (int i = 0; i < 20; ++i) CPPUNIT_ASSERT(!limited(_pFilter->onFrame(groupSend(team), fresh), "too many group messages"));
+		CPPUNIT_ASSERT(limited(_pFilter->onFrame(groupSend(team), fresh), "too many group messages"));
+		CPPUNIT_ASSERT(!limited(_pFilter->onFrame(frame(Command::MSG_SEND), fresh), "too many messages"));
 	}
 
 	void testFramesPerSession()
