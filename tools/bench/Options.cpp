@@ -17,7 +17,7 @@ void Options::usage(const char* error)
 {
 	if (error) std::cerr << "imgate-bench: " << error << "\n";
 	std::cerr <<
-		"usage: imgate-bench --scenario conn|msg [options]\n"
+		"usage: imgate-bench --scenario conn|msg|group|history [options]\n"
 		"  --protocol imgate|mqtt       imgate v1, or MQTT 3.1.1 (for Mosquitto) (imgate)\n"
 		"  --qos 0|1                    mqtt: QoS of PUBLISH and SUBSCRIBE (1); at 0 a send\n"
 		"                               leaves the window when the peer receives it\n"
@@ -31,7 +31,13 @@ void Options::usage(const char* error)
 		"  --json                       also print one JSON line\n"
 		"  --quiet                      no progress lines\n"
 		" conn: --sessions N (1000) --rate R per second (0: unthrottled) --hold S (10) --heartbeat S (20)\n"
-		" msg:  --pairs P (1) --window W (1) --payload B (64) --duration S (10) --warmup S (2) --drain S (15)\n";
+		" msg:  --pairs P (1) --window W (1) --payload B (64) --duration S (10) --warmup S (2) --drain S (15)\n"
+		" group: --groups G (1) --members M (100) --senders S per group (1) --rate R messages/s per group\n"
+		"       (0: closed loop) --window W per sender (16) --payload --duration --warmup --drain as msg;\n"
+		"       groups created through --admin-port P (7780; 0: the caller created them)\n"
+		"       --admin-host H (--host) --admin-token-file FILE (none)\n"
+		" history: --messages N (1000000) --peers P (4) --window W per peer (64) --requests K (1000)\n"
+		"       --limit L (50) --fill-timeout S (900) --payload B (64)\n";
 	std::exit(2);
 }
 
@@ -58,7 +64,8 @@ Options Options::parse(int argc, char** argv)
 		if (a == "--scenario")
 		{
 			o.scenario = value();
-			if (o.scenario != "conn" && o.scenario != "msg") usage("--scenario: expected conn or msg");
+			if (o.scenario != "conn" && o.scenario != "msg" && o.scenario != "group" && o.scenario != "history")
+				usage("--scenario: expected conn, msg, group or history");
 		}
 		else if (a == "--protocol")
 		{
@@ -79,12 +86,27 @@ Options Options::parse(int argc, char** argv)
 		else if (a == "--rate")
 		{
 			const std::string text = value();
-			if (!Poco::NumberParser::tryParseFloat(text, o.rate) || o.rate < 0) usage("--rate: expected sessions per second, 0 or more");
+			if (!Poco::NumberParser::tryParseFloat(text, o.rate) || o.rate < 0) usage("--rate: expected a rate per second, 0 or more");
 		}
 		else if (a == "--hold") o.hold = number(0, 86400);
 		else if (a == "--heartbeat") o.heartbeat = number(1, 3600);
 		else if (a == "--pairs") o.pairs = number(1, 500000);
-		else if (a == "--window") o.window = number(1, 4096);
+		else if (a == "--window")
+		{
+			o.window = number(1, 4096);
+			o.windowGiven = true;
+		}
+		else if (a == "--groups") o.groups = number(1, 100000);
+		else if (a == "--members") o.members = number(2, 100000);
+		else if (a == "--senders") o.senders = number(1, 100000);
+		else if (a == "--admin-host") o.adminHost = value();
+		else if (a == "--admin-port") o.adminPort = number(0, 65535);
+		else if (a == "--admin-token-file") o.adminTokenFile = value();
+		else if (a == "--messages") o.messages = number(1, 100000000);
+		else if (a == "--requests") o.requests = number(1, 10000000);
+		else if (a == "--peers") o.peers = number(1, 1000);
+		else if (a == "--limit") o.limit = number(1, 200);
+		else if (a == "--fill-timeout") o.fillTimeout = number(1, 86400);
 		else if (a == "--payload") o.payload = number(24, 32768);
 		else if (a == "--duration") o.duration = number(1, 86400);
 		else if (a == "--warmup") o.warmup = number(0, 3600);
@@ -99,6 +121,18 @@ Options Options::parse(int argc, char** argv)
 		else usage(("unknown option " + a).c_str());
 	}
 	if (o.qos != 1 && o.protocol != "mqtt") usage("--qos: only with --protocol mqtt (imgate acknowledges every MSG_SEND)");
+	if (o.scenario == "group")
+	{
+		if (o.senders >= o.members) usage("--senders: must be fewer than --members (a message needs a member to receive it)");
+		if (!o.windowGiven) o.window = 16;
+		if (o.adminHost.empty()) o.adminHost = o.host;
+		if (static_cast<unsigned long long>(o.groups) * o.members > 1000000) usage("--groups x --members: at most 1,000,000 sessions");
+	}
+	if (o.scenario == "history")
+	{
+		if (o.protocol != "imgate") usage("--scenario history: imgate only (MQTT has no history)");
+		if (!o.windowGiven) o.window = 64;
+	}
 	return o;
 }
 

@@ -15,7 +15,7 @@ namespace bench {
 
 struct Options
 {
-	std::string scenario = "msg";     /// conn | msg
+	std::string scenario = "msg";     /// conn | msg | group | history
 	std::string protocol = "imgate";  /// imgate (v1) | mqtt (3.1.1: Mosquitto)
 	unsigned qos = 1;                 /// mqtt: PUBLISH and SUBSCRIBE QoS, 0 or 1.
 	std::string host = "127.0.0.1";
@@ -24,17 +24,31 @@ struct Options
 	unsigned threads = 1;
 	// conn
 	unsigned sessions = 1000;
-	double rate = 0;                  /// New sessions per second; 0: as fast as the server takes them.
+	double rate = 0;                  /// conn: new sessions per second; group: messages per second per group. 0: as fast as the server takes them (group: closed loop, --window per sender).
 	unsigned hold = 10;               /// Seconds to hold the sessions (conn).
 	unsigned heartbeat = 20;          /// Seconds between heartbeats of a session.
 	// msg
 	unsigned pairs = 1;
-	unsigned window = 1;              /// Unacknowledged MSG_SENDs per sender (MQTT QoS 0: sent, not yet received by the peer).
+	unsigned window = 1;              /// Unacknowledged MSG_SENDs per sender (MQTT QoS 0: sent, not yet received by the peer). Defaults: msg 1, group 16, history 64.
+	bool windowGiven = false;
 	unsigned payload = 64;            /// Bytes (at least 24: sender, sequence, send time).
 	unsigned duration = 10;           /// Measured seconds.
 	unsigned warmup = 2;              /// Seconds before measuring.
 	unsigned drain = 15;              /// At most this long to wait for the last deliveries.
-	// both
+	// group
+	unsigned groups = 1;
+	unsigned members = 100;           /// Online members per group, distinct uids.
+	unsigned senders = 1;             /// Members of each group that send (the group's first ones).
+	std::string adminHost;            /// Admin listener; empty: --host.
+	unsigned adminPort = 7780;        /// 0: the caller created the groups (gids TEXT-g<n>).
+	std::string adminTokenFile;       /// Bearer token of the admin API; empty: none sent.
+	// history
+	unsigned messages = 1000000;      /// Stored in the target uid's inbox before the requests.
+	unsigned requests = 1000;         /// HISTORY requests, one at a time.
+	unsigned peers = 4;               /// Uids that send to the target (the "with" filters pick one).
+	unsigned limit = 50;              /// HistoryRequest.limit.
+	unsigned fillTimeout = 900;       /// Seconds at most to fill the inbox.
+	// all
 	std::string jwtSecretFile;        /// Mint HS256 tokens (sub = uid) from this secret; else anonymous.
 	std::string uidPrefix = "bench";
 	int serverPid = 0;                /// Read its RSS and CPU time from /proc.

@@ -32,9 +32,9 @@ enum class Phase
 {
 	CONNECT,  /// Open and log in every session.
 	HOLD,     /// conn: keep them, with heartbeats.
-	WARMUP,   /// msg: send, do not count yet.
-	MEASURE,  /// msg: send and count.
-	DRAIN,    /// msg: no new sends; take the last deliveries.
+	WARMUP,   /// msg, group: send, do not count yet.
+	MEASURE,  /// msg, group: send and count; history: fill the inbox.
+	DRAIN,    /// msg, group, history: no new sends; take the last deliveries.
 	STOP      /// Close everything and return.
 };
 
@@ -55,7 +55,9 @@ struct BenchSession
 	State state = IDLE;
 	bool wantWrite = false;      /// EPOLLOUT is registered.
 	unsigned index = 0;
-	unsigned peer = 0;           /// msg: the session it sends to.
+	unsigned peer = 0;           /// msg: the session it sends to; history: the target.
+	int group = -1;              /// group: index into Run::groups.
+	int slot = -1;               /// group, history: its number among the senders it receives beside (-1: sends nothing).
 	std::string uid;
 	std::string token;
 	std::string out;             /// Bytes not yet written.
@@ -68,6 +70,25 @@ struct BenchSession
 	std::vector<bool> ackedOk;   /// By own payload sequence: accepted (MSG_SEND_ACK OK).
 	std::vector<bool> received;  /// By the peer's payload sequence: delivered here.
 	std::uint64_t maxReceived = 0;
+	// group and history (fan-in: a receiver tracks each sender slot apart)
+	std::uint64_t quota = 0;     /// history: messages to get accepted (0: no limit).
+	std::uint64_t acceptedCount = 0;
+	std::int64_t nextDueNs = 0;  /// group --rate: when the next send is due.
+	std::uint64_t missed = 0;    /// group --rate: sends that found the window full when due.
+	std::vector<std::int64_t> sentNs;                  /// By own payload sequence.
+	std::vector<std::vector<std::int64_t>> arrivalNs;  /// [sender slot][sequence]: 0 = not received.
+	std::vector<std::uint64_t> maxSeqBySlot;           /// mqtt order check.
+	std::uint64_t lastMsgId = 0;                       /// imgate order check: msg_ids increase.
+	std::uint64_t firstMsgId = 0;
+};
+
+
+struct GroupInfo
+{
+	std::string gid;
+	std::string topic;           /// mqtt
+	unsigned first = 0;          /// Its members are sessions first .. first + members - 1; senders first.
+	unsigned members = 0;
 };
 
 
@@ -85,7 +106,7 @@ struct Counters
 	std::uint64_t deliveredMeasured = 0;          /// Deliveries in the measured window.
 	std::atomic<std::uint64_t> duplicated{0};
 	std::uint64_t reordered = 0;
-	std::atomic<std::uint64_t> foreign{0};        /// A payload not from the session's peer.
+	std::atomic<std::uint64_t> foreign{0};        /// A payload not from the session's peer (group: not from a sender of its group).
 	std::int64_t lastLoginNs = 0;
 	std::vector<std::int64_t> latencyNs;          /// Measured deliveries.
 };
@@ -95,6 +116,9 @@ struct Run
 {
 	Options options;
 	std::vector<BenchSession> sessions;
+	std::vector<GroupInfo> groups;                /// group scenario.
+	std::atomic<std::int64_t> measureStartNs{0};
+	std::atomic<std::int64_t> measureEndNs{0};
 	std::atomic<int> phase{static_cast<int>(Phase::CONNECT)};
 	std::int64_t startNs = 0;
 	std::uint64_t clientIdBase = 0;

@@ -60,15 +60,22 @@ Worker::Worker(Run& run, unsigned number, Counters& counters):
 	_counters(counters),
 	_epoll(epoll_create1(EPOLL_CLOEXEC)),
 	_server(ipv4(run.options.host, run.options.port)),
-	_mqtt(run.options.protocol == "mqtt")
+	_mqtt(run.options.protocol == "mqtt"),
+	_group(run.options.scenario == "group"),
+	_fanIn(_group || run.options.scenario == "history"),
+	_rated(_group && run.options.rate > 0)
 {
 	if (_epoll < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
-	// Both sessions of a pair on one worker: at MQTT QoS 0 the receiver
-	// frees its sender's window.
+	// msg: both sessions of a pair on one worker (at MQTT QoS 0 the
+	// receiver frees its sender's window). group: a group's members spread
+	// over every worker.
 	for (unsigned i = 0; i < run.sessions.size(); ++i)
 	{
-		if ((i / 2) % run.options.threads == number) _mine.push_back(i);
+		if ((_fanIn ? i : i / 2) % run.options.threads != number) continue;
+		_mine.push_back(i);
+		if (run.sessions[i].slot >= 0) _senders.push_back(i);
 	}
+	if (_rated) _intervalNs = static_cast<std::int64_t>(1e9 * run.options.senders / run.options.rate);
 	for (const auto& source: run.options.sources) _sources.push_back(ipv4(source, 0));
 }
 
@@ -94,10 +101,13 @@ void Worker::operator () ()
 			sending = true;
 			for (unsigned i: _mine) fillWindow(_run.sessions[i]);
 		}
+		if (_rated && sending) for (unsigned i: _senders) fillWindow(_run.sessions[i]);
 		heartbeats(now);
 		for (unsigned i: _dirty) flush(_run.sessions[i]);
 		_dirty.clear();
-		const int n = epoll_wait(_epoll, events.data(), static_cast<int>(events.size()), 5);
+		// On a schedule, wake every millisecond for the sends that fall due.
+		const int n = epoll_wait(_epoll, events.data(), static_cast<int>(events.size()), _rated ? 1 : 5);
+		_turnNs = nowNs();
 		for (int k = 0; k < n; ++k) onEvent(_run.sessions[events[k].data.u32], events[k].events);
 		for (unsigned i: _dirty) flush(_run.sessions[i]);
 		_dirty.clear();
@@ -114,7 +124,7 @@ void Worker::operator () ()
 void Worker::openMore(std::int64_t now)
 {
 	std::size_t allowed = _mine.size();
-	if (_run.options.rate > 0)
+	if (_run.options.rate > 0 && _run.options.scenario == "conn") // group: --rate is messages
 	{
 		const double seconds = static_cast<double>(now - _run.startNs) / 1e9;
 		const double share = _run.options.rate / _run.options.threads;
@@ -183,7 +193,8 @@ void Worker::onConnected(BenchSession& s)
 	{
 		// Logged in = CONNACK and then SUBACK for the session's own topic.
 		mqtt::appendConnect(s.out, s.uid, static_cast<std::uint16_t>(std::min(65535u, 3 * _run.options.heartbeat)));
-		mqtt::appendSubscribe(s.out, 1, "bench/" + s.uid, static_cast<std::uint8_t>(_run.options.qos));
+		const std::string topic = _group ? _run.groups[s.group].topic : "bench/" + s.uid;
+		mqtt::appendSubscribe(s.out, 1, topic, static_cast<std::uint8_t>(_run.options.qos));
 	}
 	else
 	{
@@ -262,7 +273,13 @@ void Worker::onFrame(BenchSession& s, const protocol::Frame& frame, std::vector<
 			imgate::v1::MessageDeliver deliver;
 			if (!deliver.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength))) return;
 			deliveredIds.push_back(deliver.msg_id());
-			onPayload(s, deliver.payload().data(), deliver.payload().size());
+			if (_group && deliver.group_id() != _run.groups[s.group].gid)
+			{
+				_counters.delivered.fetch_add(1, std::memory_order_relaxed);
+				_counters.foreign.fetch_add(1, std::memory_order_relaxed);
+				return;
+			}
+			onPayload(s, deliver.payload().data(), deliver.payload().size(), deliver.msg_id());
 		}
 		return;
 	case Command::KICK:
@@ -280,20 +297,48 @@ void Worker::fillWindow(BenchSession& s)
 	const Phase phase = _run.current();
 	if (phase != Phase::WARMUP && phase != Phase::MEASURE) return;
 	if (s.state != BenchSession::LOGGED_IN) return;
+	if (_fanIn && s.slot < 0) return;
 	const Options& o = _run.options;
 	if (s.inflight >= o.window) return;
+	const std::int64_t now = nowNs();
+	if (_rated && now < s.nextDueNs) return;
+	if (s.quota && s.acceptedCount + s.inflight >= s.quota) return;
 	append(s);
 	imgate::v1::MessageSend m;
-	const std::string& peer = _run.sessions[s.peer].uid;
-	const std::string topic = "bench/" + peer;
-	m.set_to_uid(peer);
+	std::string topic;
+	if (_group)
+	{
+		const GroupInfo& g = _run.groups[s.group];
+		topic = g.topic;
+		m.set_to_group(g.gid);
+	}
+	else
+	{
+		const std::string& peer = _run.sessions[s.peer].uid;
+		topic = "bench/" + peer;
+		m.set_to_uid(peer);
+	}
 	_scratch.assign(o.payload, 'x');
 	put64(&_scratch[0], s.index);
 	while (s.inflight < o.window)
 	{
+		if (_rated)
+		{
+			// Behind schedule (the window was full), the sends due go out
+			// at once; the report says how far behind a sender ended.
+			if (now < s.nextDueNs) break;
+			s.nextDueNs += _intervalNs;
+		}
+		if (s.quota && s.acceptedCount + s.inflight >= s.quota) break;
 		const std::uint64_t seq = s.nextMessage++;
 		put64(&_scratch[8], seq);
-		put64(&_scratch[16], static_cast<std::uint64_t>(nowNs()));
+		const std::int64_t sentNs = nowNs();
+		put64(&_scratch[16], static_cast<std::uint64_t>(sentNs));
+		if (_fanIn)
+		{
+			if (s.sentNs.size() <= seq) s.sentNs.resize(std::max<std::size_t>(seq + 1, s.sentNs.size() * 2), 0);
+			s.sentNs[seq] = sentNs;
+		}
 		if (_mqtt)
 		{
 			// Packet ids cycle through 1..65535; the window (at most 4096)
@@ -435,7 +480,7 @@ void Worker::onMqttPacket(BenchSession& s, const mqtt::Packet& packet)
 				at += 2;
 			}
 			if (at > packet.length) return;
-			onPayload(s, packet.body + at, packet.length - at);
+			onPayload(s, packet.body + at, packet.length - at, 0);
 		}
 		return;
 	default:
@@ -471,6 +516,7 @@ void Worker::accepted(BenchSession& s, std::uint64_t seq, bool ok)
 	if (ok)
 	{
 		if (seq < s.ackedOk.size()) s.ackedOk[seq] = true;
+		++s.acceptedCount;
 		_counters.acceptedOk.fetch_add(1, std::memory_order_relaxed);
 	}
 	else ++_counters.refused;
@@ -478,8 +524,13 @@ void Worker::accepted(BenchSession& s, std::uint64_t seq, bool ok)
 }
 
 
-void Worker::onPayload(BenchSession& s, const char* payload, std::size_t size)
+void Worker::onPayload(BenchSession& s, const char* payload, std::size_t size, std::uint64_t msgId)
 {
+	if (_fanIn)
+	{
+		onFanInPayload(s, payload, size, msgId);
+		return;
+	}
 	_counters.delivered.fetch_add(1, std::memory_order_relaxed);
 	if (size < PAYLOAD_HEADER || get64(payload) != s.peer)
 	{
@@ -508,6 +559,55 @@ void Worker::onPayload(BenchSession& s, const char* payload, std::size_t size)
 	{
 		++_counters.deliveredMeasured;
 		_counters.latencyNs.push_back(nowNs() - sentNs);
+	}
+}
+
+
+void Worker::onFanInPayload(BenchSession& s, const char* payload, std::size_t size, std::uint64_t msgId)
+{
+	const std::uint64_t sender = size >= PAYLOAD_HEADER ? get64(payload) : _run.sessions.size();
+	// MQTT has no "no local": a sending member gets its own PUBLISH back
+	// (acknowledged above, not counted). imgate must never send it.
+	if (_mqtt && sender == s.index) return;
+	_counters.delivered.fetch_add(1, std::memory_order_relaxed);
+	if (sender >= _run.sessions.size())
+	{
+		_counters.foreign.fetch_add(1, std::memory_order_relaxed);
+		return;
+	}
+	const BenchSession& from = _run.sessions[sender];
+	const bool fits = _group ? from.group == s.group : s.slot < 0 && from.peer == s.index;
+	if (from.slot < 0 || !fits || sender == s.index || static_cast<std::size_t>(from.slot) >= s.arrivalNs.size())
+	{
+		_counters.foreign.fetch_add(1, std::memory_order_relaxed);
+		return;
+	}
+	const std::uint64_t seq = get64(payload + 8);
+	std::vector<std::int64_t>& arrivals = s.arrivalNs[static_cast<std::size_t>(from.slot)];
+	if (seq >= arrivals.size()) arrivals.resize(std::max<std::size_t>(seq + 1, arrivals.size() * 2), 0);
+	if (arrivals[seq] != 0)
+	{
+		_counters.duplicated.fetch_add(1, std::memory_order_relaxed);
+		return;
+	}
+	// When epoll said the input was there: a delivery's time does not
+	// include the generator's work on the deliveries before it in the
+	// same turn (1,000 members get one message at once).
+	arrivals[seq] = _turnNs;
+	if (!_mqtt)
+	{
+		// The accepted order is the msg_id order: every member must see
+		// its group's msg_ids increase (contract 4, and 1.1 section 4).
+		if (msgId <= s.lastMsgId) ++_counters.reordered;
+		else s.lastMsgId = msgId;
+		if (s.firstMsgId == 0 || msgId < s.firstMsgId) s.firstMsgId = msgId;
+	}
+	else
+	{
+		// One publisher's messages on one topic keep its order (QoS 1).
+		std::uint64_t& max = s.maxSeqBySlot[static_cast<std::size_t>(from.slot)];
+		if (seq < max) ++_counters.reordered;
+		else max = seq;
 	}
 }
 

@@ -43,7 +43,10 @@ private:
 	void refused(BenchSession& s);
 		/// Login (or MQTT CONNECT / SUBSCRIBE) refused: counted, closed.
 	void accepted(BenchSession& s, std::uint64_t seq, bool ok);
-	void onPayload(BenchSession& s, const char* payload, std::size_t size);
+	void onPayload(BenchSession& s, const char* payload, std::size_t size, std::uint64_t msgId);
+	void onFanInPayload(BenchSession& s, const char* payload, std::size_t size, std::uint64_t msgId);
+		/// group and history: s receives from several senders, each tracked
+		/// by its slot (arrival time per sequence).
 	void append(BenchSession& s);
 		/// Marks s as having output to write this turn (call before adding to s.out).
 	void fillWindow(BenchSession& s);
@@ -56,6 +59,7 @@ private:
 	Counters& _counters;
 	int _epoll;
 	std::vector<unsigned> _mine;       /// Indexes of this worker's sessions.
+	std::vector<unsigned> _senders;    /// group, history: those of _mine that send.
 	std::size_t _nextToOpen = 0;       /// Into _mine.
 	unsigned _pending = 0;             /// Connecting or logging in.
 	std::vector<unsigned> _dirty;      /// Sessions with output to write this turn.
@@ -64,6 +68,11 @@ private:
 	std::int64_t _lastHeartbeatScan = 0;
 	std::string _scratch;
 	const bool _mqtt;
+	const bool _group;                 /// --scenario group
+	const bool _fanIn;                 /// group or history: receivers track senders by slot.
+	const bool _rated;                 /// group with --rate: sends are due on a schedule.
+	std::int64_t _intervalNs = 0;      /// _rated: between two sends of one sender.
+	std::int64_t _turnNs = 0;          /// When the last epoll_wait returned.
 };
 
 } } // namespace imgate::bench
