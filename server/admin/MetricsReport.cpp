@@ -153,6 +153,15 @@ std::string MetricsReport::render(const AdminContext& context, const AdminListen
 	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.historyRequests; }));
 	out.counter("imgate_transient_deliveries_total", "Transient MSG_DELIVERs handed to sessions (protocol 1.1; never stored).");
 	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.transientMessages; }));
+	session::SessionMetrics& sessionMetrics = context.sessions.metrics();
+	out.histogram("imgate_history_duration_seconds", "HISTORY requests, from the request to its answer queued to the client (the store's read included; protocol 1.1).");
+	out.sample(sessionMetrics.historySeconds.snapshot());
+	out.histogram("imgate_group_fanout_members", "Members of each group message accepted, stored or transient (the sender included; protocol 1.1).");
+	out.sample(sessionMetrics.groupFanout.snapshot());
+	out.gauge("imgate_uids_online_by_devices", "Uids online, by how many sessions (devices) each has: 1 to 7, and 8+ (protocol 1.1).");
+	const session::UidDirectory& directory = context.sessions.directory();
+	for (std::size_t n = 1; n <= session::UidDirectory::DEVICE_COUNT_SLOTS; ++n)
+		out.sample(directory.uidsWithDevices(n), {{"devices", std::to_string(n) + (n == session::UidDirectory::DEVICE_COUNT_SLOTS ? "+" : "")}});
 	out.gauge("imgate_deliveries_in_flight", "Deliveries sent and not yet acknowledged, over all open sessions.");
 	Poco::Int64 inFlight = 0;
 	for (std::size_t i = 0; i < loops.size(); ++i) inFlight += loops.loop(i).counters().deliveriesInFlight.value();

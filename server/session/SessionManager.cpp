@@ -165,13 +165,21 @@ void SessionManager::submit(Session& sender, Poco::UInt32 seq, store::NewMessage
 	pAddress->toGroup = message.toGroup;
 	_store.append(std::move(message), [this, ref, seq, clientMsgId, pAddress](const store::AppendResult& result)
 	{
-		runOn(ref.loop, [this, ref, seq, clientMsgId, result]()
+		// The ack needs no member list (a group's may be long).
+		store::AppendResult answer;
+		answer.outcome = result.outcome;
+		answer.msgId = result.msgId;
+		answer.timestampMs = result.timestampMs;
+		answer.error = result.error;
+		if (result.outcome == store::AppendResult::STORED && !result.members.empty())
+			_metrics.groupFanout.observe(static_cast<double>(result.members.size()));
+		runOn(ref.loop, [this, ref, seq, clientMsgId, answer]()
 		{
 			// Counted on the sender's loop, also when the sender is gone.
 			metrics::LoopCounters& counters = _loops.loop(ref.loop).counters();
-			if (result.outcome == store::AppendResult::STORED) counters.messagesAccepted.add();
-			else if (result.outcome == store::AppendResult::DUPLICATE) counters.messagesDuplicate.add();
-			if (Session* pSender = find(ref)) pSender->sendAck(seq, clientMsgId, result);
+			if (answer.outcome == store::AppendResult::STORED) counters.messagesAccepted.add();
+			else if (answer.outcome == store::AppendResult::DUPLICATE) counters.messagesDuplicate.add();
+			if (Session* pSender = find(ref)) pSender->sendAck(seq, clientMsgId, answer);
 		});
 		// A FAILED write is logged by the store once per episode, and by the
 		// sender's session within its error-log budget.
@@ -297,7 +305,7 @@ void SessionManager::sendTransient(Session& sender, Poco::UInt32 seq, Poco::UInt
 		answer(protocol::Status::OK);
 		return;
 	}
-	_store.readGroup(toGroup, [fromUid, handOut, answer](bool ok, bool found, const store::Group& group)
+	_store.readGroup(toGroup, [this, fromUid, handOut, answer](bool ok, bool found, const store::Group& group)
 	{
 		if (!ok)
 		{
@@ -310,6 +318,7 @@ void SessionManager::sendTransient(Session& sender, Poco::UInt32 seq, Poco::UInt
 			return;
 		}
 		handOut(group.members, false);
+		_metrics.groupFanout.observe(static_cast<double>(group.members.size()));
 		answer(protocol::Status::OK);
 	});
 }
@@ -319,12 +328,14 @@ void SessionManager::readHistory(Session& session, Poco::UInt32 seq, const store
 {
 	poco_assert_dbg(session.loop().inLoopContext());
 	const SessionRef ref = session.ref();
-	_store.readHistory(query, [this, ref, seq](store::HistoryPage&& page)
+	const Poco::Clock asked;
+	_store.readHistory(query, [this, ref, seq, asked](store::HistoryPage&& page)
 	{
 		auto pPage = std::make_shared<store::HistoryPage>(std::move(page));
-		runOn(ref.loop, [this, ref, seq, pPage]()
+		runOn(ref.loop, [this, ref, seq, pPage, asked]()
 		{
 			if (Session* pSession = find(ref)) pSession->sendHistory(seq, *pPage);
+			_metrics.historySeconds.observe(static_cast<double>(asked.elapsed()) / 1e6);
 		});
 	});
 }

@@ -15,6 +15,7 @@
 #include "server/protocol/Command.h"
 #include "server/session/LogBudget.h"
 #include "server/session/SessionConfig.h"
+#include "server/session/SessionMetrics.h"
 #include "server/session/UidDirectory.h"
 #include "server/store/MessageStore.h"
 #include "Poco/Clock.h"
@@ -61,6 +62,9 @@ public:
 	const plugin::FilterChain& filters() const;
 	store::MessageStore& store();
 	UidDirectory& directory();
+
+	SessionMetrics& metrics();
+		/// Group fan-out sizes and HISTORY latency (GET /metrics).
 	Poco::Logger& logger();
 
 	enum LoginOutcome
@@ -173,6 +177,7 @@ private:
 	const plugin::FilterChain& _filters;
 	store::MessageStore& _store;
 	UidDirectory _directory;
+	SessionMetrics _metrics;
 	Poco::Logger& _logger;
 	std::atomic<bool> _draining{false};
 	std::vector<LogBudget> _unauthenticatedLogBudgets; /// One per loop, each touched by its loop only.
@@ -199,6 +204,12 @@ inline const plugin::FilterChain& SessionManager::filters() const
 inline store::MessageStore& SessionManager::store()
 {
 	return _store;
+}
+
+
+inline SessionMetrics& SessionManager::metrics()
+{
+	return _metrics;
 }
 
 

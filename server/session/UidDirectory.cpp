@@ -35,6 +35,7 @@ UidDirectory::Claim UidDirectory::claim(const std::string& uid, const SessionRef
 		Entry& e = shard.entries[uid];
 		e.session = session;
 		e.device = deviceHash;
+		countDevices(0, 1);
 		return result;
 	}
 	Entry& e = it->second;
@@ -68,6 +69,7 @@ UidDirectory::Claim UidDirectory::claimDevice(const std::string& uid, const Sess
 	if (it == shard.entries.end())
 	{
 		shard.entries[uid].setFirst(d);
+		countDevices(0, 1);
 		return result;
 	}
 	Entry& e = it->second;
@@ -93,6 +95,7 @@ UidDirectory::Claim UidDirectory::claimDevice(const std::string& uid, const Sess
 	}
 	if (!e.pOthers) e.pOthers.reset(new std::vector<Device>);
 	e.pOthers->push_back(d);
+	countDevices(1 + others, 2 + others);
 	return result;
 }
 
@@ -109,8 +112,10 @@ bool UidDirectory::release(const std::string& uid, const SessionRef& session)
 		if (!e.pOthers || e.pOthers->empty())
 		{
 			shard.entries.erase(it);
+			countDevices(1, 0);
 			return true;
 		}
+		countDevices(1 + e.pOthers->size(), e.pOthers->size());
 		e.setFirst(e.pOthers->front());
 		e.pOthers->erase(e.pOthers->begin());
 	}
@@ -119,6 +124,7 @@ bool UidDirectory::release(const std::string& uid, const SessionRef& session)
 		if (!e.pOthers) return false;
 		auto other = std::find_if(e.pOthers->begin(), e.pOthers->end(), [&session](const Device& d) { return d.session == session; });
 		if (other == e.pOthers->end()) return false;
+		countDevices(1 + e.pOthers->size(), e.pOthers->size());
 		e.pOthers->erase(other);
 	}
 	if (e.pOthers && e.pOthers->empty()) e.pOthers.reset();
@@ -155,6 +161,20 @@ std::size_t UidDirectory::devices(const std::string& uid) const
 	auto it = shard.entries.find(uid);
 	if (it == shard.entries.end()) return 0;
 	return 1 + (it->second.pOthers ? it->second.pOthers->size() : 0);
+}
+
+
+Poco::Int64 UidDirectory::uidsWithDevices(std::size_t devices) const
+{
+	if (devices == 0 || devices > DEVICE_COUNT_SLOTS) return 0;
+	return _uidsByDevices[devices].load(std::memory_order_relaxed);
+}
+
+
+void UidDirectory::countDevices(std::size_t before, std::size_t after)
+{
+	if (before > 0) _uidsByDevices[std::min(before, DEVICE_COUNT_SLOTS)].fetch_sub(1, std::memory_order_relaxed);
+	if (after > 0) _uidsByDevices[std::min(after, DEVICE_COUNT_SLOTS)].fetch_add(1, std::memory_order_relaxed);
 }
 
 

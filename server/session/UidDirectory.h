@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 #include <array>
+#include <atomic>
 #include <string>
 #include <unordered_map>
 
@@ -78,6 +79,14 @@ public:
 	std::size_t devices(const std::string& uid) const;
 		/// The uid's online sessions.
 
+	static constexpr std::size_t DEVICE_COUNT_SLOTS = 8;
+		/// uidsWithDevices() counts 1 to 7 devices exactly, then 8 or more.
+
+	Poco::Int64 uidsWithDevices(std::size_t devices) const;
+		/// Uids online with that many sessions (1 to DEVICE_COUNT_SLOTS;
+		/// the last slot counts that many or more). Kept as sessions come
+		/// and go: reading it takes no lock.
+
 private:
 	struct Device
 	{
@@ -111,9 +120,12 @@ private:
 	static constexpr std::size_t SHARDS = 16;
 
 	Shard& shardOf(const std::string& uid) const;
+	void countDevices(std::size_t before, std::size_t after);
+		/// A uid went from before to after online sessions (0: offline).
 
 	const Poco::Int64 _guardMs;
 	mutable std::array<Shard, SHARDS> _shards;
+	std::array<std::atomic<Poco::Int64>, DEVICE_COUNT_SLOTS + 1> _uidsByDevices{}; /// [n]: uids with n sessions ([0] unused).
 };
 
 } } // namespace imgate::session

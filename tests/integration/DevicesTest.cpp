@@ -6,6 +6,7 @@
 // own position), session.maxDevices, and carbons.
 //
 
+#include "tests/support/AdminHttp.h"
 #include "tests/support/ServerProcess.h"
 #include "imgate/v1/imgate.pb.h"
 #include <cppunit/extensions/HelperMacros.h>
@@ -168,6 +169,10 @@ public:
 		auto d = _pServer->connect();
 		Reply refused = login(*d, "bob", "d", false);
 		CPPUNIT_ASSERT_MESSAGE(protocol::statusName(refused.status), refused.result() == Status::DEVICE_LIMIT);
+		// GET /metrics counts bob once, with 3 sessions.
+		const std::string metrics = imgate::test::request(_pServer->adminPort(), "GET", "/metrics").body;
+		CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("\nimgate_uids_online_by_devices{devices=\"3\"} 1\n") != std::string::npos);
+		CPPUNIT_ASSERT(metrics.find("\nimgate_uids_online_by_devices{devices=\"1\"} 0\n") != std::string::npos);
 		// The connection stays open and may log in again once a device left.
 		c->close();
 		bool ok = false;

@@ -186,6 +186,15 @@ public:
 		CPPUNIT_ASSERT_EQUAL(id, static_cast<Poco::UInt64>(deliver(*carol).msg_id()));
 		// A resend is the same message.
 		CPPUNIT_ASSERT_EQUAL(id, static_cast<Poco::UInt64>(send(*alice, "", "team", 1, "hello team").parse<imgate::v1::MessageSendAck>().msg_id()));
+		// Metrics: one group message of 3 members (the resend is no new
+		// one); three uids online with one session each.
+		const std::string metrics = admin("GET", "/metrics").body;
+		CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("\nimgate_group_fanout_members_bucket{le=\"2\"} 0\n") != std::string::npos);
+		CPPUNIT_ASSERT(metrics.find("\nimgate_group_fanout_members_bucket{le=\"5\"} 1\n") != std::string::npos);
+		CPPUNIT_ASSERT(metrics.find("\nimgate_group_fanout_members_sum 3\n") != std::string::npos);
+		CPPUNIT_ASSERT(metrics.find("\nimgate_group_fanout_members_count 1\n") != std::string::npos);
+		CPPUNIT_ASSERT(metrics.find("\nimgate_uids_online_by_devices{devices=\"1\"} 3\n") != std::string::npos);
+		CPPUNIT_ASSERT(metrics.find("\nimgate_uids_online_by_devices{devices=\"8+\"} 0\n") != std::string::npos);
 	}
 
 	void testSendRules()
@@ -292,6 +301,8 @@ public:
 		const std::string metrics = admin("GET", "/metrics").body;
 		CPPUNIT_ASSERT_MESSAGE(metrics, metrics.find("\nimgate_transient_deliveries_total 1\n") != std::string::npos);
 		CPPUNIT_ASSERT(metrics.find("\nimgate_history_requests_total 1\n") != std::string::npos);
+		CPPUNIT_ASSERT(metrics.find("\nimgate_history_duration_seconds_count 1\n") != std::string::npos);
+		CPPUNIT_ASSERT(metrics.find("\nimgate_history_duration_seconds_bucket{le=\"+Inf\"} 1\n") != std::string::npos);
 		CPPUNIT_ASSERT(metrics.find("imgate_errors_total{status=\"NOT_MEMBER\"} 0") != std::string::npos);
 	}
 

@@ -20,6 +20,7 @@ class UidDirectoryTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testGuardDisabled);
 	CPPUNIT_TEST(testDevicesEachHaveASession);
 	CPPUNIT_TEST(testDeviceLimit);
+	CPPUNIT_TEST(testUidsCountedByDevices);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -150,6 +151,38 @@ public:
 		CPPUNIT_ASSERT(!d.claimDevice("bob", ref(0, 4), "b", false, 2).deviceLimit);
 		CPPUNIT_ASSERT(d.release("bob", ref(0, 1)));
 		CPPUNIT_ASSERT(!d.claimDevice("bob", ref(0, 5), "c", false, 2).deviceLimit);
+	}
+
+	void testUidsCountedByDevices()
+	{
+		// The gauge behind imgate_uids_online_by_devices follows every
+		// claim, takeover and release; 8 devices or more share a slot.
+		UidDirectory d(10000);
+		auto counts = [&d]()
+		{
+			std::vector<Poco::Int64> v;
+			for (std::size_t n = 1; n <= UidDirectory::DEVICE_COUNT_SLOTS; ++n) v.push_back(d.uidsWithDevices(n));
+			return v;
+		};
+		d.claim("alice", ref(0, 1), "phone", 0);
+		d.claim("alice", ref(0, 2), "laptop", 0); // single: a takeover, still one
+		d.claimDevice("bob", ref(0, 3), "phone", false, 64);
+		d.claimDevice("bob", ref(0, 4), "laptop", false, 64);
+		d.claimDevice("bob", ref(0, 5), "laptop", false, 64); // reconnect
+		CPPUNIT_ASSERT((counts() == std::vector<Poco::Int64>{1, 1, 0, 0, 0, 0, 0, 0}));
+		for (Poco::UInt64 i = 0; i < 9; ++i) d.claimDevice("carol", ref(1, 10 + i), "d" + std::to_string(i), false, 64);
+		CPPUNIT_ASSERT((counts() == std::vector<Poco::Int64>{1, 1, 0, 0, 0, 0, 0, 1}));
+		CPPUNIT_ASSERT(d.release("carol", ref(1, 10))); // 9 -> 8: still the last slot
+		CPPUNIT_ASSERT(d.release("carol", ref(1, 12))); // 8 -> 7
+		CPPUNIT_ASSERT((counts() == std::vector<Poco::Int64>{1, 1, 0, 0, 0, 0, 1, 0}));
+		CPPUNIT_ASSERT(!d.release("alice", ref(0, 1))); // the displaced session: nothing changes
+		CPPUNIT_ASSERT(d.release("alice", ref(0, 2)));
+		CPPUNIT_ASSERT(d.release("bob", ref(0, 3)));
+		CPPUNIT_ASSERT((counts() == std::vector<Poco::Int64>{1, 0, 0, 0, 0, 0, 1, 0}));
+		CPPUNIT_ASSERT(d.release("bob", ref(0, 5)));
+		CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), d.uidsWithDevices(1));
+		CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), d.uidsWithDevices(0));
+		CPPUNIT_ASSERT_EQUAL(Poco::Int64(0), d.uidsWithDevices(UidDirectory::DEVICE_COUNT_SLOTS + 1));
 	}
 };
 
