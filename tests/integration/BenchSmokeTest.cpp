@@ -2,11 +2,13 @@
 // BenchSmokeTest.cpp
 //
 // imgate-bench against a real imgated: a small run of each scenario must
-// log every session in and lose, duplicate and reorder nothing. No timing
-// asserts: the figures themselves belong in docs/benchmarks.md.
+// log every session in and lose, duplicate and reorder nothing (group: in
+// every member; history: every page checked). No timing asserts: the
+// figures themselves belong in docs/benchmarks.md.
 //
 
 #include "tests/support/ServerProcess.h"
+#include "Poco/File.h"
 #include "Poco/JSON/Object.h"
 #include "Poco/JSON/Parser.h"
 #include <cppunit/extensions/HelperMacros.h>
@@ -18,15 +20,18 @@ class BenchSmokeTest: public CppUnit::TestFixture
 	CPPUNIT_TEST_SUITE(BenchSmokeTest);
 	CPPUNIT_TEST(testMessages);
 	CPPUNIT_TEST(testConnections);
+	CPPUNIT_TEST(testGroups);
+	CPPUNIT_TEST(testGroupsNotCreated);
+	CPPUNIT_TEST(testHistory);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
-	static Poco::JSON::Object::Ptr bench(const ServerProcess& server, std::vector<std::string> args)
+	static Poco::JSON::Object::Ptr bench(const ServerProcess& server, std::vector<std::string> args, int expectedStatus = 0)
 	{
 		args.insert(args.end(), {"--port", std::to_string(server.port()), "--json", "--quiet", "--sources", "127.0.0.1,127.0.0.2"});
 		std::string out;
 		int rc = ServerProcess::runProgram(IMGATE_BENCH_PATH, args, out, 120000);
-		CPPUNIT_ASSERT_EQUAL_MESSAGE(out, 0, rc);
+		CPPUNIT_ASSERT_EQUAL_MESSAGE(out, expectedStatus, rc);
 		const std::string::size_type json = out.rfind("\n{");
 		CPPUNIT_ASSERT_MESSAGE(out, json != std::string::npos);
 		Poco::JSON::Parser parser;
@@ -56,6 +61,67 @@ public:
 		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("failed"));
 		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("disconnected"));
 		CPPUNIT_ASSERT(server.waitForLog("login uid=bench-499 "));
+	}
+
+	void testGroups()
+	{
+		// The bench creates the groups through the admin API with the
+		// server's bearer token; 3 groups x 20 members, 2 senders each.
+		const std::string dir = ServerProcess::makeTempDir();
+		ServerProcess::writeFile(dir + "admin.token", "bench-smoke-admin-token-0123456789\n");
+		{
+			ServerProcess server({{"admin.tokenFile", dir + "admin.token"}});
+			Poco::JSON::Object::Ptr r = bench(server, {"--scenario", "group", "--groups", "3", "--members", "20", "--senders", "2",
+				"--rate", "40", "--duration", "3", "--warmup", "1", "--admin-port", std::to_string(server.adminPort()),
+				"--admin-token-file", dir + "admin.token"});
+			CPPUNIT_ASSERT(server.waitForLog("admin: put group bench-g2: 20 members"));
+			CPPUNIT_ASSERT_EQUAL(60, r->getValue<int>("logged_in"));
+			CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("failed"));
+			CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("disconnected"));
+			const Poco::UInt64 accepted = r->getValue<Poco::UInt64>("accepted");
+			CPPUNIT_ASSERT(accepted > 0);
+			CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("refused"));
+			CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("unanswered"));
+			// Every accepted message reaches the 19 members but its sender, once, in order.
+			CPPUNIT_ASSERT_EQUAL(accepted * 19, r->getValue<Poco::UInt64>("delivered"));
+			CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("lost"));
+			CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("duplicated"));
+			CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("reordered"));
+			CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("foreign"));
+			CPPUNIT_ASSERT(r->getValue<Poco::UInt64>("messages_measured") > 0);
+			CPPUNIT_ASSERT_EQUAL(r->getValue<Poco::UInt64>("messages_measured"), r->getValue<Poco::UInt64>("last_complete"));
+		}
+		Poco::File(dir).remove(true);
+	}
+
+	void testGroupsNotCreated()
+	{
+		// --admin-port 0: the caller was to create the groups and did not;
+		// every send gets NOT_MEMBER, which the bench reports as a failure.
+		ServerProcess server;
+		Poco::JSON::Object::Ptr r = bench(server, {"--scenario", "group", "--groups", "1", "--members", "5", "--rate", "20",
+			"--duration", "1", "--warmup", "0", "--admin-port", "0"}, 1);
+		CPPUNIT_ASSERT_EQUAL(5, r->getValue<int>("logged_in"));
+		CPPUNIT_ASSERT(r->getValue<Poco::UInt64>("refused") > 0);
+		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("accepted"));
+	}
+
+	void testHistory()
+	{
+		ServerProcess server; // sqlite, history kept 7 days (the default)
+		Poco::JSON::Object::Ptr r = bench(server, {"--scenario", "history", "--messages", "5000", "--requests", "200"});
+		CPPUNIT_ASSERT_EQUAL(5, r->getValue<int>("logged_in"));
+		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("disconnected"));
+		CPPUNIT_ASSERT_EQUAL(5000, r->getValue<int>("accepted"));
+		CPPUNIT_ASSERT_EQUAL(5000, r->getValue<int>("delivered"));
+		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("lost"));
+		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("duplicated"));
+		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("reordered"));
+		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("foreign"));
+		CPPUNIT_ASSERT_EQUAL(200, r->getValue<int>("requests"));
+		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("history_errors"));
+		// The 100 pages from the newest (with and without with_uid) are full.
+		CPPUNIT_ASSERT(r->getValue<Poco::UInt64>("entries") >= 100 * 50);
 	}
 };
 
