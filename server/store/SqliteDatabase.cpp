@@ -194,6 +194,7 @@ void SqliteDatabase::prepareSchema(Poco::Data::Session& session, const std::stri
 			if (version < 1)
 				throw StoreException(path + ": imgate_schema holds no valid version (" + std::to_string(version) + ")");
 			if (version == 1) migrate1to2(session, path);
+			else addHistoryIndexes(session, path);
 		}
 		Poco::Int64 nowMs = Poco::Timestamp().epochMicroseconds() / 1000;
 		session << "INSERT OR REPLACE INTO imgate_state(key, value) VALUES('opened_ms', ?)", use(nowMs), now;
@@ -248,6 +249,28 @@ void SqliteDatabase::createTables(Poco::Data::Session& session)
 		"PRIMARY KEY(uid, device)) WITHOUT ROWID", now;
 	session << "CREATE TABLE chat_groups(gid TEXT PRIMARY KEY, created_ms INTEGER NOT NULL) WITHOUT ROWID", now;
 	session << "CREATE TABLE group_members(gid TEXT NOT NULL, uid TEXT NOT NULL, PRIMARY KEY(gid, uid)) WITHOUT ROWID", now;
+	createHistoryIndexes(session);
+}
+
+
+void SqliteDatabase::createHistoryIndexes(Poco::Data::Session& session)
+{
+	// One entry per message (not per inbox row), so that a filtered
+	// HISTORY walks only the conversation asked for.
+	session << "CREATE INDEX IF NOT EXISTS messages_by_pair ON messages(from_uid, to_uid, msg_id) WHERE to_uid IS NOT NULL", now;
+	session << "CREATE INDEX IF NOT EXISTS messages_by_group ON messages(group_id, msg_id) WHERE group_id IS NOT NULL", now;
+}
+
+
+void SqliteDatabase::addHistoryIndexes(Poco::Data::Session& session, const std::string& path)
+{
+	int indexes = 0;
+	session << "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('messages_by_pair', 'messages_by_group')", into(indexes), now;
+	if (indexes == 2) return;
+	Poco::Logger& logger = Poco::Logger::get("imgate.store");
+	logger.notice("%s: adding the history indexes of schema version %d (once; the time grows with the messages stored)", path, SCHEMA_VERSION);
+	createHistoryIndexes(session);
+	logger.notice("%s: history indexes added", path);
 }
 
 

@@ -66,13 +66,25 @@ void SqliteReader::prepare()
 		"ORDER BY i.msg_id LIMIT ?4"));
 	_countQuery.reset(new SqliteStatement(pDb, "SELECT count(*) FROM inbox WHERE uid = ?1 AND sent = 0 "
 		"AND msg_id > coalesce((SELECT max(acked) FROM positions WHERE uid = ?1), 0)"));
-	// Newest first from before_msg_id; the filters are empty strings when unused.
-	_historyQuery.reset(new SqliteStatement(pDb, "SELECT i.msg_id, m.from_uid, m.from_device, m.to_uid, m.group_id, m.payload, m.created_ms, i.sent "
-		"FROM inbox i JOIN messages m ON m.msg_id = i.msg_id "
+	// HISTORY, newest first below before_msg_id (?2), at or above the
+	// lowest msg_id (?3) and time (?4) history keeps: the whole inbox, a
+	// conversation with a uid (?5), or a group (?6). The filtered ones walk
+	// the messages_by_pair or messages_by_group index, so a rare peer or
+	// group costs no scan of a large inbox.
+	const std::string columns = "SELECT m.msg_id, m.from_uid, m.from_device, m.to_uid, m.group_id, m.payload, m.created_ms, i.sent ";
+	const std::string range = "m.msg_id < ?2 AND m.msg_id >= ?3 AND m.created_ms >= ?4 ";
+	_historyQuery.reset(new SqliteStatement(pDb, columns + "FROM inbox i JOIN messages m ON m.msg_id = i.msg_id "
 		"WHERE i.uid = ?1 AND i.msg_id < ?2 AND i.msg_id >= ?3 AND m.created_ms >= ?4 "
-		"AND (?5 = '' OR (m.group_id IS NULL AND ((m.from_uid = ?5 AND m.to_uid = ?1) OR (m.from_uid = ?1 AND m.to_uid = ?5)))) "
-		"AND (?6 = '' OR m.group_id = ?6) "
 		"ORDER BY i.msg_id DESC LIMIT ?7"));
+	// Both directions merged in msg_id order (a compound ORDER BY on two
+	// index walks); to oneself, one direction only.
+	_historyWithQuery.reset(new SqliteStatement(pDb, columns + "FROM messages m JOIN inbox i ON i.uid = ?1 AND i.msg_id = m.msg_id "
+		"WHERE m.from_uid = ?1 AND m.to_uid = ?5 AND " + range
+		+ "UNION ALL " + columns + "FROM messages m JOIN inbox i ON i.uid = ?1 AND i.msg_id = m.msg_id "
+		"WHERE m.from_uid = ?5 AND m.to_uid = ?1 AND ?5 <> ?1 AND " + range
+		+ "ORDER BY 1 DESC LIMIT ?7"));
+	_historyGroupQuery.reset(new SqliteStatement(pDb, columns + "FROM messages m JOIN inbox i ON i.uid = ?1 AND i.msg_id = m.msg_id "
+		"WHERE m.group_id = ?6 AND " + range + "ORDER BY m.msg_id DESC LIMIT ?7"));
 	_memberQuery.reset(new SqliteStatement(pDb, "SELECT count(*) FROM group_members WHERE gid = ?1 AND uid = ?2"));
 	_groupQuery.reset(new SqliteStatement(pDb, "SELECT created_ms FROM chat_groups WHERE gid = ?1"));
 	_membersQuery.reset(new SqliteStatement(pDb, "SELECT uid FROM group_members WHERE gid = ?1 ORDER BY uid"));
@@ -109,7 +121,7 @@ void SqliteReader::history(const HistoryQuery& query, HistoryPage& page)
 {
 	// The membership and the page in one snapshot.
 	ReadTransaction snapshot(*_beginRead, *_endRead);
-	SqliteStatement& q = *_historyQuery;
+	SqliteStatement& q = !query.withUid.empty() ? *_historyWithQuery : !query.groupId.empty() ? *_historyGroupQuery : *_historyQuery;
 	try
 	{
 		if (!query.groupId.empty())

@@ -64,6 +64,8 @@ private:
 	std::unique_ptr<SqliteStatement> _pendingQuery; /// After _session: finalized before it closes.
 	std::unique_ptr<SqliteStatement> _countQuery;
 	std::unique_ptr<SqliteStatement> _historyQuery;
+	std::unique_ptr<SqliteStatement> _historyWithQuery;
+	std::unique_ptr<SqliteStatement> _historyGroupQuery;
 	std::unique_ptr<SqliteStatement> _memberQuery;
 	std::unique_ptr<SqliteStatement> _groupQuery;
 	std::unique_ptr<SqliteStatement> _membersQuery;

@@ -48,6 +48,7 @@ class SqliteMessageStoreTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testGroupMessages);
 	CPPUNIT_TEST(testCarbons);
 	CPPUNIT_TEST(testHistory);
+	CPPUNIT_TEST(testHistoryIndexesAddedToAnOlderDatabase);
 	CPPUNIT_TEST(testRoundOneGapsAreDeliveredAgain);
 	CPPUNIT_TEST(testDatabaseFullRefusesAndRecovers);
 	CPPUNIT_TEST(testNewerSchemaRefused);
@@ -536,6 +537,29 @@ public:
 		CPPUNIT_ASSERT_EQUAL(3, static_cast<int>(again->pendingCount("bob")));
 	}
 
+	void testHistoryIndexesAddedToAnOlderDatabase()
+	{
+		// A schema-2 database written before the history indexes existed
+		// gets them at start-up; its messages read as before.
+		{
+			auto store = open(options());
+			append(*store, "alice", "bob", 1, "a->b");
+			store->close();
+		}
+		{
+			Poco::Data::Session s(Poco::Data::SQLite::Connector::KEY, _path);
+			s << "DROP INDEX messages_by_pair", now;
+			s << "DROP INDEX messages_by_group", now;
+		}
+		CPPUNIT_ASSERT_EQUAL(0, count("SELECT count(*) FROM sqlite_master WHERE name IN ('messages_by_pair', 'messages_by_group')"));
+		auto store = open(options());
+		CPPUNIT_ASSERT_EQUAL(2, count("SELECT count(*) FROM sqlite_master WHERE name IN ('messages_by_pair', 'messages_by_group')"));
+		HistoryQuery q;
+		q.uid = "bob";
+		q.withUid = "alice";
+		CPPUNIT_ASSERT_EQUAL(std::string("a->b"), history(*store, q).messages.at(0).payload);
+	}
+
 	void testRoundOneGapsAreDeliveredAgain()
 	{
 		// Round 1 marked each message delivered on its own; a position
@@ -762,6 +786,25 @@ public:
 		CPPUNIT_ASSERT_EQUAL(std::size_t(2), page.messages.size());
 		CPPUNIT_ASSERT_EQUAL(ids[1], page.messages[0].msgId);
 		CPPUNIT_ASSERT_EQUAL(ids[0], page.messages[1].msgId);
+		// Paged: both directions merged in order below before_msg_id.
+		q.limit = 1;
+		page = history(*store, q);
+		CPPUNIT_ASSERT_EQUAL(ids[1], page.messages.at(0).msgId);
+		CPPUNIT_ASSERT(page.more);
+		q.beforeMsgId = ids[1];
+		page = history(*store, q);
+		CPPUNIT_ASSERT_EQUAL(ids[0], page.messages.at(0).msgId);
+		CPPUNIT_ASSERT(!page.more);
+		// Notes to oneself: once each, in the conversation with oneself.
+		const Poco::UInt64 note = append(*store, "alice", "alice", 6, "a->a 6").msgId;
+		q = HistoryQuery();
+		q.uid = "alice";
+		q.withUid = "alice";
+		page = history(*store, q);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), page.messages.size());
+		CPPUNIT_ASSERT_EQUAL(note, page.messages[0].msgId);
+		q.withUid = "nobody";
+		CPPUNIT_ASSERT(history(*store, q).messages.empty());
 		// The group, for a member; NOT_MEMBER for others.
 		q = HistoryQuery();
 		q.uid = "alice";
