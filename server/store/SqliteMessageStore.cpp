@@ -197,7 +197,15 @@ void SqliteMessageStore::append(NewMessage message, AppendCallback done)
 	AppendResult refused;
 	{
 		Poco::FastMutex::ScopedLock lock(_queueMutex);
-		const std::size_t bytes = cost(message);
+		// A group message writes a row per member: charged as such, so that
+		// the queue's bound holds for the work it stands for.
+		std::size_t rows = 1;
+		if (!message.toGroup.empty())
+		{
+			auto known = _groupSizes.find(message.toGroup);
+			if (known != _groupSizes.end()) rows = std::max<std::size_t>(known->second, 1);
+		}
+		const std::size_t bytes = cost(message) + (rows - 1) * INBOX_ROW_COST;
 		if (!_started || _stopping)
 		{
 			refused.outcome = AppendResult::FAILED;
@@ -212,9 +220,8 @@ void SqliteMessageStore::append(NewMessage message, AppendCallback done)
 		}
 		else
 		{
-			_appends.push_back(QueuedAppend{std::move(message), std::move(done)});
+			_appends.push_back(QueuedAppend{std::move(message), std::move(done), bytes, rows, ++_queuedSeq});
 			_queuedBytes += bytes;
-			++_queuedSeq;
 			_queueReady.signal();
 			return;
 		}
@@ -584,10 +591,26 @@ void SqliteMessageStore::writeBatch(std::vector<QueuedAppend>& appends, std::vec
 		Poco::FastMutex::ScopedLock lock(_queueMutex);
 		_failureCause.clear();
 	}
+	rememberGroupSizes(appends, results);
 	for (std::size_t i = 0; i < appends.size(); ++i) appends[i].done(results[i]);
 	// Do not spin on a disk that stays full; sends queue meanwhile
 	// (bounded by store.maxQueuedBytes).
 	if (failure.happened) Poco::Thread::sleep(FAILURE_BACKOFF_MS);
+}
+
+
+void SqliteMessageStore::rememberGroupSizes(const std::vector<QueuedAppend>& appends, const std::vector<AppendResult>& results)
+{
+	bool any = false;
+	for (std::size_t i = 0; i < appends.size() && !any; ++i) any = !results[i].members.empty();
+	if (!any) return;
+	Poco::FastMutex::ScopedLock lock(_queueMutex);
+	for (std::size_t i = 0; i < appends.size(); ++i)
+	{
+		if (results[i].members.empty()) continue;
+		if (_groupSizes.size() >= MAX_KNOWN_GROUP_SIZES && !_groupSizes.count(appends[i].message.toGroup)) _groupSizes.clear();
+		_groupSizes[appends[i].message.toGroup] = results[i].members.size();
+	}
 }
 
 
@@ -777,11 +800,31 @@ bool SqliteMessageStore::writeQueued()
 	{
 		Poco::FastMutex::ScopedLock lock(_queueMutex);
 		if (_appends.empty() && _acks.empty() && _groupChanges.empty()) return false;
-		appends.swap(_appends);
+		// At most maxRowsPerCommit inbox rows (at least one send): a
+		// burst of large group messages commits in steps, each answered
+		// as it is durable, instead of one long transaction.
+		std::size_t take = 0;
+		std::size_t rows = 0;
+		while (take < _appends.size() && (take == 0 || rows + _appends[take].rows <= _options.maxRowsPerCommit)) rows += _appends[take++].rows;
+		if (take == _appends.size())
+		{
+			appends.swap(_appends);
+			_queuedBytes = 0;
+			seq = _queuedSeq;
+		}
+		else
+		{
+			appends.reserve(take);
+			for (std::size_t i = 0; i < take; ++i)
+			{
+				_queuedBytes -= _appends[i].bytes;
+				appends.push_back(std::move(_appends[i]));
+			}
+			_appends.erase(_appends.begin(), _appends.begin() + static_cast<std::ptrdiff_t>(take));
+			seq = _appends.front().seq - 1; // everything before the first send left queued
+		}
 		acks.swap(_acks);
 		changes.swap(_groupChanges);
-		_queuedBytes = 0;
-		seq = _queuedSeq;
 	}
 	if (!changes.empty()) writeGroupChanges(changes);
 	if (!appends.empty() || !acks.empty()) writeBatch(appends, acks);

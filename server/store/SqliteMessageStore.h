@@ -62,6 +62,7 @@ public:
 		bool devices = false;                   /// session.devicePolicy = perDevice: senders' rows are kept for carbons even without history.
 		unsigned cleanupInterval = 60;          /// Seconds between retention runs.
 		unsigned readThreads = 2;
+		std::size_t maxRowsPerCommit = 50000;   /// Inbox rows (a group message: one per member) one commit takes from the queue at most; the rest waits for the next.
 	};
 
 	struct Statistics
@@ -117,6 +118,8 @@ public:
 		MAX_RETRIED_ACKS = 1000000, /// Beyond this, failed acknowledgements are dropped (redelivered later).
 		MAX_ACKED_ABOVE = 4096,     /// Ids acknowledged above a device's position that reads leave out...
 		MAX_ACKED_DEVICES = 65536,  /// ... kept for at most this many devices at once (beyond: delivered again on the next read).
+		INBOX_ROW_COST = 64,        /// Bytes a group message's queued send is charged per member beyond the first (store.maxQueuedBytes).
+		MAX_KNOWN_GROUP_SIZES = 100000, /// Groups whose size the queue remembers for that charge (beyond: forgotten, charged as 1 row until seen again).
 		FAILURE_BACKOFF_MS = 100,   /// Pause after a failed commit.
 		FAILURE_PROBE_MS = 1000,    /// While writes fail and nothing is queued: try a write this often...
 		PROBE_BYTES = 65536         /// ... of this size (committed, then deleted).
@@ -127,6 +130,9 @@ private:
 	{
 		NewMessage message;
 		AppendCallback done;
+		std::size_t bytes = 0;  /// Charged to _queuedBytes: the message, and a row per member of a group.
+		std::size_t rows = 1;   /// Inbox rows it is expected to write (a group's last known size).
+		Poco::UInt64 seq = 0;   /// Its number in _queuedSeq.
 	};
 	struct QueuedAck
 	{
@@ -201,6 +207,9 @@ private:
 		/// Each in a transaction of its own, before the batch of appends
 		/// queued with them: those see the new members.
 	static std::size_t cost(const NewMessage& message);
+	void rememberGroupSizes(const std::vector<QueuedAppend>& appends, const std::vector<AppendResult>& results);
+		/// The member counts of the groups just written, for the charge of
+		/// the next sends to them.
 
 	const Options _options;
 	Poco::Logger& _logger;
@@ -218,6 +227,7 @@ private:
 	std::vector<QueuedGroupChange> _groupChanges;
 	std::deque<CleanupRequest> _cleanupRequests;
 	std::size_t _queuedBytes = 0;
+	std::unordered_map<std::string, std::size_t> _groupSizes; /// Members of the groups written to, as last seen.
 	Poco::UInt64 _queuedSeq = 0;   /// Operations ever queued.
 	Poco::UInt64 _writtenSeq = 0;  /// Operations the writer has finished with.
 	bool _stopping = false;

@@ -5,6 +5,7 @@
 //
 
 #include "server/store/SqliteMessageStore.h"
+#include "tests/support/StoreWriteLock.h"
 #include "server/store/SqliteDatabase.h"
 #include "Poco/Data/Session.h"
 #include "Poco/Data/SQLite/Connector.h"
@@ -48,6 +49,8 @@ class SqliteMessageStoreTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testGroupMessages);
 	CPPUNIT_TEST(testCarbons);
 	CPPUNIT_TEST(testHistory);
+	CPPUNIT_TEST(testGroupMessagesChargedPerMember);
+	CPPUNIT_TEST(testLargeGroupBurstCommitsInSteps);
 	CPPUNIT_TEST(testHistoryIndexesAddedToAnOlderDatabase);
 	CPPUNIT_TEST(testRoundOneGapsAreDeliveredAgain);
 	CPPUNIT_TEST(testDatabaseFullRefusesAndRecovers);
@@ -535,6 +538,72 @@ public:
 		// A second start finds schema 2 and changes nothing.
 		auto again = open(keepEverything());
 		CPPUNIT_ASSERT_EQUAL(3, static_cast<int>(again->pendingCount("bob")));
+	}
+
+	void testGroupMessagesChargedPerMember()
+	{
+		// A group message waiting for the writer is charged a row per
+		// member (the group's size as last written), so store.maxQueuedBytes
+		// bounds the work queued, not just the payloads.
+		SqliteMessageStore::Options o = options();
+		o.maxQueuedBytes = 64 * 1024;
+		auto store = open(o);
+		std::vector<std::string> members;
+		for (int i = 0; i < 600; ++i) members.push_back("m" + std::to_string(i));
+		CPPUNIT_ASSERT(change(*store, put("big", members)).outcome == GroupResult::OK);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(600), appendToGroup(*store, "m0", "big", 1, "learn the size").members.size());
+		std::vector<AppendResult> results(4);
+		Poco::Event done[4];
+		{
+			imgate::test::StoreWriteLock lock(_path); // the writer waits: everything below queues
+			store->append(message("m1", "m2", 1, "first, 1:1"), [&](const AppendResult& r) { results[0] = r; done[0].set(); });
+			NewMessage g = message("m1", "", 2, "599 rows more: 38 KiB charged");
+			g.toGroup = "big";
+			store->append(g, [&](const AppendResult& r) { results[1] = r; done[1].set(); });
+			g.clientMsgId = 3;
+			store->append(g, [&](const AppendResult& r) { results[2] = r; done[2].set(); });
+			CPPUNIT_ASSERT(done[2].tryWait(1000)); // refused at once
+			CPPUNIT_ASSERT_MESSAGE(std::to_string(results[2].outcome), results[2].outcome == AppendResult::STORE_FULL);
+			store->append(message("m1", "m2", 4, "a 1:1 message still fits"), [&](const AppendResult& r) { results[3] = r; done[3].set(); });
+		}
+		for (int i: {0, 1, 3}) CPPUNIT_ASSERT(done[i].tryWait(10000)); // (done[2] was waited for)
+		CPPUNIT_ASSERT(results[0].outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT(results[1].outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(600), results[1].members.size());
+		CPPUNIT_ASSERT(results[3].outcome == AppendResult::STORED);
+	}
+
+	void testLargeGroupBurstCommitsInSteps()
+	{
+		// At most maxRowsPerCommit inbox rows per commit: five messages to
+		// a group of 4 with a limit of 8 rows commit two at a time, in
+		// order, and flush() waits for all of them.
+		SqliteMessageStore::Options o = options();
+		o.maxRowsPerCommit = 8;
+		auto store = open(o);
+		change(*store, put("team", {"a", "b", "c", "d"}));
+		CPPUNIT_ASSERT(appendToGroup(*store, "a", "team", 1, "learn the size").outcome == AppendResult::STORED);
+		const Poco::UInt64 commitsBefore = store->statistics().commits;
+		std::vector<AppendResult> results(5);
+		std::atomic<int> answered{0};
+		{
+			imgate::test::StoreWriteLock lock(_path);
+			Poco::Thread::sleep(100); // let the writer block on its first batch, which it may or may not have taken
+			for (Poco::UInt64 i = 0; i < 5; ++i)
+			{
+				NewMessage g = message("a", "", 10 + i, "burst " + std::to_string(i));
+				g.toGroup = "team";
+				store->append(g, [&results, &answered, i](const AppendResult& r) { results[i] = r; ++answered; });
+			}
+		}
+		store->flush();
+		CPPUNIT_ASSERT_EQUAL(5, answered.load());
+		for (std::size_t i = 0; i < 5; ++i)
+		{
+			CPPUNIT_ASSERT(results[i].outcome == AppendResult::STORED);
+			if (i > 0) CPPUNIT_ASSERT(results[i].msgId > results[i - 1].msgId);
+		}
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(3), store->statistics().commits - commitsBefore);
 	}
 
 	void testHistoryIndexesAddedToAnOlderDatabase()
