@@ -194,7 +194,7 @@ void SqliteDatabase::prepareSchema(Poco::Data::Session& session, const std::stri
 			if (version < 1)
 				throw StoreException(path + ": imgate_schema holds no valid version (" + std::to_string(version) + ")");
 			if (version == 1) migrate1to2(session, path);
-			else addHistoryIndexes(session, path);
+			else addReadIndexes(session, path);
 		}
 		Poco::Int64 nowMs = Poco::Timestamp().epochMicroseconds() / 1000;
 		session << "INSERT OR REPLACE INTO imgate_state(key, value) VALUES('opened_ms', ?)", use(nowMs), now;
@@ -249,12 +249,15 @@ void SqliteDatabase::createTables(Poco::Data::Session& session)
 		"PRIMARY KEY(uid, device)) WITHOUT ROWID", now;
 	session << "CREATE TABLE chat_groups(gid TEXT PRIMARY KEY, created_ms INTEGER NOT NULL) WITHOUT ROWID", now;
 	session << "CREATE TABLE group_members(gid TEXT NOT NULL, uid TEXT NOT NULL, PRIMARY KEY(gid, uid)) WITHOUT ROWID", now;
-	createHistoryIndexes(session);
+	createReadIndexes(session);
 }
 
 
-void SqliteDatabase::createHistoryIndexes(Poco::Data::Session& session)
+void SqliteDatabase::createReadIndexes(Poco::Data::Session& session)
 {
+	// What a uid still has to receive, without walking the rows of what it
+	// sent (a uid that mostly sends, a bot, has many of those).
+	session << "CREATE INDEX IF NOT EXISTS inbox_received ON inbox(uid, msg_id) WHERE sent = 0", now;
 	// One entry per message (not per inbox row), so that a filtered
 	// HISTORY walks only the conversation asked for.
 	session << "CREATE INDEX IF NOT EXISTS messages_by_pair ON messages(from_uid, to_uid, msg_id) WHERE to_uid IS NOT NULL", now;
@@ -262,15 +265,16 @@ void SqliteDatabase::createHistoryIndexes(Poco::Data::Session& session)
 }
 
 
-void SqliteDatabase::addHistoryIndexes(Poco::Data::Session& session, const std::string& path)
+void SqliteDatabase::addReadIndexes(Poco::Data::Session& session, const std::string& path)
 {
 	int indexes = 0;
-	session << "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('messages_by_pair', 'messages_by_group')", into(indexes), now;
-	if (indexes == 2) return;
+	session << "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('inbox_received', 'messages_by_pair', 'messages_by_group')",
+		into(indexes), now;
+	if (indexes == 3) return;
 	Poco::Logger& logger = Poco::Logger::get("imgate.store");
-	logger.notice("%s: adding the history indexes of schema version %d (once; the time grows with the messages stored)", path, SCHEMA_VERSION);
-	createHistoryIndexes(session);
-	logger.notice("%s: history indexes added", path);
+	logger.notice("%s: adding the read indexes of schema version %d (once; the time grows with the messages stored)", path, SCHEMA_VERSION);
+	createReadIndexes(session);
+	logger.notice("%s: read indexes added", path);
 }
 
 

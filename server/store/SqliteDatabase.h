@@ -65,11 +65,11 @@ private:
 		/// Tables and indexes of SCHEMA_VERSION, and its row in imgate_schema.
 	static void createTables(Poco::Data::Session& session);
 		/// Tables and indexes of SCHEMA_VERSION.
-	static void createHistoryIndexes(Poco::Data::Session& session);
-		/// The indexes a filtered HISTORY reads (IF NOT EXISTS).
-	static void addHistoryIndexes(Poco::Data::Session& session, const std::string& path);
-		/// A version-2 database written before the history indexes
-		/// existed gets them (logged: on a large database it takes a while).
+	static void createReadIndexes(Poco::Data::Session& session);
+		/// The indexes pending reads and a filtered HISTORY use (IF NOT EXISTS).
+	static void addReadIndexes(Poco::Data::Session& session, const std::string& path);
+		/// A version-2 database written before the read indexes existed
+		/// gets them (logged: on a large database it takes a while).
 	static void migrate1to2(Poco::Data::Session& session, const std::string& path);
 		/// Inside prepareSchema()'s transaction: each version-1 message
 		/// becomes a message with a row in its recipient's inbox (and one in

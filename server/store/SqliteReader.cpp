@@ -59,19 +59,25 @@ SqliteReader::SqliteReader(const std::string& path):
 void SqliteReader::prepare()
 {
 	sqlite3* pDb = Poco::Data::SQLite::Utility::dbHandle(_session);
-	_pendingQuery.reset(new SqliteStatement(pDb, "SELECT i.msg_id, m.from_uid, m.from_device, m.to_uid, m.group_id, m.payload, m.created_ms, i.sent "
-		"FROM inbox i JOIN messages m ON m.msg_id = i.msg_id "
-		"WHERE i.uid = ?1 AND (i.sent = 0 OR (?5 AND m.from_device <> ?2)) AND i.msg_id > max(?3, coalesce("
-		"(SELECT acked FROM positions WHERE uid = ?1 AND device = ?2), (SELECT max(acked) FROM positions WHERE uid = ?1), 0)) "
-		"ORDER BY i.msg_id LIMIT ?4"));
-	_countQuery.reset(new SqliteStatement(pDb, "SELECT count(*) FROM inbox WHERE uid = ?1 AND sent = 0 "
+	// Above the device's position (for a device without one, the highest
+	// of the uid's): without carbons what it received (the inbox_received
+	// index), with carbons also what its other devices sent.
+	const std::string above = "i.msg_id > max(?3, coalesce((SELECT acked FROM positions WHERE uid = ?1 AND device = ?2), "
+		"(SELECT max(acked) FROM positions WHERE uid = ?1), 0)) ORDER BY i.msg_id LIMIT ?4";
+	// (SQLite would rather walk the primary key, sent rows and all, than
+	// the partial index: INDEXED BY says which.)
+	const std::string columns = "SELECT m.msg_id, m.from_uid, m.from_device, m.to_uid, m.group_id, m.payload, m.created_ms, i.sent ";
+	_pendingQuery.reset(new SqliteStatement(pDb, columns + "FROM inbox i INDEXED BY inbox_received JOIN messages m ON m.msg_id = i.msg_id "
+		"WHERE i.uid = ?1 AND i.sent = 0 AND " + above));
+	_pendingCarbonsQuery.reset(new SqliteStatement(pDb, columns + "FROM inbox i JOIN messages m ON m.msg_id = i.msg_id "
+		"WHERE i.uid = ?1 AND (i.sent = 0 OR m.from_device <> ?2) AND " + above));
+	_countQuery.reset(new SqliteStatement(pDb, "SELECT count(*) FROM inbox INDEXED BY inbox_received WHERE uid = ?1 AND sent = 0 "
 		"AND msg_id > coalesce((SELECT max(acked) FROM positions WHERE uid = ?1), 0)"));
 	// HISTORY, newest first below before_msg_id (?2), at or above the
 	// lowest msg_id (?3) and time (?4) history keeps: the whole inbox, a
 	// conversation with a uid (?5), or a group (?6). The filtered ones walk
 	// the messages_by_pair or messages_by_group index, so a rare peer or
 	// group costs no scan of a large inbox.
-	const std::string columns = "SELECT m.msg_id, m.from_uid, m.from_device, m.to_uid, m.group_id, m.payload, m.created_ms, i.sent ";
 	const std::string range = "m.msg_id < ?2 AND m.msg_id >= ?3 AND m.created_ms >= ?4 ";
 	_historyQuery.reset(new SqliteStatement(pDb, columns + "FROM inbox i JOIN messages m ON m.msg_id = i.msg_id "
 		"WHERE i.uid = ?1 AND i.msg_id < ?2 AND i.msg_id >= ?3 AND m.created_ms >= ?4 "
@@ -96,12 +102,11 @@ void SqliteReader::prepare()
 
 void SqliteReader::pending(const InboxReader& inbox, Poco::UInt64 afterMsgId, std::size_t limit, std::vector<StoredMessage>& messages)
 {
-	SqliteStatement& q = *_pendingQuery;
+	SqliteStatement& q = inbox.carbons ? *_pendingCarbonsQuery : *_pendingQuery;
 	q.reset();
 	try
 	{
-		q.bind(1, inbox.uid).bind(2, inbox.device).bind(3, static_cast<Poco::Int64>(afterMsgId)).bind(4, static_cast<Poco::Int64>(limit))
-			.bind(5, inbox.carbons ? 1 : 0);
+		q.bind(1, inbox.uid).bind(2, inbox.device).bind(3, static_cast<Poco::Int64>(afterMsgId)).bind(4, static_cast<Poco::Int64>(limit));
 		while (q.step())
 		{
 			StoredMessage m = inboxRow(q);

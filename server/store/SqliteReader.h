@@ -62,6 +62,7 @@ private:
 
 	Poco::Data::Session _session;
 	std::unique_ptr<SqliteStatement> _pendingQuery; /// After _session: finalized before it closes.
+	std::unique_ptr<SqliteStatement> _pendingCarbonsQuery;
 	std::unique_ptr<SqliteStatement> _countQuery;
 	std::unique_ptr<SqliteStatement> _historyQuery;
 	std::unique_ptr<SqliteStatement> _historyWithQuery;

@@ -56,7 +56,7 @@ void SqliteWriter::prepare()
 	_deleteMember = make("DELETE FROM group_members WHERE gid = ?1 AND uid = ?2");
 	_deleteMembers = make("DELETE FROM group_members WHERE gid = ?1");
 	_insertInbox = make("INSERT OR IGNORE INTO inbox(uid, msg_id, sent) VALUES(?1, ?2, ?3)");
-	_countPending = make("SELECT count(*) FROM inbox WHERE uid = ?1 AND sent = 0 "
+	_countPending = make("SELECT count(*) FROM inbox INDEXED BY inbox_received WHERE uid = ?1 AND sent = 0 "
 		"AND msg_id > coalesce((SELECT max(acked) FROM positions WHERE uid = ?1), 0)");
 	_savePosition = make("INSERT INTO positions(uid, device, acked) VALUES(?1, ?2, ?3) "
 		"ON CONFLICT(uid, device) DO UPDATE SET acked = excluded.acked WHERE excluded.acked > acked");

@@ -51,7 +51,7 @@ class SqliteMessageStoreTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testHistory);
 	CPPUNIT_TEST(testGroupMessagesChargedPerMember);
 	CPPUNIT_TEST(testLargeGroupBurstCommitsInSteps);
-	CPPUNIT_TEST(testHistoryIndexesAddedToAnOlderDatabase);
+	CPPUNIT_TEST(testReadIndexesAddedToAnOlderDatabase);
 	CPPUNIT_TEST(testRoundOneGapsAreDeliveredAgain);
 	CPPUNIT_TEST(testDatabaseFullRefusesAndRecovers);
 	CPPUNIT_TEST(testNewerSchemaRefused);
@@ -606,9 +606,9 @@ public:
 		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(3), store->statistics().commits - commitsBefore);
 	}
 
-	void testHistoryIndexesAddedToAnOlderDatabase()
+	void testReadIndexesAddedToAnOlderDatabase()
 	{
-		// A schema-2 database written before the history indexes existed
+		// A schema-2 database written before the read indexes existed
 		// gets them at start-up; its messages read as before.
 		{
 			auto store = open(options());
@@ -617,12 +617,15 @@ public:
 		}
 		{
 			Poco::Data::Session s(Poco::Data::SQLite::Connector::KEY, _path);
+			s << "DROP INDEX inbox_received", now;
 			s << "DROP INDEX messages_by_pair", now;
 			s << "DROP INDEX messages_by_group", now;
 		}
-		CPPUNIT_ASSERT_EQUAL(0, count("SELECT count(*) FROM sqlite_master WHERE name IN ('messages_by_pair', 'messages_by_group')"));
+		const std::string indexes = "SELECT count(*) FROM sqlite_master WHERE name IN ('inbox_received', 'messages_by_pair', 'messages_by_group')";
+		CPPUNIT_ASSERT_EQUAL(0, count(indexes));
 		auto store = open(options());
-		CPPUNIT_ASSERT_EQUAL(2, count("SELECT count(*) FROM sqlite_master WHERE name IN ('messages_by_pair', 'messages_by_group')"));
+		CPPUNIT_ASSERT_EQUAL(3, count(indexes));
+		CPPUNIT_ASSERT_EQUAL(std::string("a->b"), read(*store, "bob", 0, 10).messages.at(0).payload);
 		HistoryQuery q;
 		q.uid = "bob";
 		q.withUid = "alice";
