@@ -162,7 +162,14 @@ void SqliteWriter::appendToGroup(const NewMessage& message, Poco::UInt64 id, App
 	for (const std::string& uid: *pMembers)
 	{
 		const bool sender = uid == message.fromUid;
-		if (!sender) addToInbox(uid, id, false);
+		if (!sender)
+		{
+			addToInbox(uid, id, false);
+			// A member's cached count stays true (the limit of 1:1 messages
+			// to it counts what its groups sent too).
+			auto cached = _pendingCounts.find(uid);
+			if (cached != _pendingCounts.end()) ++cached->second;
+		}
 		else if (_limits.recordSent) addToInbox(uid, id, true);
 	}
 	_lastMsgId = id;

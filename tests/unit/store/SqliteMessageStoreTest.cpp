@@ -49,6 +49,7 @@ class SqliteMessageStoreTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testGroupMessages);
 	CPPUNIT_TEST(testCarbons);
 	CPPUNIT_TEST(testHistory);
+	CPPUNIT_TEST(testGroupMessagesCountTowardsTheRecipientLimit);
 	CPPUNIT_TEST(testGroupMessagesChargedPerMember);
 	CPPUNIT_TEST(testLargeGroupBurstCommitsInSteps);
 	CPPUNIT_TEST(testReadIndexesAddedToAnOlderDatabase);
@@ -321,6 +322,20 @@ public:
 		store->acknowledge("b", "", ids[0], {ids[0]});
 		CPPUNIT_ASSERT(append(*store, "a", "b", 5, "x").outcome == AppendResult::STORED);
 		CPPUNIT_ASSERT_EQUAL(std::size_t(3), store->pendingCount("b"));
+	}
+
+	void testGroupMessagesCountTowardsTheRecipientLimit()
+	{
+		// Group messages are never refused for a full member, but they
+		// count: a 1:1 message after them finds the member full.
+		SqliteMessageStore::Options o = options();
+		o.maxPendingPerRecipient = 3;
+		auto store = open(o);
+		CPPUNIT_ASSERT(change(*store, put("team", {"a", "b", "c"})).outcome == GroupResult::OK);
+		CPPUNIT_ASSERT(append(*store, "a", "b", 1, "1:1").outcome == AppendResult::STORED); // b's count is now known: 1
+		for (Poco::UInt64 i = 2; i <= 4; ++i) CPPUNIT_ASSERT(appendToGroup(*store, "c", "team", i, "group").outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(4), store->pendingCount("b"));
+		CPPUNIT_ASSERT(append(*store, "a", "b", 5, "1:1").outcome == AppendResult::RECIPIENT_FULL);
 	}
 
 	void testGroupCommit()
