@@ -121,6 +121,7 @@ Options Options::parse(int argc, char** argv)
 		else usage(("unknown option " + a).c_str());
 	}
 	if (o.qos != 1 && o.protocol != "mqtt") usage("--qos: only with --protocol mqtt (imgate acknowledges every MSG_SEND)");
+	if (o.qos != 1 && o.scenario != "msg" && o.scenario != "conn") usage("--qos 0: only with --scenario msg (a group send needs its PUBACK to leave the window)");
 	if (o.scenario == "group")
 	{
 		if (o.senders >= o.members) usage("--senders: must be fewer than --members (a message needs a member to receive it)");
