@@ -145,6 +145,11 @@ public:
 			try
 			{
 				s.setBlocking(false);
+				// A session's output is written once per loop turn, already
+				// batched: Nagle's algorithm would only hold a small frame
+				// back until the peer acknowledges the previous one (up to
+				// its delayed-ACK time, 40 ms on Linux).
+				s.setNoDelay(true);
 				loop.adopt(factory.createConnection(loop, s, peer, ticket));
 			}
 			catch (...)
