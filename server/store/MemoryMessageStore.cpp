@@ -6,6 +6,7 @@
 
 #include "server/store/MemoryMessageStore.h"
 #include "Poco/Bugcheck.h"
+#include "Poco/Logger.h"
 #include "Poco/Timestamp.h"
 #include <algorithm>
 #include <functional>
@@ -75,6 +76,7 @@ MemoryMessageStore::MemoryMessageStore(const Limits& limits):
 
 MemoryMessageStore::MemoryMessageStore(const Limits& limits, Poco::UInt64 firstMsgId):
 	_limits(limits),
+	_logger(Poco::Logger::get("imgate.store")),
 	_entriesPerShard(std::max<std::size_t>(1, limits.idempotencyEntries / shardCount(limits))),
 	_lastMsgId(firstMsgId - 1)
 {
@@ -181,7 +183,26 @@ bool MemoryMessageStore::reclaim(Poco::Int64 nowMs)
 	// what has not expired must not scan every inbox for every send.
 	Poco::Int64 last = _lastReclaimMs.load(std::memory_order_relaxed);
 	if (nowMs - last < RECLAIM_INTERVAL_MS || !_lastReclaimMs.compare_exchange_strong(last, nowMs)) return false;
-	return cleanup(nowMs) > 0;
+	std::size_t removed = cleanup(nowMs);
+	// Pending messages come first: history (rows every device of their
+	// uid has acknowledged) gives way, oldest first, until the store is
+	// back under RECLAIM_TARGET_PERCENT of its bytes.
+	const std::size_t target = _limits.maxBytes / 100 * RECLAIM_TARGET_PERCENT;
+	Poco::Int64 keptMs = static_cast<Poco::Int64>(_limits.historyRetention) * 1000;
+	const std::size_t before = _bytes.load(std::memory_order_relaxed);
+	while (_limits.historyRetention > 0 && keptMs > 0 && _bytes.load(std::memory_order_relaxed) > target)
+	{
+		keptMs = keptMs > 4000 ? keptMs / 4 : 0;
+		removed += cleanup(nowMs, keptMs);
+	}
+	// One warning a minute at most while the store stays full.
+	if (keptMs < static_cast<Poco::Int64>(_limits.historyRetention) * 1000 && nowMs - _lastHistoryWarningMs.load(std::memory_order_relaxed) >= 60000)
+	{
+		_lastHistoryWarningMs.store(nowMs, std::memory_order_relaxed);
+		_logger.warning("memory store full (store.memoryMaxBytes = %z): history dropped to the last %Ld s to make room (%z bytes freed)",
+			_limits.maxBytes, keptMs / 1000, before - std::min(before, _bytes.load(std::memory_order_relaxed)));
+	}
+	return removed > 0;
 }
 
 
@@ -502,10 +523,16 @@ void MemoryMessageStore::compact(Inbox& inbox, std::size_t& freed)
 
 std::size_t MemoryMessageStore::prune(Inbox& inbox, Poco::Int64 nowMs, std::size_t& freed)
 {
+	return prune(inbox, nowMs, static_cast<Poco::Int64>(_limits.historyRetention) * 1000, freed);
+}
+
+
+std::size_t MemoryMessageStore::prune(Inbox& inbox, Poco::Int64 nowMs, Poco::Int64 historyKeptMs, std::size_t& freed)
+{
 	const Poco::Int64 never = std::numeric_limits<Poco::Int64>::min();
 	const Poco::Int64 expiredBefore = _limits.retention > 0 ? nowMs - static_cast<Poco::Int64>(_limits.retention) * 1000 : never;
 	const bool history = _limits.historyRetention > 0 && !inbox.devices.empty();
-	const Poco::Int64 historyBefore = history ? nowMs - static_cast<Poco::Int64>(_limits.historyRetention) * 1000 : never;
+	const Poco::Int64 historyBefore = history ? nowMs - historyKeptMs : never;
 	const Poco::UInt64 lowest = lowestPosition(inbox);
 	std::size_t removed = 0;
 	for (std::size_t i = inbox.head; i < inbox.rows.size(); ++i)
@@ -702,6 +729,12 @@ std::size_t MemoryMessageStore::pendingCount(const std::string& uid)
 
 std::size_t MemoryMessageStore::cleanup(Poco::Int64 nowMs)
 {
+	return cleanup(nowMs, static_cast<Poco::Int64>(_limits.historyRetention) * 1000);
+}
+
+
+std::size_t MemoryMessageStore::cleanup(Poco::Int64 nowMs, Poco::Int64 historyKeptMs)
+{
 	if (_limits.historyRetention == 0 && _limits.retention == 0) return 0;
 	std::size_t removed = 0;
 	for (const auto& pShard: _shards)
@@ -711,7 +744,7 @@ std::size_t MemoryMessageStore::cleanup(Poco::Int64 nowMs)
 			Poco::FastMutex::ScopedLock lock(pShard->mutex);
 			for (auto it = pShard->inboxes.begin(); it != pShard->inboxes.end();)
 			{
-				removed += prune(it->second, nowMs, freed);
+				removed += prune(it->second, nowMs, historyKeptMs, freed);
 				if (forgettable(it->second))
 				{
 					auto gone = it++;

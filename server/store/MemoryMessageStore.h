@@ -11,6 +11,7 @@
 #define imgate_store_MemoryMessageStore_INCLUDED
 
 #include "server/store/MessageStore.h"
+#include "Poco/Logger.h"
 #include "Poco/Mutex.h"
 #include "Poco/Timestamp.h"
 #include <atomic>
@@ -66,7 +67,10 @@ class MemoryMessageStore: public MessageStore
 	/// every append removes those at the front of the inboxes it touches,
 	/// and a send that finds the store full runs cleanup() (at most once
 	/// every RECLAIM_INTERVAL_MS) and tries once more, both on the
-	/// message's clock. Rows go in msgId order: one whose timestamp lies
+	/// message's clock. If that leaves the store above
+	/// RECLAIM_TARGET_PERCENT full, history gives way to new messages: rows
+	/// acknowledged by every device go, oldest first (kept a quarter as
+	/// long, then a sixteenth, ..., then not at all), with a warning. Rows go in msgId order: one whose timestamp lies
 	/// in the future keeps the rows behind it. A message goes with its
 	/// last row.
 	///
@@ -176,7 +180,8 @@ public:
 		MAX_SHARDS = 1024,
 		MAX_ACKED_ABOVE = 4096,       /// Ids a device acknowledged above its position, kept per device.
 		HISTORY_ENTRY_OVERHEAD = HistoryQuery::ENTRY_OVERHEAD, /// What an entry adds besides its payload and uids (MessageStore.h).
-		RECLAIM_INTERVAL_MS = 1000    /// A full store runs cleanup() for a send at most this often.
+		RECLAIM_INTERVAL_MS = 1000,   /// A full store runs cleanup() for a send at most this often...
+		RECLAIM_TARGET_PERCENT = 75   /// ... and then drops the oldest history until it is this full.
 	};
 
 private:
@@ -304,6 +309,10 @@ private:
 	static void compact(Inbox& inbox, std::size_t& freed);
 		/// Trims the gaps at both ends.
 	std::size_t prune(Inbox& inbox, Poco::Int64 nowMs, std::size_t& freed);
+	std::size_t prune(Inbox& inbox, Poco::Int64 nowMs, Poco::Int64 historyKeptMs, std::size_t& freed);
+		/// prune() keeping acknowledged rows only historyKeptMs (not historyRetention).
+	std::size_t cleanup(Poco::Int64 nowMs, Poco::Int64 historyKeptMs);
+		/// cleanup() keeping acknowledged rows only historyKeptMs.
 		/// Removes rows from the front while retention allows; returns how many.
 	InboxMap::iterator inboxOf(Shard& shard, const std::string& uid);
 		/// uid's inbox, created if missing.
@@ -321,10 +330,12 @@ private:
 	static std::size_t historyBytes(const Message& message);
 
 	const Limits _limits;
+	Poco::Logger& _logger;
 	const std::size_t _entriesPerShard;
 	std::atomic<Poco::UInt64> _lastMsgId;
 	std::atomic<std::size_t> _bytes{0};
 	std::atomic<Poco::Int64> _lastReclaimMs{std::numeric_limits<Poco::Int64>::min() / 2};
+	std::atomic<Poco::Int64> _lastHistoryWarningMs{std::numeric_limits<Poco::Int64>::min() / 2};
 	std::vector<std::unique_ptr<Shard>> _shards;
 	mutable Poco::FastMutex _groupsMutex;
 	std::map<std::string, std::shared_ptr<GroupEntry>> _groups; /// By gid, under _groupsMutex.

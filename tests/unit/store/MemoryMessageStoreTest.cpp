@@ -53,7 +53,7 @@ class MemoryMessageStoreTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testHistoryRetention);
 	CPPUNIT_TEST(testHistoryPrunedByAppends);
 	CPPUNIT_TEST(testRetentionExpiresUnacknowledged);
-	CPPUNIT_TEST(testHistoryCountsAgainstByteLimit);
+	CPPUNIT_TEST(testHistoryGivesWayToNewMessages);
 	CPPUNIT_TEST(testFullStoreReclaimsExpiredHistory);
 	CPPUNIT_TEST(testGroupsCountAgainstByteLimit);
 	CPPUNIT_TEST_SUITE_END();
@@ -1165,34 +1165,45 @@ public:
 		CPPUNIT_ASSERT_EQUAL(std::size_t(0), store.bytes());
 	}
 
-	void testHistoryCountsAgainstByteLimit()
+	void testHistoryGivesWayToNewMessages()
 	{
-		// With history, acknowledged messages still take room until
-		// retention removes them.
+		// With history, acknowledged messages take room; a send that finds
+		// the store full drops the oldest history (never a pending message)
+		// and is stored.
 		MemoryMessageStore::Limits limits = withHistory(600);
 		limits.maxBytes = 16384;
 		MemoryMessageStore store(limits, 1);
 		const Poco::Int64 now = 1800000000000;
-		Poco::UInt64 last = 0;
-		int stored = 0;
+		Ids sent;
 		for (Poco::UInt64 i = 1; i <= 20; ++i)
 		{
-			AppendResult r = send(store, message("alice", "", "bob", i, std::string(3000, 'x'), now));
+			AppendResult r = send(store, message("alice", "", "bob", i, std::string(3000, 'x'), now + static_cast<Poco::Int64>(i) * 60000));
 			if (r.outcome != AppendResult::STORED)
 			{
-				CPPUNIT_ASSERT(r.outcome == AppendResult::STORE_FULL);
+				CPPUNIT_ASSERT(r.outcome == AppendResult::STORE_FULL); // all pending: nothing may go
 				break;
 			}
-			last = r.msgId;
-			++stored;
+			sent.push_back(r.msgId);
 		}
-		CPPUNIT_ASSERT(stored >= 3 && stored < 6);
+		CPPUNIT_ASSERT(sent.size() >= 3 && sent.size() < 6);
 		CPPUNIT_ASSERT(store.bytes() <= limits.maxBytes);
-		store.acknowledge("bob", "", last, {});
-		store.acknowledge("alice", "", last, {});
-		CPPUNIT_ASSERT(send(store, message("alice", "", "bob", 100, std::string(3000, 'x'), now)).outcome == AppendResult::STORE_FULL);
-		CPPUNIT_ASSERT_EQUAL(std::size_t(2 * stored), store.cleanup(now + 601 * 1000));
-		CPPUNIT_ASSERT(send(store, message("alice", "", "bob", 100, std::string(3000, 'x'), now)).outcome == AppendResult::STORED);
+		store.acknowledge("bob", "", sent.back(), {});
+		store.acknowledge("alice", "", sent.back(), {});
+		CPPUNIT_ASSERT_EQUAL(sent.size(), history(store, query("bob")).messages.size());
+		// A second after the refused send (a reclaim runs at most once a
+		// second, by the senders' clock), the history a minute apart from
+		// 61 s to 301 s old: kept a quarter of the 600 s (150 s), the
+		// older rows go and the younger stay.
+		const Poco::Int64 later = now + static_cast<Poco::Int64>(sent.size() + 1) * 60000 + 1000;
+		AppendResult r = send(store, message("carol", "", "bob", 1, std::string(3000, 'x'), later));
+		CPPUNIT_ASSERT(r.outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT(store.bytes() <= limits.maxBytes);
+		HistoryPage page = history(store, query("bob"));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(3), page.messages.size());
+		CPPUNIT_ASSERT_EQUAL(r.msgId, page.messages[0].msgId);          // the new one, pending
+		CPPUNIT_ASSERT_EQUAL(sent[sent.size() - 1], page.messages[1].msgId); // 61 s old
+		CPPUNIT_ASSERT_EQUAL(sent[sent.size() - 2], page.messages[2].msgId); // 121 s old
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.pendingCount("bob"));
 	}
 
 	void testFullStoreReclaimsExpiredHistory()
@@ -1212,8 +1223,8 @@ public:
 		}
 		store.acknowledge("bob", "", sent.back(), {});
 		store.acknowledge("alice", "", sent.back(), {});
-		// An unrelated pair: its inboxes hold nothing that could go.
-		CPPUNIT_ASSERT(send(store, message("carol", "", "dave", 1, std::string(3000, 'x'), now + 100 * 1000)).outcome == AppendResult::STORE_FULL);
+		// An unrelated pair: its inboxes hold nothing that could go; by
+		// the send's clock the others' history has expired.
 		CPPUNIT_ASSERT(send(store, message("carol", "", "dave", 1, std::string(3000, 'x'), now + 601 * 1000)).outcome == AppendResult::STORED);
 		CPPUNIT_ASSERT(history(store, query("bob")).messages.empty());
 		CPPUNIT_ASSERT(history(store, query("alice")).messages.empty());
