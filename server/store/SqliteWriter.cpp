@@ -97,7 +97,14 @@ void SqliteWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendRe
 		appendToGroup(message, id, result);
 		return;
 	}
+	// The cached count never falls short (acknowledgements leave it as
+	// it is): only a count at the limit is read again before refusing.
 	std::size_t pending = pendingCount(message.toUid);
+	if (pending >= _limits.maxPendingPerRecipient)
+	{
+		_pendingCounts.erase(message.toUid);
+		pending = pendingCount(message.toUid);
+	}
 	if (pending >= _limits.maxPendingPerRecipient)
 	{
 		if (!findSent(message, result)) result.outcome = AppendResult::RECIPIENT_FULL;
@@ -293,7 +300,8 @@ void SqliteWriter::acknowledge(const std::string& uid, const std::string& device
 	_savePosition->reset();
 	_savePosition->bind(1, uid).bind(2, device).bind(3, static_cast<Poco::Int64>(position));
 	if (_savePosition->run() == 0) return; // not above the saved one
-	_pendingCounts.erase(uid);
+	// Its cached pending count may now be too high: that is allowed (a
+	// count at the limit is read again), and saves a count per message.
 	if (!_limits.deleteOnAcknowledge) return;
 	std::vector<Poco::UInt64> released;
 	_deleteAcknowledgedOf->reset();

@@ -108,7 +108,9 @@ private:
 	Poco::UInt64 lowestPosition(const std::string& uid);
 		/// The lowest position of uid's devices; 0 if it has none.
 	std::size_t pendingCount(const std::string& uid);
-		/// From the cache or the database.
+		/// From the cache or the database. The cache is an upper bound
+		/// (appends add to it, acknowledgements leave it), so a count at the
+		/// limit must be read again before it refuses.
 
 	enum
 	{
@@ -120,7 +122,7 @@ private:
 	const Limits _limits;
 	Poco::UInt64 _lastMsgId = 0;
 	Poco::UInt64 _committedMsgId = 0;
-	std::unordered_map<std::string, std::size_t> _pendingCounts; /// A cache; cleared on rollback and expiry.
+	std::unordered_map<std::string, std::size_t> _pendingCounts; /// Upper bounds; cleared on rollback and expiry.
 	std::unordered_map<std::string, std::vector<std::string>> _members; /// A cache of group members; cleared on rollback and by each change.
 
 	std::unique_ptr<SqliteStatement> _begin;
