@@ -10,6 +10,10 @@
 #   tools/bench/compare-revisions.sh 1207aa7                  # round 1's last figures' commit; RUNS=3
 #   RUNS=1 SESSIONS=2000 DURATION=3 tools/bench/compare-revisions.sh 1207aa7   # a quick look
 #
+# This tree runs twice: with its defaults ("head") and with
+# store.historyRetention = 0 ("head-h0": no history, protocol 1.0's store
+# work), when BASE does not know that key.
+#
 # Scenarios (v1 clients only, so that both servers serve them; imgate-bench
 # --threads 1, 8 loopback source addresses, 64-byte payloads):
 #   idle    SESSIONS sessions held 5 s: server RSS per session (memory store)
@@ -38,7 +42,7 @@ if [ ! -x "$BASE_BUILD/server/imgated" ]; then
 	cmake -S "$BASE_SRC" -B "$BASE_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 	cmake --build "$BASE_BUILD" -j "$(nproc)" --target imgated >/dev/null
 fi
-declare -A IMGATED=([base]="$BASE_BUILD/server/imgated" [head]="$BUILD_DIR/server/imgated")
+declare -A IMGATED=([base]="$BASE_BUILD/server/imgated" [head]="$BUILD_DIR/server/imgated" [head-h0]="$BUILD_DIR/server/imgated")
 HEAD_REV=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- server include proto || echo "+changes")
 BENCH="$BUILD_DIR/tools/bench/imgate-bench"
 WORK=$(mktemp -d /tmp/imgate-revisions.XXXXXX)
@@ -57,6 +61,7 @@ start() { # start REVISION STORE
 	rm -rf "$WORK/data" && mkdir -p "$WORK/data"
 	printf '%s\n' "server.address = 127.0.0.1" "server.port = $PORT" "store.type = $2" "store.path = $WORK/data/imgate.db" \
 		"store.sync = full" "store.maxPendingPerRecipient = 1000000" "auth.allowAnonymous = true" >"$WORK/imgate.properties"
+	[ "$1" = head-h0 ] && echo "store.historyRetention = 0" >>"$WORK/imgate.properties"
 	"${IMGATED[$1]}" --config="$WORK/imgate.properties" >"$WORK/imgated.log" 2>&1 &
 	SERVER_PID=$!
 	for _ in $(seq 1 100); do grep -q "listening on" "$WORK/imgated.log" && return 0; sleep 0.1; done
@@ -78,7 +83,7 @@ run() { # run SCENARIO REVISION STORE ARGS...
 for round in $(seq "$RUNS"); do
 	echo "== round $round of $RUNS" >&2
 	# Which revision goes first alternates too.
-	order="base head"; [ $((round % 2)) -eq 0 ] && order="head base"
+	order="base head head-h0"; [ $((round % 2)) -eq 0 ] && order="head-h0 head base"
 	for rev in $order; do run idle "$rev" memory --scenario conn --sessions "$SESSIONS" --hold 5 --heartbeat 2; done
 	for rev in $order; do run p1w1 "$rev" sqlite --scenario msg --pairs 1 --window 1 --duration "$DURATION"; done
 	for rev in $order; do run p1kw16 "$rev" sqlite --scenario msg --pairs 1000 --window 16 --duration "$DURATION"; done
@@ -94,21 +99,22 @@ def med(scenario, rev, key):
     return statistics.median(v) if v else None
 def fmt(v, digits=0):
     return "–" if v is None else f"{v:,.{digits}f}"
-def ratio(scenario, key):
-    b, h = med(scenario, "base", key), med(scenario, "head", key)
+def ratio(scenario, key, rev="head"):
+    b, h = med(scenario, "base", key), med(scenario, rev, key)
     return "–" if not b or h is None else f"{h / b:.3f}"
-print(f"medians of {runs} rounds, {base} (base) and {head} (head) alternating; imgate-bench --threads 1, 8 source addresses, 64-byte payloads\n")
+print(f"medians of {runs} rounds, {base} (base) and {head} (head: defaults; head-h0: store.historyRetention = 0) alternating; imgate-bench --threads 1, 8 source addresses, 64-byte payloads\n")
 names = {"idle": "idle sessions (bytes/session)", "p1w1": "1 pair × window 1, sqlite full", "p1kw16": "1,000 pairs × window 16, sqlite full",
          "mem": "1,000 pairs × window 16, memory store"}
-print("| scenario | figure | base | head | head / base |")
-print("|---|---|---:|---:|---:|")
+print("| scenario | figure | base | head | head / base | head-h0 | head-h0 / base |")
+print("|---|---|---:|---:|---:|---:|---:|")
 figures = {"idle": [("bytes/session", "bytes_per_session", 0), ("sessions/s", "sessions_per_second", 0)],
            "p1w1": [("p50 µs", "latency_p50_us", 0), ("p99 µs", "latency_p99_us", 0), ("p99.9 µs", "latency_p999_us", 0), ("server µs CPU/msg", "server_cpu_us_per_message", 1)],
            "p1kw16": [("msg/s", "msg_per_second", 0), ("server µs CPU/msg", "server_cpu_us_per_message", 1), ("p99 µs", "latency_p99_us", 0)],
            "mem": [("msg/s", "msg_per_second", 0), ("server µs CPU/msg", "server_cpu_us_per_message", 1)]}
 for scenario in ["idle", "p1w1", "p1kw16", "mem"]:
     for label, key, digits in figures[scenario]:
-        print(f"| {names[scenario]} | {label} | {fmt(med(scenario, 'base', key), digits)} | {fmt(med(scenario, 'head', key), digits)} | {ratio(scenario, key)} |")
+        print(f"| {names[scenario]} | {label} | {fmt(med(scenario, 'base', key), digits)} | {fmt(med(scenario, 'head', key), digits)} | {ratio(scenario, key)} "
+              f"| {fmt(med(scenario, 'head-h0', key), digits)} | {ratio(scenario, key, 'head-h0')} |")
 bad = sum(r.get("lost", 0) + r.get("duplicated", 0) + r.get("reordered", 0) + r.get("failed", 0) for r in rows)
 print(f"\nlost + duplicated + reordered + failed over every run: {bad}")
 PY
