@@ -86,7 +86,7 @@ public:
 		CPPUNIT_ASSERT_MESSAGE(log, log.find(" -> 3\n") != std::string::npos);
 		CPPUNIT_ASSERT_MESSAGE(log, log.find("SIGHUP: applied plugins.ratelimit.burst 1000 -> 2") != std::string::npos);
 		CPPUNIT_ASSERT_MESSAGE(log, log.find("SIGHUP: applied plugins.ratelimit.messagesPerSecond 1000 -> 0.001") != std::string::npos);
-		CPPUNIT_ASSERT_MESSAGE(log, log.find("imgate.plugin.ratelimit: new limits: 0.001/s (burst 2) messages, 200/s (burst 400) frames") != std::string::npos);
+		CPPUNIT_ASSERT_MESSAGE(log, log.find("imgate.plugin.ratelimit: new limits: 0.001/s (burst 2) messages, 10/s (burst 20) group messages, 200/s (burst 400) frames") != std::string::npos);
 
 		// alice stayed connected; her bucket now holds at most 2 tokens.
 		CPPUNIT_ASSERT(!alice->closed());
