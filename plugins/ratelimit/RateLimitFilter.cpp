@@ -156,12 +156,14 @@ Verdict RateLimitFilter::onFrame(const FrameInfo& frame, SessionSlot& slot)
 	if (allowed && frame.command() == Command::MSG_SEND)
 	{
 		// A group message is one send, however many members it reaches:
-		// one message token, and one of the group bucket.
+		// one message token, and one of the group bucket; a send either
+		// bucket refuses takes neither.
 		allowed = pBuckets->messages.take(limits.messages, now);
 		what = "too many messages";
-		if (allowed && frame.pToGroup)
+		if (allowed && frame.pToGroup && !pBuckets->groupMessages.take(limits.groupMessages, now))
 		{
-			allowed = pBuckets->groupMessages.take(limits.groupMessages, now);
+			pBuckets->messages.giveBack(limits.messages);
+			allowed = false;
 			what = "too many group messages";
 		}
 	}

@@ -50,6 +50,14 @@ public:
 		return true;
 	}
 
+	void giveBack(const Rate& rate)
+		/// Returns the token the last take() took (a send another bucket
+		/// refused after all).
+	{
+		_tokens += 1;
+		if (_tokens > rate.burst) _tokens = rate.burst;
+	}
+
 	std::int64_t lastMicros() const
 	{
 		return _lastMicros;

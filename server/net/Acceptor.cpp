@@ -149,7 +149,14 @@ public:
 				// batched: Nagle's algorithm would only hold a small frame
 				// back until the peer acknowledges the previous one (up to
 				// its delayed-ACK time, 40 ms on Linux).
-				s.setNoDelay(true);
+				try
+				{
+					s.setNoDelay(true);
+				}
+				catch (Poco::Exception&)
+				{
+					// Only latency: the connection is served anyway.
+				}
 				loop.adopt(factory.createConnection(loop, s, peer, ticket));
 			}
 			catch (...)

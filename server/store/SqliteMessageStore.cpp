@@ -607,10 +607,15 @@ void SqliteMessageStore::rememberGroupSizes(const std::vector<QueuedAppend>& app
 	Poco::FastMutex::ScopedLock lock(_queueMutex);
 	for (std::size_t i = 0; i < appends.size(); ++i)
 	{
-		if (results[i].members.empty()) continue;
-		if (_groupSizes.size() >= MAX_KNOWN_GROUP_SIZES && !_groupSizes.count(appends[i].message.toGroup)) _groupSizes.clear();
-		_groupSizes[appends[i].message.toGroup] = results[i].members.size();
+		if (!results[i].members.empty()) rememberGroupSize(appends[i].message.toGroup, results[i].members.size());
 	}
+}
+
+
+void SqliteMessageStore::rememberGroupSize(const std::string& gid, std::size_t members)
+{
+	if (_groupSizes.size() >= MAX_KNOWN_GROUP_SIZES && !_groupSizes.count(gid)) _groupSizes.clear();
+	_groupSizes[gid] = members;
 }
 
 
@@ -784,6 +789,13 @@ void SqliteMessageStore::writeGroupChanges(std::vector<QueuedGroupChange>& chang
 			result.outcome = SqliteDatabase::isFull(exc) ? GroupResult::STORE_FULL : GroupResult::FAILED;
 			result.error = "cannot write " + _options.path + ": " + SqliteDatabase::cause(exc);
 			_logger.error("group %s not changed: %s", queued.change.gid, result.error);
+		}
+		if (result.outcome == GroupResult::OK)
+		{
+			// The next sends to it are charged its new size at once.
+			Poco::FastMutex::ScopedLock lock(_queueMutex);
+			if (result.group.members.empty()) _groupSizes.erase(queued.change.gid);
+			else rememberGroupSize(queued.change.gid, result.group.members.size());
 		}
 		queued.done(result);
 	}

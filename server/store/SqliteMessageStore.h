@@ -210,6 +210,8 @@ private:
 	void rememberGroupSizes(const std::vector<QueuedAppend>& appends, const std::vector<AppendResult>& results);
 		/// The member counts of the groups just written, for the charge of
 		/// the next sends to them.
+	void rememberGroupSize(const std::string& gid, std::size_t members);
+		/// Under _queueMutex.
 
 	const Options _options;
 	Poco::Logger& _logger;

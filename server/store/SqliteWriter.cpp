@@ -97,13 +97,19 @@ void SqliteWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendRe
 		appendToGroup(message, id, result);
 		return;
 	}
-	// The cached count never falls short (acknowledgements leave it as
-	// it is): only a count at the limit is read again before refusing.
+	// The cached count never falls short (acknowledgements only mark it
+	// inexact): a count at the limit is read again before refusing, once
+	// per acknowledgement at most, so a full recipient costs no query per
+	// refused send.
 	std::size_t pending = pendingCount(message.toUid);
 	if (pending >= _limits.maxPendingPerRecipient)
 	{
-		_pendingCounts.erase(message.toUid);
-		pending = pendingCount(message.toUid);
+		auto cached = _pendingCounts.find(message.toUid);
+		if (cached != _pendingCounts.end() && !cached->second.exact)
+		{
+			_pendingCounts.erase(cached);
+			pending = pendingCount(message.toUid);
+		}
 	}
 	if (pending >= _limits.maxPendingPerRecipient)
 	{
@@ -123,7 +129,7 @@ void SqliteWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendRe
 	addToInbox(message.toUid, id, false);
 	if (_limits.recordSent && message.fromUid != message.toUid) addToInbox(message.fromUid, id, true);
 	_lastMsgId = id;
-	_pendingCounts[message.toUid] = pending + 1;
+	_pendingCounts[message.toUid].count = pending + 1; // exact stays as it was
 	result.outcome = AppendResult::STORED;
 	result.msgId = id;
 	result.timestampMs = message.timestampMs;
@@ -175,7 +181,7 @@ void SqliteWriter::appendToGroup(const NewMessage& message, Poco::UInt64 id, App
 			// A member's cached count stays true (the limit of 1:1 messages
 			// to it counts what its groups sent too).
 			auto cached = _pendingCounts.find(uid);
-			if (cached != _pendingCounts.end()) ++cached->second;
+			if (cached != _pendingCounts.end()) ++cached->second.count;
 		}
 		else if (_limits.recordSent) addToInbox(uid, id, true);
 	}
@@ -302,6 +308,8 @@ void SqliteWriter::acknowledge(const std::string& uid, const std::string& device
 	if (_savePosition->run() == 0) return; // not above the saved one
 	// Its cached pending count may now be too high: that is allowed (a
 	// count at the limit is read again), and saves a count per message.
+	auto cached = _pendingCounts.find(uid);
+	if (cached != _pendingCounts.end()) cached->second.exact = false;
 	if (!_limits.deleteOnAcknowledge) return;
 	std::vector<Poco::UInt64> released;
 	_deleteAcknowledgedOf->reset();
@@ -469,13 +477,13 @@ std::size_t SqliteWriter::deleteExpired(Poco::UInt64 belowMsgId, std::size_t lim
 std::size_t SqliteWriter::pendingCount(const std::string& uid)
 {
 	auto it = _pendingCounts.find(uid);
-	if (it != _pendingCounts.end()) return it->second;
+	if (it != _pendingCounts.end()) return it->second.count;
 	_countPending->reset();
 	_countPending->bind(1, uid);
 	const std::size_t count = _countPending->step() ? static_cast<std::size_t>(_countPending->int64(0)) : 0;
 	_countPending->reset();
 	if (_pendingCounts.size() >= MAX_CACHED_COUNTS) _pendingCounts.clear();
-	_pendingCounts.emplace(uid, count);
+	_pendingCounts.emplace(uid, PendingCount{count, true});
 	return count;
 }
 

@@ -109,8 +109,9 @@ private:
 		/// The lowest position of uid's devices; 0 if it has none.
 	std::size_t pendingCount(const std::string& uid);
 		/// From the cache or the database. The cache is an upper bound
-		/// (appends add to it, acknowledgements leave it), so a count at the
-		/// limit must be read again before it refuses.
+		/// (appends add to it, acknowledgements leave it but mark it
+		/// inexact), so an inexact count at the limit is read again before
+		/// a refusal.
 
 	enum
 	{
@@ -122,7 +123,12 @@ private:
 	const Limits _limits;
 	Poco::UInt64 _lastMsgId = 0;
 	Poco::UInt64 _committedMsgId = 0;
-	std::unordered_map<std::string, std::size_t> _pendingCounts; /// Upper bounds; cleared on rollback and expiry.
+	struct PendingCount
+	{
+		std::size_t count = 0; /// Never below the true count.
+		bool exact = false;    /// Read from the database, and no acknowledgement since.
+	};
+	std::unordered_map<std::string, PendingCount> _pendingCounts; /// Cleared on rollback and expiry.
 	std::unordered_map<std::string, std::vector<std::string>> _members; /// A cache of group members; cleared on rollback and by each change.
 
 	std::unique_ptr<SqliteStatement> _begin;

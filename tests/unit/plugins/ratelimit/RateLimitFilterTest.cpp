@@ -159,7 +159,8 @@ public:
 		CPPUNIT_ASSERT(!limited(_pFilter->onFrame(groupSend(team), slot), "too many group messages"));
 		CPPUNIT_ASSERT(!limited(_pFilter->onFrame(groupSend(team), slot), "too many group messages"));
 		CPPUNIT_ASSERT(limited(_pFilter->onFrame(groupSend(team), slot), "too many group messages"));
-		// Two group sends and the refused third took 3 of the 4 message tokens.
+		// Two group sends took 2 of the 4 message tokens; the refused third none.
+		CPPUNIT_ASSERT(!limited(_pFilter->onFrame(frame(Command::MSG_SEND), slot), "too many messages"));
 		CPPUNIT_ASSERT(!limited(_pFilter->onFrame(frame(Command::MSG_SEND), slot), "too many messages"));
 		CPPUNIT_ASSERT(limited(_pFilter->onFrame(frame(Command::MSG_SEND), slot), "too many messages"));
 		_clock.advance(SECOND);
