@@ -558,15 +558,14 @@ public:
 	void testGroupMessagesChargedPerMember()
 	{
 		// A group message waiting for the writer is charged a row per
-		// member (the group's size as last written), so store.maxQueuedBytes
+		// member (the group's size as last changed or written), so store.maxQueuedBytes
 		// bounds the work queued, not just the payloads.
 		SqliteMessageStore::Options o = options();
 		o.maxQueuedBytes = 64 * 1024;
 		auto store = open(o);
 		std::vector<std::string> members;
 		for (int i = 0; i < 600; ++i) members.push_back("m" + std::to_string(i));
-		CPPUNIT_ASSERT(change(*store, put("big", members)).outcome == GroupResult::OK);
-		CPPUNIT_ASSERT_EQUAL(std::size_t(600), appendToGroup(*store, "m0", "big", 1, "learn the size").members.size());
+		CPPUNIT_ASSERT(change(*store, put("big", members)).outcome == GroupResult::OK); // the queue knows its size from here
 		std::vector<AppendResult> results(4);
 		Poco::Event done[4];
 		{
