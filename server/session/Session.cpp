@@ -215,16 +215,16 @@ bool Session::filterFrame(const protocol::Frame& frame, const imgate::v1::Messag
 	}
 	Verdict verdict = _manager.filters().onFrame(info, _slots);
 	if (!verdict.stops()) return true;
-	refuse(frame, verdict);
+	refuse(frame, verdict, pSend);
 	return false;
 }
 
 
-void Session::refuse(const protocol::Frame& frame, const Verdict& verdict)
+void Session::refuse(const protocol::Frame& frame, const Verdict& verdict, const imgate::v1::MessageSend* pSend)
 {
 	// A plugin's status is a protocol status (the SDK mirrors the wire values).
 	Status status = static_cast<Status>(static_cast<Poco::UInt16>(verdict.status()));
-	failRequest(frame, status, verdict.message());
+	failRequest(frame, status, verdict.message(), pSend);
 	if (plugin::FilterChain::asksForBan(verdict))
 	{
 		// Before login the uid in a LOGIN body is only a claim: banning it
@@ -374,12 +374,13 @@ void Session::handleSend(const protocol::Frame& frame)
 	if (!_manager.filters().empty() && !filterFrame(frame, parsed ? &request : nullptr)) return;
 	if (_state != LOGGED_IN)
 	{
-		failRequest(frame, Status::NOT_LOGGED_IN, "log in first");
+		failRequest(frame, Status::NOT_LOGGED_IN, "log in first", parsed ? &request : nullptr);
 		return;
 	}
 	if (!parsed)
 	{
-		failRequest(frame, Status::BAD_REQUEST, "MessageSend body does not parse");
+		logError(Status::BAD_REQUEST, "MessageSend body does not parse");
+		refuseSend(frame.seq, 0, Status::BAD_REQUEST); // no client_msg_id to echo
 		return;
 	}
 	Status status = Status::OK;
@@ -768,7 +769,7 @@ std::string Session::deviceKey(const std::string& device)
 }
 
 
-void Session::failRequest(const protocol::Frame& frame, Status status, const std::string& message)
+void Session::failRequest(const protocol::Frame& frame, Status status, const std::string& message, const imgate::v1::MessageSend* pSend)
 {
 	switch (static_cast<Command>(frame.cmd))
 	{
@@ -795,10 +796,16 @@ void Session::failRequest(const protocol::Frame& frame, Status status, const std
 	case Command::MSG_SEND:
 		{
 			logError(status, message);
-			// Echo client_msg_id whenever the body parses.
-			imgate::v1::MessageSend request;
-			const bool parsed = request.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength));
-			refuseSend(frame.seq, parsed ? request.client_msg_id() : 0, status);
+			// Echo client_msg_id whenever the body parses (parsed once: by
+			// the caller, if it did).
+			Poco::UInt64 clientMsgId = 0;
+			if (pSend) clientMsgId = pSend->client_msg_id();
+			else
+			{
+				imgate::v1::MessageSend request;
+				if (request.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength))) clientMsgId = request.client_msg_id();
+			}
+			refuseSend(frame.seq, clientMsgId, status);
 		}
 		break;
 	default:

@@ -158,7 +158,7 @@ private:
 		/// The plugins' verdict on a frame (pSend: a MSG_SEND's parsed
 		/// body, for FrameInfo's 1.3 fields); answers and returns false if
 		/// a filter stops it.
-	void refuse(const protocol::Frame& frame, const imgate::Verdict& verdict);
+	void refuse(const protocol::Frame& frame, const imgate::Verdict& verdict, const imgate::v1::MessageSend* pSend = nullptr);
 		/// Answers a request a filter stopped; closes for BAN, BANNED and a
 		/// refused login (AUTH_FAILED).
 
@@ -182,7 +182,7 @@ private:
 	void sendTransient(Poco::UInt32 seq, imgate::v1::MessageSend& request);
 	void farewellIfAnswered();
 		/// Sends the KICK or ERROR held back once every request is answered.
-	void failRequest(const protocol::Frame& frame, protocol::Status status, const std::string& message);
+	void failRequest(const protocol::Frame& frame, protocol::Status status, const std::string& message, const imgate::v1::MessageSend* pSend = nullptr);
 	void sendError(protocol::Status status, Poco::UInt32 seq, const std::string& message, bool log = true);
 		/// ERROR (counted; logged within the budgets if log).
 	void appendError(protocol::Status status, Poco::UInt32 seq, const std::string& message);
