@@ -45,18 +45,12 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PRE
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target imgated imgate-bench >/dev/null
 BENCH="$BUILD_DIR/tools/bench/imgate-bench"
 IMGATED="$BUILD_DIR/server/imgated"
-WORK=$(mktemp -d /tmp/imgate-compare-groups.XXXXXX)
+source tools/bench/lib.sh
+bench_init compare-groups
 OUT="$BUILD_DIR/bench"
 mkdir -p "$OUT"
 RESULTS="$OUT/compare-groups.jsonl"
 : >"$RESULTS"
-SERVER_PID=""
-cleanup() {
-	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-ulimit -n "$(ulimit -Hn)"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/admin.token"
 
 start_imgated() {
@@ -73,34 +67,18 @@ admin.address = 127.0.0.1
 admin.port = $PORT_ADMIN
 admin.tokenFile = $WORK/admin.token
 PROPS
-	"$IMGATED" --config="$WORK/imgate.properties" >"$WORK/imgated.log" 2>&1 &
-	SERVER_PID=$!
-	for _ in $(seq 1 100); do grep -q "listening on" "$WORK/imgated.log" && return 0; sleep 0.1; done
-	echo "compare-groups.sh: imgated did not start:" >&2; cat "$WORK/imgated.log" >&2; exit 1
+	start_imgated_binary "$IMGATED"
 }
 
 start_mosquitto() {
-	printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nmax_queued_messages 0\nset_tcp_nodelay true\n' "$PORT_MQTT" >"$WORK/mosquitto.conf"
-	mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
-	SERVER_PID=$!
-	for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$PORT_MQTT") 2>/dev/null && return 0; sleep 0.1; done
-	echo "compare-groups.sh: mosquitto did not start" >&2; exit 1
-}
-
-stop_server() {
-	kill "$SERVER_PID" 2>/dev/null || true
-	wait "$SERVER_PID" 2>/dev/null || true
-	SERVER_PID=""
+	# Without TCP_NODELAY, Nagle's algorithm adds up to 40 ms to its fan-out.
+	start_mosquitto_on "$PORT_MQTT" "set_tcp_nodelay true"
 }
 
 bench() { # bench ROW SERVER ARGS...: one run, its JSON line tagged and kept
-	local row=$1 server=$2; shift 2
-	local port=$PORT_IMGATE out line
+	local row=$1 server=$2 port=$PORT_IMGATE; shift 2
 	[ "$server" = mosquitto ] && port=$PORT_MQTT
-	out=$("$BENCH" --port "$port" --sources "$SOURCES" --server-pid "$SERVER_PID" --json --quiet "$@") \
-		|| echo "compare-groups.sh: $row on $server: not clean (see the lost/dup/reord and errors columns)" >&2
-	line=$(grep '^{' <<<"$out") || { echo "compare-groups.sh: $row on $server: no result:" >&2; echo "$out" >&2; return 0; }
-	echo "{\"row\":\"$row\",\"server\":\"$server\",${line#\{}" | tee -a "$RESULTS" >&2
+	bench_run "\"row\":\"$row\",\"server\":\"$server\"" "$row on $server" "$port" "$@"
 }
 
 both() { # both ROW ARGS...: a group row on imgate, then on Mosquitto

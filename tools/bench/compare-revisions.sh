@@ -45,39 +45,25 @@ fi
 declare -A IMGATED=([base]="$BASE_BUILD/server/imgated" [head]="$BUILD_DIR/server/imgated" [head-h0]="$BUILD_DIR/server/imgated")
 HEAD_REV=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- server include proto || echo "+changes")
 BENCH="$BUILD_DIR/tools/bench/imgate-bench"
-WORK=$(mktemp -d /tmp/imgate-revisions.XXXXXX)
+source tools/bench/lib.sh
+bench_init revisions
 mkdir -p "$BUILD_DIR/bench"
 RESULTS="$BUILD_DIR/bench/revisions.jsonl"
 : >"$RESULTS"
-SERVER_PID=""
-cleanup() {
-	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-ulimit -n "$(ulimit -Hn)"
 
 start() { # start REVISION STORE
 	rm -rf "$WORK/data" && mkdir -p "$WORK/data"
 	printf '%s\n' "server.address = 127.0.0.1" "server.port = $PORT" "store.type = $2" "store.path = $WORK/data/imgate.db" \
 		"store.sync = full" "store.maxPendingPerRecipient = 1000000" "auth.allowAnonymous = true" >"$WORK/imgate.properties"
 	[ "$1" = head-h0 ] && echo "store.historyRetention = 0" >>"$WORK/imgate.properties"
-	"${IMGATED[$1]}" --config="$WORK/imgate.properties" >"$WORK/imgated.log" 2>&1 &
-	SERVER_PID=$!
-	for _ in $(seq 1 100); do grep -q "listening on" "$WORK/imgated.log" && return 0; sleep 0.1; done
-	echo "compare-revisions.sh: imgated ($1) did not start:" >&2; cat "$WORK/imgated.log" >&2; exit 1
+	start_imgated_binary "${IMGATED[$1]}"
 }
 
 run() { # run SCENARIO REVISION STORE ARGS...
-	local scenario=$1 revision=$2 store=$3 out line; shift 3
+	local scenario=$1 revision=$2 store=$3; shift 3
 	start "$revision" "$store"
-	out=$("$BENCH" --port "$PORT" --sources "$SOURCES" --server-pid "$SERVER_PID" --json --quiet "$@") \
-		|| echo "compare-revisions.sh: $scenario on $revision: not clean (see lost/dup/reord and failed)" >&2
-	kill "$SERVER_PID" 2>/dev/null || true
-	wait "$SERVER_PID" 2>/dev/null || true
-	SERVER_PID=""
-	line=$(grep '^{' <<<"$out") || { echo "compare-revisions.sh: $scenario on $revision: no result:" >&2; echo "$out" >&2; return 0; }
-	echo "{\"run_scenario\":\"$scenario\",\"revision\":\"$revision\",${line#\{}" | tee -a "$RESULTS" >&2
+	bench_run "\"run_scenario\":\"$scenario\",\"revision\":\"$revision\"" "$scenario on $revision" "$PORT" "$@"
+	stop_server
 }
 
 for round in $(seq "$RUNS"); do

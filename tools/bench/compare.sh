@@ -33,18 +33,12 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PRE
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target imgated imgate-bench ratelimit blacklist auth-jwt >/dev/null
 BENCH="$BUILD_DIR/tools/bench/imgate-bench"
 IMGATED="$BUILD_DIR/server/imgated"
-WORK=$(mktemp -d /tmp/imgate-compare.XXXXXX)
+source tools/bench/lib.sh
+bench_init compare
 OUT="$BUILD_DIR/bench"
 mkdir -p "$OUT"
 RESULTS="$OUT/compare.jsonl"
 : >"$RESULTS"
-SERVER_PID=""
-cleanup() {
-	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-ulimit -n "$(ulimit -Hn)"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/jwt.secret"
 
 start_imgated() { # start_imgated STORE [plugins]
@@ -65,36 +59,17 @@ start_imgated() { # start_imgated STORE [plugins]
 			echo "auth.allowAnonymous = true"
 		fi
 	} >"$WORK/imgate.properties"
-	"$IMGATED" --config="$WORK/imgate.properties" >"$WORK/imgated.log" 2>&1 &
-	SERVER_PID=$!
-	for _ in $(seq 1 100); do grep -q "listening on" "$WORK/imgated.log" && return 0; sleep 0.1; done
-	echo "compare.sh: imgated did not start:" >&2; cat "$WORK/imgated.log" >&2; exit 1
+	start_imgated_binary "$IMGATED"
 }
 
 start_mosquitto() {
-	printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nmax_queued_messages 0\n' "$PORT_MQTT" >"$WORK/mosquitto.conf"
-	mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
-	SERVER_PID=$!
-	for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$PORT_MQTT") 2>/dev/null && return 0; sleep 0.1; done
-	echo "compare.sh: mosquitto did not start" >&2; exit 1
-}
-
-stop_server() {
-	kill "$SERVER_PID" 2>/dev/null || true
-	wait "$SERVER_PID" 2>/dev/null || true
-	SERVER_PID=""
+	start_mosquitto_on "$PORT_MQTT"
 }
 
 bench() { # bench SCENARIO SERVER ARGS...: one run, its JSON line tagged and kept
-	local scenario=$1 server=$2; shift 2
-	local port=$PORT_IMGATE out line
+	local scenario=$1 server=$2 port=$PORT_IMGATE; shift 2
 	[ "$server" = mosquitto ] && port=$PORT_MQTT
-	# Exit status 1 means not all logged in, or something lost, duplicated
-	# or reordered: the line is kept (the table shows it), and said.
-	out=$("$BENCH" --port "$port" --sources "$SOURCES" --server-pid "$SERVER_PID" --json --quiet "$@") \
-		|| echo "compare.sh: $scenario on $server: not clean (see the lost/dup/reord and failed columns)" >&2
-	line=$(grep '^{' <<<"$out") || { echo "compare.sh: $scenario on $server: no result:" >&2; echo "$out" >&2; return 0; }
-	echo "{\"run_scenario\":\"$scenario\",\"server\":\"$server\",${line#\{}" | tee -a "$RESULTS" >&2
+	bench_run "\"run_scenario\":\"$scenario\",\"server\":\"$server\"" "$scenario on $server" "$port" "$@"
 }
 
 both() { # both SCENARIO IMGATE_STORE ARGS...: the scenario on imgate, then on Mosquitto
