@@ -22,7 +22,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <fstream>
 #include <string>
 #include <unistd.h>
 
@@ -31,28 +30,32 @@ using imgate::app::Settings;
 
 namespace {
 
-std::string g_path;
-
-
-void removeFile()
+std::string writeInput(const std::uint8_t* data, std::size_t size)
+	/// A new file holding the input (mkstemp: never one that exists).
 {
-	if (!g_path.empty()) ::unlink(g_path.c_str());
-}
-
-
-const std::string& path()
-{
-	if (g_path.empty())
+	char name[] = "/tmp/imgate-fuzz-settings-XXXXXX";
+	const int fd = ::mkstemp(name);
+	if (fd < 0) std::abort();
+	std::size_t written = 0;
+	while (written < size)
 	{
-		char name[] = "/tmp/imgate-fuzz-settings-XXXXXX";
-		const int fd = ::mkstemp(name);
-		if (fd < 0) std::abort();
-		::close(fd);
-		g_path = name;
-		std::atexit(removeFile);
+		const ssize_t n = ::write(fd, data + written, size - written);
+		if (n <= 0) std::abort();
+		written += static_cast<std::size_t>(n);
 	}
-	return g_path;
+	::close(fd);
+	return name;
 }
+
+
+struct Unlink
+	/// Removes the input's file when the input is done, however it ends:
+	/// a fuzzing run leaves no files behind (an atexit() handler is not
+	/// run when libFuzzer stops a run).
+{
+	const std::string& path;
+	~Unlink() { ::unlink(path.c_str()); }
+};
 
 
 [[noreturn]] void fail(const std::string& what)
@@ -66,15 +69,12 @@ const std::string& path()
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
-	{
-		std::ofstream out(path(), std::ios::binary | std::ios::trunc);
-		out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-		if (!out) std::abort();
-	}
+	const std::string path = writeInput(data, size);
+	const Unlink unlink{path};
 	Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> pConfig;
 	try
 	{
-		pConfig = new Poco::Util::PropertyFileConfiguration(path());
+		pConfig = new Poco::Util::PropertyFileConfiguration(path);
 	}
 	catch (Poco::Exception&)
 	{
@@ -83,11 +83,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 	Settings settings;
 	try
 	{
-		settings = Settings::load(*pConfig, path());
+		settings = Settings::load(*pConfig, path);
 	}
 	catch (ConfigException& exc)
 	{
-		if (exc.message().compare(0, path().size(), path()) != 0) fail("an error that does not name the file: " + exc.displayText());
+		if (exc.message().compare(0, path.size(), path) != 0) fail("an error that does not name the file: " + exc.displayText());
 		return 0;
 	}
 	catch (Poco::Exception& exc)
