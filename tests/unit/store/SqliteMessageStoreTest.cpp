@@ -602,7 +602,6 @@ public:
 		std::atomic<int> answered{0};
 		{
 			imgate::test::StoreWriteLock lock(_path);
-			Poco::Thread::sleep(100); // let the writer block on its first batch, which it may or may not have taken
 			for (Poco::UInt64 i = 0; i < 5; ++i)
 			{
 				NewMessage g = message("a", "", 10 + i, "burst " + std::to_string(i));
