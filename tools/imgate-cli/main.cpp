@@ -3,10 +3,11 @@
 //
 // imgate-cli: a small protocol-v1 client for people and scripts.
 //
-//   imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] send [--transient] (TO | --group G) TEXT
-//   imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] listen [--carbons] [--count N] [--seconds S]
-//   imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] history [--with UID | --group G] [--limit N]
-//   imgate-cli [--host H] [--port P] ping
+//   imgate-cli CONNECTION --uid U [--token T] [--device D] send [--transient] (TO | --group G) TEXT
+//   imgate-cli CONNECTION --uid U [--token T] [--device D] listen [--carbons] [--count N] [--seconds S]
+//   imgate-cli CONNECTION --uid U [--token T] [--device D] history [--with UID | --group G] [--limit N]
+//   imgate-cli CONNECTION ping
+//     CONNECTION: [--host H] [--port P] [--tls [--ca FILE]] | --ws URL [--ca FILE] [--origin O]
 //   imgate-cli token (--secret S | --secret-file F) --uid U [--ttl SECONDS] [--issuer I] [--audience A]
 //   imgate-cli secret --secret-file F [--group G]
 //   imgate-cli admin [--admin-host H] [--admin-port P] [--admin-token-file F] stats|sessions|session UID|kick UID [MESSAGE]
@@ -49,15 +50,21 @@ const int EXIT_CONNECTION = 3;
 
 void usage(std::ostream& out)
 {
-	out << "usage: imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] send [--transient] (TO | --group G) TEXT\n"
-	       "       imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] listen [--carbons] [--count N] [--seconds S]\n"
-	       "       imgate-cli [--host H] [--port P] --uid U [--token T] [--device D] history [--with UID | --group G] [--limit N]\n"
-	       "       imgate-cli [--host H] [--port P] ping\n"
+	out << "usage: imgate-cli CONNECTION --uid U [--token T] [--device D] send [--transient] (TO | --group G) TEXT\n"
+	       "       imgate-cli CONNECTION --uid U [--token T] [--device D] listen [--carbons] [--count N] [--seconds S]\n"
+	       "       imgate-cli CONNECTION --uid U [--token T] [--device D] history [--with UID | --group G] [--limit N]\n"
+	       "       imgate-cli CONNECTION ping\n"
 	       "       imgate-cli token (--secret S | --secret-file F) --uid U [--ttl SECONDS] [--issuer I] [--audience A]\n"
 	       "       imgate-cli secret --secret-file F [--group G]\n"
 	    << imgate::client::AdminCommand::usage() <<
 	       "       imgate-cli --help | --version\n"
-	       "Defaults: --host 127.0.0.1 --port 7700. listen prints each delivery as\n"
+	       "CONNECTION is [--host H] [--port P] (plain TCP; default 127.0.0.1:7700),\n"
+	       "[--host H] --port P --tls [--ca FILE] (TLS on the server's tls.port), or\n"
+	       "--ws URL [--ca FILE] [--origin O] (WebSocket: ws://HOST:PORT/imgate, or\n"
+	       "wss://... over TLS). The server's certificate is verified against the CA\n"
+	       "certificates in FILE (PEM), else the system's (/etc/ssl/certs), and must\n"
+	       "name the host connected to (an IP address must be in the certificate).\n"
+	       "listen prints each delivery as\n"
 	       "'msg_id=N from=UID [group=G | to=UID] [transient]: TEXT', acknowledges it, and\n"
 	       "runs until KICK, --count deliveries or --seconds seconds; --carbons also shows\n"
 	       "what the uid sends from other devices (session.devicePolicy = perDevice).\n"
@@ -111,6 +118,10 @@ struct Options
 {
 	std::string host = "127.0.0.1";
 	Poco::UInt16 port = 7700;
+	bool tls = false;       /// --tls
+	std::string ca;         /// --ca: PEM CA certificates (TLS, wss)
+	std::string ws;         /// --ws URL
+	std::string origin;     /// --origin (WebSocket)
 	std::string uid;
 	std::string token;
 	std::string device = "imgate-cli";
@@ -420,6 +431,10 @@ int main(int argc, char** argv)
 			if (!parseNumber(value("--port"), 1, 65535, p)) { std::cerr << "imgate-cli: --port must be 1 to 65535" << std::endl; return EXIT_USAGE; }
 			o.port = static_cast<Poco::UInt16>(p);
 		}
+		else if (a == "--tls") o.tls = true;
+		else if (a == "--ca") o.ca = value("--ca");
+		else if (a == "--ws") o.ws = value("--ws");
+		else if (a == "--origin") o.origin = value("--origin");
 		else if (a == "--uid") o.uid = value("--uid");
 		else if (a == "--token") o.token = value("--token");
 		else if (a == "--device") o.device = value("--device");
@@ -490,14 +505,40 @@ int main(int argc, char** argv)
 	}
 	if (o.command != "send" && o.command != "listen" && o.command != "ping" && o.command != "history") { std::cerr << "imgate-cli: unknown command " << o.command << std::endl; usage(std::cerr); return EXIT_USAGE; }
 	if (o.command != "ping" && o.uid.empty()) { std::cerr << "imgate-cli: " << o.command << " needs --uid" << std::endl; return EXIT_USAGE; }
+	const bool wss = Poco::icompare(o.ws.substr(0, 6), "wss://") == 0;
+	if (!o.ws.empty() && !wss && Poco::icompare(o.ws.substr(0, 5), "ws://") != 0) { std::cerr << "imgate-cli: --ws needs a ws:// or wss:// URL" << std::endl; return EXIT_USAGE; }
+	if (!o.ws.empty() && o.tls) { std::cerr << "imgate-cli: --ws and --tls exclude each other (wss:// is WebSocket over TLS)" << std::endl; return EXIT_USAGE; }
+	if (!o.ca.empty() && !o.tls && !wss) { std::cerr << "imgate-cli: --ca only with --tls or a wss:// URL" << std::endl; return EXIT_USAGE; }
+	if (!o.origin.empty() && o.ws.empty()) { std::cerr << "imgate-cli: --origin only with --ws" << std::endl; return EXIT_USAGE; }
 
 	try
 	{
-		ImgateClient client(o.host, o.port);
+		std::unique_ptr<ImgateClient> pClient;
+		imgate::client::TlsOptions tls;
+		tls.caFile = o.ca;
+		tls.useSystemCAs = true;
+		if (o.tls)
+		{
+			pClient = ImgateClient::connectTls(o.host, o.port, tls);
+		}
+		else if (!o.ws.empty())
+		{
+			imgate::client::WebSocketOptions options;
+			options.tls = tls;
+			options.origin = o.origin;
+			pClient = ImgateClient::connectWebSocket(o.ws, options);
+		}
+		else pClient.reset(new ImgateClient(o.host, o.port));
+		ImgateClient& client = *pClient;
 		if (o.command == "send") return runSend(client, o);
 		if (o.command == "listen") return runListen(client, o);
 		if (o.command == "history") return runHistory(client, o);
 		return runPing(client);
+	}
+	catch (Poco::OpenFileException& exc)
+	{
+		std::cerr << "imgate-cli: " << exc.displayText() << std::endl;
+		return EXIT_USAGE;
 	}
 	catch (Poco::Exception& exc)
 	{
