@@ -5,6 +5,7 @@
 //
 
 #include "server/app/Server.h"
+#include "server/app/DemoFiles.h"
 #include "Poco/String.h"
 #include <set>
 #include "Poco/Path.h"
@@ -95,6 +96,9 @@ Server::Server(const Settings& settings):
 	_settings(settings),
 	_logger(Poco::Logger::get("imgate.app"))
 {
+	// Before the store opens (a migration may take long): a certificate
+	// that cannot serve stops the start at once.
+	_pTls = TransportListeners::certificateFor(settings);
 	std::size_t files = openFileLimit();
 	std::size_t maxSessions = effectiveMaxSessions(settings.maxSessions, files, settings.ioThreads);
 	if (maxSessions < settings.maxSessions)
@@ -140,6 +144,7 @@ Server::~Server()
 	if (!_stopped)
 	{
 		if (_pAcceptor) _pAcceptor->stop();
+		if (_pTransports) _pTransports->stop();
 		_pLoops->stop();
 		_pFilters->stop();
 		_pStore->close();
@@ -164,6 +169,7 @@ void Server::start()
 		throw Poco::Net::NetException("cannot listen on " + address.toString() + ": " + exc.displayText());
 	}
 	_pAcceptor.reset(new net::Acceptor(*_pLoops, *_pSessions, socket, busyReply(), _pAcceptCheck.get()));
+	_pTransports.reset(new TransportListeners(_settings, _pTls, *_pLoops, *_pSessions, _pAcceptCheck.get(), demoFiles()));
 	try
 	{
 		_pFilters->start(*_pSessions);
@@ -178,6 +184,7 @@ void Server::start()
 	_pStore->start();
 	_pLoops->start();
 	_pAcceptor->start();
+	_pTransports->start();
 	_accepting = true;
 	_logger.information("store: %s", _pStore->describe());
 	startAdmin();
@@ -185,6 +192,8 @@ void Server::start()
 		_logger.warning("auth.allowAnonymous is false and no auth plugin is loaded: every login will be refused (AUTH_FAILED)");
 	_logger.information("listening on %s:%hu with %u event loops, at most %z sessions",
 		_settings.address, port(), _settings.ioThreads, _pLoops->limiter().maximum());
+	if (_settings.webSocketDemo && _settings.webSocketPort != 0 && demoFiles().count == 0)
+		_logger.warning("websocket.demo is true, but this imgated was built without the chat page (no web/ files): every page request gets 404");
 }
 
 
@@ -194,6 +203,7 @@ void Server::shutdown()
 	_stopped = true;
 	_accepting = false; // GET /readyz says so while the sessions drain
 	if (_pAcceptor) _pAcceptor->stop();
+	if (_pTransports) _pTransports->stop();
 	std::size_t open = _pSessions->sessionCount();
 	_logger.information("shutting down: draining %z sessions over %u s", open, _settings.session.drainTime);
 	_pSessions->beginDrain();
@@ -219,6 +229,7 @@ void Server::reload()
 {
 	_logger.information("SIGHUP: plugins re-read their files");
 	_pFilters->reload();
+	if (_pTransports) _pTransports->reloadCertificate();
 }
 
 
@@ -319,6 +330,7 @@ void Server::reload(const Settings& next, const std::string& path)
 	for (const auto& line: notApplied) _logger.error("SIGHUP: not applied: %s", line);
 	_logger.information("SIGHUP: plugins re-read their files");
 	_pFilters->reload();
+	if (_pTransports) _pTransports->reloadCertificate();
 }
 
 
@@ -367,6 +379,18 @@ Poco::UInt16 Server::adminPort() const
 Poco::UInt16 Server::port() const
 {
 	return _pAcceptor ? _pAcceptor->port() : 0;
+}
+
+
+Poco::UInt16 Server::tlsPort() const
+{
+	return _pTransports ? _pTransports->tlsPort() : 0;
+}
+
+
+Poco::UInt16 Server::webSocketPort() const
+{
+	return _pTransports ? _pTransports->webSocketPort() : 0;
 }
 
 

@@ -13,6 +13,7 @@
 #include "server/admin/AdminServer.h"
 #include "server/net/Acceptor.h"
 #include "server/app/FilterAcceptCheck.h"
+#include "server/app/TransportListeners.h"
 #include "server/net/LoopPool.h"
 #include "server/plugin/FilterChain.h"
 #include "server/plugin/PluginHost.h"
@@ -60,6 +61,10 @@ public:
 	Poco::UInt16 port() const;
 		/// The bound port (useful with server.port = 0).
 
+	Poco::UInt16 tlsPort() const;
+	Poco::UInt16 webSocketPort() const;
+		/// The TLS and WebSocket listeners' bound ports (0: no such listener).
+
 	Poco::UInt16 adminPort() const;
 		/// The admin listener's bound port, or 0 if admin.enabled is false.
 
@@ -92,6 +97,8 @@ private:
 	std::unique_ptr<session::SessionManager> _pSessions;
 	std::unique_ptr<FilterAcceptCheck> _pAcceptCheck; /// Uses the sessions (Host::ban()).
 	std::unique_ptr<net::Acceptor> _pAcceptor;
+	std::shared_ptr<net::TlsContext> _pTls; /// The certificate at start-up (null without TLS).
+	std::unique_ptr<TransportListeners> _pTransports; /// TLS and WebSocket listeners.
 	std::atomic<bool> _accepting{false};
 	std::unique_ptr<session::SessionQuery> _pQuery;
 	std::unique_ptr<admin::AdminContext> _pAdminContext;

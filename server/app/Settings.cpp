@@ -241,6 +241,26 @@ std::vector<SettingKey> table()
 			"Seconds after which an unacknowledged MSG_DELIVER is sent again."),
 		integer("delivery.window", "64", 1, 4096, LIVE, &SessionConfig::window,
 			"Most unacknowledged deliveries in flight per session; the rest waits in the store."),
+		integer("tls.port", "0", 0, 65535, RESTART, &Settings::tlsPort,
+			"TCP port for clients over TLS (protocol 1.1), on server.address; 0: no TLS listener. Needs tls.certificateFile and tls.privateKeyFile."),
+		text("tls.certificateFile", "", RESTART, &Settings::tlsCertificateFile,
+			"PEM file of the server certificate, optionally followed by its chain (Let's Encrypt: fullchain.pem). Re-read on SIGHUP: new connections get the new certificate, open ones keep theirs."),
+		text("tls.privateKeyFile", "", RESTART, &Settings::tlsPrivateKeyFile,
+			"PEM file of the certificate's private key, unencrypted (Let's Encrypt: privkey.pem); refused if every user may read it. Re-read on SIGHUP with the certificate."),
+		text("tls.caFile", "", RESTART, &Settings::tlsCaFile,
+			"Optional PEM file of intermediate certificates sent after the server certificate (when tls.certificateFile holds only the server's own)."),
+		choice("tls.minVersion", "1.2", "1.2|1.3", RESTART, &Settings::tlsMinVersion,
+			"Oldest TLS version accepted: 1.2 (1.2 and 1.3) or 1.3 (1.3 only). Older versions are never offered."),
+		integer("websocket.port", "0", 0, 65535, RESTART, &Settings::webSocketPort,
+			"TCP port for clients over WebSocket (protocol 1.1: one frame per binary message, subprotocol imgate.v1), on server.address; 0: no WebSocket listener."),
+		text("websocket.path", "/imgate", RESTART, &Settings::webSocketPath,
+			"Request path of the WebSocket upgrade; any other path answers 404 (but the chat page's files with websocket.demo)."),
+		list("websocket.allowedOrigins", RESTART, &Settings::webSocketAllowedOrigins,
+			"Comma-separated Origin values (e.g. https://chat.example.com) a browser's upgrade may come from; another Origin gets 403. Empty: any origin. Requests without an Origin (not from a browser) are allowed."),
+		flag("websocket.tls", "false", RESTART, &Settings::webSocketTls,
+			"Serve the WebSocket port over TLS (wss://) with the tls.* certificate and key."),
+		flag("websocket.demo", "false", RESTART, &Settings::webSocketDemo,
+			"Serve the chat page (built into imgated) at / of the WebSocket port: a demo and a test tool, off in production."),
 		choice("store.type", "sqlite", "sqlite|memory", RESTART, &Settings::storeType,
 			"Message store: sqlite (durable: a message is on disk before its MSG_SEND_ACK) or memory (fast, every pending message lost on restart)."),
 		text("store.path", "data/imgate.db", RESTART, &Settings::storePath,
@@ -335,6 +355,30 @@ const std::vector<SettingRule>& Settings::rules()
 				for (std::size_t j = 0; j < i; ++j)
 				{
 					if (s.pluginsLoad[j] == name) return "plugin " + name + " is listed twice";
+				}
+			}
+			return std::string();
+		}},
+		{"tls.certificateFile", "tls.port", [](const Settings& s)
+		{
+			if ((s.tlsPort == 0 && !(s.webSocketTls && s.webSocketPort != 0)) || (!s.tlsCertificateFile.empty() && !s.tlsPrivateKeyFile.empty())) return std::string();
+			return std::string(s.tlsPort != 0 ? "tls.port" : "websocket.tls") + " needs tls.certificateFile and tls.privateKeyFile";
+		}},
+		{"websocket.path", nullptr, [](const Settings& s)
+		{
+			bool ok = s.webSocketPath.size() > 1 && s.webSocketPath.size() <= 200 && s.webSocketPath[0] == '/';
+			for (char c: s.webSocketPath) ok = ok && c > ' ' && c < 127 && c != '?' && c != '#' && c != '%';
+			return ok ? std::string() : "expected a path such as /imgate (starting with /, printable ASCII, no ?, # or %), got \"" + s.webSocketPath + "\"";
+		}},
+		{"websocket.port", "server.port", [](const Settings& s)
+		{
+			const unsigned ports[] = {s.port, s.tlsPort, s.webSocketPort};
+			const char* names[] = {"server.port", "tls.port", "websocket.port"};
+			for (int i = 0; i < 3; ++i)
+			{
+				for (int j = i + 1; j < 3; ++j)
+				{
+					if (ports[i] != 0 && ports[i] == ports[j]) return std::string(names[j]) + " (" + std::to_string(ports[j]) + ") is the same as " + names[i];
 				}
 			}
 			return std::string();

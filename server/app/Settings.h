@@ -71,6 +71,16 @@ public:
 	unsigned port = 0;                      /// server.port
 	std::size_t maxSessions = 0;            /// server.maxSessions
 	unsigned ioThreads = 0;                 /// server.ioThreads
+	unsigned tlsPort = 0;                   /// tls.port
+	std::string tlsCertificateFile;         /// tls.certificateFile
+	std::string tlsPrivateKeyFile;          /// tls.privateKeyFile
+	std::string tlsCaFile;                  /// tls.caFile
+	std::string tlsMinVersion;              /// tls.minVersion
+	unsigned webSocketPort = 0;             /// websocket.port
+	std::string webSocketPath;              /// websocket.path
+	std::vector<std::string> webSocketAllowedOrigins; /// websocket.allowedOrigins
+	bool webSocketTls = false;              /// websocket.tls
+	bool webSocketDemo = false;             /// websocket.demo
 	std::string storeType;                  /// store.type
 	std::string storePath;                  /// store.path
 	std::string storeSync;                  /// store.sync

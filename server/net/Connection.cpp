@@ -27,9 +27,51 @@ Connection::~Connection()
 std::string& Connection::output()
 {
 	poco_assert_dbg(_loop.inLoopContext());
+	if (_flags & TRANSFORMS)
+	{
+		_loop.markDirty(*this);
+		return plainOutput();
+	}
+	return wireOutput();
+}
+
+
+std::string& Connection::wireOutput()
+{
+	poco_assert_dbg(_loop.inLoopContext());
 	if (!_pOutput) _pOutput = _loop.takeOutputBuffer();
 	_loop.markDirty(*this);
 	return *_pOutput;
+}
+
+
+std::unique_ptr<std::string> Connection::takeSpareBuffer()
+{
+	return _loop.takeOutputBuffer();
+}
+
+
+void Connection::giveSpareBuffer(std::unique_ptr<std::string> pBuffer)
+{
+	_loop.keepSpare(std::move(pBuffer));
+}
+
+
+void Connection::setTransforming()
+{
+	_flags |= TRANSFORMS;
+}
+
+
+std::string& Connection::plainOutput()
+{
+	poco_bugcheck_msg("plainOutput() of a connection that does not transform");
+	return wireOutput();
+}
+
+
+void Connection::encodeOutput()
+{
 }
 
 

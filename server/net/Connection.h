@@ -32,6 +32,11 @@ class Connection: public TimerWheel::Entry
 	/// that has output at the end of its turn, so pipelined responses go out
 	/// in one send(). While more than HIGH_WATER bytes wait to be sent the
 	/// loop stops reading from this connection (TCP back-pressure).
+	///
+	/// A transport (TLS, WebSocket) transforms: its subclass calls
+	/// setTransforming(), so output() returns its plainOutput(), and the loop
+	/// calls encodeOutput() before each write, which turns that into bytes
+	/// for the wire through wireOutput(). Plain connections pay nothing.
 {
 public:
 	static constexpr std::size_t HIGH_WATER = 256 * 1024;
@@ -47,10 +52,12 @@ public:
 
 	std::string& output();
 		/// The output buffer, created on first use; the loop writes it at the
-		/// end of the current turn and frees it when empty.
+		/// end of the current turn and frees it when empty. A transforming
+		/// connection's plainOutput().
 
 	std::size_t outputSize() const;
-		/// Bytes appended to output() and not yet handed to the kernel.
+		/// Bytes for the wire not yet handed to the kernel (for a
+		/// transforming connection, what encodeOutput() made of its output).
 
 	bool readPaused() const;
 		/// True while the loop does not read from this connection because
@@ -95,6 +102,30 @@ protected:
 		/// another thread). The loop asks when the buffer has emptied;
 		/// append to output() when it comes. Default: false.
 
+	void setTransforming();
+		/// From the subclass's constructor: output() is plainOutput(), and
+		/// encodeOutput() runs before each write.
+
+	virtual std::string& plainOutput();
+		/// A transforming connection's buffer of output to encode. Default:
+		/// never called.
+
+	virtual void encodeOutput();
+		/// Loop thread, before each write of a transforming connection (and
+		/// while it closes after flush): encode what plainOutput() holds
+		/// into wireOutput(). Throwing closes the connection. Default: nothing.
+
+	std::string& wireOutput();
+		/// The buffer the loop writes to the socket (for a transforming
+		/// connection; plain ones use output()).
+
+	std::unique_ptr<std::string> takeSpareBuffer();
+		/// An empty buffer from the loop's spares (or a new one), for a
+		/// transforming connection's plainOutput().
+
+	void giveSpareBuffer(std::unique_ptr<std::string> pBuffer);
+		/// Hands an emptied buffer back to the loop (kept as a spare if
+		/// there is room).
 private:
 	friend class EventLoop;
 
@@ -105,7 +136,8 @@ private:
 		WANT_WRITE   = 4,  // EPOLLOUT registered
 		READ_PAUSED  = 8,  // EPOLLIN removed: output above HIGH_WATER
 		DIRTY        = 16, // in the loop's flush list
-		INPUT_ENDED  = 32  // the peer sent its FIN and the connection stays: no more reads
+		INPUT_ENDED  = 32, // the peer sent its FIN and the connection stays: no more reads
+		TRANSFORMS   = 64  // setTransforming(): output() is plainOutput()
 	};
 
 	EventLoop& _loop;

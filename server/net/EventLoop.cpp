@@ -314,19 +314,36 @@ std::unique_ptr<std::string> EventLoop::takeOutputBuffer()
 void EventLoop::releaseOutput(Connection& c)
 {
 	c._outputSent = 0;
-	if (!c._pOutput) return;
-	if (_spareOutputs.size() < SPARE_OUTPUT_BUFFERS && c._pOutput->capacity() <= SPARE_OUTPUT_CAPACITY)
+	if (c._pOutput) keepSpare(std::move(c._pOutput));
+}
+
+
+void EventLoop::keepSpare(std::unique_ptr<std::string> pBuffer)
+{
+	if (pBuffer && _spareOutputs.size() < SPARE_OUTPUT_BUFFERS && pBuffer->capacity() <= SPARE_OUTPUT_CAPACITY)
 	{
-		c._pOutput->clear();
-		_spareOutputs.push_back(std::move(c._pOutput));
+		pBuffer->clear();
+		_spareOutputs.push_back(std::move(pBuffer));
 	}
-	c._pOutput.reset();
 }
 
 
 void EventLoop::flush(Connection& c)
 {
 	if (c._flags & Connection::CLOSED) return;
+	if (c._flags & Connection::TRANSFORMS)
+	{
+		try
+		{
+			c.encodeOutput();
+		}
+		catch (std::exception& exc)
+		{
+			_logger.error("connection %Lu: %s", c.id(), std::string(exc.what()));
+			closeConnection(c);
+			return;
+		}
+	}
 	std::string* pOut = c._pOutput.get();
 	if (pOut && pOut->size() > c._outputSent)
 	{
@@ -469,12 +486,13 @@ void EventLoop::advanceTimers()
 
 void EventLoop::flushDirty()
 {
-	// flush() may close connections but never adds to _dirty.
+	// flush() may close connections but never adds to _dirty: the flag
+	// stays set while it runs (an encodeOutput() that writes marks dirty).
 	for (std::size_t i = 0; i < _dirty.size(); ++i)
 	{
 		Connection* pConnection = _dirty[i];
-		pConnection->_flags &= ~Connection::DIRTY;
 		flush(*pConnection);
+		pConnection->_flags &= ~Connection::DIRTY;
 	}
 	_dirty.clear();
 }

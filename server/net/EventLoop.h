@@ -129,6 +129,8 @@ private:
 		/// A spare output buffer (empty), or a new one.
 	void releaseOutput(Connection& c);
 		/// Takes c's output buffer away; keeps it as a spare if there is room.
+	void keepSpare(std::unique_ptr<std::string> pBuffer);
+		/// Keeps an emptied buffer as a spare if there is room (else frees it).
 	void closeConnection(Connection& c);
 	void runTasks();
 	void advanceTimers();

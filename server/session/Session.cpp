@@ -853,15 +853,26 @@ unsigned Session::heartbeatTimeout() const
 
 void Session::logError(Status status, const std::string& message)
 {
+	logWarning(std::string(protocol::statusName(status)) + " " + protocol::quoted(message));
+}
+
+
+void Session::logWarning(const std::string& text)
+{
 	const LogBudget::Decision decision = _errorLog.admit(loop().tick());
 	// Each line, this one too, within the loop's budget before login.
 	if (decision.omitted && admitUnauthenticatedLine())
 		_manager.logger().warning("error uid=%s peer=%s session=%Lx: %hu more errors in the last minute were not logged",
 			_uid, _peer.toString(), id(), decision.omitted);
 	if (!decision.log || !admitUnauthenticatedLine()) return;
-	_manager.logger().warning("error uid=%s peer=%s session=%Lx: %s %s%s", _uid, _peer.toString(), id(),
-		std::string(protocol::statusName(status)), protocol::quoted(message),
+	_manager.logger().warning("error uid=%s peer=%s session=%Lx: %s%s", _uid, _peer.toString(), id(), text,
 		std::string(decision.last ? " (more errors of this session in the next minute are counted, not logged)" : ""));
+}
+
+
+Transport Session::transport() const
+{
+	return Transport::TCP;
 }
 
 

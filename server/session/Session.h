@@ -18,6 +18,7 @@
 #include "server/session/Delivery.h"
 #include "server/session/LogBudget.h"
 #include "server/session/SessionRef.h"
+#include "server/session/Transport.h"
 #include "server/store/MessageStore.h"
 #include <memory>
 #include <string>
@@ -115,6 +116,10 @@ public:
 	std::size_t inFlight() const;
 		/// Deliveries sent and not yet acknowledged.
 
+	virtual Transport transport() const;
+		/// How the client is connected: TCP here; TransportSession says
+		/// which other.
+
 protected:
 	void onData(const char* data, std::size_t length) override;
 	void onTimer() override;
@@ -122,6 +127,12 @@ protected:
 	void onWriteProgress() override;
 	bool expectsOutput() const override;
 		/// True while MSG_SENDs wait for the store's answer.
+
+	void closeAfterLinger();
+		/// closeAfterFlush() bounded by the configured close linger.
+	void logWarning(const std::string& text);
+		/// A warning naming the session, within its LogBudget (and, before
+		/// login, admitUnauthenticatedLine()).
 
 private:
 	enum State: Poco::UInt8
@@ -189,8 +200,6 @@ private:
 		/// The ERROR frame only.
 	void failAndClose(protocol::Status status, Poco::UInt32 seq, const std::string& message);
 		/// ERROR (after the answers to earlier MSG_SENDs), then the linger close.
-	void closeAfterLinger();
-		/// closeAfterFlush() bounded by the configured close linger.
 	void appendKick(protocol::KickReason reason, const std::string& message);
 	void countError(protocol::Status status);
 		/// An error response goes out (metrics).

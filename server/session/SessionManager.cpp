@@ -49,7 +49,13 @@ Poco::UInt64 SessionManager::admissionTicket()
 
 std::unique_ptr<net::Connection> SessionManager::createConnection(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer, Poco::UInt64 ticket)
 {
-	std::unique_ptr<Session> pSession(new Session(loop, socket, peer, *this));
+	return admit(std::unique_ptr<Session>(new Session(loop, socket, peer, *this)), ticket);
+}
+
+
+std::unique_ptr<net::Connection> SessionManager::admit(std::unique_ptr<Session> pSession, Poco::UInt64 ticket)
+{
+	net::EventLoop& loop = pSession->loop();
 	// A hand-off still in the loop's queue when the drain swept the loop
 	// would otherwise never be kicked.
 	if (_draining) pSession->scheduleDrainKick(loop.tick() + 1);

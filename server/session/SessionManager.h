@@ -51,6 +51,11 @@ public:
 		/// a banned address through) and matches peer kicks it once the
 		/// loop has adopted it.
 
+	std::unique_ptr<net::Connection> admit(std::unique_ptr<Session> pSession, Poco::UInt64 ticket);
+		/// What createConnection() does with the session it made, for
+		/// another factory's session (TransportFactory): the drain and the
+		/// ban that came after ticket apply to it too.
+
 	const SessionConfig& config() const;
 		/// The settings in force. A reference stays valid for the server's
 		/// life (replaced settings are kept), so a loop may hold it for a call.

@@ -3,7 +3,7 @@
 # certificates for the TLS tests, made with openssl at test time (never
 # committed, never trusted outside the test that made them).
 #
-#   DIR/ca.pem, ca.key           the test CA (ECDSA P-256, 2 days)
+#   DIR/ca.pem, ca.key           the test CA (ECDSA P-256, 60 days: no "expires soon" warning)
 #   DIR/server.pem, server.key   a server certificate for 127.0.0.1, ::1 and
 #                                localhost, signed by the CA (ECDSA P-256)
 #   DIR/second.pem, second.key   another one, serial and subject different
@@ -21,7 +21,7 @@ key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"
 san="subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost"
 
 key ca.key
-openssl req -x509 -new -key ca.key -sha256 -days 2 -subj "/CN=imgate test CA" \
+openssl req -x509 -new -key ca.key -sha256 -days 60 -subj "/CN=imgate test CA" \
 	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
 	-out ca.pem 2>/dev/null
 
@@ -35,8 +35,8 @@ sign() { # sign NAME CN DAYS-OPTION...
 		-extfile "$name.ext" "$@" -out "$name.pem" 2>/dev/null
 	rm -f "$name.csr" "$name.ext"
 }
-sign server imgate-test -days 2
-sign second imgate-test-2 -days 2
+sign server imgate-test -days 60
+sign second imgate-test-2 -days 60
 # Expired: 'openssl x509' of OpenSSL 3.0 cannot backdate, 'openssl ca' can.
 mkdir -p cadb
 : > cadb/index.txt

@@ -384,7 +384,7 @@ public:
 		{
 			if (k.reloadable) CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + " is reloadable but does not land in Settings::session", k.inSession);
 			Settings s = Settings::defaults();
-			Settings changed = loadText(std::string(k.name) + " = " + otherValue(k, k.text(s)) + "\n");
+			Settings changed = loadText(companions(k) + k.name + " = " + otherValue(k, k.text(s)) + "\n");
 			std::vector<std::string> fields = differences(s.session, changed.session);
 			if (k.name == std::string("session.heartbeatInterval")) fields.erase(std::remove(fields.begin(), fields.end(), "heartbeatTimeout"), fields.end()); // derived
 			if (!k.inSession)
@@ -406,7 +406,7 @@ public:
 		for (const auto& k: Settings::schema())
 		{
 			std::string value = otherValue(k, k.text(running));
-			Settings next = loadText(std::string(k.name) + " = " + value + "\n");
+			Settings next = loadText(companions(k) + k.name + " = " + value + "\n");
 			std::map<std::string, std::string> refused;
 			const Settings merged = running.reloaded(next, refused);
 			CPPUNIT_ASSERT(refused.empty());
@@ -452,12 +452,12 @@ public:
 			Server server(serverSettings({}));
 			const SessionConfig before = server.sessions().config();
 			const std::string value = otherValue(k, k.text(serverSettings({})));
-			server.reload(serverSettings({{k.name, value}}), _path);
+			server.reload(serverSettings(withCompanions(k, value)), _path);
 			CPPUNIT_ASSERT_MESSAGE(k.name, differences(before, server.sessions().config()).empty());
 			CPPUNIT_ASSERT_MESSAGE(log.text(), log.has("SIGHUP: needs a restart, still running with the old value: " + std::string(k.name) + " "));
 			CPPUNIT_ASSERT_MESSAGE(log.text(), !log.has("SIGHUP: applied"));
 			// Reported again at the next reload: the running value stayed.
-			server.reload(serverSettings({{k.name, value}}), _path);
+			server.reload(serverSettings(withCompanions(k, value)), _path);
 			CPPUNIT_ASSERT_EQUAL_MESSAGE(log.text(), std::size_t(2), log.count("SIGHUP: needs a restart, still running with the old value: " + std::string(k.name) + " "));
 		}
 	}
@@ -549,6 +549,25 @@ private:
 		std::string text;
 		for (const auto& kv: keys) text += kv.first + " = " + kv.second + "\n";
 		return loadText(text);
+	}
+
+	static std::string companions(const SettingKey& k)
+		/// The lines a changed k needs beside it to load (a TLS port needs a
+		/// certificate and key; they are not read unless the server starts).
+	{
+		if (k.name != std::string("tls.port")) return "";
+		return "tls.certificateFile = /nonexistent/cert.pem\ntls.privateKeyFile = /nonexistent/key.pem\n";
+	}
+
+	static std::map<std::string, std::string> withCompanions(const SettingKey& k, const std::string& value)
+	{
+		std::map<std::string, std::string> keys = {{k.name, value}};
+		if (k.name == std::string("tls.port"))
+		{
+			keys["tls.certificateFile"] = "/nonexistent/cert.pem";
+			keys["tls.privateKeyFile"] = "/nonexistent/key.pem";
+		}
+		return keys;
 	}
 
 	static std::string otherValue(const SettingKey& k, const std::string& current)

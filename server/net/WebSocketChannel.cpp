@@ -1,0 +1,333 @@
+//
+// WebSocketChannel.cpp
+//
+// Layer: net
+//
+
+#include "server/net/WebSocketChannel.h"
+#include "Poco/Bugcheck.h"
+#include "Poco/Exception.h"
+#include <wslay/wslay.h>
+#include <cstring>
+
+namespace imgate {
+namespace net {
+
+class WebSocketChannel::Engine
+	/// The thread's wslay event context and what the call under way reads
+	/// from and writes to.
+{
+public:
+	static Engine& current()
+	{
+		thread_local Engine engine;
+		return engine;
+	}
+
+	~Engine()
+	{
+		retire();
+	}
+
+	wslay_event_context_ptr begin(const WebSocketOptions& options, const unsigned char* pIn, std::size_t inLength, ByteSink& out, Handler* pHandler)
+	{
+		if (!_pContext)
+		{
+			static const wslay_event_callbacks callbacks = {recvCallback, sendCallback, nullptr, nullptr, nullptr, nullptr, onMessageCallback};
+			if (wslay_event_context_server_init(&_pContext, &callbacks, this) != 0)
+			{
+				_pContext = nullptr;
+				throw Poco::OutOfMemoryException("wslay_event_context_server_init");
+			}
+		}
+		wslay_event_config_set_max_recv_msg_length(_pContext, options.maxMessageSize);
+		_pIn = pIn;
+		_inLength = inLength;
+		_pOut = &out;
+		_pHandler = pHandler;
+		_closeCode = 0;
+		return _pContext;
+	}
+
+	Poco::UInt16 end()
+		/// Sends what wslay queued (pongs, a close) and returns the code of
+		/// a close frame that went out (0 if none). A context that sent or
+		/// received a close is not used again.
+	{
+		wslay_event_send(_pContext);
+		Poco::UInt16 sent = 0;
+		if (wslay_event_get_close_sent(_pContext) || wslay_event_get_close_received(_pContext) || !wslay_event_get_read_enabled(_pContext))
+		{
+			sent = wslay_event_get_status_code_sent(_pContext);
+			if (sent == WSLAY_CODE_NO_STATUS_RCVD || sent == 0) sent = _closeCode ? _closeCode : static_cast<Poco::UInt16>(NORMAL);
+			retire();
+		}
+		_pIn = nullptr;
+		_pOut = nullptr;
+		_pHandler = nullptr;
+		return sent;
+	}
+
+	void closeWith(Poco::UInt16 code, const char* reason)
+	{
+		_closeCode = code;
+		wslay_event_queue_close(_pContext, code, reinterpret_cast<const uint8_t*>(reason), std::strlen(reason));
+		wslay_event_shutdown_read(_pContext);
+	}
+
+private:
+	void retire()
+	{
+		if (_pContext) wslay_event_context_free(_pContext);
+		_pContext = nullptr;
+	}
+
+	static ssize_t recvCallback(wslay_event_context_ptr pContext, uint8_t* pBuffer, std::size_t length, int, void* pUser)
+	{
+		Engine& e = *static_cast<Engine*>(pUser);
+		if (e._inLength == 0)
+		{
+			wslay_event_set_error(pContext, WSLAY_ERR_WOULDBLOCK);
+			return -1;
+		}
+		const std::size_t n = length < e._inLength ? length : e._inLength;
+		std::memcpy(pBuffer, e._pIn, n);
+		e._pIn += n;
+		e._inLength -= n;
+		return static_cast<ssize_t>(n);
+	}
+
+	static ssize_t sendCallback(wslay_event_context_ptr, const uint8_t* pData, std::size_t length, int, void* pUser)
+	{
+		Engine& e = *static_cast<Engine*>(pUser);
+		e._pOut->write(reinterpret_cast<const char*>(pData), length);
+		return static_cast<ssize_t>(length);
+	}
+
+	static void onMessageCallback(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* pArg, void* pUser)
+	{
+		Engine& e = *static_cast<Engine*>(pUser);
+		if (!e._pHandler || e._closeCode) return;
+		if (pArg->opcode == WSLAY_TEXT_FRAME)
+		{
+			e.closeWith(UNSUPPORTED_DATA, "text messages are not accepted: send each frame as one binary message");
+		}
+		else if (pArg->opcode == WSLAY_BINARY_FRAME)
+		{
+			if (e._pHandler->stopped()) return;
+			const Poco::UInt16 code = e._pHandler->onMessage(reinterpret_cast<const char*>(pArg->msg), pArg->msg_length);
+			if (code) e.closeWith(code, code == PROTOCOL_ERROR ? "a binary message must hold exactly one whole frame" : "");
+		}
+		// Pings are answered and closes echoed by wslay itself.
+	}
+
+	wslay_event_context_ptr _pContext = nullptr;
+	const unsigned char* _pIn = nullptr;
+	std::size_t _inLength = 0;
+	ByteSink* _pOut = nullptr;
+	Handler* _pHandler = nullptr;
+	Poco::UInt16 _closeCode = 0;
+};
+
+
+WebSocketChannel::WebSocketChannel(const WebSocketOptions& options):
+	_options(options)
+{
+}
+
+
+WebSocketChannel::~WebSocketChannel()
+{
+}
+
+
+void WebSocketChannel::receive(const char* data, std::size_t length, ByteSink& out, Handler& handler)
+{
+	if (_state == HANDSHAKE) receiveHead(data, length, out, handler);
+	else if (_state == OPEN) receiveMessages(data, length, out, handler);
+}
+
+
+void WebSocketChannel::receiveHead(const char* data, std::size_t length, ByteSink& out, Handler& handler)
+{
+	if (!_pInput) _pInput.reset(new std::string);
+	_pInput->append(data, length);
+	while (_state == HANDSHAKE && !handler.stopped())
+	{
+		const std::string::size_type end = _pInput->find("\r\n\r\n");
+		if (end == std::string::npos)
+		{
+			if (_pInput->size() > WebSocketHandshake::MAX_HEAD_SIZE)
+			{
+				WebSocketHandshake::Answer answer;
+				answer.status = 431;
+				answer.reason = "request head over 8192 bytes";
+				answer.response = WebSocketHandshake::refusal(431, answer.reason);
+				handler.onRequest(answer);
+				out.write(answer.response.data(), answer.response.size());
+				_state = FINISHED;
+				_pInput.reset();
+			}
+			return;
+		}
+		if (end + 4 > WebSocketHandshake::MAX_HEAD_SIZE)
+		{
+			_pInput->resize(WebSocketHandshake::MAX_HEAD_SIZE + 1);
+			continue;
+		}
+		const WebSocketHandshake::Answer answer = WebSocketHandshake::answer(_pInput->substr(0, end + 4), _options);
+		_pInput->erase(0, end + 4);
+		handler.onRequest(answer);
+		out.write(answer.response.data(), answer.response.size());
+		if (answer.outcome == WebSocketHandshake::UPGRADE) _state = OPEN;
+		else if (answer.outcome == WebSocketHandshake::REFUSED) _state = FINISHED;
+	}
+	if (_state == FINISHED || _pInput->empty())
+	{
+		_pInput.reset();
+		return;
+	}
+	// Frames that came with the upgrade request.
+	std::unique_ptr<std::string> pRest(std::move(_pInput));
+	receiveMessages(pRest->data(), pRest->size(), out, handler);
+}
+
+
+void WebSocketChannel::receiveMessages(const char* data, std::size_t length, ByteSink& out, Handler& handler)
+{
+	std::unique_ptr<std::string> pBuffered;
+	if (_pInput)
+	{
+		_pInput->append(data, length);
+		pBuffered = std::move(_pInput);
+		data = pBuffered->data();
+		length = pBuffered->size();
+	}
+	const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
+	Poco::UInt16 error = 0;
+	const std::size_t complete = completeMessages(p, length, _options.maxMessageSize, error);
+	if (complete > 0 || error)
+	{
+		Engine& engine = Engine::current();
+		wslay_event_context_ptr pContext = engine.begin(_options, p, complete, out, &handler);
+		if (complete > 0) wslay_event_recv(pContext);
+		if (error && !handler.stopped()) engine.closeWith(error, error == MESSAGE_TOO_BIG ? "message too big" : "protocol error");
+		const Poco::UInt16 sent = engine.end();
+		if (sent)
+		{
+			_closeCode = sent;
+			_state = FINISHED;
+			return;
+		}
+	}
+	if (complete < length)
+	{
+		// Bounded: completeMessages() refuses a message over the limit, and
+		// control frames between fragments may add at most this much more.
+		if (length - complete > _options.maxMessageSize + 64 * 1024)
+		{
+			close(MESSAGE_TOO_BIG, "message too big", out);
+			return;
+		}
+		if (pBuffered)
+		{
+			pBuffered->erase(0, complete);
+			_pInput = std::move(pBuffered);
+		}
+		else _pInput.reset(new std::string(data + complete, length - complete));
+	}
+}
+
+
+std::size_t WebSocketChannel::completeMessages(const unsigned char* p, std::size_t n, std::size_t maxMessage, Poco::UInt16& error)
+{
+	std::size_t pos = 0;
+	std::size_t boundary = 0;
+	bool inMessage = false;
+	Poco::UInt64 messageSize = 0;
+	while (n - pos >= 2)
+	{
+		const bool fin = (p[pos] & 0x80) != 0;
+		const bool control = (p[pos] & 0x08) != 0;
+		Poco::UInt64 payload = p[pos + 1] & 0x7f;
+		std::size_t head = 2;
+		if (payload == 126)
+		{
+			if (n - pos < 4) break;
+			payload = (static_cast<Poco::UInt64>(p[pos + 2]) << 8) | p[pos + 3];
+			head = 4;
+		}
+		else if (payload == 127)
+		{
+			if (n - pos < 10) break;
+			payload = 0;
+			for (int i = 2; i < 10; ++i) payload = (payload << 8) | p[pos + i];
+			head = 10;
+		}
+		if (p[pos + 1] & 0x80) head += 4;
+		if (control)
+		{
+			if (payload > 125 || !fin)
+			{
+				error = PROTOCOL_ERROR;
+				break;
+			}
+		}
+		else if (messageSize + payload > maxMessage)
+		{
+			error = MESSAGE_TOO_BIG;
+			break;
+		}
+		if (n - pos - head < payload || n - pos < head) break;
+		pos += head + static_cast<std::size_t>(payload);
+		if (!control)
+		{
+			messageSize += payload;
+			inMessage = !fin;
+			if (fin) messageSize = 0;
+		}
+		if (!inMessage) boundary = pos;
+	}
+	return boundary;
+}
+
+
+std::size_t WebSocketChannel::send(const char* data, std::size_t length, ByteSink& out, FrameLength frameLength)
+{
+	if (_state != OPEN) return length;
+	Engine& engine = Engine::current();
+	wslay_event_context_ptr pContext = engine.begin(_options, nullptr, 0, out, nullptr);
+	std::size_t used = 0;
+	while (used < length)
+	{
+		const std::size_t n = frameLength(data + used, length - used);
+		if (n == 0) break;
+		wslay_event_msg message = {WSLAY_BINARY_FRAME, reinterpret_cast<const uint8_t*>(data + used), n};
+		if (wslay_event_queue_msg(pContext, &message) != 0) break;
+		used += n;
+	}
+	const Poco::UInt16 sent = engine.end();
+	if (sent)
+	{
+		_closeCode = sent;
+		_state = FINISHED;
+	}
+	return used;
+}
+
+
+void WebSocketChannel::close(Poco::UInt16 code, const std::string& reason, ByteSink& out)
+{
+	if (_state == OPEN)
+	{
+		Engine& engine = Engine::current();
+		wslay_event_context_ptr pContext = engine.begin(_options, nullptr, 0, out, nullptr);
+		wslay_event_queue_close(pContext, code, reinterpret_cast<const uint8_t*>(reason.data()), reason.size());
+		engine.end();
+		_closeCode = code;
+	}
+	_state = FINISHED;
+	_pInput.reset();
+}
+
+} } // namespace imgate::net
