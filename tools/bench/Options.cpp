@@ -6,7 +6,9 @@
 
 #include "tools/bench/Options.h"
 #include "Poco/NumberParser.h"
+#include "Poco/String.h"
 #include "Poco/StringTokenizer.h"
+#include "Poco/URI.h"
 #include <cstdlib>
 #include <iostream>
 
@@ -23,6 +25,12 @@ void Options::usage(const char* error)
 		"                               leaves the window when the peer receives it\n"
 		"  --host H --port P            server (127.0.0.1:7700)\n"
 		"  --sources A,B,...            local addresses, round robin (127.0.0.1)\n"
+		"  --tls                        TLS to --host/--port (the server's TLS listener)\n"
+		"  --ws URL                     WebSocket: ws://HOST:PORT/PATH, or wss://... over TLS; HOST\n"
+		"                               an IPv4 address; subprotocol imgate.v1 (mqtt for --protocol mqtt)\n"
+		"  --ca FILE                    with --tls or wss://: verify the server's certificate against\n"
+		"                               the CAs in FILE (PEM); without, it is not verified (the\n"
+		"                               handshake still costs the server the same)\n"
 		"  --threads N                  load-generator threads (1)\n"
 		"  --jwt-secret FILE            mint HS256 tokens (sub = uid); default anonymous login\n"
 		"  --uid-prefix TEXT            uids are TEXT-<n> (bench)\n"
@@ -74,7 +82,14 @@ Options Options::parse(int argc, char** argv)
 		}
 		else if (a == "--qos") o.qos = number(0, 1);
 		else if (a == "--host") o.host = value();
-		else if (a == "--port") o.port = number(1, 65535);
+		else if (a == "--port")
+		{
+			o.port = number(1, 65535);
+			o.portGiven = true;
+		}
+		else if (a == "--tls") o.tls = true;
+		else if (a == "--ca") o.ca = value();
+		else if (a == "--ws") o.ws = value();
 		else if (a == "--sources")
 		{
 			Poco::StringTokenizer t(value(), ",", Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY);
@@ -122,6 +137,29 @@ Options Options::parse(int argc, char** argv)
 	}
 	if (o.qos != 1 && o.protocol != "mqtt") usage("--qos: only with --protocol mqtt (imgate acknowledges every MSG_SEND)");
 	if (o.qos != 1 && o.scenario != "msg" && o.scenario != "conn") usage("--qos 0: only with --scenario msg (a group send needs its PUBACK to leave the window)");
+	if (!o.ws.empty())
+	{
+		Poco::URI uri;
+		try
+		{
+			uri = Poco::URI(o.ws);
+		}
+		catch (Poco::Exception& exc)
+		{
+			usage(("--ws: " + exc.displayText()).c_str());
+		}
+		const std::string scheme = Poco::toLower(uri.getScheme());
+		if (scheme != "ws" && scheme != "wss") usage("--ws: expected a ws:// or wss:// URL");
+		if (o.tls) usage("--ws and --tls exclude each other (wss:// is WebSocket over TLS)");
+		o.wss = scheme == "wss";
+		const unsigned port = uri.getSpecifiedPort() ? uri.getSpecifiedPort() : (o.wss ? 443 : 80);
+		if (o.portGiven && port != o.port) usage("--ws: the URL's port and --port differ");
+		o.host = uri.getHost();
+		o.port = port;
+		o.wsPath = uri.getPathEtc().empty() ? "/" : uri.getPathEtc();
+	}
+	if (!o.ca.empty() && !o.secure()) usage("--ca: only with --tls or a wss:// URL");
+	if (o.scenario == "history" && (o.tls || !o.ws.empty())) usage("--scenario history: plain TCP only");
 	if (o.scenario == "group")
 	{
 		if (o.senders >= o.members) usage("--senders: must be fewer than --members (a message needs a member to receive it)");

@@ -20,7 +20,14 @@ struct Options
 	unsigned qos = 1;                 /// mqtt: PUBLISH and SUBSCRIBE QoS, 0 or 1.
 	std::string host = "127.0.0.1";
 	unsigned port = 7700;
+	bool portGiven = false;
 	std::vector<std::string> sources{"127.0.0.1"}; /// Local addresses, round robin.
+	// transport
+	bool tls = false;                 /// --tls: TLS to --host/--port.
+	std::string ca;                   /// --ca: verify the server's certificate against these CAs (PEM); else not verified.
+	std::string ws;                   /// --ws URL: WebSocket (ws:// or wss://); host, port and path from the URL.
+	std::string wsPath;               /// The URL's path (and query), "/" at least.
+	bool wss = false;                 /// The URL is wss://.
 	unsigned threads = 1;
 	// conn
 	unsigned sessions = 1000;
@@ -55,6 +62,11 @@ struct Options
 	unsigned connectTimeout = 60;     /// Seconds for every session to log in.
 	bool json = false;
 	bool quiet = false;               /// No progress lines.
+
+	bool secure() const { return tls || wss; }
+		/// TLS under the protocol (--tls, or a wss:// URL).
+
+	const char* transport() const { return tls ? "tls" : wss ? "wss" : ws.empty() ? "tcp" : "ws"; }
 
 	static Options parse(int argc, char** argv);
 		/// Exits with a usage message (status 2) on a bad command line.

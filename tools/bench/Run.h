@@ -12,6 +12,7 @@
 
 #include "tools/bench/Options.h"
 #include "server/protocol/FrameDecoder.h"
+#include "tools/imgate-cli/ClientTlsContext.h"
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -39,6 +40,13 @@ enum class Phase
 };
 
 
+struct SslFree
+{
+	void operator () (ssl_st* pSsl) const;
+		/// SSL_free (in Worker.cpp: only the worker includes OpenSSL).
+};
+
+
 struct BenchSession
 	/// One connection of the load generator.
 {
@@ -46,6 +54,8 @@ struct BenchSession
 	{
 		IDLE,
 		CONNECTING,
+		HANDSHAKING, /// TLS.
+		UPGRADING,   /// WebSocket: the upgrade request sent, the 101 awaited.
 		LOGGING_IN,
 		LOGGED_IN,
 		GONE        /// Refused, failed or closed.
@@ -63,6 +73,9 @@ struct BenchSession
 	std::string out;             /// Bytes not yet written.
 	std::unique_ptr<protocol::FrameDecoder> pDecoder; /// imgate
 	std::string in;              /// mqtt: a partial packet.
+	std::unique_ptr<ssl_st, SslFree> pSsl; /// --tls, wss: the session's TLS state.
+	std::string wsIn;            /// WebSocket: the upgrade answer so far, then a partial frame.
+	std::uint32_t maskKey = 0;   /// WebSocket: the masking key of this session's frames.
 	std::uint32_t seq = 0;       /// Frame seq.
 	std::uint64_t nextMessage = 1; /// Sequence number of the next payload.
 	std::uint32_t inflight = 0;  /// MSG_SENDs without MSG_SEND_ACK.
@@ -121,6 +134,8 @@ struct Run
 	std::atomic<std::int64_t> measureEndNs{0};
 	std::atomic<int> phase{static_cast<int>(Phase::CONNECT)};
 	std::int64_t startNs = 0;
+	std::unique_ptr<client::ClientTlsContext> pTls; /// --tls, wss.
+	std::string upgradeRequest;                     /// --ws: the HTTP upgrade, the same for every session.
 	std::uint64_t clientIdBase = 0;
 		/// client_msg_id = clientIdBase + payload sequence. The server keeps
 		/// (sender, client_msg_id) to drop resends, also across runs with

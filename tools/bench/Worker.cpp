@@ -6,7 +6,10 @@
 
 #include "tools/bench/Worker.h"
 #include "server/protocol/FrameEncoder.h"
+#include "tools/imgate-cli/WebSocketFramer.h"
 #include "imgate/v1/imgate.pb.h"
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -29,6 +32,7 @@ constexpr unsigned MAX_PENDING = 512;          /// Connects and logins in flight
 constexpr std::size_t READ_BUFFER = 64 * 1024;
 constexpr std::uint32_t MAX_BODY = 1024 * 1024;
 constexpr std::size_t PAYLOAD_HEADER = 24;     /// Sender index, sequence, send time: 8 bytes each.
+constexpr std::size_t MAX_UPGRADE_ANSWER = 8192;
 
 sockaddr_in ipv4(const std::string& address, unsigned port)
 {
@@ -55,11 +59,20 @@ std::uint64_t get64(const char* from)
 } // namespace
 
 
+void SslFree::operator () (ssl_st* pSsl) const
+{
+	SSL_free(pSsl);
+}
+
+
 Worker::Worker(Run& run, unsigned number, Counters& counters):
 	_run(run),
 	_counters(counters),
 	_epoll(epoll_create1(EPOLL_CLOEXEC)),
 	_server(ipv4(run.options.host, run.options.port)),
+	_random(0x9E3779B97F4A7C15ull ^ (static_cast<std::uint64_t>(nowNs()) + number)),
+	_tls(run.options.secure()),
+	_ws(!run.options.ws.empty()),
 	_mqtt(run.options.protocol == "mqtt"),
 	_group(run.options.scenario == "group"),
 	_fanIn(_group || run.options.scenario == "history"),
@@ -112,12 +125,18 @@ void Worker::operator () ()
 		for (unsigned i: _dirty) flush(_run.sessions[i]);
 		_dirty.clear();
 	}
-	for (unsigned i: _mine)
-	{
-		BenchSession& s = _run.sessions[i];
-		if (s.fd >= 0) ::close(s.fd);
-		s.fd = -1;
-	}
+	for (unsigned i: _mine) closeSession(_run.sessions[i]);
+}
+
+
+void Worker::closeSession(BenchSession& s)
+{
+	s.pSsl.reset();
+	if (s.fd >= 0) ::close(s.fd); // also leaves the epoll set
+	s.fd = -1;
+	s.out.clear();
+	s.wsIn.clear();
+	s.wsIn.shrink_to_fit();
 }
 
 
@@ -172,6 +191,11 @@ void Worker::onEvent(BenchSession& s, unsigned events)
 		onConnected(s);
 		return;
 	}
+	if (s.state == BenchSession::HANDSHAKING)
+	{
+		onHandshake(s);
+		return;
+	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) onReadable(s);
 	if (s.state != BenchSession::GONE && (events & EPOLLOUT)) flush(s);
 }
@@ -186,15 +210,81 @@ void Worker::onConnected(BenchSession& s)
 		fail(s, false);
 		return;
 	}
-	s.state = BenchSession::LOGGING_IN;
+	if (_tls)
+	{
+		try
+		{
+			s.pSsl.reset(_run.pTls->newSsl(_run.options.host));
+		}
+		catch (std::exception&)
+		{
+			fail(s, false);
+			return;
+		}
+		SSL_set_fd(s.pSsl.get(), s.fd);
+		s.state = BenchSession::HANDSHAKING;
+		onHandshake(s);
+		return;
+	}
+	onTransportReady(s);
+}
+
+
+void Worker::onHandshake(BenchSession& s)
+{
+	ERR_clear_error();
+	const int r = SSL_connect(s.pSsl.get());
+	if (r == 1)
+	{
+		onTransportReady(s);
+		return;
+	}
+	switch (SSL_get_error(s.pSsl.get(), r))
+	{
+	case SSL_ERROR_WANT_READ:
+		watch(s, false);
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		watch(s, true);
+		return;
+	default:
+		ERR_clear_error();
+		fail(s, false);
+	}
+}
+
+
+void Worker::onTransportReady(BenchSession& s)
+{
 	watch(s, false);
+	if (_ws)
+	{
+		s.state = BenchSession::UPGRADING;
+		_random ^= _random << 13;
+		_random ^= _random >> 7;
+		_random ^= _random << 17;
+		s.maskKey = static_cast<std::uint32_t>(_random >> 16);
+		append(s);
+		s.out += _run.upgradeRequest;
+		s.lastSendNs = nowNs();
+		return;
+	}
+	startLogin(s);
+}
+
+
+void Worker::startLogin(BenchSession& s)
+{
+	s.state = BenchSession::LOGGING_IN;
 	append(s);
+	const std::size_t start = s.out.size();
 	if (_mqtt)
 	{
 		// Logged in = CONNACK and then SUBACK for the session's own topic.
 		mqtt::appendConnect(s.out, s.uid, static_cast<std::uint16_t>(std::min(65535u, 3 * _run.options.heartbeat)));
 		const std::string topic = _group ? _run.groups[s.group].topic : "bench/" + s.uid;
 		mqtt::appendSubscribe(s.out, 1, topic, static_cast<std::uint8_t>(_run.options.qos));
+		seal(s, start);
 	}
 	else
 	{
@@ -203,6 +293,7 @@ void Worker::onConnected(BenchSession& s)
 		login.set_token(s.token);
 		login.set_device("imgate-bench");
 		FrameEncoder::append(s.out, Command::LOGIN, Status::OK, ++s.seq, login);
+		seal(s, start);
 	}
 	s.lastSendNs = nowNs();
 }
@@ -214,41 +305,159 @@ void Worker::onReadable(BenchSession& s)
 	std::vector<std::uint64_t> deliveredIds;
 	for (int round = 0; round < 4 && s.state != BenchSession::GONE; ++round)
 	{
-		const ssize_t n = ::recv(s.fd, buffer.data(), buffer.size(), 0);
+		const ssize_t n = readBytes(s, buffer.data(), buffer.size());
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
 		{
 			fail(s, s.state == BenchSession::LOGGED_IN);
 			return;
 		}
 		if (n < 0) break;
-		if (_mqtt)
-		{
-			onMqttInput(s, buffer.data(), static_cast<std::size_t>(n));
-			if (static_cast<std::size_t>(n) < buffer.size()) break;
-			continue;
-		}
-		protocol::FrameDecoder::Result r = s.pDecoder->feed(buffer.data(), static_cast<std::size_t>(n));
-		while (r == protocol::FrameDecoder::FRAME)
-		{
-			onFrame(s, s.pDecoder->frame(), deliveredIds);
-			if (s.state == BenchSession::GONE) return;
-			r = s.pDecoder->next();
-		}
-		if (r != protocol::FrameDecoder::NEED_MORE)
-		{
-			fail(s, true);
-			return;
-		}
-		if (static_cast<std::size_t>(n) < buffer.size()) break;
+		onInput(s, buffer.data(), static_cast<std::size_t>(n), deliveredIds);
+		// TLS hands out one record (16 KiB at most) per read: read on.
+		if (!_tls && static_cast<std::size_t>(n) < buffer.size()) break;
 	}
-	if (!deliveredIds.empty())
+	if (!deliveredIds.empty() && s.state != BenchSession::GONE)
 	{
 		// One MSG_DELIVER_ACK per read, for every delivery in it.
 		imgate::v1::MessageDeliverAck ack;
 		for (std::uint64_t id: deliveredIds) ack.add_msg_ids(id);
 		append(s);
+		const std::size_t start = s.out.size();
 		FrameEncoder::append(s.out, Command::MSG_DELIVER_ACK, Status::OK, ++s.seq, ack);
+		seal(s, start);
 	}
+}
+
+
+ssize_t Worker::readBytes(BenchSession& s, char* buffer, std::size_t size)
+{
+	if (!s.pSsl) return ::recv(s.fd, buffer, size, 0);
+	ERR_clear_error();
+	const int n = SSL_read(s.pSsl.get(), buffer, static_cast<int>(size));
+	if (n > 0) return n;
+	switch (SSL_get_error(s.pSsl.get(), n))
+	{
+	case SSL_ERROR_WANT_READ:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE: // a TLS 1.3 key update's answer is waiting
+		watch(s, true);
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		ERR_clear_error();
+		errno = ECONNRESET;
+		return -1;
+	}
+}
+
+
+void Worker::onInput(BenchSession& s, const char* data, std::size_t size, std::vector<std::uint64_t>& deliveredIds)
+{
+	if (s.state == BenchSession::UPGRADING) onUpgradeAnswer(s, data, size, deliveredIds);
+	else if (_ws) onWebSocketInput(s, data, size, deliveredIds);
+	else onProtocolInput(s, data, size, deliveredIds);
+}
+
+
+void Worker::onUpgradeAnswer(BenchSession& s, const char* data, std::size_t size, std::vector<std::uint64_t>& deliveredIds)
+{
+	s.wsIn.append(data, size);
+	const std::string::size_type end = s.wsIn.find("\r\n\r\n");
+	if (end == std::string::npos)
+	{
+		if (s.wsIn.size() > MAX_UPGRADE_ANSWER) fail(s, false);
+		return;
+	}
+	// Only "101" counts; the tests check the rest of the answer (ImgateClient).
+	if (s.wsIn.compare(0, 13, "HTTP/1.1 101 ") != 0)
+	{
+		refused(s);
+		return;
+	}
+	std::string rest = s.wsIn.substr(end + 4);
+	s.wsIn.clear();
+	startLogin(s);
+	if (!rest.empty()) onWebSocketInput(s, rest.data(), rest.size(), deliveredIds);
+}
+
+
+void Worker::onWebSocketInput(BenchSession& s, const char* data, std::size_t size, std::vector<std::uint64_t>& deliveredIds)
+{
+	// As onMqttInput: parse in place while frames are whole; keep only a
+	// trailing partial one.
+	const bool buffered = !s.wsIn.empty();
+	if (buffered)
+	{
+		s.wsIn.append(data, size);
+		data = s.wsIn.data();
+		size = s.wsIn.size();
+	}
+	std::size_t at = 0;
+	while (s.state != BenchSession::GONE)
+	{
+		client::WebSocketFramer::Frame frame;
+		const long used = client::WebSocketFramer::parse(data + at, size - at, frame, MAX_BODY + 64);
+		if (used == 0) break;
+		if (used < 0 || frame.masked)
+		{
+			fail(s, s.state == BenchSession::LOGGED_IN);
+			return;
+		}
+		at += static_cast<std::size_t>(used);
+		switch (frame.opcode)
+		{
+		case client::WebSocketFramer::BINARY:
+		case client::WebSocketFramer::CONTINUATION:
+			onProtocolInput(s, frame.payload, frame.length, deliveredIds);
+			break;
+		case client::WebSocketFramer::PING:
+			{
+				append(s);
+				const std::size_t start = s.out.size();
+				s.out.append(frame.payload, frame.length);
+				seal(s, start, client::WebSocketFramer::PONG);
+			}
+			break;
+		case client::WebSocketFramer::PONG:
+			break;
+		default: // CLOSE, TEXT
+			fail(s, s.state == BenchSession::LOGGED_IN);
+			return;
+		}
+	}
+	if (s.state == BenchSession::GONE) return;
+	if (buffered) s.wsIn.erase(0, at);
+	else s.wsIn.assign(data + at, size - at);
+}
+
+
+void Worker::onProtocolInput(BenchSession& s, const char* data, std::size_t size, std::vector<std::uint64_t>& deliveredIds)
+{
+	if (_mqtt)
+	{
+		onMqttInput(s, data, size);
+		return;
+	}
+	protocol::FrameDecoder::Result r = s.pDecoder->feed(data, size);
+	while (r == protocol::FrameDecoder::FRAME)
+	{
+		onFrame(s, s.pDecoder->frame(), deliveredIds);
+		if (s.state == BenchSession::GONE) return;
+		r = s.pDecoder->next();
+	}
+	if (r != protocol::FrameDecoder::NEED_MORE) fail(s, true);
+}
+
+
+void Worker::seal(BenchSession& s, std::size_t start, unsigned opcode)
+{
+	if (!_ws) return;
+	_sealScratch.assign(s.out, start, std::string::npos);
+	s.out.resize(start);
+	client::WebSocketFramer::appendMasked(s.out, opcode, _sealScratch.data(), _sealScratch.size(), s.maskKey);
 }
 
 
@@ -320,6 +529,7 @@ void Worker::fillWindow(BenchSession& s)
 	}
 	_scratch.assign(o.payload, 'x');
 	put64(&_scratch[0], s.index);
+	std::size_t start = s.out.size();
 	while (s.inflight < o.window)
 	{
 		if (_rated)
@@ -351,6 +561,8 @@ void Worker::fillWindow(BenchSession& s)
 			m.set_payload(_scratch);
 			FrameEncoder::append(s.out, Command::MSG_SEND, Status::OK, ++s.seq, m);
 		}
+		seal(s, start);
+		start = s.out.size();
 		if (s.ackedOk.size() <= seq) s.ackedOk.resize(std::max<std::size_t>(seq + 1, s.ackedOk.size() * 2), false);
 		// QoS 0 has no acknowledgement: what was sent counts as accepted,
 		// and is lost if the peer never receives it.
@@ -376,8 +588,10 @@ void Worker::heartbeats(std::int64_t now)
 		BenchSession& s = _run.sessions[i];
 		if (s.state != BenchSession::LOGGED_IN || now - s.lastSendNs < interval) continue;
 		append(s);
+		const std::size_t start = s.out.size();
 		if (_mqtt) mqtt::appendPingreq(s.out);
 		else FrameEncoder::append(s.out, Command::HEARTBEAT, Status::OK, ++s.seq);
+		seal(s, start);
 		s.lastSendNs = now;
 	}
 }
@@ -385,13 +599,36 @@ void Worker::heartbeats(std::int64_t now)
 
 void Worker::flush(BenchSession& s)
 {
-	if (s.fd < 0 || s.out.empty() || s.state == BenchSession::CONNECTING) return;
-	const ssize_t n = ::send(s.fd, s.out.data(), s.out.size(), MSG_NOSIGNAL);
-	if (n < 0)
+	if (s.fd < 0 || s.out.empty() || s.state == BenchSession::CONNECTING || s.state == BenchSession::HANDSHAKING) return;
+	ssize_t n;
+	if (s.pSsl)
 	{
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) watch(s, true);
-		else fail(s, s.state == BenchSession::LOGGED_IN);
-		return;
+		ERR_clear_error();
+		const int w = SSL_write(s.pSsl.get(), s.out.data(), static_cast<int>(s.out.size()));
+		if (w <= 0)
+		{
+			const int error = SSL_get_error(s.pSsl.get(), w);
+			// Retried with the same bytes first (s.out only grows at its end).
+			if (error == SSL_ERROR_WANT_WRITE) watch(s, true);
+			else if (error == SSL_ERROR_WANT_READ) watch(s, false);
+			else
+			{
+				ERR_clear_error();
+				fail(s, s.state == BenchSession::LOGGED_IN);
+			}
+			return;
+		}
+		n = w;
+	}
+	else
+	{
+		n = ::send(s.fd, s.out.data(), s.out.size(), MSG_NOSIGNAL);
+		if (n < 0)
+		{
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) watch(s, true);
+			else fail(s, s.state == BenchSession::LOGGED_IN);
+			return;
+		}
 	}
 	s.out.erase(0, static_cast<std::size_t>(n));
 	watch(s, !s.out.empty());
@@ -401,16 +638,14 @@ void Worker::flush(BenchSession& s)
 void Worker::fail(BenchSession& s, bool afterLogin)
 {
 	if (s.state == BenchSession::GONE) return;
-	if (s.state == BenchSession::CONNECTING || s.state == BenchSession::LOGGING_IN)
+	if (s.state != BenchSession::LOGGED_IN && s.state != BenchSession::IDLE)
 	{
 		--_pending;
 		++_counters.connectFailed;
 	}
 	else if (afterLogin && _run.current() != Phase::STOP) ++_counters.disconnected;
 	s.state = BenchSession::GONE;
-	if (s.fd >= 0) ::close(s.fd); // also leaves the epoll set
-	s.fd = -1;
-	s.out.clear();
+	closeSession(s);
 }
 
 
@@ -476,7 +711,9 @@ void Worker::onMqttPacket(BenchSession& s, const mqtt::Packet& packet)
 			{
 				if (at + 2 > packet.length) return;
 				append(s);
+				const std::size_t start = s.out.size();
 				mqtt::appendPuback(s.out, mqtt::read16(packet.body + at));
+				seal(s, start);
 				at += 2;
 			}
 			if (at > packet.length) return;
@@ -494,9 +731,7 @@ void Worker::refused(BenchSession& s)
 	--_pending;
 	++_counters.loginRefused; // not a connect failure
 	s.state = BenchSession::GONE;
-	::close(s.fd);
-	s.fd = -1;
-	s.out.clear();
+	closeSession(s);
 }
 
 

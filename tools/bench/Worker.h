@@ -13,6 +13,7 @@
 #include "tools/bench/Run.h"
 #include "server/protocol/FrameDecoder.h"
 #include <netinet/in.h>
+#include <sys/types.h>
 #include <vector>
 
 namespace imgate {
@@ -35,7 +36,24 @@ private:
 	void open(BenchSession& s);
 	void onEvent(BenchSession& s, unsigned events);
 	void onConnected(BenchSession& s);
+	void onHandshake(BenchSession& s);
+		/// TLS: drives SSL_connect; on success, upgrade or login.
+	void onTransportReady(BenchSession& s);
+		/// TCP, TLS done: the WebSocket upgrade request, or the login.
+	void startLogin(BenchSession& s);
 	void onReadable(BenchSession& s);
+	ssize_t readBytes(BenchSession& s, char* buffer, std::size_t size);
+		/// recv() or SSL_read(): > 0 bytes, 0 end of stream, -1 with errno
+		/// EAGAIN (try later) or another error.
+	void onInput(BenchSession& s, const char* data, std::size_t size, std::vector<std::uint64_t>& deliveredIds);
+		/// Bytes after TLS: the upgrade answer, WebSocket frames, or the protocol.
+	void onUpgradeAnswer(BenchSession& s, const char* data, std::size_t size, std::vector<std::uint64_t>& deliveredIds);
+	void onWebSocketInput(BenchSession& s, const char* data, std::size_t size, std::vector<std::uint64_t>& deliveredIds);
+	void onProtocolInput(BenchSession& s, const char* data, std::size_t size, std::vector<std::uint64_t>& deliveredIds);
+	void seal(BenchSession& s, std::size_t start, unsigned opcode = 2);
+		/// WebSocket: turns what was appended to s.out from start on into
+		/// one masked binary message (opcode). Nothing on TCP and TLS.
+	void closeSession(BenchSession& s);
 	void onFrame(BenchSession& s, const protocol::Frame& frame, std::vector<std::uint64_t>& deliveredIds);
 	void onMqttInput(BenchSession& s, const char* data, std::size_t size);
 	void onMqttPacket(BenchSession& s, const mqtt::Packet& packet);
@@ -67,6 +85,10 @@ private:
 	std::vector<sockaddr_in> _sources;
 	std::int64_t _lastHeartbeatScan = 0;
 	std::string _scratch;
+	std::string _sealScratch;
+	std::uint64_t _random;             /// xorshift state: WebSocket masking keys.
+	const bool _tls;                   /// --tls or wss.
+	const bool _ws;                    /// --ws.
 	const bool _mqtt;
 	const bool _group;                 /// --scenario group
 	const bool _fanIn;                 /// group or history: receivers track senders by slot.

@@ -39,6 +39,7 @@
 #include "Poco/String.h"
 #include "Poco/Timestamp.h"
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -280,6 +281,33 @@ int main(int argc, char** argv)
 		ss << in.rdbuf();
 		secret = Poco::trimRight(ss.str());
 		if (!in || secret.size() < 32) Options::usage(("--jwt-secret: cannot read a secret of 32 bytes or more from " + o.jwtSecretFile).c_str());
+	}
+	std::signal(SIGPIPE, SIG_IGN); // OpenSSL writes to the sockets without MSG_NOSIGNAL
+	if (o.secure())
+	{
+		imgate::client::TlsOptions tls;
+		tls.caFile = o.ca;
+		try
+		{
+			run.pTls.reset(new imgate::client::ClientTlsContext(tls));
+		}
+		catch (Poco::Exception& exc)
+		{
+			Options::usage(("--ca: " + exc.displayText()).c_str());
+		}
+	}
+	if (!o.ws.empty())
+	{
+		// One key for every session: the server checks its form, not its
+		// freshness (a real client makes one per connection).
+		std::random_device device;
+		static const char BASE64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		std::string key;
+		for (int i = 0; i < 21; ++i) key += BASE64[device() % 64];
+		key += "A==";
+		run.upgradeRequest = "GET " + o.wsPath + " HTTP/1.1\r\nHost: " + o.host + ":" + std::to_string(o.port)
+			+ "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key
+			+ "\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: " + (o.protocol == "mqtt" ? "mqtt" : "imgate.v1") + "\r\n\r\n";
 	}
 	run.clientIdBase = static_cast<std::uint64_t>(Poco::Timestamp().epochTime()) << 32;
 	run.sessions.resize(total);
@@ -543,11 +571,11 @@ int main(int argc, char** argv)
 	const double sessionsPerSecond = connectSeconds > 0 ? static_cast<double>(t.loggedIn) / connectSeconds : 0;
 
 	std::ostringstream json;
-	json << "{\"scenario\":\"" << o.scenario << "\",\"protocol\":\"" << o.protocol << "\""
+	json << "{\"scenario\":\"" << o.scenario << "\",\"protocol\":\"" << o.protocol << "\",\"transport\":\"" << o.transport() << "\""
 		<< (o.protocol == "mqtt" ? ",\"qos\":" + std::to_string(o.qos) : std::string()) << ",\"threads\":" << o.threads << ",\"sessions\":" << total
 		<< ",\"logged_in\":" << t.loggedIn << ",\"failed\":" << failed << ",\"disconnected\":" << t.disconnected
 		<< ",\"connect_seconds\":" << fixed(connectSeconds, 3) << ",\"sessions_per_second\":" << fixed(sessionsPerSecond, 0);
-	std::cout << "imgate-bench " << o.scenario << ": " << t.loggedIn << "/" << total << " sessions logged in in "
+	std::cout << "imgate-bench " << o.scenario << " (" << o.protocol << " over " << o.transport() << "): " << t.loggedIn << "/" << total << " sessions logged in in "
 		<< fixed(connectSeconds, 2) << " s (" << fixed(sessionsPerSecond, 0) << " sessions/s), " << failed << " failed ("
 		<< t.connectFailed << " connect, " << t.loginRefused << " login refused), " << t.disconnected << " disconnected\n";
 	const std::uint64_t unanswered = t.sent - t.acceptedOk - t.refused;

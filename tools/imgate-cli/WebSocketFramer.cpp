@@ -91,43 +91,52 @@ void WebSocketFramer::feed(const char* data, std::size_t length)
 }
 
 
-WebSocketFramer::Result WebSocketFramer::next(Frame& frame)
+long WebSocketFramer::parse(const char* data, std::size_t size, Frame& frame, std::size_t maxPayload)
 {
-	const std::size_t available = _in.size() - _at;
-	if (available < 2) return NEED_MORE;
-	const unsigned char* p = reinterpret_cast<const unsigned char*>(_in.data() + _at);
+	if (size < 2) return 0;
+	const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
 	std::size_t header = 2;
 	std::uint64_t length = p[1] & 0x7F;
 	if (length == 126)
 	{
 		header += 2;
-		if (available < header) return NEED_MORE;
+		if (size < header) return 0;
 		length = (static_cast<std::uint64_t>(p[2]) << 8) | p[3];
 	}
 	else if (length == 127)
 	{
 		header += 8;
-		if (available < header) return NEED_MORE;
+		if (size < header) return 0;
 		length = 0;
 		for (int i = 0; i < 8; ++i) length = (length << 8) | p[2 + i];
 	}
+	if (length > maxPayload) return -1;
 	const bool masked = (p[1] & 0x80) != 0;
-	if (length > _maxPayload) return TOO_LARGE;
 	if (masked) header += 4;
-	if (available < header + length) return NEED_MORE;
+	if (size < header + length) return 0;
 	frame.fin = (p[0] & 0x80) != 0;
 	frame.rsv = (p[0] >> 4) & 0x7;
 	frame.opcode = p[0] & 0x0F;
 	frame.masked = masked;
-	char* payload = &_in[_at + header];
-	if (masked)
-	{
-		const unsigned char* key = p + header - 4;
-		for (std::size_t i = 0; i < length; ++i) payload[i] = static_cast<char>(payload[i] ^ key[i & 3]);
-	}
-	frame.payload = payload;
+	frame.payload = data + header;
 	frame.length = static_cast<std::size_t>(length);
-	_at += header + static_cast<std::size_t>(length);
+	return static_cast<long>(header + length);
+}
+
+
+WebSocketFramer::Result WebSocketFramer::next(Frame& frame)
+{
+	const long used = parse(_in.data() + _at, _in.size() - _at, frame, _maxPayload);
+	if (used == 0) return NEED_MORE;
+	if (used < 0) return TOO_LARGE;
+	if (frame.masked)
+	{
+		char* payload = &_in[_at + static_cast<std::size_t>(used) - frame.length];
+		const char* key = payload - 4;
+		for (std::size_t i = 0; i < frame.length; ++i) payload[i] = static_cast<char>(payload[i] ^ key[i & 3]);
+		frame.payload = payload;
+	}
+	_at += static_cast<std::size_t>(used);
 	return FRAME;
 }
 

@@ -62,6 +62,13 @@ public:
 	std::size_t buffered() const;
 		/// Input bytes not yet returned as frames.
 
+	static long parse(const char* data, std::size_t size, Frame& frame, std::size_t maxPayload);
+		/// Parses the first whole frame in data in place: returns its size
+		/// (frame filled in; payload points into data and is still masked if
+		/// masked is set), 0 if more input is needed, -1 if its payload is
+		/// above maxPayload. For readers that keep their own buffer
+		/// (imgate-bench).
+
 	static void append(std::string& out, unsigned opcode, const char* data, std::size_t length,
 		bool fin = true, bool mask = true, unsigned rsv = 0);
 		/// Appends one frame. With mask (what a client must do) the payload is
