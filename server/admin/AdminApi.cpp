@@ -52,6 +52,7 @@ Poco::JSON::Object summaryJson(const session::SessionSummary& s)
 	o.set("uid", s.uid);
 	o.set("peer", s.peer);
 	o.set("device", s.device);
+	o.set("transport", s.transport);
 	o.set("login_time", static_cast<Poco::UInt64>(s.loginTime));
 	o.set("in_flight", static_cast<Poco::UInt64>(s.inFlight));
 	o.set("loop", static_cast<Poco::UInt64>(s.loop));

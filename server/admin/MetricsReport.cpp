@@ -5,6 +5,7 @@
 //
 
 #include "server/admin/MetricsReport.h"
+#include "server/session/Transport.h"
 #include "server/metrics/Exposition.h"
 #include "server/metrics/LoopCounters.h"
 #include "server/protocol/Command.h"
@@ -37,6 +38,15 @@ template <class Field>
 Poco::UInt64 sum(net::LoopPool& loops, Field field)
 {
 	Poco::UInt64 n = 0;
+	for (std::size_t i = 0; i < loops.size(); ++i) n += field(loops.loop(i).counters()).value();
+	return n;
+}
+
+
+template <class Field>
+Poco::Int64 gaugeSum(net::LoopPool& loops, Field field)
+{
+	Poco::Int64 n = 0;
 	for (std::size_t i = 0; i < loops.size(); ++i) n += field(loops.loop(i).counters()).value();
 	return n;
 }
@@ -106,10 +116,27 @@ std::string MetricsReport::render(const AdminContext& context, const AdminListen
 	out.gauge("imgate_build_info", "Always 1; the version label says which imgated runs.");
 	out.sample(static_cast<Poco::Int64>(1), {{"version", context.version}});
 
-	out.gauge("imgate_sessions_online", "Logged-in sessions (uids online).");
-	out.sample(static_cast<Poco::Int64>(context.sessions.directory().size()));
-	out.gauge("imgate_connections_open", "Open client connections, logged in or not.");
-	out.sample(static_cast<Poco::Int64>(loops.connectionCount()));
+	out.gauge("imgate_sessions_online", "Logged-in sessions, by transport (tcp, tls, ws, wss).");
+	Poco::Int64 otherConnections = 0;
+	for (unsigned t = 0; t < LoopCounters::TRANSPORT_SLOTS; ++t)
+	{
+		out.sample(gaugeSum(loops, [t](LoopCounters& c) -> metrics::Gauge& { return c.loggedIn[t]; }),
+			{{"transport", session::transportName(static_cast<session::Transport>(t))}});
+		if (t > 0) otherConnections += gaugeSum(loops, [t](LoopCounters& c) -> metrics::Gauge& { return c.connections[t]; });
+	}
+	out.gauge("imgate_connections_open", "Open client connections, logged in or not, by transport (tcp, tls, ws, wss).");
+	for (unsigned t = 0; t < LoopCounters::TRANSPORT_SLOTS; ++t)
+	{
+		const Poco::Int64 open = t == 0 ? static_cast<Poco::Int64>(loops.connectionCount()) - otherConnections
+			: gaugeSum(loops, [t](LoopCounters& c) -> metrics::Gauge& { return c.connections[t]; });
+		out.sample(open < 0 ? 0 : open, {{"transport", session::transportName(static_cast<session::Transport>(t))}});
+	}
+	out.counter("imgate_transport_errors_total", "TLS handshakes or records that failed, WebSocket handshakes refused and WebSocket connections closed for a protocol error (1002, 1003, 1009), by transport.");
+	for (unsigned t = 1; t < LoopCounters::TRANSPORT_SLOTS; ++t)
+	{
+		out.sample(sum(loops, [t](LoopCounters& c) -> metrics::Counter& { return c.transportErrors[t]; }),
+			{{"transport", session::transportName(static_cast<session::Transport>(t))}});
+	}
 
 	out.counter("imgate_logins_total", "LOGIN requests answered, by result (ok, or the LOGIN_RESP status).");
 	for (protocol::Status status: STATUSES)

@@ -32,7 +32,8 @@ struct alignas(64) LoopCounters
 	enum
 	{
 		STATUS_SLOTS = 64, /// Status codes 0..63 (protocol v1 uses 0..50); higher ones count in the last.
-		KICK_SLOTS = 5     /// Kick reasons 1..4; 0 for any other.
+		KICK_SLOTS = 5,    /// Kick reasons 1..4; 0 for any other.
+		TRANSPORT_SLOTS = 4 /// session::Transport: tcp, tls, ws, wss.
 	};
 
 	static std::size_t statusSlot(unsigned status)
@@ -64,6 +65,9 @@ struct alignas(64) LoopCounters
 	Counter transientMessages;        /// Transient MSG_DELIVERs handed to sessions.
 	Counter kicks[KICK_SLOTS];        /// KICKs sent, by reason.
 	Gauge deliveriesInFlight;         /// Sent, not yet acknowledged, in open sessions.
+	Gauge connections[TRANSPORT_SLOTS]; /// Open connections by transport (tcp: not kept; the loop's count less the others).
+	Gauge loggedIn[TRANSPORT_SLOTS];  /// Logged-in sessions by transport.
+	Counter transportErrors[TRANSPORT_SLOTS]; /// TLS handshakes or records that failed, WebSocket handshakes refused and WebSocket protocol errors, by transport.
 };
 
 } } // namespace imgate::metrics

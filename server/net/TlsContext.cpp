@@ -155,6 +155,12 @@ std::shared_ptr<TlsContext> TlsContext::load(const Files& files, std::vector<std
 		FilePtr pFile(std::fopen(files.privateKeyFile.c_str(), "r"));
 		EVP_PKEY* pKey = pFile ? PEM_read_PrivateKey(pFile.get(), nullptr, nullptr, const_cast<char*>("")) : nullptr;
 		if (!pKey) throw TlsConfigException("tls.privateKeyFile " + files.privateKeyFile + ": not an unencrypted PEM private key (" + openSslError() + ")");
+		if (X509_check_private_key(SSL_CTX_get0_certificate(pCtx), pKey) != 1)
+		{
+			EVP_PKEY_free(pKey);
+			ERR_clear_error();
+			throw TlsConfigException("tls.privateKeyFile " + files.privateKeyFile + ": the key does not match the certificate in " + files.certificateFile);
+		}
 		const int used = SSL_CTX_use_PrivateKey(pCtx, pKey);
 		EVP_PKEY_free(pKey);
 		if (used != 1) throw TlsConfigException("tls.privateKeyFile " + files.privateKeyFile + ": " + openSslError());

@@ -351,6 +351,7 @@ void Session::completeLogin(const protocol::Frame& frame, const imgate::v1::Logi
 	_loginAt = static_cast<Poco::UInt32>(nowMs() / 1000);
 	_toldInterval = static_cast<Poco::UInt16>(config.heartbeatInterval);
 	_state = LOGGED_IN;
+	loop().counters().loggedIn[static_cast<unsigned>(transport())].add(1);
 	_since = loop().tick();
 	_manager.logger().information("login uid=%s peer=%s device=%s session=%Lx", _uid, _peer.toString(), protocol::quoted(request.device()), id());
 	loop().counters().logins[0].add();
@@ -743,6 +744,7 @@ void Session::onWriteProgress()
 
 void Session::onClose()
 {
+	if (_state == LOGGED_IN) loop().counters().loggedIn[static_cast<unsigned>(transport())].add(-1);
 	if (!_manager.filters().empty())
 	{
 		SessionInfo info;

@@ -36,6 +36,7 @@ SessionSummary summarize(const Session& s, std::size_t loop)
 	summary.uid = s.uid();
 	summary.peer = s.peer().toString();
 	summary.device = s.device();
+	summary.transport = transportName(s.transport());
 	summary.loginTime = s.loginTime();
 	summary.inFlight = s.inFlight();
 	summary.loop = loop;

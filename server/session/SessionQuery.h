@@ -24,6 +24,7 @@ struct SessionSummary
 	std::string uid;
 	std::string peer;         /// "address:port" as taken at accept.
 	std::string device;
+	std::string transport;    /// "tcp", "tls", "ws" or "wss".
 	Poco::UInt32 loginTime = 0; /// Unix seconds.
 	std::size_t inFlight = 0; /// Deliveries sent, not yet acknowledged.
 	std::size_t loop = 0;     /// The event loop that runs it.

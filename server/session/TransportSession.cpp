@@ -91,8 +91,9 @@ public:
 
 	void onRequest(const net::WebSocketHandshake::Answer& answer) override
 	{
-		if (answer.outcome == net::WebSocketHandshake::REFUSED)
-			_session.logWarning("WebSocket handshake refused with " + std::to_string(answer.status) + ": " + protocol::quoted(answer.reason));
+		if (answer.outcome != net::WebSocketHandshake::REFUSED) return;
+		_session.countError();
+		_session.logWarning("WebSocket handshake refused with " + std::to_string(answer.status) + ": " + protocol::quoted(answer.reason));
 	}
 
 private:
@@ -107,11 +108,19 @@ TransportSession::TransportSession(net::EventLoop& loop, const Poco::Net::Stream
 	if (pTls) _pTls.reset(new net::TlsChannel(std::move(pTls)));
 	if (pWebSocket) _pWebSocket.reset(new net::WebSocketChannel(*pWebSocket));
 	setTransforming();
+	loop.counters().connections[static_cast<unsigned>(transport())].add(1);
 }
 
 
 TransportSession::~TransportSession()
 {
+	loop().counters().connections[static_cast<unsigned>(transport())].add(-1);
+}
+
+
+void TransportSession::countError()
+{
+	loop().counters().transportErrors[static_cast<unsigned>(transport())].add();
 }
 
 
@@ -135,6 +144,7 @@ void TransportSession::onData(const char* data, std::size_t length)
 	const net::TlsChannel::Result result = _pTls->receive(data, length, wire, reader);
 	if (result == net::TlsChannel::FAILED)
 	{
+		countError();
 		logWarning(std::string(established ? "TLS error: " : "TLS handshake failed: ") + protocol::quoted(_pTls->failure()));
 		closeAfterFlush(1); // the alert, if OpenSSL wrote one
 		return;
@@ -167,6 +177,13 @@ void TransportSession::onWebSocketFinished()
 {
 	// A refused handshake, a close frame from either side: what is owed
 	// goes out, then the connection closes.
+	const Poco::UInt16 code = _pWebSocket->closeCode();
+	if (code == net::WebSocketChannel::PROTOCOL_ERROR || code == net::WebSocketChannel::UNSUPPORTED_DATA || code == net::WebSocketChannel::MESSAGE_TOO_BIG)
+	{
+		countError();
+		logWarning("WebSocket closed with " + std::to_string(code) + (code == net::WebSocketChannel::UNSUPPORTED_DATA ? " (a text message)"
+			: code == net::WebSocketChannel::MESSAGE_TOO_BIG ? " (a message over protocol.maxBodySize)" : " (a protocol error)"));
+	}
 	if (!closing()) closeAfterLinger();
 }
 

@@ -55,6 +55,8 @@ private:
 	void receiveClear(const char* data, std::size_t length);
 		/// Bytes TLS decrypted (or, without TLS, read): to WebSocket or Session.
 	void onWebSocketFinished();
+	void countError();
+		/// A transport error (metrics: imgate_transport_errors_total).
 	Poco::UInt16 onMessage(const char* data, std::size_t length);
 		/// A complete binary WebSocket message: one whole frame for Session.
 

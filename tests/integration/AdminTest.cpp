@@ -201,7 +201,8 @@ public:
 		Scrape after = scrape(*server);
 		auto delta = [&](const std::string& series) { return after.value(series) - before.value(series); };
 		CPPUNIT_ASSERT_EQUAL(2.0, delta("imgate_logins_total{result=\"ok\"}"));
-		CPPUNIT_ASSERT_EQUAL(2.0, after.value("imgate_sessions_online{}"));
+		CPPUNIT_ASSERT_EQUAL(2.0, after.value("imgate_sessions_online{transport=\"tcp\"}"));
+		CPPUNIT_ASSERT_EQUAL(0.0, after.value("imgate_sessions_online{transport=\"ws\"}"));
 		CPPUNIT_ASSERT_EQUAL(2.0, delta("imgate_frames_received_total{command=\"LOGIN\"}"));
 		CPPUNIT_ASSERT_EQUAL(5.0, delta("imgate_frames_received_total{command=\"MSG_SEND\"}"));
 		CPPUNIT_ASSERT_EQUAL(1.0, delta("imgate_frames_received_total{command=\"MSG_DELIVER_ACK\"}"));

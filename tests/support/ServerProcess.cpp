@@ -129,15 +129,19 @@ void ServerProcess::start(Settings settings, const Settings& overrides)
 	rewriteConfig(Settings());
 	_pid = spawn({"--config=" + configPath()}, _logPath);
 
-	const std::string marker = "listening on ";
+	// "imgate.app: listening on ADDRESS:PORT with N event loops": the last
+	// line of the start, after the TLS and WebSocket listeners' own.
+	const std::string marker = ": listening on ";
 	std::string found;
 	bool up = waitUntil([&]()
 	{
 		std::string text = log();
 		std::size_t at = text.find(marker);
-		if (at != std::string::npos && text.find(" with ", at) != std::string::npos)
+		const std::size_t end = at == std::string::npos ? at : text.find('\n', at);
+		const std::size_t with = at == std::string::npos ? at : text.find(" with ", at);
+		if (at != std::string::npos && end != std::string::npos && with != std::string::npos && with < end)
 		{
-			found = text.substr(at + marker.size(), text.find(" with ", at) - at - marker.size());
+			found = text.substr(at + marker.size(), with - at - marker.size());
 			return true;
 		}
 		return waitExit(0) != -1;
@@ -149,14 +153,26 @@ void ServerProcess::start(Settings settings, const Settings& overrides)
 		throw Poco::RuntimeException("imgated did not start:\n" + text);
 	}
 	_port = static_cast<Poco::UInt16>(std::stoi(found.substr(found.rfind(':') + 1)));
-	const std::string adminMarker = "admin: serving http://";
 	const std::string started = log();
+	_tlsPort = portAfter(started, "TLS listening on ");
+	_webSocketPort = portAfter(started, "WebSocket listening on ");
+	const std::string adminMarker = "admin: serving http://";
 	std::size_t at = started.find(adminMarker);
 	if (at != std::string::npos)
 	{
 		std::string address = started.substr(at + adminMarker.size(), started.find('/', at + adminMarker.size()) - at - adminMarker.size());
 		_adminPort = static_cast<Poco::UInt16>(std::stoi(address.substr(address.rfind(':') + 1)));
 	}
+}
+
+
+Poco::UInt16 ServerProcess::portAfter(const std::string& log, const std::string& marker)
+{
+	const std::size_t at = log.find(marker);
+	if (at == std::string::npos) return 0;
+	const std::size_t end = log.find_first_of(" \n", at + marker.size());
+	const std::string address = log.substr(at + marker.size(), end - at - marker.size());
+	return static_cast<Poco::UInt16>(std::stoi(address.substr(address.rfind(':') + 1)));
 }
 
 

@@ -45,6 +45,10 @@ public:
 
 	Poco::UInt16 adminPort() const;
 
+	Poco::UInt16 tlsPort() const;
+	Poco::UInt16 webSocketPort() const;
+		/// The TLS and WebSocket listeners' ports (0: off), from the log.
+
 	std::string configPath() const;
 
 	std::string storePath() const;
@@ -84,6 +88,8 @@ public:
 
 private:
 	void start(Settings settings, const Settings& overrides);
+	static Poco::UInt16 portAfter(const std::string& log, const std::string& marker);
+		/// The port of the first "MARKER ADDRESS:PORT" in log, or 0.
 
 	std::string _dir;
 	std::string _logPath;
@@ -92,6 +98,8 @@ private:
 	bool _exited = false;
 	Poco::UInt16 _port = 0;
 	Poco::UInt16 _adminPort = 0;
+	Poco::UInt16 _tlsPort = 0;
+	Poco::UInt16 _webSocketPort = 0;
 	Settings _settings;
 };
 
@@ -105,6 +113,18 @@ inline Poco::UInt16 ServerProcess::port() const
 inline Poco::UInt16 ServerProcess::adminPort() const
 {
 	return _adminPort;
+}
+
+
+inline Poco::UInt16 ServerProcess::tlsPort() const
+{
+	return _tlsPort;
+}
+
+
+inline Poco::UInt16 ServerProcess::webSocketPort() const
+{
+	return _webSocketPort;
 }
 
 } } // namespace imgate::test
