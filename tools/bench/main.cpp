@@ -378,6 +378,8 @@ int main(int argc, char** argv)
 	}
 
 	const long rssBefore = o.serverPid ? ProcessStats::rssKiB(o.serverPid) : -1;
+	const double connectServerCpu0 = o.serverPid ? ProcessStats::cpuSeconds(o.serverPid) : 0;
+	const double connectSelfCpu0 = ProcessStats::selfCpuSeconds();
 	std::vector<Counters> counters(o.threads);
 	std::vector<std::unique_ptr<Worker>> workers;
 	try
@@ -416,6 +418,11 @@ int main(int argc, char** argv)
 		}
 	}
 	Totals connected = sum(counters, false);
+	// The set-up cost (TCP, TLS handshake, WebSocket upgrade, login) on
+	// each side: on a shared machine the rate is bounded by whichever side
+	// is slower, the CPU per session is not.
+	const double connectServerCpu = o.serverPid ? ProcessStats::cpuSeconds(o.serverPid) - connectServerCpu0 : 0;
+	const double connectSelfCpu = ProcessStats::selfCpuSeconds() - connectSelfCpu0;
 	const double connectSeconds = static_cast<double>((connected.lastLoginNs ? connected.lastLoginNs : nowNs()) - run.startNs) / 1e9;
 
 	long rssAfter = -1;
@@ -652,6 +659,19 @@ int main(int argc, char** argv)
 	else if (!msg)
 	{
 		std::cout << "  held " << o.hold << " s with heartbeats every " << o.heartbeat << " s\n";
+		if (t.loggedIn > 0)
+		{
+			const double selfUs = connectSelfCpu * 1e6 / static_cast<double>(t.loggedIn);
+			std::cout << "  set-up CPU per session: generator " << fixed(selfUs, 0) << " us";
+			json << ",\"generator_cpu_us_per_setup\":" << fixed(selfUs, 1);
+			if (o.serverPid)
+			{
+				const double serverUs = connectServerCpu * 1e6 / static_cast<double>(t.loggedIn);
+				std::cout << ", server " << fixed(serverUs, 0) << " us";
+				json << ",\"server_cpu_us_per_setup\":" << fixed(serverUs, 1);
+			}
+			std::cout << "\n";
+		}
 		if (rssBefore >= 0 && rssAfter >= 0)
 		{
 			const double perSession = t.loggedIn ? static_cast<double>(rssAfter - rssBefore) * 1024.0 / static_cast<double>(t.loggedIn) : 0;
