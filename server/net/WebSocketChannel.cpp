@@ -273,12 +273,12 @@ std::size_t WebSocketChannel::completeMessages(const unsigned char* p, std::size
 				break;
 			}
 		}
-		else if (messageSize + payload > maxMessage)
+		else if (payload > maxMessage || messageSize + payload > maxMessage)
 		{
 			error = MESSAGE_TOO_BIG;
 			break;
 		}
-		if (n - pos - head < payload || n - pos < head) break;
+		if (n - pos < head || n - pos - head < payload) break;
 		pos += head + static_cast<std::size_t>(payload);
 		if (!control)
 		{
