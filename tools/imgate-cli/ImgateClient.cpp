@@ -389,7 +389,18 @@ void ImgateClient::onWebSocketFrame(const WebSocketFramer::Frame& frame)
 		throw Poco::DataFormatException("the server sent a WebSocket text message");
 	case WebSocketFramer::PING:
 		++_pingsReceived;
-		if (!_closeSent) sendWebSocketFrame(WebSocketFramer::PONG, std::string(frame.payload, frame.length));
+		if (!_closeSent)
+		{
+			// A server that pings and goes away: the read side reports the
+			// end, not this write.
+			try
+			{
+				sendWebSocketFrame(WebSocketFramer::PONG, std::string(frame.payload, frame.length));
+			}
+			catch (Poco::Exception&)
+			{
+			}
+		}
 		return;
 	case WebSocketFramer::PONG:
 		++_pongsReceived;
