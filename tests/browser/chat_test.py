@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """chat_test.py: the chat page in real headless Chromium (issue 17).
 
-Starts its own imgated (websocket.demo = true, every port 0, anonymous
+Starts its own imgated (websocket.demo = true, a free port, anonymous
 logins, the admin API without a token on loopback), opens the page it serves
 in two Chromium browsers driven by chromedriver (Debian's chromium,
 chromium-driver and python3-selenium), logs in as alice and bob and checks,
@@ -33,6 +33,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,24 @@ def log(text):
     print(f"chat_test: {text}", flush=True)
 
 
+def free_port():
+    """A port free on 127.0.0.1 a moment ago: imgated's websocket.port 0
+    means "no WebSocket listener", so the test picks one."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_imgated(binary, workdir, settings):
+    """Imgated on a free port; again if another process took the port first."""
+    for attempt in range(1, 4):
+        try:
+            return Imgated(binary, workdir, dict({"websocket.port": str(free_port())}, **settings))
+        except RuntimeError as e:
+            if attempt == 3 or "in use" not in str(e):
+                raise
+
+
 class Imgated:
     """imgated on 127.0.0.1 with a generated properties file."""
 
@@ -75,7 +94,6 @@ class Imgated:
             "admin.port": "0",
             "admin.allowNoToken": "true",
             "store.path": os.path.join(workdir, "imgate.db"),
-            "websocket.port": "0",
             "websocket.demo": "true",
         }
         base.update(settings)
@@ -90,7 +108,7 @@ class Imgated:
         deadline = time.monotonic() + 15
         while True:
             text = self.log()
-            ws = re.search(r"WebSocket listening on 127\.0\.0\.1:(\d+) \((wss?), path ([^)]+)\)", text)
+            ws = re.search(r"WebSocket listening on 127\.0\.0\.1:(\d+) \((wss?), path ([^;)]+)", text)
             admin = re.search(r"admin: serving http://([^/]+)/", text)
             if ws and admin:
                 break
@@ -355,7 +373,7 @@ def main():
                         "tls.privateKeyFile": os.path.join(certs, "server.key")}, False, None),
         ]
         for tag, settings, with_group, screenshot in runs:
-            server = Imgated(args.imgated, os.path.join(workdir, tag.rstrip(":/")), settings)
+            server = start_imgated(args.imgated, os.path.join(workdir, tag.rstrip(":/")), settings)
             expected_scheme = "wss" if settings else "ws"
             assert server.scheme == expected_scheme, f"imgated serves {server.scheme}, not {expected_scheme}"
             try:

@@ -398,3 +398,20 @@ test('wss:// with the test CA', async () => {
 	assert.notEqual(untrusting.state, 'online');
 	await untrusting.close();
 });
+
+test('examples/hello.js (docs/clients-js.md) runs as documented', async () => {
+	const s = await server();
+	const { execFile } = await import('node:child_process');
+	const example = new URL('../examples/hello.js', import.meta.url).pathname;
+	const output = await new Promise((resolve, reject) => {
+		execFile(process.execPath, [example, s.url], { timeout: 20000, env: { ...process.env, IMGATE_JS_DIST: dist } }, (error, stdout, stderr) => {
+			if (error) reject(new Error(`${error.message}\n${stderr}`));
+			else resolve(stdout);
+		});
+	});
+	assert.match(output, /^alice: logged in, protocol 1\.1, heartbeat every \d+ s$/m);
+	const stored = /^alice: stored as msg_id (\d+)$/m.exec(output);
+	assert.ok(stored, output);
+	assert.match(output, new RegExp(`^bob: msg_id ${stored[1]} from alice: Hello from Node, `, 'm'));
+	assert.match(output, new RegExp(`^  ${stored[1]} alice -> bob: Hello from Node, `, 'm'));
+});

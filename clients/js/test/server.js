@@ -6,6 +6,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, openSync, closeSync } from 'node:fs';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +20,21 @@ export async function waitFor(predicate, timeoutMs, what) {
 		if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 		await sleep(20);
 	}
+}
+
+/**
+ * A port free on 127.0.0.1 a moment ago: imgated's websocket.port 0 means
+ * "no WebSocket listener", so the test picks one (as the C++ tests do).
+ */
+export function freePort() {
+	return new Promise((resolve, reject) => {
+		const probe = createServer();
+		probe.on('error', reject);
+		probe.listen(0, '127.0.0.1', () => {
+			const { port } = probe.address();
+			probe.close(() => resolve(port));
+		});
+	});
 }
 
 /** Makes the test CA and server certificates in DIR/certs. */
@@ -37,13 +53,17 @@ export class Server {
 	static async start(settings = {}, { dir } = {}) {
 		const server = new Server(dir || mkdtempSync(join(tmpdir(), 'imgate-js-test-')));
 		server.ownsDir = !dir;
-		try {
-			await server._start(settings);
-		} catch (e) {
-			await server.dispose();
-			throw e;
+		// Another process may take the free port before imgated binds it: try again.
+		for (let attempt = 1; ; attempt++) {
+			try {
+				await server._start({ 'websocket.port': String(await freePort()), ...settings });
+				return server;
+			} catch (e) {
+				if (attempt < 3 && /in use/i.test(server.log())) continue;
+				await server.dispose();
+				throw e;
+			}
 		}
-		return server;
 	}
 
 	constructor(dir) {
@@ -62,7 +82,6 @@ export class Server {
 			'admin.port': '0',
 			'admin.allowNoToken': 'true',
 			'store.path': join(this.dir, 'imgate.db'),
-			'websocket.port': '0',
 			...overrides,
 		};
 		this.settings = settings;
@@ -83,7 +102,7 @@ export class Server {
 		});
 		const started = await waitFor(() => {
 			const text = this.log();
-			const ws = /WebSocket listening on 127\.0\.0\.1:(\d+) \((wss?), path ([^)]+)\)/.exec(text);
+			const ws = /WebSocket listening on 127\.0\.0\.1:(\d+) \((wss?), path ([^;)]+)/.exec(text);
 			const admin = /admin: serving http:\/\/([^/]+)\//.exec(text);
 			if (ws && admin) return { ws, admin };
 			if (this.exited) throw new Error(`imgated exited (${this.exitCode}) before listening:\n${text}`);
