@@ -13,6 +13,9 @@ key's SPKI hash):
   - (ws) a group message and the unread badge of a conversation not open;
   - (ws) bob's page reloads, logs in again and its history shows the
     conversation; older pages come with "Load older messages";
+  - (ws) a send refused by the server shows the status name (NOT_MEMBER);
+  - (ws) the server stops: the page shows that it reconnects, holds a
+    message typed meanwhile, and sends it when the server is back;
   - (wss) bob's page reloads and its history shows the conversation;
   - no console error in either browser (a Content-Security-Policy
     violation, a failed load).
@@ -82,6 +85,8 @@ class Imgated:
     """imgated on 127.0.0.1 with a generated properties file."""
 
     def __init__(self, binary, workdir, settings):
+        self.binary = binary
+        self.settings = settings
         self.workdir = workdir
         # The store's folder closed to other users, as imgated wants it.
         os.makedirs(workdir, mode=0o700, exist_ok=True)
@@ -101,7 +106,7 @@ class Imgated:
         with open(config, "w") as f:
             for key, value in base.items():
                 f.write(f"{key} = {value}\n")
-        self.log_path = os.path.join(workdir, "imgated.log")
+        self.log_path = os.path.join(workdir, f"imgated-{time.monotonic_ns()}.log")
         with open(self.log_path, "w") as out:
             self.process = subprocess.Popen([binary, f"--config={config}"], stdout=out, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL)
@@ -133,6 +138,11 @@ class Imgated:
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=WAIT) as answer:
             assert answer.status == 200, f"PUT /v1/groups/{gid}: {answer.status}"
+
+    def restart(self):
+        """Another imgated in this object, on the same store and port."""
+        self.stop()
+        self.__init__(self.binary, self.workdir, dict(self.settings, **{"websocket.port": str(self.port)}))
 
     def stop(self):
         if self.process.poll() is None:
@@ -236,7 +246,11 @@ def send(driver, uid, text):
     field = driver.find_element(By.ID, "text")
     field.send_keys(text)
     driver.find_element(By.ID, "send").click()
+    return send_wait(driver, uid, text)
 
+
+def send_wait(driver, uid, text):
+    """Waits until uid's message text shows acknowledged; returns its msg_id."""
     def acknowledged(d):
         for m in messages(d):
             if m["text"] != text or m["from"] != uid:
@@ -336,11 +350,38 @@ def exchange(alice, bob, server, tag, with_group, screenshot):
     assert not bob.find_element(By.ID, "older").is_displayed(), "no older messages are left"
     log(f"{tag}: after the reload bob's history shows all {len(expected)} messages in order")
 
+    if with_group:
+        # A refusal shows its status name.
+        open_conversation(alice, "group", "nowhere")
+        alice.find_element(By.ID, "text").send_keys("anyone here?")
+        alice.find_element(By.ID, "send").click()
+        refused = wait(alice, lambda d: next((m for m in messages(d) if m["status"] == "failed"), None),
+                       "the send to a group alice is not in to fail")
+        assert refused["note"] == "failed: NOT_MEMBER Retry", refused["note"]
+        log(f"{tag}: a send to a group alice is not in shows '{refused['note']}'")
+
     for name, driver in (("alice", alice), ("bob", bob)):
         errors = console_errors(driver)
         assert not errors, f"{name}'s console: {errors}"
-        # Off the page before its server stops, or it would try to reconnect.
-        driver.get("about:blank")
+
+
+def outage(alice, bob, server, tag):
+    """The server stops: the page says it reconnects, holds a message typed
+    meanwhile, and sends it once the server is back."""
+    open_conversation(alice, "user", "bob")
+    server.stop()
+    wait(alice, lambda d: d.find_element(By.ID, "connection").get_attribute("data-state") == "reconnecting"
+         and d.find_element(By.ID, "connection").text.startswith("reconnecting in "), "alice's page to show the reconnect")
+    log(f"{tag}: server stopped; alice's page shows '{text_of(alice, 'connection')}'")
+    text = "Sent while the server was down"
+    alice.find_element(By.ID, "text").send_keys(text)
+    alice.find_element(By.ID, "send").click()
+    held = wait(alice, lambda d: next((m for m in messages(d) if m["text"] == text), None), "the held message to show")
+    assert held["status"] == "sending" and held["note"] == "waiting for the connection…", held
+    server.restart()
+    msg_id = send_wait(alice, "alice", text)
+    wait_received(bob, text, msg_id, "alice")
+    log(f"{tag}: server back on port {server.port}; the held message went as msg_id {msg_id} and reached bob")
 
 
 def main():
@@ -378,6 +419,11 @@ def main():
             assert server.scheme == expected_scheme, f"imgated serves {server.scheme}, not {expected_scheme}"
             try:
                 exchange(alice, bob, server, tag, with_group, screenshot)
+                if with_group:
+                    outage(alice, bob, server, tag)
+                for driver in (alice, bob):
+                    # Off the page before its server stops, or it would try to reconnect.
+                    driver.get("about:blank")
                 passed += 1
             except Exception as e:
                 failed += 1
