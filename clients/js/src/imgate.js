@@ -416,7 +416,7 @@ export class ImgateClient {
 	 */
 	close() {
 		const ws = this._ws;
-		if (ws && this.state === 'online') this._write(Cmd.LOGOUT, 0, null);
+		if (ws && this.state === 'online') this._write(Cmd.LOGOUT, this._nextSeq(), null);
 		const closed = new Promise((resolve) => {
 			if (!ws || ws.readyState === 3) resolve();
 			else ws.addEventListener('close', () => resolve());
