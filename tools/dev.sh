@@ -42,6 +42,13 @@ FUZZ_JOBS=${FUZZ_JOBS:-$(nproc)}
 PACKAGES=(g++ cmake make pkg-config libpoco-dev libprotobuf-dev protobuf-compiler libcppunit-dev libssl-dev libwslay-dev openssl curl)
 # The package test (ctest PackageTest) builds, lints and installs the packages.
 PACKAGE_TEST_PACKAGES=(dpkg-dev fakeroot gzip rpm lintian rpmlint adduser systemd util-linux curl)
+# The JavaScript client and the chat page (clients/js, web/): Node and npm
+# for every configure (npm ci fetches protobufjs from the npm registry).
+# Installed only when node or npm is missing: NodeSource's nodejs, where
+# present, brings its own npm and conflicts with Debian's.
+JS_PACKAGES=(nodejs npm)
+# The chat page's test in headless Chromium (tests/browser).
+BROWSER_PACKAGES=(chromium chromium-driver python3-selenium)
 # The sanitizer and fuzzing trees: clang with its runtimes (libFuzzer,
 # ASan, UBSan, LeakSanitizer).
 CLANG_PACKAGES=(clang libclang-rt-14-dev)
@@ -57,6 +64,10 @@ install_deps() {
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_js_deps() {
+	command -v node >/dev/null && command -v npm >/dev/null || install_deps "${JS_PACKAGES[@]}"
 }
 
 # build DIR [TARGET] [CMAKE-OPTION...]: configure and build DIR.
@@ -184,6 +195,7 @@ deps)
 	;;
 run)
 	install_deps "${PACKAGES[@]}"
+	install_js_deps
 	build_release
 	mkdir -p data
 	exec "$BUILD_DIR/server/imgated" --config=etc/imgate.dev.properties
@@ -200,7 +212,8 @@ test)
 	done
 	extra=()
 	[ $((sanitize + fuzzing)) -eq 0 ] || extra=("${CLANG_PACKAGES[@]}")
-	install_deps "${PACKAGES[@]}" "${PACKAGE_TEST_PACKAGES[@]}" "${extra[@]}"
+	install_deps "${PACKAGES[@]}" "${PACKAGE_TEST_PACKAGES[@]}" "${BROWSER_PACKAGES[@]}" "${extra[@]}"
+	install_js_deps
 	build_release -DIMGATE_WERROR=ON
 	if [ $((sanitize + fuzzing)) -eq 0 ]; then
 		cd "$BUILD_DIR"
@@ -223,6 +236,7 @@ test)
 fuzz)
 	shift
 	install_deps "${PACKAGES[@]}" "${CLANG_PACKAGES[@]}"
+	install_js_deps
 	build_fuzz
 	fuzz "$@"
 	finish

@@ -14,11 +14,13 @@ BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 FORMATS=${1:-deb rpm}
 
-PACKAGES=(g++ cmake make pkg-config libpoco-dev libprotobuf-dev protobuf-compiler libcppunit-dev dpkg-dev fakeroot gzip)
+PACKAGES=(g++ cmake make pkg-config libpoco-dev libprotobuf-dev protobuf-compiler libcppunit-dev libssl-dev libwslay-dev dpkg-dev fakeroot gzip)
 case " $FORMATS " in *" rpm "*) PACKAGES+=(rpm) ;; esac
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
 	tools/dev.sh deps "${PACKAGES[@]}"
+	# Node and npm build the chat page imgated embeds (clients/js, web/).
+	command -v node >/dev/null && command -v npm >/dev/null || tools/dev.sh deps nodejs npm
 	cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 	cmake --build "$BUILD_DIR" -j "$JOBS" >/dev/null
 fi

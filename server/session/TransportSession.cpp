@@ -31,7 +31,10 @@ private:
 
 
 class TransportSession::ClearSink: public net::ByteSink
-	/// Bytes WebSocket produced: through TLS if there is TLS.
+	/// Bytes WebSocket produced: to the wire, or, with TLS, collected and
+	/// encrypted together by flush() (wslay writes a message's header and
+	/// payload separately: one TLS record each would double the records and
+	/// the server's work per message).
 {
 public:
 	explicit ClearSink(TransportSession& session): _session(session), _wire(session)
@@ -40,13 +43,22 @@ public:
 
 	void write(const char* data, std::size_t length) override
 	{
-		if (_session._pTls) _session._pTls->send(data, length, _wire);
+		if (_session._pTls) _pending.append(data, length);
 		else _wire.write(data, length);
+	}
+
+	void flush()
+		/// Encrypts what was collected. Call before the sink goes.
+	{
+		if (_pending.empty()) return;
+		_session._pTls->send(_pending.data(), _pending.size(), _wire);
+		_pending.clear();
 	}
 
 private:
 	TransportSession& _session;
 	WireSink _wire;
+	std::string _pending;
 };
 
 
@@ -169,6 +181,7 @@ void TransportSession::receiveClear(const char* data, std::size_t length)
 	ClearSink sink(*this);
 	WebSocketReader reader(*this);
 	_pWebSocket->receive(data, length, sink, reader);
+	sink.flush();
 	if (_pWebSocket->state() == net::WebSocketChannel::FINISHED) onWebSocketFinished();
 }
 
@@ -229,6 +242,7 @@ void TransportSession::encodeOutput()
 		{
 			ClearSink sink(*this);
 			used = _pWebSocket->send(_pPlain->data(), _pPlain->size(), sink, frameLength);
+			sink.flush();
 		}
 		else
 		{
@@ -244,6 +258,7 @@ void TransportSession::encodeOutput()
 		{
 			ClearSink sink(*this);
 			_pWebSocket->close(net::WebSocketChannel::NORMAL, "", sink);
+			sink.flush();
 		}
 		if (_pTls)
 		{

@@ -19,7 +19,7 @@ using imgate::test::ServerProcess;
 
 namespace {
 
-std::string exchange(Poco::UInt16 port, const std::string& request, long timeoutMs = 5000)
+std::string roundTrip(Poco::UInt16 port, const std::string& request, long timeoutMs = 5000)
 	/// Sends request in one write and reads the answer to the close.
 {
 	Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", port));
@@ -85,7 +85,7 @@ public:
 		{
 			for (auto& s: slow) s->sendBytes(&head[at], 1);
 			const Poco::Timestamp asked;
-			const std::string answer = exchange(_pServer->adminPort(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1000);
+			const std::string answer = roundTrip(_pServer->adminPort(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 1000);
 			CPPUNIT_ASSERT_MESSAGE("probe " + std::to_string(probes) + ": " + answer, answers(answer, "HTTP/1.1 200", "ok"));
 			CPPUNIT_ASSERT(!asked.isElapsed(1000 * 1000));
 			++probes;
@@ -127,15 +127,15 @@ public:
 	{
 		const Poco::UInt16 port = _pServer->adminPort();
 		const std::string post = "POST /v1/sessions/alice/kick HTTP/1.1\r\nHost: x\r\n";
-		CPPUNIT_ASSERT(answers(exchange(port, post + "Content-Length: abc\r\n\r\n"), "HTTP/1.1 400", "Content-Length must be a decimal number of bytes"));
-		CPPUNIT_ASSERT(answers(exchange(port, post + "Content-Length: 18446744073709551616\r\n\r\n"), "HTTP/1.1 400", "Content-Length is out of range"));
-		CPPUNIT_ASSERT(answers(exchange(port, post + "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}"), "HTTP/1.1 400", "more than one Content-Length"));
-		CPPUNIT_ASSERT(answers(exchange(port, post + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"), "HTTP/1.1 411", "send the body with a Content-Length"));
-		CPPUNIT_ASSERT(answers(exchange(port, post + "Transfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n{}"), "HTTP/1.1 400", "both Transfer-Encoding and Content-Length"));
-		CPPUNIT_ASSERT(answers(exchange(port, "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n"), "HTTP/1.1 431", "larger than 16384 bytes"));
-		CPPUNIT_ASSERT(answers(exchange(port, "NOT A REQUEST\r\n\r\n"), "HTTP/1.1 400", "malformed"));
+		CPPUNIT_ASSERT(answers(roundTrip(port, post + "Content-Length: abc\r\n\r\n"), "HTTP/1.1 400", "Content-Length must be a decimal number of bytes"));
+		CPPUNIT_ASSERT(answers(roundTrip(port, post + "Content-Length: 18446744073709551616\r\n\r\n"), "HTTP/1.1 400", "Content-Length is out of range"));
+		CPPUNIT_ASSERT(answers(roundTrip(port, post + "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}"), "HTTP/1.1 400", "more than one Content-Length"));
+		CPPUNIT_ASSERT(answers(roundTrip(port, post + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"), "HTTP/1.1 411", "send the body with a Content-Length"));
+		CPPUNIT_ASSERT(answers(roundTrip(port, post + "Transfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n{}"), "HTTP/1.1 400", "both Transfer-Encoding and Content-Length"));
+		CPPUNIT_ASSERT(answers(roundTrip(port, "GET /healthz HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n"), "HTTP/1.1 431", "larger than 16384 bytes"));
+		CPPUNIT_ASSERT(answers(roundTrip(port, "NOT A REQUEST\r\n\r\n"), "HTTP/1.1 400", "malformed"));
 		// And a good one still works.
-		CPPUNIT_ASSERT(answers(exchange(port, post + "Content-Length: 2\r\n\r\n{}"), "HTTP/1.1 404", "alice is not online"));
+		CPPUNIT_ASSERT(answers(roundTrip(port, post + "Content-Length: 2\r\n\r\n{}"), "HTTP/1.1 404", "alice is not online"));
 	}
 
 	void testExpectContinue()
@@ -161,7 +161,7 @@ public:
 		// 18446744073709551616 s" would have been a ban until lifted.
 		auto post = [this](const std::string& body)
 		{
-			return exchange(_pServer->adminPort(), "POST /v1/bans HTTP/1.1\r\nHost: x\r\nContent-Length: "
+			return roundTrip(_pServer->adminPort(), "POST /v1/bans HTTP/1.1\r\nHost: x\r\nContent-Length: "
 				+ std::to_string(body.size()) + "\r\n\r\n" + body);
 		};
 		CPPUNIT_ASSERT(answers(post("{\"uid\":\"x\",\"seconds\":18446744073709551616}"), "HTTP/1.1 400", "seconds: 18446744073709551616 is out of range"));
@@ -175,7 +175,7 @@ public:
 		// An IPv4-mapped IPv6 address is one address (its IPv4 form), not a
 		// block that needs a prefix; 507 means only "table full".
 		const std::string body = "{\"address\":\"::ffff:10.9.9.9\",\"seconds\":60}";
-		const std::string answer = exchange(_pServer->adminPort(), "POST /v1/bans HTTP/1.1\r\nHost: x\r\nContent-Length: "
+		const std::string answer = roundTrip(_pServer->adminPort(), "POST /v1/bans HTTP/1.1\r\nHost: x\r\nContent-Length: "
 			+ std::to_string(body.size()) + "\r\n\r\n" + body);
 		CPPUNIT_ASSERT_MESSAGE(answer, answers(answer, "HTTP/1.1 200", "\"address\":\"10.9.9.9\""));
 	}

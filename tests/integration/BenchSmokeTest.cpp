@@ -8,17 +8,20 @@
 //
 
 #include "tests/support/ServerProcess.h"
+#include "tests/support/TestCertificates.h"
 #include "Poco/File.h"
 #include "Poco/JSON/Object.h"
 #include "Poco/JSON/Parser.h"
 #include <cppunit/extensions/HelperMacros.h>
 
 using imgate::test::ServerProcess;
+using imgate::test::TestCertificates;
 
 class BenchSmokeTest: public CppUnit::TestFixture
 {
 	CPPUNIT_TEST_SUITE(BenchSmokeTest);
 	CPPUNIT_TEST(testMessages);
+	CPPUNIT_TEST(testTlsAndWebSocket);
 	CPPUNIT_TEST(testConnections);
 	CPPUNIT_TEST(testGroups);
 	CPPUNIT_TEST(testGroupsNotCreated);
@@ -26,9 +29,9 @@ class BenchSmokeTest: public CppUnit::TestFixture
 	CPPUNIT_TEST_SUITE_END();
 
 public:
-	static Poco::JSON::Object::Ptr bench(const ServerProcess& server, std::vector<std::string> args, int expectedStatus = 0)
+	static Poco::JSON::Object::Ptr bench(const ServerProcess& server, std::vector<std::string> args, int expectedStatus = 0, Poco::UInt16 port = 0)
 	{
-		args.insert(args.end(), {"--port", std::to_string(server.port()), "--json", "--quiet", "--sources", "127.0.0.1,127.0.0.2"});
+		args.insert(args.end(), {"--port", std::to_string(port ? port : server.port()), "--json", "--quiet", "--sources", "127.0.0.1,127.0.0.2"});
 		std::string out;
 		int rc = ServerProcess::runProgram(IMGATE_BENCH_PATH, args, out, 120000);
 		CPPUNIT_ASSERT_EQUAL_MESSAGE(out, expectedStatus, rc);
@@ -51,6 +54,47 @@ public:
 		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("duplicated"));
 		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("reordered"));
 		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("foreign"));
+	}
+
+	void testTlsAndWebSocket()
+	{
+		// imgate-bench's --tls and --ws paths against the server's
+		// listeners: every session sets up its transport (the certificate
+		// verified against the test CA) and logs in, and no message is lost,
+		// duplicated or reordered. Their speed is compare-transports.sh's.
+		TestCertificates certs;
+		ServerProcess server({{"tls.port", std::to_string(TestCertificates::freePort())},
+			{"tls.certificateFile", certs.path("server.pem")}, {"tls.privateKeyFile", certs.path("server.key")},
+			{"websocket.port", std::to_string(TestCertificates::freePort())}});
+		CPPUNIT_ASSERT(server.tlsPort() != 0 && server.webSocketPort() != 0);
+		const std::string ws = "ws://127.0.0.1:" + std::to_string(server.webSocketPort()) + "/imgate";
+		const struct { const char* name; Poco::UInt16 port; std::vector<std::string> args; } transports[] = {
+			{"tls", server.tlsPort(), {"--tls", "--ca", certs.path("ca.pem")}},
+			{"ws", server.webSocketPort(), {"--ws", ws}}};
+		for (const auto& t: transports)
+		{
+			std::vector<std::string> conn{"--scenario", "conn", "--sessions", "200", "--hold", "1", "--uid-prefix", std::string("conn-") + t.name};
+			conn.insert(conn.end(), t.args.begin(), t.args.end());
+			Poco::JSON::Object::Ptr c = bench(server, conn, 0, t.port);
+			CPPUNIT_ASSERT_EQUAL(std::string(t.name), c->getValue<std::string>("transport"));
+			CPPUNIT_ASSERT_EQUAL(200, c->getValue<int>("logged_in"));
+			CPPUNIT_ASSERT_EQUAL(0, c->getValue<int>("failed"));
+			CPPUNIT_ASSERT_EQUAL(0, c->getValue<int>("disconnected"));
+			std::vector<std::string> msg{"--scenario", "msg", "--pairs", "50", "--window", "4", "--duration", "2", "--warmup", "1", "--uid-prefix", std::string("msg-") + t.name};
+			msg.insert(msg.end(), t.args.begin(), t.args.end());
+			Poco::JSON::Object::Ptr r = bench(server, msg, 0, t.port);
+			CPPUNIT_ASSERT_EQUAL(100, r->getValue<int>("logged_in"));
+			CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("failed"));
+			CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("disconnected"));
+			CPPUNIT_ASSERT(r->getValue<Poco::UInt64>("accepted") > 0);
+			CPPUNIT_ASSERT_EQUAL(r->getValue<Poco::UInt64>("accepted"), r->getValue<Poco::UInt64>("delivered"));
+			CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("lost"));
+			CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("duplicated"));
+			CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("reordered"));
+			CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("foreign"));
+		}
+		CPPUNIT_ASSERT(server.waitForLog("login uid=conn-tls-199 "));
+		CPPUNIT_ASSERT(server.waitForLog("login uid=conn-ws-199 "));
 	}
 
 	void testConnections()
