@@ -83,7 +83,7 @@ std::string WebSocketHandshake::refusal(int status, const std::string& message)
 		"Content-Type: text/plain; charset=utf-8\r\n"
 		"Content-Length: " + Poco::NumberFormatter::format(body.size()) + "\r\n";
 	if (status == 426) response += "Sec-WebSocket-Version: 13\r\n";
-	if (status == 405) response += "Allow: GET\r\n";
+	if (status == 405) response += "Allow: GET, HEAD\r\n";
 	response += "Connection: close\r\n\r\n" + body;
 	return response;
 }
@@ -128,7 +128,8 @@ WebSocketHandshake::Answer WebSocketHandshake::answer(const std::string& head, c
 	if (!upgrade && options.pFiles && !target.empty() && target[0] == '/')
 		pFile = options.pFiles->find(target == "/" ? std::string("index.html") : target.substr(1));
 	if (!upgrade && !pFile) return refuse(404, "not found: " + target.substr(0, 200));
-	if (request.getMethod() != Poco::Net::HTTPRequest::HTTP_GET)
+	const bool headOnly = pFile && request.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD;
+	if (request.getMethod() != Poco::Net::HTTPRequest::HTTP_GET && !headOnly)
 		return refuse(405, "method not allowed: " + request.getMethod().substr(0, 20));
 
 	if (pFile)
@@ -143,7 +144,7 @@ WebSocketHandshake::Answer WebSocketHandshake::answer(const std::string& head, c
 			"X-Content-Type-Options: nosniff\r\n"
 			"Content-Security-Policy: default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'\r\n"
 			"\r\n";
-		answer.response.append(reinterpret_cast<const char*>(pFile->data), pFile->size);
+		if (!headOnly) answer.response.append(reinterpret_cast<const char*>(pFile->data), pFile->size);
 		return answer;
 	}
 

@@ -57,7 +57,7 @@ public:
 		/// an Origin outside a non-empty allow list 403; a missing or
 		/// foreign subprotocol 400; any other malformed upgrade 400 (426
 		/// with the version we speak for another Sec-WebSocket-Version);
-		/// a method other than GET 405.
+		/// a method other than GET (or HEAD, for a file) 405.
 
 	static std::string contentType(const std::string& name);
 		/// The Content-Type of a served file, by its extension.
