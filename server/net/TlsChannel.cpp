@@ -92,29 +92,54 @@ struct TlsBio
 
 namespace {
 
-class Using
-	/// Points the channel's BIO at a call's input and output for its scope.
+class Reading
+	/// Points the channel's BIO at a receive() call's input and output for
+	/// its scope.
 {
 public:
-	Using(const char*& pIn, std::size_t& inLength, ByteSink*& pWire, const char* data, std::size_t length, ByteSink& wire):
-		_pIn(pIn), _inLength(inLength), _pWire(pWire)
+	Reading(const char*& pIn, std::size_t& inLength, ByteSink*& pWire, const char* data, std::size_t length, ByteSink& wire):
+		_pIn(pIn), _inLength(inLength), _pWire(pWire), _pSavedWire(pWire)
 	{
 		_pIn = data;
 		_inLength = length;
 		_pWire = &wire;
 	}
 
-	~Using()
+	~Reading()
 	{
 		_pIn = nullptr;
 		_inLength = 0;
-		_pWire = nullptr;
+		_pWire = _pSavedWire;
 	}
 
 private:
 	const char*& _pIn;
 	std::size_t& _inLength;
 	ByteSink*& _pWire;
+	ByteSink* _pSavedWire;
+};
+
+
+class Writing
+	/// Points the channel's BIO output at wire for a send() or shutdown()
+	/// and restores it after: a send() from within receive() (a handler that
+	/// answers, as WebSocket's pong) must leave the input being read alone.
+{
+public:
+	Writing(ByteSink*& pWire, ByteSink& wire):
+		_pWire(pWire), _pSavedWire(pWire)
+	{
+		_pWire = &wire;
+	}
+
+	~Writing()
+	{
+		_pWire = _pSavedWire;
+	}
+
+private:
+	ByteSink*& _pWire;
+	ByteSink* _pSavedWire;
 };
 
 
@@ -160,7 +185,7 @@ TlsChannel::~TlsChannel()
 
 TlsChannel::Result TlsChannel::receive(const char* data, std::size_t length, ByteSink& wire, Handler& handler)
 {
-	Using using_(_pIn, _inLength, _pWire, data, length, wire);
+	Reading reading(_pIn, _inLength, _pWire, data, length, wire);
 	ERR_clear_error();
 	if (!_established)
 	{
@@ -197,7 +222,7 @@ TlsChannel::Result TlsChannel::receive(const char* data, std::size_t length, Byt
 std::size_t TlsChannel::send(const char* data, std::size_t length, ByteSink& wire)
 {
 	if (!_established || _shutdown || length == 0) return 0;
-	Using using_(_pIn, _inLength, _pWire, nullptr, 0, wire);
+	Writing writing(_pWire, wire);
 	ERR_clear_error();
 	std::size_t sent = 0;
 	while (sent < length)
@@ -218,7 +243,7 @@ void TlsChannel::shutdown(ByteSink& wire)
 {
 	if (!_established || _shutdown) return;
 	_shutdown = true;
-	Using using_(_pIn, _inLength, _pWire, nullptr, 0, wire);
+	Writing writing(_pWire, wire);
 	SSL_shutdown(_pSsl);
 	ERR_clear_error();
 }

@@ -59,7 +59,8 @@ public:
 
 	std::size_t send(const char* data, std::size_t length, ByteSink& wire);
 		/// Encrypts data into wire and returns the bytes taken: all of them
-		/// once the handshake is complete, none before.
+		/// once the handshake is complete, none before. May be called from
+		/// a Handler's onPlain() (the rest of the input is still read).
 
 	void shutdown(ByteSink& wire);
 		/// Sends close_notify (once).

@@ -9,6 +9,7 @@
 #include "Poco/Exception.h"
 #include <wslay/wslay.h>
 #include <cstring>
+#include <exception>
 
 namespace imgate {
 namespace net {
@@ -18,6 +19,14 @@ class WebSocketChannel::Engine
 	/// from and writes to.
 {
 public:
+	struct Outcome
+	{
+		Poco::UInt16 sent = 0;       /// Code of a close frame wslay sent (0: none).
+		bool echo = false;           /// That close answered the peer's.
+		Poco::UInt16 requested = 0;  /// A close the handler or the message type asks for (not sent yet).
+		std::exception_ptr pException; /// What a handler threw (rethrow it).
+	};
+
 	static Engine& current()
 	{
 		thread_local Engine engine;
@@ -45,37 +54,46 @@ public:
 		_inLength = inLength;
 		_pOut = &out;
 		_pHandler = pHandler;
-		_closeCode = 0;
+		_requested = 0;
+		_pException = nullptr;
 		return _pContext;
 	}
 
-	Poco::UInt16 end()
-		/// Sends what wslay queued (pongs, a close) and returns the code of
-		/// a close frame that went out (0 if none). A context that sent or
-		/// received a close is not used again.
+	Outcome end()
+		/// Sends what wslay queued (pongs, a close) and says what happened.
+		/// A context that sent or received a close, or stopped reading, is
+		/// not used again: the next call gets a new one.
 	{
 		wslay_event_send(_pContext);
-		Poco::UInt16 sent = 0;
-		if (wslay_event_get_close_sent(_pContext) || wslay_event_get_close_received(_pContext) || !wslay_event_get_read_enabled(_pContext))
+		Outcome outcome;
+		const bool sent = wslay_event_get_close_sent(_pContext) != 0;
+		const bool received = wslay_event_get_close_received(_pContext) != 0;
+		if (sent)
 		{
-			sent = wslay_event_get_status_code_sent(_pContext);
-			if (sent == WSLAY_CODE_NO_STATUS_RCVD || sent == 0) sent = _closeCode ? _closeCode : static_cast<Poco::UInt16>(NORMAL);
-			retire();
+			outcome.sent = wslay_event_get_status_code_sent(_pContext);
+			if (outcome.sent == 0 || outcome.sent == WSLAY_CODE_NO_STATUS_RCVD) outcome.sent = NORMAL;
+			outcome.echo = received;
 		}
+		outcome.requested = _requested;
+		outcome.pException = _pException;
+		if (sent || received || !wslay_event_get_read_enabled(_pContext)) retire();
 		_pIn = nullptr;
 		_pOut = nullptr;
 		_pHandler = nullptr;
-		return sent;
-	}
-
-	void closeWith(Poco::UInt16 code, const char* reason)
-	{
-		_closeCode = code;
-		wslay_event_queue_close(_pContext, code, reinterpret_cast<const uint8_t*>(reason), std::strlen(reason));
-		wslay_event_shutdown_read(_pContext);
+		_requested = 0;
+		_pException = nullptr;
+		return outcome;
 	}
 
 private:
+	void request(Poco::UInt16 code)
+		/// Stops reading: the channel sends the close frame once what is
+		/// owed has gone out.
+	{
+		_requested = code;
+		wslay_event_shutdown_read(_pContext);
+	}
+
 	void retire()
 	{
 		if (_pContext) wslay_event_context_free(_pContext);
@@ -107,16 +125,26 @@ private:
 	static void onMessageCallback(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* pArg, void* pUser)
 	{
 		Engine& e = *static_cast<Engine*>(pUser);
-		if (!e._pHandler || e._closeCode) return;
+		if (!e._pHandler || e._requested || e._pException) return;
 		if (pArg->opcode == WSLAY_TEXT_FRAME)
 		{
-			e.closeWith(UNSUPPORTED_DATA, "text messages are not accepted: send each frame as one binary message");
+			e.request(UNSUPPORTED_DATA);
 		}
 		else if (pArg->opcode == WSLAY_BINARY_FRAME)
 		{
 			if (e._pHandler->stopped()) return;
-			const Poco::UInt16 code = e._pHandler->onMessage(reinterpret_cast<const char*>(pArg->msg), pArg->msg_length);
-			if (code) e.closeWith(code, code == PROTOCOL_ERROR ? "a binary message must hold exactly one whole frame" : "");
+			try
+			{
+				const Poco::UInt16 code = e._pHandler->onMessage(reinterpret_cast<const char*>(pArg->msg), pArg->msg_length);
+				if (code) e.request(code);
+			}
+			catch (...)
+			{
+				// Not through wslay's C frames: kept, and thrown again once
+				// the context is left between messages (or retired).
+				e._pException = std::current_exception();
+				wslay_event_shutdown_read(e._pContext);
+			}
 		}
 		// Pings are answered and closes echoed by wslay itself.
 	}
@@ -126,8 +154,30 @@ private:
 	std::size_t _inLength = 0;
 	ByteSink* _pOut = nullptr;
 	Handler* _pHandler = nullptr;
-	Poco::UInt16 _closeCode = 0;
+	Poco::UInt16 _requested = 0;
+	std::exception_ptr _pException;
 };
+
+
+namespace {
+
+const char* reasonFor(Poco::UInt16 code)
+	/// The close frame's reason for a close the server decides.
+{
+	switch (code)
+	{
+	case WebSocketChannel::UNSUPPORTED_DATA:
+		return "text messages are not accepted: send each frame as one binary message";
+	case WebSocketChannel::PROTOCOL_ERROR:
+		return "protocol error: each binary message must hold exactly one whole frame";
+	case WebSocketChannel::MESSAGE_TOO_BIG:
+		return "message too big";
+	default:
+		return "";
+	}
+}
+
+} // namespace
 
 
 WebSocketChannel::WebSocketChannel(const WebSocketOptions& options):
@@ -179,8 +229,9 @@ void WebSocketChannel::receiveHead(const char* data, std::size_t length, ByteSin
 		_pInput->erase(0, end + 4);
 		handler.onRequest(answer);
 		out.write(answer.response.data(), answer.response.size());
-		if (answer.outcome == WebSocketHandshake::UPGRADE) _state = OPEN;
-		else if (answer.outcome == WebSocketHandshake::REFUSED) _state = FINISHED;
+		// A file is answered with "Connection: close": one request per
+		// connection, so pipelined requests cannot pile up answers.
+		_state = answer.outcome == WebSocketHandshake::UPGRADE ? OPEN : FINISHED;
 	}
 	if (_state == FINISHED || _pInput->empty())
 	{
@@ -206,19 +257,37 @@ void WebSocketChannel::receiveMessages(const char* data, std::size_t length, Byt
 	const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
 	Poco::UInt16 error = 0;
 	const std::size_t complete = completeMessages(p, length, _options.maxMessageSize, error);
-	if (complete > 0 || error)
+	Poco::UInt16 requested = error;
+	if (complete > 0)
 	{
 		Engine& engine = Engine::current();
-		wslay_event_context_ptr pContext = engine.begin(_options, p, complete, out, &handler);
-		if (complete > 0) wslay_event_recv(pContext);
-		if (error && !handler.stopped()) engine.closeWith(error, error == MESSAGE_TOO_BIG ? "message too big" : "protocol error");
-		const Poco::UInt16 sent = engine.end();
-		if (sent)
+		wslay_event_recv(engine.begin(_options, p, complete, out, &handler));
+		const Engine::Outcome outcome = engine.end();
+		if (outcome.pException)
 		{
-			_closeCode = sent;
 			_state = FINISHED;
+			_pInput.reset();
+			std::rethrow_exception(outcome.pException);
+		}
+		if (outcome.sent)
+		{
+			// wslay's own verdict (an unmasked frame, a bad opcode...) or
+			// the answer to the peer's close: the close frame is out.
+			_closeCode = outcome.sent;
+			_failed = !outcome.echo;
+			_state = FINISHED;
+			_pInput.reset();
 			return;
 		}
+		if (outcome.requested) requested = outcome.requested;
+	}
+	if (requested)
+	{
+		_closeCode = requested;
+		_failed = true;
+		_state = CLOSING;
+		_pInput.reset();
+		return;
 	}
 	if (complete < length)
 	{
@@ -226,7 +295,10 @@ void WebSocketChannel::receiveMessages(const char* data, std::size_t length, Byt
 		// control frames between fragments may add at most this much more.
 		if (length - complete > _options.maxMessageSize + 64 * 1024)
 		{
-			close(MESSAGE_TOO_BIG, "message too big", out);
+			_closeCode = MESSAGE_TOO_BIG;
+			_failed = true;
+			_state = CLOSING;
+			_pInput.reset();
 			return;
 		}
 		if (pBuffered)
@@ -294,7 +366,7 @@ std::size_t WebSocketChannel::completeMessages(const unsigned char* p, std::size
 
 std::size_t WebSocketChannel::send(const char* data, std::size_t length, ByteSink& out, FrameLength frameLength)
 {
-	if (_state != OPEN) return length;
+	if (_state != OPEN && _state != CLOSING) return length;
 	Engine& engine = Engine::current();
 	wslay_event_context_ptr pContext = engine.begin(_options, nullptr, 0, out, nullptr);
 	std::size_t used = 0;
@@ -306,23 +378,20 @@ std::size_t WebSocketChannel::send(const char* data, std::size_t length, ByteSin
 		if (wslay_event_queue_msg(pContext, &message) != 0) break;
 		used += n;
 	}
-	const Poco::UInt16 sent = engine.end();
-	if (sent)
-	{
-		_closeCode = sent;
-		_state = FINISHED;
-	}
+	engine.end();
 	return used;
 }
 
 
 void WebSocketChannel::close(Poco::UInt16 code, const std::string& reason, ByteSink& out)
 {
-	if (_state == OPEN)
+	if (_state == OPEN || _state == CLOSING)
 	{
+		const std::string text = _state == CLOSING ? std::string(reasonFor(_closeCode)) : reason;
+		if (_state == CLOSING) code = _closeCode;
 		Engine& engine = Engine::current();
 		wslay_event_context_ptr pContext = engine.begin(_options, nullptr, 0, out, nullptr);
-		wslay_event_queue_close(pContext, code, reinterpret_cast<const uint8_t*>(reason.data()), reason.size());
+		wslay_event_queue_close(pContext, code, reinterpret_cast<const uint8_t*>(text.data()), text.size());
 		engine.end();
 		_closeCode = code;
 	}

@@ -57,7 +57,8 @@ public:
 	{
 		HANDSHAKE, /// Reading HTTP requests (the upgrade, or GETs of static files).
 		OPEN,      /// Messages flow.
-		FINISHED   /// A close frame or an HTTP refusal was sent: close once it is flushed.
+		CLOSING,   /// The server decided to close (closeCode()): nothing more is read, frames still go out, close() sends the close frame.
+		FINISHED   /// A close frame or an HTTP answer was sent: close once it is flushed.
 	};
 
 	enum CloseCode: Poco::UInt16
@@ -77,26 +78,36 @@ public:
 	~WebSocketChannel();
 
 	void receive(const char* data, std::size_t length, ByteSink& out, Handler& handler);
-		/// Bytes from the peer. HANDSHAKE: answers each complete request
-		/// head into out (bounded by MAX_HEAD_SIZE: 431); OPEN: passes
-		/// complete binary messages to handler, answers pings, and closes
-		/// with 1003 for a text message, 1009 for one larger than
-		/// options.maxMessageSize, 1002 for a protocol error (unmasked frame,
-		/// bad opcode...). FINISHED: ignored.
+		/// Bytes from the peer. HANDSHAKE: answers the request head into
+		/// out (bounded by MAX_HEAD_SIZE: 431): the upgrade makes it OPEN,
+		/// anything else (a file, a refusal) FINISHED. OPEN: passes complete
+		/// binary messages to handler and answers pings; a text message
+		/// (1003), one larger than options.maxMessageSize (1009) or a code
+		/// from the handler make it CLOSING, so that what is owed goes out
+		/// before close() sends the close frame; a framing error wslay finds
+		/// (an unmasked frame, a bad opcode: 1002) or the peer's close is
+		/// answered at once (FINISHED). A handler's exception is thrown
+		/// again once the thread's context is safe (FINISHED). Otherwise:
+		/// ignored.
 
 	std::size_t send(const char* data, std::size_t length, ByteSink& out, FrameLength frameLength);
 		/// Sends each whole message data holds (cut by frameLength) as one
 		/// binary message and returns the bytes it used (an incomplete
-		/// message at the end stays for the next call). Unless OPEN, nothing
-		/// is sent and everything counts as used.
+		/// message at the end stays for the next call). Unless OPEN or
+		/// CLOSING, nothing is sent and everything counts as used.
 
 	void close(Poco::UInt16 code, const std::string& reason, ByteSink& out);
-		/// Sends a close frame (if OPEN) and becomes FINISHED.
+		/// Sends a close frame and becomes FINISHED: with code and reason if
+		/// OPEN, with closeCode() and its reason if CLOSING; nothing else.
 
 	State state() const;
 
 	Poco::UInt16 closeCode() const;
-		/// The code of the close frame sent (0 if none).
+		/// The code of the close frame sent or decided (0 if none).
+
+	bool failed() const;
+		/// The server closes (or closed) it for the client's fault: a code
+		/// of its own, not the echo of the client's close.
 
 private:
 	class Engine;
@@ -113,6 +124,7 @@ private:
 	std::unique_ptr<std::string> _pInput; /// Incomplete request head or message; null when none.
 	Poco::UInt16 _closeCode = 0;
 	State _state = HANDSHAKE;
+	bool _failed = false;
 };
 
 
@@ -125,6 +137,12 @@ inline WebSocketChannel::State WebSocketChannel::state() const
 inline Poco::UInt16 WebSocketChannel::closeCode() const
 {
 	return _closeCode;
+}
+
+
+inline bool WebSocketChannel::failed() const
+{
+	return _failed;
 }
 
 } } // namespace imgate::net

@@ -143,6 +143,7 @@ WebSocketHandshake::Answer WebSocketHandshake::answer(const std::string& head, c
 			"Cache-Control: no-cache\r\n"
 			"X-Content-Type-Options: nosniff\r\n"
 			"Content-Security-Policy: default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'\r\n"
+			"Connection: close\r\n"
 			"\r\n";
 		if (!headOnly) answer.response.append(reinterpret_cast<const char*>(pFile->data), pFile->size);
 		return answer;

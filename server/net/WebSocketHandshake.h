@@ -39,7 +39,7 @@ public:
 	enum Outcome
 	{
 		UPGRADE,  /// 101: the connection speaks WebSocket from the next byte.
-		SERVED,   /// 200: a static file; the connection may send another request.
+		SERVED,   /// 200: a static file, with "Connection: close": close after it.
 		REFUSED   /// An error status; close after sending it.
 	};
 

@@ -182,22 +182,25 @@ void TransportSession::receiveClear(const char* data, std::size_t length)
 	WebSocketReader reader(*this);
 	_pWebSocket->receive(data, length, sink, reader);
 	sink.flush();
-	if (_pWebSocket->state() == net::WebSocketChannel::FINISHED) onWebSocketFinished();
+	const net::WebSocketChannel::State state = _pWebSocket->state();
+	if (state == net::WebSocketChannel::CLOSING || state == net::WebSocketChannel::FINISHED) onWebSocketClosing();
 }
 
 
-void TransportSession::onWebSocketFinished()
+void TransportSession::onWebSocketClosing()
 {
-	// A refused handshake, a close frame from either side: what is owed
-	// goes out, then the connection closes.
+	// A refused handshake or a file answered, a close frame from the
+	// client, or a close decided for its fault (CLOSING: the close frame
+	// goes after the answers still owed): nothing more is read.
+	if (closing()) return;
 	const Poco::UInt16 code = _pWebSocket->closeCode();
-	if (code == net::WebSocketChannel::PROTOCOL_ERROR || code == net::WebSocketChannel::UNSUPPORTED_DATA || code == net::WebSocketChannel::MESSAGE_TOO_BIG)
+	if (_pWebSocket->failed())
 	{
 		countError();
 		logWarning("WebSocket closed with " + std::to_string(code) + (code == net::WebSocketChannel::UNSUPPORTED_DATA ? " (a text message)"
 			: code == net::WebSocketChannel::MESSAGE_TOO_BIG ? " (a message over protocol.maxBodySize)" : " (a protocol error)"));
 	}
-	if (!closing()) closeAfterLinger();
+	closeAfterLinger();
 }
 
 
@@ -206,7 +209,7 @@ Poco::UInt16 TransportSession::onMessage(const char* data, std::size_t length)
 	if (length < protocol::FrameHeader::SIZE
 		|| protocol::FrameHeader::read(data).bodyLength != length - protocol::FrameHeader::SIZE)
 	{
-		logWarning("WebSocket message of " + std::to_string(length) + " bytes is not exactly one frame: closing with 1002");
+		logWarning("WebSocket message of " + std::to_string(length) + " bytes is not exactly one frame");
 		return net::WebSocketChannel::PROTOCOL_ERROR;
 	}
 	Session::onData(data, length);
@@ -254,7 +257,7 @@ void TransportSession::encodeOutput()
 	if (_pPlain && _pPlain->empty()) giveSpareBuffer(std::move(_pPlain));
 	if (closing() && !expectsOutput() && !_pPlain)
 	{
-		if (_pWebSocket && _pWebSocket->state() == net::WebSocketChannel::OPEN)
+		if (_pWebSocket && (_pWebSocket->state() == net::WebSocketChannel::OPEN || _pWebSocket->state() == net::WebSocketChannel::CLOSING))
 		{
 			ClearSink sink(*this);
 			_pWebSocket->close(net::WebSocketChannel::NORMAL, "", sink);

@@ -54,7 +54,8 @@ private:
 
 	void receiveClear(const char* data, std::size_t length);
 		/// Bytes TLS decrypted (or, without TLS, read): to WebSocket or Session.
-	void onWebSocketFinished();
+	void onWebSocketClosing();
+		/// The WebSocket reads no more: close after what is owed.
 	void countError();
 		/// A transport error (metrics: imgate_transport_errors_total).
 	Poco::UInt16 onMessage(const char* data, std::size_t length);

@@ -44,6 +44,9 @@ class WebSocketTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testStalledHandshakeClosedAtLoginTimeout);
 	CPPUNIT_TEST(testSecureWebSocket);
 	CPPUNIT_TEST(testNoPageWithoutDemo);
+	CPPUNIT_TEST(testDemoPageOneRequestPerConnection);
+	CPPUNIT_TEST(testSendsAnsweredBeforeTheClose);
+	CPPUNIT_TEST(testMessageAtTheLimitAccepted);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -264,6 +267,8 @@ public:
 			n = 0;
 		}
 		CPPUNIT_ASSERT_EQUAL(0, n);
+		// Closed by the login timeout (1 s), not at once.
+		CPPUNIT_ASSERT(started.elapsed() >= Poco::Timestamp::resolution() / 2);
 		CPPUNIT_ASSERT(started.elapsed() < 5 * Poco::Timestamp::resolution());
 	}
 
@@ -291,6 +296,77 @@ public:
 		auto pServer = start();
 		const std::string answer = rawRequest(*pServer, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", true);
 		CPPUNIT_ASSERT_MESSAGE(answer, answer.compare(0, 22, "HTTP/1.1 404 Not Found") == 0);
+	}
+
+	void testDemoPageOneRequestPerConnection()
+	{
+		auto pServer = start({{"websocket.demo", "true"}});
+		// Pipelined requests get one answer, then the connection closes:
+		// a client cannot pile up answers without reading them.
+		const std::string answer = rawRequest(*pServer, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /chat.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", true);
+		CPPUNIT_ASSERT_MESSAGE(answer.substr(0, 300), answer.compare(0, 17, "HTTP/1.1 200 OK\r\n") == 0);
+		CPPUNIT_ASSERT(answer.find("\r\nContent-Type: text/html; charset=utf-8\r\n") != std::string::npos);
+		CPPUNIT_ASSERT(answer.find("\r\nConnection: close\r\n") != std::string::npos);
+		CPPUNIT_ASSERT(answer.find("\r\nContent-Security-Policy: default-src 'self';") != std::string::npos);
+		CPPUNIT_ASSERT(answer.find("<html") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(std::string::npos, answer.find("HTTP/1.1", 1));
+		// HEAD: the headers alone.
+		const std::string head = rawRequest(*pServer, "HEAD /chat.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", true);
+		CPPUNIT_ASSERT_MESSAGE(head, head.compare(0, 17, "HTTP/1.1 200 OK\r\n") == 0);
+		CPPUNIT_ASSERT(head.find("\r\nContent-Type: text/javascript; charset=utf-8\r\n") != std::string::npos);
+		CPPUNIT_ASSERT_EQUAL(head.size(), head.find("\r\n\r\n") + 4);
+		// The upgrade still works beside the page.
+		auto c = ImgateClient::connectWebSocket(url(*pServer));
+		CPPUNIT_ASSERT(c->login("alice", "t").result() == Status::OK);
+	}
+
+	void testSendsAnsweredBeforeTheClose()
+	{
+		// MSG_SENDs read before a text message are stored and answered,
+		// then the close frame (1003) goes last, as on TCP an ERROR that
+		// closes waits for the earlier sends' answers.
+		auto pServer = start();
+		auto alice = ImgateClient::connectWebSocket(url(*pServer));
+		CPPUNIT_ASSERT(alice->login("alice", "t").result() == Status::OK);
+		for (Poco::UInt32 i = 1; i <= 3; ++i)
+		{
+			imgate::v1::MessageSend send;
+			send.set_to_uid("bob");
+			send.set_client_msg_id(i);
+			send.set_payload("before the close " + std::to_string(i));
+			alice->send(Command::MSG_SEND, 100 + i, send);
+		}
+		alice->sendWebSocketFrame(WebSocketFramer::TEXT, "not a frame");
+		for (Poco::UInt32 i = 1; i <= 3; ++i)
+		{
+			Reply r;
+			CPPUNIT_ASSERT(alice->receiveReply(r, Command::MSG_SEND_ACK, 100 + i, Poco::Timespan(5, 0)));
+			CPPUNIT_ASSERT(r.result() == Status::OK);
+		}
+		CPPUNIT_ASSERT(alice->waitClosed(Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt16(1003), alice->webSocketCloseCode());
+		auto bob = pServer->login("bob");
+		Reply r;
+		CPPUNIT_ASSERT(bob->receiveCommand(r, Command::MSG_DELIVER, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT_EQUAL(std::string("before the close 1"), r.parse<imgate::v1::MessageDeliver>().payload());
+		CPPUNIT_ASSERT(pServer->waitForLog("WebSocket closed with 1003 (a text message)"));
+	}
+
+	void testMessageAtTheLimitAccepted()
+	{
+		// 16 + protocol.maxBodySize is the largest message: read, and
+		// answered as TCP answers it (here: an unknown command).
+		auto pServer = start({{"protocol.maxBodySize", "4096"}, {"message.maxPayloadSize", "1024"}});
+		auto c = ImgateClient::connectWebSocket(url(*pServer));
+		std::string frame;
+		const std::string body(4096, 'x');
+		protocol::FrameEncoder::appendRaw(frame, 0x7777, 0, 9, body.data(), body.size());
+		CPPUNIT_ASSERT_EQUAL(std::size_t(16 + 4096), frame.size());
+		c->sendWebSocketFrame(WebSocketFramer::BINARY, frame);
+		Reply r;
+		CPPUNIT_ASSERT(c->receiveReply(r, Command::ERROR, 9, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT(r.result() == Status::UNKNOWN_COMMAND);
+		CPPUNIT_ASSERT(!c->closed());
 	}
 
 private:
