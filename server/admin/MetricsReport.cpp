@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <fstream>
 #include <sys/resource.h>
+#include <type_traits>
 #include <unistd.h>
 
 namespace imgate {
@@ -35,18 +36,10 @@ const protocol::Status STATUSES[] = {
 
 
 template <class Field>
-Poco::UInt64 sum(net::LoopPool& loops, Field field)
+auto sum(net::LoopPool& loops, Field field) -> typename std::decay<decltype(field(loops.loop(0).counters()).value())>::type
+	/// The field over every loop: a Counter's (UInt64) or a Gauge's (Int64).
 {
-	Poco::UInt64 n = 0;
-	for (std::size_t i = 0; i < loops.size(); ++i) n += field(loops.loop(i).counters()).value();
-	return n;
-}
-
-
-template <class Field>
-Poco::Int64 gaugeSum(net::LoopPool& loops, Field field)
-{
-	Poco::Int64 n = 0;
+	typename std::decay<decltype(field(loops.loop(0).counters()).value())>::type n = 0;
 	for (std::size_t i = 0; i < loops.size(); ++i) n += field(loops.loop(i).counters()).value();
 	return n;
 }
@@ -120,15 +113,15 @@ std::string MetricsReport::render(const AdminContext& context, const AdminListen
 	Poco::Int64 otherConnections = 0;
 	for (unsigned t = 0; t < LoopCounters::TRANSPORT_SLOTS; ++t)
 	{
-		out.sample(gaugeSum(loops, [t](LoopCounters& c) -> metrics::Gauge& { return c.loggedIn[t]; }),
+		out.sample(sum(loops, [t](LoopCounters& c) -> metrics::Gauge& { return c.loggedIn[t]; }),
 			{{"transport", session::transportName(static_cast<session::Transport>(t))}});
-		if (t > 0) otherConnections += gaugeSum(loops, [t](LoopCounters& c) -> metrics::Gauge& { return c.connections[t]; });
+		if (t > 0) otherConnections += sum(loops, [t](LoopCounters& c) -> metrics::Gauge& { return c.connections[t]; });
 	}
 	out.gauge("imgate_connections_open", "Open client connections, logged in or not, by transport (tcp, tls, ws, wss).");
 	for (unsigned t = 0; t < LoopCounters::TRANSPORT_SLOTS; ++t)
 	{
 		const Poco::Int64 open = t == 0 ? static_cast<Poco::Int64>(loops.connectionCount()) - otherConnections
-			: gaugeSum(loops, [t](LoopCounters& c) -> metrics::Gauge& { return c.connections[t]; });
+			: sum(loops, [t](LoopCounters& c) -> metrics::Gauge& { return c.connections[t]; });
 		out.sample(open < 0 ? 0 : open, {{"transport", session::transportName(static_cast<session::Transport>(t))}});
 	}
 	out.counter("imgate_transport_errors_total", "TLS handshakes or records that failed, WebSocket handshakes refused and WebSocket connections closed for a protocol error (1002, 1003, 1009), by transport.");
@@ -190,9 +183,7 @@ std::string MetricsReport::render(const AdminContext& context, const AdminListen
 	for (std::size_t n = 1; n <= session::UidDirectory::DEVICE_COUNT_SLOTS; ++n)
 		out.sample(directory.uidsWithDevices(n), {{"devices", std::to_string(n) + (n == session::UidDirectory::DEVICE_COUNT_SLOTS ? "+" : "")}});
 	out.gauge("imgate_deliveries_in_flight", "Deliveries sent and not yet acknowledged, over all open sessions.");
-	Poco::Int64 inFlight = 0;
-	for (std::size_t i = 0; i < loops.size(); ++i) inFlight += loops.loop(i).counters().deliveriesInFlight.value();
-	out.sample(inFlight);
+	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Gauge& { return c.deliveriesInFlight; }));
 
 	out.counter("imgate_received_bytes_total", "Bytes read from client connections.");
 	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.bytesIn; }));

@@ -154,20 +154,7 @@ Server::~Server()
 
 void Server::start()
 {
-	Poco::Net::SocketAddress address(_settings.address, static_cast<Poco::UInt16>(_settings.port));
-	Poco::Net::ServerSocket socket;
-	try
-	{
-		// SO_REUSEADDR (restart while old connections linger in TIME_WAIT) but
-		// not SO_REUSEPORT, which Poco's bind(address, true) also sets: a
-		// second server on the same port must fail, not share the port.
-		socket.bind(address, true, false);
-		socket.listen(1024);
-	}
-	catch (Poco::Exception& exc)
-	{
-		throw Poco::Net::NetException("cannot listen on " + address.toString() + ": " + exc.displayText());
-	}
+	const Poco::Net::ServerSocket socket = net::Acceptor::listen(_settings.address, static_cast<Poco::UInt16>(_settings.port));
 	_pAcceptor.reset(new net::Acceptor(*_pLoops, *_pSessions, socket, busyReply(), _pAcceptCheck.get()));
 	_pTransports.reset(new TransportListeners(_settings, _pTls, *_pLoops, *_pSessions, _pAcceptCheck.get(), demoFiles()));
 	try

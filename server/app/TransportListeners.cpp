@@ -6,34 +6,10 @@
 
 #include "server/app/TransportListeners.h"
 #include "server/protocol/FrameHeader.h"
-#include "Poco/Net/NetException.h"
-#include "Poco/Net/ServerSocket.h"
 #include "Poco/Net/SocketAddress.h"
 
 namespace imgate {
 namespace app {
-
-namespace {
-
-Poco::Net::ServerSocket listenOn(const std::string& host, unsigned port)
-{
-	Poco::Net::SocketAddress address(host, static_cast<Poco::UInt16>(port));
-	Poco::Net::ServerSocket socket;
-	try
-	{
-		// As server.port: SO_REUSEADDR, not SO_REUSEPORT.
-		socket.bind(address, true, false);
-		socket.listen(1024);
-	}
-	catch (Poco::Exception& exc)
-	{
-		throw Poco::Net::NetException("cannot listen on " + address.toString() + ": " + exc.displayText());
-	}
-	return socket;
-}
-
-} // namespace
-
 
 TransportListeners::TransportListeners(const Settings& settings, std::shared_ptr<net::TlsContext> pTls, net::LoopPool& loops,
 		session::SessionManager& sessions, net::AcceptCheck* pCheck, const net::StaticFiles& demoFiles):
@@ -47,7 +23,7 @@ TransportListeners::TransportListeners(const Settings& settings, std::shared_ptr
 		_pTlsFactory.reset(new session::TransportFactory(sessions, _pTls, nullptr));
 		// The busy reply is a plain v1 frame, which a TLS or WebSocket client
 		// could not read before its handshake: refused ones are just closed.
-		_pTlsAcceptor.reset(new net::Acceptor(loops, *_pTlsFactory, listenOn(settings.address, settings.tlsPort), std::string(), pCheck));
+		_pTlsAcceptor.reset(new net::Acceptor(loops, *_pTlsFactory, net::Acceptor::listen(settings.address, static_cast<Poco::UInt16>(settings.tlsPort)), std::string(), pCheck));
 	}
 	if (webSocket)
 	{
@@ -57,7 +33,7 @@ TransportListeners::TransportListeners(const Settings& settings, std::shared_ptr
 		pOptions->pFiles = settings.webSocketDemo ? &demoFiles : nullptr;
 		pOptions->maxMessageSize = protocol::FrameHeader::SIZE + settings.session.maxBodySize;
 		_pWebSocketFactory.reset(new session::TransportFactory(sessions, settings.webSocketTls ? _pTls : nullptr, std::move(pOptions)));
-		_pWebSocketAcceptor.reset(new net::Acceptor(loops, *_pWebSocketFactory, listenOn(settings.address, settings.webSocketPort), std::string(), pCheck));
+		_pWebSocketAcceptor.reset(new net::Acceptor(loops, *_pWebSocketFactory, net::Acceptor::listen(settings.address, static_cast<Poco::UInt16>(settings.webSocketPort)), std::string(), pCheck));
 	}
 }
 

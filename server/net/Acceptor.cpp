@@ -5,6 +5,7 @@
 //
 
 #include "server/net/Acceptor.h"
+#include "Poco/Net/NetException.h"
 #include "server/net/Connection.h"
 #include "Poco/Net/TCPServerConnection.h"
 #include "Poco/Net/TCPServerConnectionFactory.h"
@@ -230,6 +231,23 @@ Acceptor::Acceptor(LoopPool& loops, ConnectionFactory& factory, const Poco::Net:
 Acceptor::~Acceptor()
 {
 	stop();
+}
+
+
+Poco::Net::ServerSocket Acceptor::listen(const std::string& host, Poco::UInt16 port)
+{
+	Poco::Net::SocketAddress address(host, port);
+	Poco::Net::ServerSocket socket;
+	try
+	{
+		socket.bind(address, true, false);
+		socket.listen(1024);
+	}
+	catch (Poco::Exception& exc)
+	{
+		throw Poco::Net::NetException("cannot listen on " + address.toString() + ": " + exc.displayText());
+	}
+	return socket;
 }
 
 

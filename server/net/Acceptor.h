@@ -66,6 +66,13 @@ public:
 
 	~Acceptor();
 
+	static Poco::Net::ServerSocket listen(const std::string& host, Poco::UInt16 port);
+		/// A listening socket for a client listener: SO_REUSEADDR (a restart
+		/// while old connections linger in TIME_WAIT) but not SO_REUSEPORT,
+		/// which POCO's bind(address, true) also sets (a second server on the
+		/// same port must fail, not share it); a backlog of 1024. Throws
+		/// Poco::Net::NetException "cannot listen on ADDRESS:PORT: why".
+
 	void start();
 	void stop();
 		/// Stops accepting, waits for hand-offs under way and closes the

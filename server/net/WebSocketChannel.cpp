@@ -202,45 +202,32 @@ void WebSocketChannel::receiveHead(const char* data, std::size_t length, ByteSin
 {
 	if (!_pInput) _pInput.reset(new std::string);
 	_pInput->append(data, length);
-	while (_state == HANDSHAKE && !handler.stopped())
+	if (handler.stopped()) return;
+	const std::string::size_type end = _pInput->find("\r\n\r\n");
+	const std::size_t headSize = end == std::string::npos ? _pInput->size() : end + 4;
+	const bool tooLong = headSize > WebSocketHandshake::MAX_HEAD_SIZE;
+	if (end == std::string::npos && !tooLong) return; // more to come
+	WebSocketHandshake::Answer answer;
+	if (tooLong)
 	{
-		const std::string::size_type end = _pInput->find("\r\n\r\n");
-		if (end == std::string::npos)
-		{
-			if (_pInput->size() > WebSocketHandshake::MAX_HEAD_SIZE)
-			{
-				WebSocketHandshake::Answer answer;
-				answer.status = 431;
-				answer.reason = "request head over 8192 bytes";
-				answer.response = WebSocketHandshake::refusal(431, answer.reason);
-				handler.onRequest(answer);
-				out.write(answer.response.data(), answer.response.size());
-				_state = FINISHED;
-				_pInput.reset();
-			}
-			return;
-		}
-		if (end + 4 > WebSocketHandshake::MAX_HEAD_SIZE)
-		{
-			_pInput->resize(WebSocketHandshake::MAX_HEAD_SIZE + 1);
-			continue;
-		}
-		const WebSocketHandshake::Answer answer = WebSocketHandshake::answer(_pInput->substr(0, end + 4), _options);
-		_pInput->erase(0, end + 4);
-		handler.onRequest(answer);
-		out.write(answer.response.data(), answer.response.size());
-		// A file is answered with "Connection: close": one request per
-		// connection, so pipelined requests cannot pile up answers.
-		_state = answer.outcome == WebSocketHandshake::UPGRADE ? OPEN : FINISHED;
+		answer.status = 431;
+		answer.reason = "request head over 8192 bytes";
+		answer.response = WebSocketHandshake::refusal(431, answer.reason);
 	}
-	if (_state == FINISHED || _pInput->empty())
+	else answer = WebSocketHandshake::answer(_pInput->substr(0, headSize), _options);
+	handler.onRequest(answer);
+	out.write(answer.response.data(), answer.response.size());
+	// One request per connection: a file is answered with "Connection:
+	// close", so pipelined requests cannot pile up answers.
+	_state = answer.outcome == WebSocketHandshake::UPGRADE ? OPEN : FINISHED;
+	if (_state == FINISHED || _pInput->size() == headSize)
 	{
 		_pInput.reset();
 		return;
 	}
 	// Frames that came with the upgrade request.
 	std::unique_ptr<std::string> pRest(std::move(_pInput));
-	receiveMessages(pRest->data(), pRest->size(), out, handler);
+	receiveMessages(pRest->data() + headSize, pRest->size() - headSize, out, handler);
 }
 
 
