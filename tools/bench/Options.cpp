@@ -19,10 +19,11 @@ void Options::usage(const char* error)
 {
 	if (error) std::cerr << "imgate-bench: " << error << "\n";
 	std::cerr <<
-		"usage: imgate-bench --scenario conn|msg|group|history [options]\n"
+		"usage: imgate-bench --scenario conn|msg|group|history|mix [options]\n"
 		"  --protocol imgate|mqtt       imgate v1, or MQTT 3.1.1 (for Mosquitto) (imgate)\n"
 		"  --qos 0|1                    mqtt: QoS of PUBLISH and SUBSCRIBE (1); at 0 a send\n"
-		"                               leaves the window when the peer receives it\n"
+		"                               leaves the window when the peer receives it (mix: it\n"
+		"                               counts as accepted once written)\n"
 		"  --host H --port P            server (127.0.0.1:7700)\n"
 		"  --sources A,B,...            local addresses, round robin (127.0.0.1)\n"
 		"  --tls                        TLS to --host/--port (the server's TLS listener)\n"
@@ -40,6 +41,10 @@ void Options::usage(const char* error)
 		"  --quiet                      no progress lines\n"
 		" conn: --sessions N (1000) --rate R per second (0: unthrottled) --hold S (10) --heartbeat S (20)\n"
 		" msg:  --pairs P (1) --window W (1) --payload B (64) --duration S (10) --warmup S (2) --drain S (15)\n"
+		" mix:  --sessions N (1000) online, each sending one message every --interval S seconds (5;\n"
+		"       fractions allowed) to a random other session, the first at a random point of the\n"
+		"       first interval; --payload B (64, at least 32) --duration --warmup --drain as msg,\n"
+		"       --heartbeat S (20) when a session has sent nothing for S seconds\n"
 		" group: --groups G (1) --members M (100) --senders S per group (1) --rate R messages/s per group\n"
 		"       (0: closed loop) --window W per sender (16) --payload --duration --warmup --drain as msg;\n"
 		"       groups created through --admin-port P (7780; 0: the caller created them)\n"
@@ -72,8 +77,8 @@ Options Options::parse(int argc, char** argv)
 		if (a == "--scenario")
 		{
 			o.scenario = value();
-			if (o.scenario != "conn" && o.scenario != "msg" && o.scenario != "group" && o.scenario != "history")
-				usage("--scenario: expected conn, msg, group or history");
+			if (o.scenario != "conn" && o.scenario != "msg" && o.scenario != "group" && o.scenario != "history" && o.scenario != "mix")
+				usage("--scenario: expected conn, msg, group, history or mix");
 		}
 		else if (a == "--protocol")
 		{
@@ -102,6 +107,12 @@ Options Options::parse(int argc, char** argv)
 		{
 			const std::string text = value();
 			if (!Poco::NumberParser::tryParseFloat(text, o.rate) || o.rate < 0) usage("--rate: expected a rate per second, 0 or more");
+		}
+		else if (a == "--interval")
+		{
+			const std::string text = value();
+			if (!Poco::NumberParser::tryParseFloat(text, o.interval) || !(o.interval >= 0.001) || o.interval > 86400)
+				usage(("--interval: expected seconds from 0.001 to 86400, got \"" + text + "\"").c_str());
 		}
 		else if (a == "--hold") o.hold = number(0, 86400);
 		else if (a == "--heartbeat") o.heartbeat = number(1, 3600);
@@ -136,7 +147,7 @@ Options Options::parse(int argc, char** argv)
 		else usage(("unknown option " + a).c_str());
 	}
 	if (o.qos != 1 && o.protocol != "mqtt") usage("--qos: only with --protocol mqtt (imgate acknowledges every MSG_SEND)");
-	if (o.qos != 1 && o.scenario != "msg" && o.scenario != "conn") usage("--qos 0: only with --scenario msg (a group send needs its PUBACK to leave the window)");
+	if (o.qos != 1 && o.scenario != "msg" && o.scenario != "conn" && o.scenario != "mix") usage("--qos 0: only with --scenario msg or mix (a group send needs its PUBACK to leave the window)");
 	if (!o.ws.empty())
 	{
 		Poco::URI uri;
@@ -166,6 +177,15 @@ Options Options::parse(int argc, char** argv)
 		if (!o.windowGiven) o.window = 16;
 		if (o.adminHost.empty()) o.adminHost = o.host;
 		if (static_cast<unsigned long long>(o.groups) * o.members > 1000000) usage("--groups x --members: at most 1,000,000 sessions");
+	}
+	if (o.scenario == "mix")
+	{
+		if (o.sessions < 2) usage("--scenario mix: --sessions must be 2 or more (each sends to another)");
+		if (o.payload < 32) usage("--scenario mix: --payload must be 32 bytes or more (sender, sequence, send time, receiver)");
+		// What the run tracks per message (Run::mixCapacity): refused
+		// rather than filling the memory.
+		const double perSession = (o.warmup + o.duration + 2.0) / o.interval + 3;
+		if (perSession * o.sessions > 200e6) usage("--scenario mix: more than 200,000,000 messages in one run (--sessions x (--warmup + --duration) / --interval)");
 	}
 	if (o.scenario == "history")
 	{

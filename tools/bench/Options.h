@@ -15,7 +15,7 @@ namespace bench {
 
 struct Options
 {
-	std::string scenario = "msg";     /// conn | msg | group | history
+	std::string scenario = "msg";     /// conn | msg | group | history | mix
 	std::string protocol = "imgate";  /// imgate (v1) | mqtt (3.1.1: Mosquitto)
 	unsigned qos = 1;                 /// mqtt: PUBLISH and SUBSCRIBE QoS, 0 or 1.
 	std::string host = "127.0.0.1";
@@ -29,16 +29,18 @@ struct Options
 	std::string wsPath;               /// The URL's path (and query), "/" at least.
 	bool wss = false;                 /// The URL is wss://.
 	unsigned threads = 1;
-	// conn
+	// conn, mix
 	unsigned sessions = 1000;
 	double rate = 0;                  /// conn: new sessions per second; group: messages per second per group. 0: as fast as the server takes them (group: closed loop, --window per sender).
 	unsigned hold = 10;               /// Seconds to hold the sessions (conn).
 	unsigned heartbeat = 20;          /// Seconds between heartbeats of a session.
+	// mix
+	double interval = 5;              /// Seconds between two sends of one session (to a random other one).
 	// msg
 	unsigned pairs = 1;
 	unsigned window = 1;              /// Unacknowledged MSG_SENDs per sender (MQTT QoS 0: sent, not yet received by the peer). Defaults: msg 1, group 16, history 64.
 	bool windowGiven = false;
-	unsigned payload = 64;            /// Bytes (at least 24: sender, sequence, send time).
+	unsigned payload = 64;            /// Bytes (at least 24: sender, sequence, send time; mix 32: and the receiver).
 	unsigned duration = 10;           /// Measured seconds.
 	unsigned warmup = 2;              /// Seconds before measuring.
 	unsigned drain = 15;              /// At most this long to wait for the last deliveries.

@@ -33,9 +33,9 @@ enum class Phase
 {
 	CONNECT,  /// Open and log in every session.
 	HOLD,     /// conn: keep them, with heartbeats.
-	WARMUP,   /// msg, group: send, do not count yet.
-	MEASURE,  /// msg, group: send and count; history: fill the inbox.
-	DRAIN,    /// msg, group, history: no new sends; take the last deliveries.
+	WARMUP,   /// msg, group, mix: send, do not count yet.
+	MEASURE,  /// msg, group, mix: send and count; history: fill the inbox.
+	DRAIN,    /// msg, group, mix, history: no new sends; take the last deliveries.
 	STOP      /// Close everything and return.
 };
 
@@ -93,6 +93,13 @@ struct BenchSession
 	std::vector<std::uint64_t> maxSeqBySlot;           /// mqtt order check.
 	std::uint64_t lastMsgId = 0;                       /// imgate order check: msg_ids increase.
 	std::uint64_t firstMsgId = 0;
+	// mix: sized by main before the workers start, never resized. sentTo
+	// is the sender's own (its worker only); arrivalOrder[seq] is written
+	// only by the worker of sentTo[seq]'s session (distinct elements, so no
+	// race), read after the join.
+	std::vector<std::uint32_t> sentTo;       /// By own payload sequence: the receiver.
+	std::vector<std::uint32_t> arrivalOrder; /// By own payload sequence: the receiver's arrival count when it arrived (0: not yet).
+	std::uint32_t arrivals = 0;              /// As a receiver: messages taken so far (first copies).
 };
 
 
@@ -122,6 +129,8 @@ struct Counters
 	std::atomic<std::uint64_t> foreign{0};        /// A payload not from the session's peer (group: not from a sender of its group).
 	std::int64_t lastLoginNs = 0;
 	std::vector<std::int64_t> latencyNs;          /// Measured deliveries.
+	std::uint64_t skipped = 0;                    /// mix: sends due past Run::mixCapacity, not made.
+	std::vector<std::int64_t> sendLagNs;          /// mix: how late each measured send went out after it was due.
 };
 
 
@@ -136,6 +145,10 @@ struct Run
 	std::int64_t startNs = 0;
 	std::unique_ptr<client::ClientTlsContext> pTls; /// --tls, wss.
 	std::string upgradeRequest;                     /// --ws: the HTTP upgrade, the same for every session.
+	std::uint64_t mixCapacity = 0;
+		/// mix: the most messages one session sends (sequences 1 .. this);
+		/// the schedule's count over warm-up and duration, with slack.
+	std::int64_t mixIntervalNs = 0;                 /// mix: --interval.
 	std::uint64_t clientIdBase = 0;
 		/// client_msg_id = clientIdBase + payload sequence. The server keeps
 		/// (sender, client_msg_id) to drop resends, also across runs with

@@ -32,6 +32,7 @@ constexpr unsigned MAX_PENDING = 512;          /// Connects and logins in flight
 constexpr std::size_t READ_BUFFER = 64 * 1024;
 constexpr std::uint32_t MAX_BODY = 1024 * 1024;
 constexpr std::size_t PAYLOAD_HEADER = 24;     /// Sender index, sequence, send time: 8 bytes each.
+constexpr std::size_t MIX_HEADER = 32;         /// mix: and the receiver's index.
 constexpr std::size_t MAX_UPGRADE_ANSWER = 8192;
 
 sockaddr_in ipv4(const std::string& address, unsigned port)
@@ -76,15 +77,16 @@ Worker::Worker(Run& run, unsigned number, Counters& counters):
 	_mqtt(run.options.protocol == "mqtt"),
 	_group(run.options.scenario == "group"),
 	_fanIn(_group || run.options.scenario == "history"),
-	_rated(_group && run.options.rate > 0)
+	_rated(_group && run.options.rate > 0),
+	_mix(run.options.scenario == "mix")
 {
 	if (_epoll < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
 	// msg: both sessions of a pair on one worker (at MQTT QoS 0 the
 	// receiver frees its sender's window). group: a group's members spread
-	// over every worker.
+	// over every worker, and so do mix's sessions.
 	for (unsigned i = 0; i < run.sessions.size(); ++i)
 	{
-		if ((_fanIn ? i : i / 2) % run.options.threads != number) continue;
+		if ((_fanIn || _mix ? i : i / 2) % run.options.threads != number) continue;
 		_mine.push_back(i);
 		if (run.sessions[i].slot >= 0) _senders.push_back(i);
 	}
@@ -109,17 +111,21 @@ void Worker::operator () ()
 		if (phase == Phase::STOP) break;
 		const std::int64_t now = nowNs();
 		if (phase == Phase::CONNECT) openMore(now);
-		if (!sending && (phase == Phase::WARMUP || phase == Phase::MEASURE))
+		const bool sendPhase = phase == Phase::WARMUP || phase == Phase::MEASURE;
+		if (!sending && sendPhase)
 		{
 			sending = true;
-			for (unsigned i: _mine) fillWindow(_run.sessions[i]);
+			if (_mix) startMix(now);
+			else for (unsigned i: _mine) fillWindow(_run.sessions[i]);
 		}
 		if (_rated && sending) for (unsigned i: _senders) fillWindow(_run.sessions[i]);
+		if (_mix && sendPhase) sendDue(now);
 		heartbeats(now);
 		for (unsigned i: _dirty) flush(_run.sessions[i]);
 		_dirty.clear();
-		// On a schedule, wake every millisecond for the sends that fall due.
-		const int n = epoll_wait(_epoll, events.data(), static_cast<int>(events.size()), _rated ? 1 : 5);
+		// On a schedule, wake every millisecond for the sends that fall
+		// due; mix: when the next one is due.
+		const int n = epoll_wait(_epoll, events.data(), static_cast<int>(events.size()), waitMs(_mix && sendPhase));
 		_turnNs = nowNs();
 		for (int k = 0; k < n; ++k) onEvent(_run.sessions[events[k].data.u32], events[k].events);
 		for (unsigned i: _dirty) flush(_run.sessions[i]);
@@ -260,10 +266,7 @@ void Worker::onTransportReady(BenchSession& s)
 	if (_ws)
 	{
 		s.state = BenchSession::UPGRADING;
-		_random ^= _random << 13;
-		_random ^= _random >> 7;
-		_random ^= _random << 17;
-		s.maskKey = static_cast<std::uint32_t>(_random >> 16);
+		s.maskKey = static_cast<std::uint32_t>(random64() >> 16);
 		append(s);
 		s.out += _run.upgradeRequest;
 		s.lastSendNs = nowNs();
@@ -503,6 +506,7 @@ void Worker::onFrame(BenchSession& s, const protocol::Frame& frame, std::vector<
 
 void Worker::fillWindow(BenchSession& s)
 {
+	if (_mix) return; // sends on its schedule only (sendDue)
 	const Phase phase = _run.current();
 	if (phase != Phase::WARMUP && phase != Phase::MEASURE) return;
 	if (s.state != BenchSession::LOGGED_IN) return;
@@ -575,6 +579,121 @@ void Worker::fillWindow(BenchSession& s)
 		_counters.sent.fetch_add(1, std::memory_order_relaxed);
 	}
 	s.lastSendNs = nowNs();
+}
+
+
+int Worker::waitMs(bool mixSending) const
+{
+	if (_rated) return 1;
+	if (!mixSending || _due.empty()) return 5;
+	const std::int64_t wait = _due.top().first - nowNs();
+	if (wait <= 0) return 0;
+	return static_cast<int>(std::min<std::int64_t>(5, (wait + 999999) / 1000000));
+}
+
+
+std::uint64_t Worker::random64()
+{
+	_random ^= _random << 13;
+	_random ^= _random >> 7;
+	_random ^= _random << 17;
+	return _random;
+}
+
+
+void Worker::startMix(std::int64_t now)
+{
+	const std::uint64_t interval = static_cast<std::uint64_t>(_run.mixIntervalNs);
+	for (unsigned i: _mine)
+	{
+		if (_run.sessions[i].state != BenchSession::LOGGED_IN) continue;
+		_due.emplace(now + static_cast<std::int64_t>(random64() % interval), i);
+	}
+}
+
+
+void Worker::sendDue(std::int64_t now)
+{
+	while (!_due.empty() && _due.top().first <= now)
+	{
+		const Due due = _due.top();
+		_due.pop();
+		BenchSession& s = _run.sessions[due.second];
+		if (s.state != BenchSession::LOGGED_IN) continue; // gone: its schedule ends
+		if (s.nextMessage > _run.mixCapacity) ++_counters.skipped;
+		else sendMix(s, due.first);
+		_due.emplace(due.first + _run.mixIntervalNs, due.second);
+	}
+}
+
+
+void Worker::sendMix(BenchSession& s, std::int64_t dueNs)
+{
+	const Options& o = _run.options;
+	// Uniform over the other sessions.
+	const std::uint64_t others = _run.sessions.size() - 1;
+	unsigned to = static_cast<unsigned>(random64() % others);
+	if (to >= s.index) ++to;
+	const BenchSession& receiver = _run.sessions[to]; // its uid only: set before the workers started
+	const std::uint64_t seq = s.nextMessage++;
+	s.sentTo[seq] = to;
+	append(s);
+	const std::size_t start = s.out.size();
+	_scratch.assign(o.payload, 'x');
+	put64(&_scratch[0], s.index);
+	put64(&_scratch[8], seq);
+	const std::int64_t sentNs = nowNs();
+	put64(&_scratch[16], static_cast<std::uint64_t>(sentNs));
+	put64(&_scratch[24], to);
+	if (_mqtt)
+	{
+		mqtt::appendPublish(s.out, "bench/" + receiver.uid, o.qos, static_cast<std::uint16_t>((seq - 1) % 65535 + 1), _scratch);
+	}
+	else
+	{
+		imgate::v1::MessageSend m;
+		m.set_to_uid(receiver.uid);
+		m.set_client_msg_id(_run.clientIdBase + seq);
+		m.set_payload(_scratch);
+		FrameEncoder::append(s.out, Command::MSG_SEND, Status::OK, ++s.seq, m);
+	}
+	seal(s, start);
+	if (_mqtt && o.qos == 0)
+	{
+		s.ackedOk[seq] = true;
+		_counters.acceptedOk.fetch_add(1, std::memory_order_relaxed);
+	}
+	else ++s.inflight;
+	_counters.sent.fetch_add(1, std::memory_order_relaxed);
+	s.lastSendNs = sentNs;
+	if (_run.current() == Phase::MEASURE) _counters.sendLagNs.push_back(sentNs - dueNs);
+}
+
+
+void Worker::onMixPayload(BenchSession& s, const char* payload, std::size_t size)
+{
+	_counters.delivered.fetch_add(1, std::memory_order_relaxed);
+	const std::uint64_t sender = size >= MIX_HEADER ? get64(payload) : _run.sessions.size();
+	const std::uint64_t seq = size >= MIX_HEADER ? get64(payload + 8) : 0;
+	// Only for this session, from another, within the sender's sequences:
+	// then this worker alone writes that arrivalOrder element.
+	if (sender >= _run.sessions.size() || sender == s.index || get64(payload + 24) != s.index || seq == 0 || seq > _run.mixCapacity)
+	{
+		_counters.foreign.fetch_add(1, std::memory_order_relaxed);
+		return;
+	}
+	std::uint32_t& order = _run.sessions[sender].arrivalOrder[seq];
+	if (order != 0)
+	{
+		_counters.duplicated.fetch_add(1, std::memory_order_relaxed);
+		return;
+	}
+	order = ++s.arrivals;
+	if (_run.current() == Phase::MEASURE)
+	{
+		++_counters.deliveredMeasured;
+		_counters.latencyNs.push_back(nowNs() - static_cast<std::int64_t>(get64(payload + 16)));
+	}
 }
 
 
@@ -761,6 +880,11 @@ void Worker::accepted(BenchSession& s, std::uint64_t seq, bool ok)
 
 void Worker::onPayload(BenchSession& s, const char* payload, std::size_t size, std::uint64_t msgId)
 {
+	if (_mix)
+	{
+		onMixPayload(s, payload, size);
+		return;
+	}
 	if (_fanIn)
 	{
 		onFanInPayload(s, payload, size, msgId);

@@ -14,6 +14,9 @@
 #include "server/protocol/FrameDecoder.h"
 #include <netinet/in.h>
 #include <sys/types.h>
+#include <functional>
+#include <queue>
+#include <utility>
 #include <vector>
 
 namespace imgate {
@@ -68,6 +71,21 @@ private:
 	void append(BenchSession& s);
 		/// Marks s as having output to write this turn (call before adding to s.out).
 	void fillWindow(BenchSession& s);
+	void startMix(std::int64_t now);
+		/// mix: each logged-in session's first send due at a random point
+		/// of the first interval from now.
+	void sendDue(std::int64_t now);
+		/// mix: the sends due by now, each followed by the session's next
+		/// one an interval after it was due (the schedule does not drift
+		/// when the worker is late; it catches up).
+	void sendMix(BenchSession& s, std::int64_t dueNs);
+		/// mix: one message from s to a random other session.
+	void onMixPayload(BenchSession& s, const char* payload, std::size_t size);
+		/// mix: records the arrival in the sender's arrivalOrder.
+	int waitMs(bool mixSending) const;
+		/// epoll_wait's timeout: until the next mix send is due (at most 5 ms).
+	std::uint64_t random64();
+		/// xorshift64.
 	void heartbeats(std::int64_t now);
 	void flush(BenchSession& s);
 	void fail(BenchSession& s, bool afterLogin);
@@ -86,13 +104,18 @@ private:
 	std::int64_t _lastHeartbeatScan = 0;
 	std::string _scratch;
 	std::string _sealScratch;
-	std::uint64_t _random;             /// xorshift state: WebSocket masking keys.
+	std::uint64_t _random;             /// xorshift state: WebSocket masking keys, mix receivers and offsets.
 	const bool _tls;                   /// --tls or wss.
 	const bool _ws;                    /// --ws.
 	const bool _mqtt;
 	const bool _group;                 /// --scenario group
 	const bool _fanIn;                 /// group or history: receivers track senders by slot.
 	const bool _rated;                 /// group with --rate: sends are due on a schedule.
+	const bool _mix;                   /// --scenario mix
+	using Due = std::pair<std::int64_t, unsigned>; /// When, which session.
+	std::priority_queue<Due, std::vector<Due>, std::greater<Due>> _due;
+		/// mix: the next send of each of its sessions, soonest on top: a
+		/// turn looks at the sends that are due, not at every session.
 	std::int64_t _intervalNs = 0;      /// _rated: between two sends of one sender.
 	std::int64_t _turnNs = 0;          /// When the last epoll_wait returned.
 };

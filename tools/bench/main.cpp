@@ -19,6 +19,29 @@
 //         member's MSG_DELIVER and to the group's last member, lost,
 //         duplicated and reordered per member, server CPU per delivery.
 //         --protocol mqtt: a topic per group, every member subscribed (QoS 1).
+//   mix   --sessions N online (over the --sources addresses), each sending one
+//         message every --interval S seconds to a uniformly random other
+//         session, its first send at a random point of the first interval
+//         (N / S msg/s in all, smooth), for --duration D seconds after
+//         --warmup; imgate: MSG_SEND to_uid, deliveries acknowledged with
+//         MSG_DELIVER_ACK; mqtt: a topic per session, subscribed at --qos,
+//         published to. Each worker keeps its sessions' next sends in a
+//         min-heap (a turn touches only the sends that are due). Report
+//         delivered msg/s, latency p50/p99/p99.9/max, the server's CPU (%
+//         of one core and per message), how late sends went out, lost,
+//         duplicated and reordered. The check: a payload carries sender,
+//         the sender's own sequence number (1, 2, ... over all its
+//         receivers), send time and receiver. Every sender has two arrays
+//         by sequence, sized at the start for the schedule's count (so
+//         memory is 8 bytes per message the run can send, whatever N):
+//         the receiver it picked, and the receiver's arrival number (its
+//         count of first copies) when it came. A second copy is
+//         duplicated; after the run, a message accepted (MSG_SEND_ACK OK
+//         or PUBACK) and never arrived is lost (to_gone instead when the
+//         receiver was not logged in at the end); a message is reordered
+//         when a later message of the same sender to the same receiver
+//         arrived before it (each sender's sends read newest first, with
+//         the lowest arrival number per receiver so far).
 //   history fill one uid's inbox with --messages N from --peers P senders
 //         (it acknowledges them all), then --requests K HISTORY pages one at
 //         a time (newest, random before_msg_id, each with and without the
@@ -39,6 +62,7 @@
 #include "Poco/String.h"
 #include "Poco/Timestamp.h"
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -46,6 +70,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
 using namespace imgate::bench;
 
@@ -57,7 +82,9 @@ struct Totals
 	std::uint64_t sent = 0, acceptedOk = 0, refused = 0, delivered = 0, deliveredMeasured = 0;
 	std::uint64_t duplicated = 0, reordered = 0, foreign = 0, lost = 0;
 	std::int64_t lastLoginNs = 0;
+	std::uint64_t skipped = 0;
 	std::vector<std::int64_t> latencyNs;
+	std::vector<std::int64_t> sendLagNs;
 };
 
 Totals sum(std::vector<Counters>& counters, bool withLatency)
@@ -78,7 +105,12 @@ Totals sum(std::vector<Counters>& counters, bool withLatency)
 		t.reordered += c.reordered;
 		t.foreign += c.foreign.load();
 		t.lastLoginNs = std::max(t.lastLoginNs, c.lastLoginNs);
-		if (withLatency) t.latencyNs.insert(t.latencyNs.end(), c.latencyNs.begin(), c.latencyNs.end());
+		t.skipped += c.skipped;
+		if (withLatency)
+		{
+			t.latencyNs.insert(t.latencyNs.end(), c.latencyNs.begin(), c.latencyNs.end());
+			t.sendLagNs.insert(t.sendLagNs.end(), c.sendLagNs.begin(), c.sendLagNs.end());
+		}
 	}
 	return t;
 }
@@ -89,6 +121,11 @@ double percentileUs(std::vector<std::int64_t>& v, double p)
 	std::size_t k = std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
 	std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
 	return static_cast<double>(v[k]) / 1000.0;
+}
+
+double maxUs(const std::vector<std::int64_t>& v)
+{
+	return v.empty() ? 0 : static_cast<double>(*std::max_element(v.begin(), v.end())) / 1000.0;
 }
 
 std::string fixed(double v, int digits)
@@ -192,6 +229,42 @@ GroupFigures groupFigures(const Run& run)
 }
 
 
+struct MixFigures
+{
+	std::uint64_t lost = 0;      /// Accepted, never arrived, the receiver logged in at the end.
+	std::uint64_t toGone = 0;    /// Accepted, never arrived, the receiver failed or was disconnected.
+	std::uint64_t reordered = 0; /// Arrived after a later message of its sender to the same receiver.
+};
+
+
+MixFigures mixFigures(const Run& run)
+	/// After the join: from each sender's sentTo and arrivalOrder.
+{
+	MixFigures f;
+	std::unordered_map<std::uint32_t, std::uint32_t> lowest; // receiver -> lowest arrival number of the later sends
+	for (const BenchSession& s: run.sessions)
+	{
+		for (std::uint64_t seq = 1; seq < s.nextMessage && seq < s.ackedOk.size(); ++seq)
+		{
+			if (!s.ackedOk[seq] || s.arrivalOrder[seq] != 0) continue;
+			if (run.sessions[s.sentTo[seq]].state == BenchSession::LOGGED_IN) ++f.lost;
+			else ++f.toGone;
+		}
+		lowest.clear();
+		for (std::uint64_t seq = s.nextMessage - 1; seq >= 1; --seq)
+		{
+			const std::uint32_t order = s.arrivalOrder[seq];
+			if (order == 0) continue;
+			auto it = lowest.find(s.sentTo[seq]);
+			if (it == lowest.end()) lowest.emplace(s.sentTo[seq], order);
+			else if (order > it->second) ++f.reordered;
+			else it->second = order;
+		}
+	}
+	return f;
+}
+
+
 struct HistoryFigures
 {
 	std::uint64_t requests = 0, errors = 0, entries = 0;
@@ -270,8 +343,16 @@ int main(int argc, char** argv)
 	const bool msg = o.scenario == "msg";
 	const bool group = o.scenario == "group";
 	const bool history = o.scenario == "history";
-	const bool timed = msg || group;
+	const bool mix = o.scenario == "mix";
+	const bool timed = msg || group || mix;
 	const unsigned total = msg ? 2 * o.pairs : group ? o.groups * o.members : history ? 1 + o.peers : o.sessions;
+	if (mix)
+	{
+		// Every send the schedule can make over warm-up and duration, with
+		// slack for a late phase change (Options refuses more than 200 M).
+		run.mixIntervalNs = std::max<std::int64_t>(1, std::llround(o.interval * 1e9));
+		run.mixCapacity = static_cast<std::uint64_t>(std::ceil((o.warmup + o.duration + 2.0) / o.interval)) + 2;
+	}
 
 	std::string secret;
 	if (!o.jwtSecretFile.empty())
@@ -318,6 +399,12 @@ int main(int argc, char** argv)
 		s.peer = msg ? (i ^ 1u) : i;
 		s.uid = o.uidPrefix + "-" + std::to_string(i);
 		if (!secret.empty()) s.token = mintToken(secret, s.uid);
+		if (mix)
+		{
+			s.sentTo.assign(run.mixCapacity + 1, 0);
+			s.arrivalOrder.assign(run.mixCapacity + 1, 0);
+			s.ackedOk.assign(run.mixCapacity + 1, false);
+		}
 		if (group)
 		{
 			// Group g is sessions g * M .. g * M + M - 1; its first S send.
@@ -474,6 +561,12 @@ int main(int argc, char** argv)
 	}
 	else
 	{
+		if (mix)
+		{
+			// The sessions' memory on the server, idle, as conn reads it.
+			sleepMs(1000);
+			if (o.serverPid) rssAfter = ProcessStats::rssKiB(o.serverPid);
+		}
 		if (group && o.rate > 0)
 		{
 			// The senders' schedules spread evenly over one interval.
@@ -540,6 +633,13 @@ int main(int argc, char** argv)
 	}
 	GroupFigures gf;
 	if (group) gf = groupFigures(run);
+	MixFigures mf;
+	if (mix)
+	{
+		mf = mixFigures(run);
+		t.lost = mf.lost;
+		t.reordered += mf.reordered;
+	}
 	HistoryFigures hf;
 	if (history)
 	{
@@ -656,6 +756,53 @@ int main(int argc, char** argv)
 		}
 		std::cout << "\n";
 	}
+	else if (mix)
+	{
+		const double rate = measuredSeconds > 0 ? static_cast<double>(t.deliveredMeasured) / measuredSeconds : 0;
+		const double p50 = percentileUs(t.latencyNs, 0.50), p99 = percentileUs(t.latencyNs, 0.99), p999 = percentileUs(t.latencyNs, 0.999);
+		const double max = maxUs(t.latencyNs);
+		const double lag99 = percentileUs(t.sendLagNs, 0.99), lagMax = maxUs(t.sendLagNs);
+		const double generatorShare = measuredSeconds > 0 ? (selfCpu1 - selfCpu0) / measuredSeconds * 100.0 : 0;
+		const double offered = o.sessions / o.interval;
+		std::cout << "  " << o.sessions << " sessions, one message every " << fixed(o.interval, 3) << " s each to a random other ("
+			<< fixed(offered, 0) << " msg/s offered), payload " << o.payload << " B, " << fixed(measuredSeconds, 1) << " s measured\n"
+			<< "  delivered " << fixed(rate, 0) << " msg/s; latency p50 " << fixed(p50, 1) << " us, p99 " << fixed(p99, 1)
+			<< " us, p99.9 " << fixed(p999, 1) << " us, max " << fixed(max, 1) << " us\n"
+			<< "  sent " << t.sent << ", accepted " << t.acceptedOk << ", refused " << t.refused << ", unanswered " << unanswered
+			<< ", delivered " << t.delivered << "; lost " << t.lost << ", to sessions gone " << mf.toGone << ", duplicated " << t.duplicated
+			<< ", reordered " << t.reordered << ", foreign " << t.foreign << "\n"
+			<< "  sends after they were due: p99 " << fixed(lag99, 1) << " us, max " << fixed(lagMax, 1) << " us; " << t.skipped
+			<< " skipped (past the run's " << run.mixCapacity << " per session)\n"
+			<< "  generator CPU " << fixed(generatorShare, 0) << " % of a core";
+		json << ",\"interval\":" << fixed(o.interval, 3) << ",\"payload\":" << o.payload << ",\"offered_msg_per_second\":" << fixed(offered, 1)
+			<< ",\"measured_seconds\":" << fixed(measuredSeconds, 3) << ",\"msg_per_second\":" << fixed(rate, 0)
+			<< ",\"latency_p50_us\":" << fixed(p50, 1) << ",\"latency_p99_us\":" << fixed(p99, 1) << ",\"latency_p999_us\":" << fixed(p999, 1)
+			<< ",\"latency_max_us\":" << fixed(max, 1)
+			<< ",\"sent\":" << t.sent << ",\"accepted\":" << t.acceptedOk << ",\"refused\":" << t.refused << ",\"unanswered\":" << unanswered
+			<< ",\"delivered\":" << t.delivered << ",\"lost\":" << t.lost << ",\"to_gone\":" << mf.toGone << ",\"duplicated\":" << t.duplicated
+			<< ",\"reordered\":" << t.reordered << ",\"foreign\":" << t.foreign
+			<< ",\"send_lag_p99_us\":" << fixed(lag99, 1) << ",\"send_lag_max_us\":" << fixed(lagMax, 1) << ",\"skipped\":" << t.skipped
+			<< ",\"generator_cpu_percent\":" << fixed(generatorShare, 1);
+		if (o.serverPid && measuredSeconds > 0)
+		{
+			const double serverShare = (serverCpu1 - serverCpu0) / measuredSeconds * 100.0;
+			std::cout << "; server CPU " << fixed(serverShare, 1) << " % of a core";
+			json << ",\"server_cpu_percent\":" << fixed(serverShare, 1);
+			if (t.deliveredMeasured > 0)
+			{
+				const double serverUs = (serverCpu1 - serverCpu0) * 1e6 / static_cast<double>(t.deliveredMeasured);
+				std::cout << ", " << fixed(serverUs, 1) << " us per delivered message";
+				json << ",\"server_cpu_us_per_message\":" << fixed(serverUs, 2);
+			}
+		}
+		std::cout << "\n";
+		if (rssBefore >= 0 && rssAfter >= 0)
+		{
+			const double perSession = t.loggedIn ? static_cast<double>(rssAfter - rssBefore) * 1024.0 / static_cast<double>(t.loggedIn) : 0;
+			std::cout << "  server RSS " << rssBefore << " KiB -> " << rssAfter << " KiB after the logins: " << fixed(perSession, 0) << " bytes per session\n";
+			json << ",\"server_rss_before_kib\":" << rssBefore << ",\"server_rss_after_kib\":" << rssAfter << ",\"bytes_per_session\":" << fixed(perSession, 0);
+		}
+	}
 	else if (!msg)
 	{
 		std::cout << "  held " << o.hold << " s with heartbeats every " << o.heartbeat << " s\n";
@@ -683,18 +830,26 @@ int main(int argc, char** argv)
 	{
 		const double rate = measuredSeconds > 0 ? static_cast<double>(t.deliveredMeasured) / measuredSeconds : 0;
 		const double p50 = percentileUs(t.latencyNs, 0.50), p99 = percentileUs(t.latencyNs, 0.99), p999 = percentileUs(t.latencyNs, 0.999);
+		const double max = maxUs(t.latencyNs);
 		const double generatorShare = measuredSeconds > 0 ? (selfCpu1 - selfCpu0) / measuredSeconds * 100.0 : 0;
 		std::cout << "  " << o.pairs << " pairs, window " << o.window << ", payload " << o.payload << " B, " << fixed(measuredSeconds, 1) << " s measured\n"
-			<< "  delivered " << fixed(rate, 0) << " msg/s; latency p50 " << fixed(p50, 1) << " us, p99 " << fixed(p99, 1) << " us, p99.9 " << fixed(p999, 1) << " us\n"
+			<< "  delivered " << fixed(rate, 0) << " msg/s; latency p50 " << fixed(p50, 1) << " us, p99 " << fixed(p99, 1) << " us, p99.9 " << fixed(p999, 1)
+			<< " us, max " << fixed(max, 1) << " us\n"
 			<< "  sent " << t.sent << ", accepted " << t.acceptedOk << ", refused " << t.refused << ", delivered " << t.delivered
 			<< "; lost " << t.lost << ", duplicated " << t.duplicated << ", reordered " << t.reordered << ", foreign " << t.foreign << "\n"
 			<< "  generator CPU " << fixed(generatorShare, 0) << " % of a core";
 		json << ",\"pairs\":" << o.pairs << ",\"window\":" << o.window << ",\"payload\":" << o.payload
 			<< ",\"measured_seconds\":" << fixed(measuredSeconds, 3) << ",\"msg_per_second\":" << fixed(rate, 0)
 			<< ",\"latency_p50_us\":" << fixed(p50, 1) << ",\"latency_p99_us\":" << fixed(p99, 1) << ",\"latency_p999_us\":" << fixed(p999, 1)
+			<< ",\"latency_max_us\":" << fixed(max, 1)
 			<< ",\"sent\":" << t.sent << ",\"accepted\":" << t.acceptedOk << ",\"refused\":" << t.refused << ",\"delivered\":" << t.delivered
 			<< ",\"lost\":" << t.lost << ",\"duplicated\":" << t.duplicated << ",\"reordered\":" << t.reordered << ",\"foreign\":" << t.foreign
 			<< ",\"generator_cpu_percent\":" << fixed(generatorShare, 1);
+		if (o.serverPid && measuredSeconds > 0)
+		{
+			const double serverShare = (serverCpu1 - serverCpu0) / measuredSeconds * 100.0;
+			json << ",\"server_cpu_percent\":" << fixed(serverShare, 1);
+		}
 		if (o.serverPid && t.deliveredMeasured > 0)
 		{
 			const double serverUs = (serverCpu1 - serverCpu0) * 1e6 / static_cast<double>(t.deliveredMeasured);
@@ -706,7 +861,7 @@ int main(int argc, char** argv)
 	json << "}";
 	if (o.json) std::cout << json.str() << std::endl;
 	bool clean = t.loggedIn == total && t.lost == 0 && t.duplicated == 0 && t.reordered == 0 && t.foreign == 0;
-	if (group || history) clean = clean && t.disconnected == 0 && unanswered == 0 && t.acceptedOk > 0;
+	if (group || history || mix) clean = clean && t.disconnected == 0 && unanswered == 0 && t.acceptedOk > 0;
 	if (group) clean = clean && t.refused == 0; // history resends what SERVER_BUSY refused
 	if (history) clean = clean && hf.errors == 0;
 	return clean ? 0 : 1;
