@@ -1,5 +1,6 @@
 # tools/bench/lib.sh: what the comparison scripts (compare.sh,
-# compare-groups.sh, compare-revisions.sh) share. Sourced, not run.
+# compare-groups.sh, compare-revisions.sh, compare-transports.sh,
+# compare-per-message.sh) share. Sourced, not run.
 #
 # bench_init NAME sets WORK (a scratch folder, removed at exit), SERVER_PID
 # and the exit trap that stops a server still running, and raises the
