@@ -169,6 +169,8 @@ std::string MetricsReport::render(const AdminContext& context, const AdminListen
 	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.messagesRetransmitted; }));
 	out.counter("imgate_messages_acknowledged_total", "Deliveries the recipient acknowledged (MSG_DELIVER_ACK).");
 	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.messagesAcknowledged; }));
+	out.counter("imgate_inbox_reads_total", "Reads of a session's pending messages from the store: at login, after falling out of step with its inbox, for retransmissions (a message stored for a session in step is handed over without one).");
+	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.inboxReads; }));
 	out.counter("imgate_history_requests_total", "HISTORY requests answered with a page (protocol 1.1).");
 	out.sample(sum(loops, [](LoopCounters& c) -> metrics::Counter& { return c.historyRequests; }));
 	out.counter("imgate_transient_deliveries_total", "Transient MSG_DELIVERs handed to sessions (protocol 1.1; never stored).");

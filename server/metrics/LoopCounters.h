@@ -61,6 +61,7 @@ struct alignas(64) LoopCounters
 	Counter messagesDelivered;        /// First MSG_DELIVER of a message in a session.
 	Counter messagesRetransmitted;    /// MSG_DELIVER sent again after the retransmit timeout.
 	Counter messagesAcknowledged;     /// MSG_DELIVER_ACKs that cleared an in-flight delivery.
+	Counter inboxReads;               /// Reads of pending messages from the store (at login, on falling out of step, for retransmissions).
 	Counter historyRequests;          /// HISTORY answered with a page.
 	Counter transientMessages;        /// Transient MSG_DELIVERs handed to sessions.
 	Counter kicks[KICK_SLOTS];        /// KICKs sent, by reason.

@@ -47,10 +47,11 @@ void appendDeliver(std::string& out, imgate::v1::MessageDeliver& deliver, const 
 } // namespace
 
 
-Delivery::Delivery(Session& session, SessionManager& manager):
+Delivery::Delivery(Session& session, SessionManager& manager, Poco::UInt64 cursor, bool inStep):
 	_session(session),
 	_manager(manager),
-	_window(session.loop().counters().deliveriesInFlight)
+	_window(session.loop().counters().deliveriesInFlight, cursor),
+	_inStep(inStep)
 {
 }
 
@@ -69,9 +70,26 @@ void Delivery::fill()
 		return;
 	}
 	_refetch = false;
+	if (_inStep) return; // every message stored so far was handed over
 	const std::size_t window = _manager.config().window;
 	if (_window.size() >= window) return;
 	fetch(_window.cursor(), window - _window.size(), false);
+}
+
+
+void Delivery::take(const store::StoredMessage& message)
+{
+	poco_assert_dbg(_session.loop().inLoopContext());
+	if (message.msgId <= _window.cursor()) return;
+	if (_inStep && !_fetching && _window.size() < _manager.config().window)
+	{
+		imgate::v1::MessageDeliver deliver;
+		send(deliver, message, message.payload);
+		return;
+	}
+	// Missed: the store has it, in order with whatever else was missed.
+	_inStep = false;
+	fill();
 }
 
 
@@ -79,6 +97,8 @@ void Delivery::fetch(Poco::UInt64 afterMsgId, std::size_t limit, bool retransmis
 {
 	_fetching = true;
 	_refetch = false;
+	_asked = limit;
+	_session.loop().counters().inboxReads.add();
 	_manager.fetchPending(_session, afterMsgId, limit, retransmission);
 }
 
@@ -91,6 +111,10 @@ void Delivery::onPage(store::PendingPage& page, bool retransmission)
 	// and the next notification, retransmission or login reads again.
 	if (page.ok)
 	{
+		// Less than asked: the inbox had no more as of the read, and the
+		// announcements of anything stored since are still to come (none
+		// came while the read was out, or _refetch would be set).
+		if (!retransmission && !_refetch && page.messages.size() < _asked) _inStep = true;
 		if (retransmission) resend(page.messages, _session.loop().tick());
 		else deliver(page.messages);
 	}
@@ -101,21 +125,25 @@ void Delivery::onPage(store::PendingPage& page, bool retransmission)
 void Delivery::deliver(std::vector<store::StoredMessage>& messages)
 {
 	if (messages.empty()) return;
-	std::vector<DeliveryWindow::InFlight>& entries = _window.entries();
-	if (entries.capacity() == 0) entries.reserve(std::min<std::size_t>(_manager.config().window, MAX_RESERVED_WINDOW));
-	std::string& out = _session.output();
-	const Poco::UInt32 now = _session.loop().tick();
-	metrics::LoopCounters& counters = _session.loop().counters();
 	imgate::v1::MessageDeliver deliver;
 	for (auto& m: messages)
 	{
-		// Only one read is out at a time, so the cursor has not moved since
-		// it was issued; the check keeps the window's order invariant anyway.
+		// Only one read is out at a time and take() sends nothing meanwhile,
+		// so the cursor has not moved since it was issued; the check keeps
+		// the window's order invariant anyway.
 		if (m.msgId <= _window.cursor()) continue;
-		appendDeliver(out, deliver, m, std::move(m.payload));
-		_window.sent(m.msgId, now);
-		counters.messagesDelivered.add();
+		send(deliver, m, std::move(m.payload));
 	}
+}
+
+
+void Delivery::send(imgate::v1::MessageDeliver& deliver, const store::StoredMessage& message, std::string payload)
+{
+	std::vector<DeliveryWindow::InFlight>& entries = _window.entries();
+	if (entries.capacity() == 0) entries.reserve(std::min<std::size_t>(_manager.config().window, MAX_RESERVED_WINDOW));
+	appendDeliver(_session.output(), deliver, message, std::move(payload));
+	_window.sent(message.msgId, _session.loop().tick());
+	_session.loop().counters().messagesDelivered.add();
 }
 
 

@@ -11,10 +11,10 @@
 namespace imgate {
 namespace session {
 
-DeliveryWindow::DeliveryWindow(metrics::Gauge& inFlight, std::size_t capacity):
-	_inFlight(inFlight)
+DeliveryWindow::DeliveryWindow(metrics::Gauge& inFlight, Poco::UInt64 cursor):
+	_inFlight(inFlight),
+	_cursor(cursor)
 {
-	_entries.reserve(capacity);
 }
 
 

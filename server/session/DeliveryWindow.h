@@ -31,11 +31,10 @@ public:
 		Poco::UInt32 sentAt;
 	};
 
-	explicit DeliveryWindow(metrics::Gauge& inFlight, std::size_t capacity = 0);
-		/// Room for capacity entries without growing (one allocation for
-		/// the window's life instead of one per doubling). inFlight (the
-		/// loop's gauge, which must outlive the window) follows the number
-		/// of entries.
+	explicit DeliveryWindow(metrics::Gauge& inFlight, Poco::UInt64 cursor = 0);
+		/// Empty, starting at cursor (where the session's previous window
+		/// left it). inFlight (the loop's gauge, which must outlive the
+		/// window) follows the number of entries.
 
 	~DeliveryWindow();
 		/// Takes its entries off the gauge.

@@ -50,15 +50,23 @@ bool reached(Poco::UInt32 now, Poco::UInt32 deadline)
 } // namespace
 
 
+// An idle session's memory budget (docs/architecture.md, "Memory per idle
+// session"): 232 bytes are a 240-byte malloc chunk; 8 more cost 16 per
+// session.
+static_assert(sizeof(Session) <= 232, "Session outgrew its malloc chunk");
+
+
 Session::Session(net::EventLoop& loop, const Poco::Net::StreamSocket& socket, const net::PeerAddress& peer, SessionManager& manager):
 	net::Connection(loop, socket),
-	_manager(manager),
-	_since(loop.tick()),
-	_peer(peer),
 	_state(CONNECTED),
 	_perDevice(false),
 	_carbons(false),
-	_historyReads(0)
+	_historyReads(0),
+	_inStep(false),
+	_draining(false),
+	_manager(manager),
+	_since(loop.tick()),
+	_peer(peer)
 {
 	rearm();
 }
@@ -144,7 +152,7 @@ void Session::onData(const char* data, std::size_t length)
 
 void Session::handleFrame(const protocol::Frame& frame)
 {
-	if (_state == LOGGED_IN) _since = loop().tick();
+	if (_state == LOGGED_IN && !_draining) _since = loop().tick();
 	const Command cmd = static_cast<Command>(frame.cmd);
 	countFrame(cmd);
 	if (frame.flags != 0)
@@ -352,7 +360,7 @@ void Session::completeLogin(const protocol::Frame& frame, const imgate::v1::Logi
 	_toldInterval = static_cast<Poco::UInt16>(config.heartbeatInterval);
 	_state = LOGGED_IN;
 	loop().counters().loggedIn[static_cast<unsigned>(transport())].add(1);
-	_since = loop().tick();
+	if (!_draining) _since = loop().tick();
 	_manager.logger().information("login uid=%s peer=%s device=%s session=%Lx", _uid, _peer.toString(), protocol::quoted(request.device()), id());
 	loop().counters().logins[0].add();
 
@@ -619,9 +627,33 @@ void Session::deliverPending()
 {
 	poco_assert_dbg(loop().inLoopContext());
 	if (_state != LOGGED_IN || closing()) return;
-	if (!_pDelivery) _pDelivery.reset(new Delivery(*this, _manager));
-	_pDelivery->fill();
+	delivery().fill();
 	afterDelivery();
+}
+
+
+void Session::deliverStored(const store::StoredMessage& message)
+{
+	poco_assert_dbg(loop().inLoopContext());
+	if (_state != LOGGED_IN || closing() || !receives(message)) return;
+	delivery().take(message);
+	afterDelivery();
+}
+
+
+bool Session::receives(const store::StoredMessage& message) const
+{
+	// The store's pending read leaves out the "sent" rows of this device:
+	// a message it sent itself (unless to its own uid, a received row).
+	if (message.fromUid != _uid || (message.groupId.empty() && message.toUid == _uid)) return true;
+	return _carbons && message.fromDevice != positionDevice();
+}
+
+
+Delivery& Session::delivery()
+{
+	if (!_pDelivery) _pDelivery.reset(new Delivery(*this, _manager, _cursor, _inStep));
+	return *_pDelivery;
 }
 
 
@@ -641,7 +673,12 @@ void Session::onPending(store::PendingPage& page, bool retransmission)
 
 void Session::afterDelivery()
 {
-	if (_pDelivery && _pDelivery->idle()) _pDelivery.reset();
+	if (_pDelivery && _pDelivery->idle())
+	{
+		_cursor = _pDelivery->cursor();
+		_inStep = _pDelivery->inStep();
+		_pDelivery.reset();
+	}
 	rearm();
 }
 
@@ -675,7 +712,10 @@ void Session::scheduleDrainKick(Poco::UInt32 atTick)
 {
 	poco_assert_dbg(loop().inLoopContext());
 	if (closing()) return;
-	_drainAt = atTick == 0 ? 1 : atTick;
+	// The kick replaces the login and heartbeat timeouts: it comes within
+	// drainTime, and the drain waits for it anyway.
+	_draining = true;
+	_since = atTick;
 	rearm();
 }
 
@@ -684,12 +724,12 @@ void Session::onTimer()
 {
 	const Poco::UInt32 now = loop().tick();
 	const SessionConfig& config = _manager.config();
-	if (_drainAt && reached(now, _drainAt))
+	if (_draining && reached(now, _since))
 	{
 		kick(protocol::KickReason::SHUTDOWN, "server is shutting down");
 		return;
 	}
-	if (_state == CONNECTED && reached(now, _since + EventLoop::ticksFromSeconds(config.loginTimeout)))
+	if (!_draining && _state == CONNECTED && reached(now, _since + EventLoop::ticksFromSeconds(config.loginTimeout)))
 	{
 		// One line (or none in a flood): the ERROR itself is not logged too.
 		if (admitUnauthenticatedLine())
@@ -698,7 +738,7 @@ void Session::onTimer()
 		closeAfterLinger();
 		return;
 	}
-	if (_state == LOGGED_IN && reached(now, _since + EventLoop::ticksFromSeconds(heartbeatTimeout())))
+	if (!_draining && _state == LOGGED_IN && reached(now, _since + EventLoop::ticksFromSeconds(heartbeatTimeout())))
 	{
 		_manager.logger().information("heartbeat timeout uid=%s peer=%s session=%Lx", _uid, _peer.toString(), id());
 		close();
@@ -712,10 +752,9 @@ void Session::onTimer()
 Poco::UInt32 Session::nextDeadline() const
 {
 	const SessionConfig& config = _manager.config();
-	Poco::UInt32 deadline = _since + EventLoop::ticksFromSeconds(_state == LOGGED_IN ? heartbeatTimeout() : config.loginTimeout);
+	Poco::UInt32 deadline = _draining ? _since : _since + EventLoop::ticksFromSeconds(_state == LOGGED_IN ? heartbeatTimeout() : config.loginTimeout);
 	Poco::UInt32 retransmitAt;
 	if (_pDelivery && _pDelivery->retransmitAt(retransmitAt) && before(retransmitAt, deadline)) deadline = retransmitAt;
-	if (_drainAt && before(_drainAt, deadline)) deadline = _drainAt;
 	return deadline;
 }
 
@@ -738,7 +777,7 @@ void Session::onWriteProgress()
 {
 	// While back-pressure keeps us from reading its frames, a client that
 	// keeps reading our output is not silent.
-	if (_state == LOGGED_IN && readPaused()) _since = loop().tick();
+	if (_state == LOGGED_IN && readPaused() && !_draining) _since = loop().tick();
 }
 
 

@@ -76,6 +76,11 @@ public:
 	void deliverPending();
 		/// Fills the delivery window from the store (Delivery::fill()).
 
+	void deliverStored(const store::StoredMessage& message);
+		/// A message just stored (SessionManager::stored()): delivered at
+		/// once if it belongs to this session's stream and the session is in
+		/// step with its inbox, else read from the store (Delivery::take()).
+
 	void onPending(store::PendingPage& page, bool retransmission);
 		/// The store's answer to a read this session issued (deliverPending()
 		/// or a retransmission).
@@ -219,30 +224,38 @@ private:
 		/// (each timing out, or refused) cannot flood the log. Always true
 		/// after login.
 	void afterDelivery();
-		/// Drops an idle Delivery and re-arms the timer.
+		/// Drops an idle Delivery (keeping its cursor) and re-arms the timer.
+	Delivery& delivery();
+		/// The Delivery, made if there is none.
+	bool receives(const store::StoredMessage& message) const;
+		/// Whether message is in this session's stream: received, or with
+		/// carbons sent by another device of its uid.
 	void rearm();
 	Poco::UInt32 nextDeadline() const;
 
+	// Ordered to leave no padding: an idle session must stay within its
+	// malloc chunk (docs/architecture.md, "Memory per idle session"). The
+	// first three bytes (the flags, then _toldInterval) fill the tail padding of net::Connection.
+	State _state: 1;       /// CONNECTED until LOGIN succeeds.
+	bool _perDevice: 1;    /// Logged in under session.devicePolicy = perDevice.
+	bool _carbons: 1;      /// Logged in with carbons (perDevice only).
+	Poco::UInt8 _historyReads: 2; /// HISTORY requests waiting for the store (at most MAX_HISTORY_READS).
+	bool _inStep: 1;       /// Kept while no Delivery is (Delivery::inStep()).
+	bool _draining: 1;     /// A drain kick is due at _since (scheduleDrainKick()).
+	Poco::UInt16 _toldInterval = 0;  /// The heartbeat interval LOGIN_RESP gave the client, seconds.
 	SessionManager& _manager;
 	std::unique_ptr<std::vector<char>> _pPartialFrame; /// The only input state kept between reads; null when none.
 	plugin::SessionSlots _slots;       /// Plugins' per-session state, allocated on first use.
 	std::string _uid;
 	std::unique_ptr<Delivery> _pDelivery; /// Null while nothing is in flight and no read is out.
 	std::unique_ptr<Farewell> _pFarewell; /// Null but while a KICK or ERROR waits for answers.
-	Poco::UInt32 _since;    /// Tick of accept (before login) or of the last frame (after).
-	Poco::UInt32 _drainAt = 0;
-	net::PeerAddress _peer; /// Taken at accept: still known after a reset.
-	Poco::UInt32 _loginAt = 0; /// (Members are ordered to leave no padding.)
+	Poco::UInt64 _cursor = 0; /// The highest msgId delivered here, kept while no Delivery is (Delivery::cursor()).
+	Poco::UInt32 _since;    /// Tick of accept (before login), of the last frame (after), or of the drain kick (_draining).
+	Poco::UInt32 _loginAt = 0;
 	std::string _device;    /// For the admin API (at most 128 bytes; 15 or fewer need no heap).
+	net::PeerAddress _peer; /// Taken at accept: still known after a reset.
 	Poco::UInt32 _unanswered = 0;    /// MSG_SENDs handed to the store and not yet answered.
 	LogBudget _errorLog;
-	Poco::UInt16 _toldInterval = 0;  /// The heartbeat interval LOGIN_RESP gave the client, seconds.
-	// One byte for the three (an idle session must stay within its malloc
-	// chunk: docs/architecture.md, "Memory per idle session").
-	State _state: 1;       /// CONNECTED until LOGIN succeeds.
-	bool _perDevice: 1;    /// Logged in under session.devicePolicy = perDevice.
-	bool _carbons: 1;      /// Logged in with carbons (perDevice only).
-	Poco::UInt8 _historyReads: 2; /// HISTORY requests waiting for the store (at most MAX_HISTORY_READS).
 };
 
 

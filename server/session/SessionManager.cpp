@@ -25,6 +25,13 @@ SessionManager::SessionManager(const SessionConfig& config, net::LoopPool& loops
 	_unauthenticatedLogBudgets(loops.size())
 {
 	reconfigure(config);
+	_store.setListener(this);
+}
+
+
+SessionManager::~SessionManager()
+{
+	_store.setListener(nullptr);
 }
 
 
@@ -164,12 +171,8 @@ void SessionManager::submit(Session& sender, Poco::UInt32 seq, store::NewMessage
 	poco_assert_dbg(sender.loop().inLoopContext());
 	const SessionRef ref = sender.ref();
 	const Poco::UInt64 clientMsgId = message.clientMsgId;
-	// What the notification needs, without the payload.
-	auto pAddress = std::make_shared<store::NewMessage>();
-	pAddress->fromUid = message.fromUid;
-	pAddress->toUid = message.toUid;
-	pAddress->toGroup = message.toGroup;
-	_store.append(std::move(message), [this, ref, seq, clientMsgId, pAddress](const store::AppendResult& result)
+	// The recipients online get the message from stored(), before this answer.
+	_store.append(std::move(message), [this, ref, seq, clientMsgId](const store::AppendResult& result)
 	{
 		// The ack needs no member list (a group's may be long).
 		store::AppendResult answer;
@@ -189,25 +192,27 @@ void SessionManager::submit(Session& sender, Poco::UInt32 seq, store::NewMessage
 		});
 		// A FAILED write is logged by the store once per episode, and by the
 		// sender's session within its error-log budget.
-		if (result.outcome == store::AppendResult::STORED) notifyStored(*pAddress, result);
 	});
 }
 
 
-void SessionManager::notifyStored(const store::NewMessage& message, const store::AppendResult& result)
+void SessionManager::stored(const std::shared_ptr<const store::StoredMessage>& pMessage, const std::vector<std::string>& members)
 {
-	std::vector<SessionRef> refs;
-	if (message.toGroup.empty())
+	thread_local std::vector<SessionRef> refs;
+	refs.clear();
+	const store::StoredMessage& message = *pMessage;
+	if (message.groupId.empty())
 	{
 		addSessions(message.toUid, false, SessionRef(), refs);
 		if (message.toUid != message.fromUid) addSessions(message.fromUid, true, SessionRef(), refs);
 	}
 	else
 	{
-		refs.reserve(result.members.size());
-		for (const std::string& uid: result.members) addSessions(uid, uid == message.fromUid, SessionRef(), refs);
+		for (const std::string& uid: members) addSessions(uid, uid == message.fromUid, SessionRef(), refs);
 	}
-	wake(refs);
+	// Posted even to the caller's own loop: the memory store calls under
+	// its locks, and the loop's queue keeps the messages in msgId order.
+	post(refs, [pMessage](Session& s) { s.deliverStored(*pMessage); }, false);
 }
 
 
@@ -224,13 +229,7 @@ void SessionManager::addSessions(const std::string& uid, bool carbonsOnly, const
 }
 
 
-void SessionManager::wake(std::vector<SessionRef>& refs)
-{
-	post(refs, [](Session& s) { s.deliverPending(); });
-}
-
-
-void SessionManager::post(std::vector<SessionRef>& refs, const std::function<void(Session&)>& action)
+void SessionManager::post(std::vector<SessionRef>& refs, const std::function<void(Session&)>& action, bool mayRunHere)
 {
 	if (refs.empty()) return;
 	// One task per loop: a group of 1,000 members costs at most one post
@@ -245,21 +244,25 @@ void SessionManager::post(std::vector<SessionRef>& refs, const std::function<voi
 		if (last - first == 1)
 		{
 			const SessionRef ref = refs[first];
-			runOn(loop, [this, ref, action]()
+			auto task = [this, ref, action]()
 			{
 				if (Session* pSession = find(ref)) action(*pSession);
-			});
+			};
+			if (mayRunHere) runOn(loop, std::move(task));
+			else _loops.loop(loop).post(std::move(task));
 		}
 		else
 		{
 			auto pRefs = std::make_shared<std::vector<SessionRef>>(refs.begin() + static_cast<std::ptrdiff_t>(first), refs.begin() + static_cast<std::ptrdiff_t>(last));
-			runOn(loop, [this, pRefs, action]()
+			auto task = [this, pRefs, action]()
 			{
 				for (const SessionRef& ref: *pRefs)
 				{
 					if (Session* pSession = find(ref)) action(*pSession);
 				}
-			});
+			};
+			if (mayRunHere) runOn(loop, std::move(task));
+			else _loops.loop(loop).post(std::move(task));
 		}
 		first = last;
 	}
@@ -344,14 +347,6 @@ void SessionManager::readHistory(Session& session, Poco::UInt32 seq, const store
 			_metrics.historySeconds.observe(static_cast<double>(asked.elapsed()) / 1e6);
 		});
 	});
-}
-
-
-void SessionManager::notifyRecipient(const std::string& uid)
-{
-	std::vector<SessionRef> refs;
-	addSessions(uid, false, SessionRef(), refs);
-	wake(refs);
 }
 
 

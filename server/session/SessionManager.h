@@ -31,7 +31,7 @@ namespace session {
 class Session;
 
 
-class SessionManager: public net::ConnectionFactory, public imgate::Host
+class SessionManager: public net::ConnectionFactory, public imgate::Host, public store::StoreListener
 	/// Shared by all loops; holds no per-session state of its own (each
 	/// session lives in its loop; the UidDirectory maps uids to them).
 	/// Work for a session on another loop is posted to that loop by
@@ -39,7 +39,12 @@ class SessionManager: public net::ConnectionFactory, public imgate::Host
 {
 public:
 	SessionManager(const SessionConfig& config, net::LoopPool& loops, store::MessageStore& store, const plugin::FilterChain& filters);
-		/// filters must outlive the sessions.
+		/// filters must outlive the sessions. Becomes the store's listener
+		/// (MessageStore::setListener()).
+
+	~SessionManager() override;
+		/// Stops listening to the store (which must be closed by then, or
+		/// not started).
 
 	Poco::UInt64 admissionTicket() override;
 		/// The number of kickAddresses() calls so far. Any thread (the
@@ -109,14 +114,13 @@ public:
 		/// Session's loop: reads a HISTORY page from the store; it comes
 		/// back to Session::sendHistory() on the session's loop.
 
-	void notifyRecipient(const std::string& uid);
-		/// Any thread: the uid's sessions (if online) fill their windows.
-
-	void notifyStored(const store::NewMessage& message, const store::AppendResult& result);
-		/// Any thread (the store's): tells every session that has something
-		/// new in its inbox: the recipients' (a 1:1 recipient, or each
-		/// member of the group), and the sender's other sessions with
-		/// carbons. One task per loop, whatever the number of sessions.
+	void stored(const std::shared_ptr<const store::StoredMessage>& pMessage, const std::vector<std::string>& members) override;
+		/// The store's thread (store::StoreListener): hands a stored message
+		/// to every session online whose inbox it is in: the recipients' (a
+		/// 1:1 recipient, or each member of the group) and the sender's
+		/// sessions with carbons (Session::deliverStored()). One task per
+		/// loop, whatever the number of sessions; always posted, never run
+		/// inline (a store lock may be held).
 
 	bool kickUid(const std::string& uid, imgate::KickReason reason, const std::string& message) override;
 		/// Any thread (imgate::Host): kicks the uid's sessions, wherever they run.
@@ -164,10 +168,9 @@ private:
 
 	template <class Task>
 	void runOn(std::size_t loopIndex, Task&& task);
-	void wake(std::vector<SessionRef>& refs);
-		/// Each session in refs fills its window: one task per loop.
-	void post(std::vector<SessionRef>& refs, const std::function<void(Session&)>& action);
-		/// action for each session in refs (those still open) on its loop: one task per loop.
+	void post(std::vector<SessionRef>& refs, const std::function<void(Session&)>& action, bool mayRunHere = true);
+		/// action for each session in refs (those still open) on its loop:
+		/// one task per loop; run at once for the caller's own loop if mayRunHere.
 	void addSessions(const std::string& uid, bool carbonsOnly, const SessionRef& except, std::vector<SessionRef>& refs);
 	Session* find(const SessionRef& ref);
 	void kickIfBannedSince(Session& session, Poco::UInt64 ticket);

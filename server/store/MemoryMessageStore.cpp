@@ -24,6 +24,7 @@ namespace {
 const std::size_t NODE_OVERHEAD = 48;
 const std::size_t ABOVE_COST = sizeof(Poco::UInt64) + NODE_OVERHEAD;
 const std::size_t INITIAL_ROWS = 4; // an inbox's first allocation: most hold a few rows
+const std::vector<std::string> NO_MEMBERS; // a 1:1 message's, for announceStored()
 
 } // namespace
 
@@ -227,7 +228,7 @@ void MemoryMessageStore::appendToUid(NewMessage& message, AppendResult& result)
 		auto own = senderShard.inboxes.find(message.fromUid);
 		targets[n++] = Target{&message.fromUid, true, &senderShard, own == senderShard.inboxes.end() ? nullptr : &own->second};
 	}
-	store(senderShard, std::move(sender), message, targets, n, true, result);
+	announceStored(store(senderShard, std::move(sender), message, targets, n, true, result), NO_MEMBERS);
 }
 
 
@@ -271,8 +272,20 @@ void MemoryMessageStore::appendToGroup(NewMessage& message, AppendResult& result
 		auto inbox = t.pShard->inboxes.find(*t.pUid);
 		if (inbox != t.pShard->inboxes.end()) t.pInbox = &inbox->second;
 	}
-	store(senderShard, std::move(sender), message, targets.data(), targets.size(), false, result);
+	const Message* pStored = store(senderShard, std::move(sender), message, targets.data(), targets.size(), false, result);
 	if (result.outcome == AppendResult::STORED) result.members = pGroup->members;
+	announceStored(pStored, result.members);
+}
+
+
+void MemoryMessageStore::announceStored(const Message* pMessage, const std::vector<std::string>& members)
+{
+	if (!pMessage || !announcing()) return;
+	// A copy: the stored one goes with its last row, maybe before a
+	// session gets to it.
+	auto pCopy = std::make_shared<StoredMessage>(static_cast<const StoredMessage&>(*pMessage));
+	pCopy->sent = false;
+	announce(pCopy, members);
 }
 
 
@@ -301,14 +314,14 @@ bool MemoryMessageStore::reserve(std::size_t bytes)
 }
 
 
-void MemoryMessageStore::store(Shard& senderShard, std::string&& sender, NewMessage& message, Target* targets, std::size_t n, bool checkPending, AppendResult& result)
+const MemoryMessageStore::Message* MemoryMessageStore::store(Shard& senderShard, std::string&& sender, NewMessage& message, Target* targets, std::size_t n, bool checkPending, AppendResult& result)
 {
 	// A 1:1 message's first target is its recipient; group messages are
 	// never refused for a full member (the class comment).
 	if (checkPending && targets[0].pInbox && targets[0].pInbox->pending >= _limits.maxPendingPerRecipient)
 	{
 		result.outcome = AppendResult::RECIPIENT_FULL;
-		return;
+		return nullptr;
 	}
 	const std::size_t ownCost = n > 0 ? messageCost(message) : 0; // kept only while a row refers to it
 	std::size_t cost = ownCost + n * rowCost();
@@ -319,7 +332,7 @@ void MemoryMessageStore::store(Shard& senderShard, std::string&& sender, NewMess
 	if (!reserve(cost))
 	{
 		result.outcome = AppendResult::STORE_FULL;
-		return;
+		return nullptr;
 	}
 	// The inboxes first: the targets may name them by the message's own
 	// uids, which then move into the stored copy.
@@ -330,9 +343,10 @@ void MemoryMessageStore::store(Shard& senderShard, std::string&& sender, NewMess
 	const Poco::UInt64 msgId = _lastMsgId.fetch_add(1, std::memory_order_relaxed) + 1;
 	const Poco::Int64 timestampMs = message.timestampMs;
 	const Poco::UInt64 clientMsgId = message.clientMsgId;
+	Message* pMessage = nullptr;
 	if (n > 0)
 	{
-		Message* pMessage = new Message;
+		pMessage = new Message;
 		pMessage->msgId = msgId;
 		pMessage->fromUid = std::move(message.fromUid);
 		pMessage->fromDevice = std::move(message.fromDevice);
@@ -365,6 +379,7 @@ void MemoryMessageStore::store(Shard& senderShard, std::string&& sender, NewMess
 	result.msgId = msgId;
 	result.timestampMs = timestampMs;
 	remember(senderShard, std::move(sender), clientMsgId, result);
+	return pMessage;
 }
 
 

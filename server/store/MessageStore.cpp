@@ -16,8 +16,25 @@ StoreMetrics::StoreMetrics():
 }
 
 
+StoreListener::~StoreListener()
+{
+}
+
+
 MessageStore::~MessageStore()
 {
+}
+
+
+void MessageStore::setListener(StoreListener* pListener)
+{
+	_pListener.store(pListener, std::memory_order_release);
+}
+
+
+void MessageStore::announce(const std::shared_ptr<const StoredMessage>& pMessage, const std::vector<std::string>& members)
+{
+	if (StoreListener* pListener = _pListener.load(std::memory_order_acquire)) pListener->stored(pMessage, members);
 }
 
 

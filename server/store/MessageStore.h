@@ -14,7 +14,9 @@
 #include "server/metrics/Histogram.h"
 #include "Poco/Exception.h"
 #include "Poco/Types.h"
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -176,6 +178,29 @@ struct StoreMetrics
 };
 
 
+class StoreListener
+	/// Hears of every message as it is stored, so that the sessions online
+	/// can deliver it without reading it back (the session layer's
+	/// SessionManager).
+{
+public:
+	virtual ~StoreListener();
+
+	virtual void stored(const std::shared_ptr<const StoredMessage>& pMessage, const std::vector<std::string>& members) = 0;
+		/// pMessage (sent false) now has rows in inboxes: toUid's, or those of
+		/// members (its group's members, the sender included, as the append
+		/// read them), and its sender's "sent" row where the store keeps one.
+		/// Once per stored message, before the append's callback, on the
+		/// appending thread (durable store: its writer, after the commit).
+		///
+		/// Order: the calls for the messages of any one inbox are made one
+		/// after another in msgId order, never at once; so tasks they post
+		/// to one event loop's queue arrive there in msgId order. A call may
+		/// come while a store lock is held: it must not call the store, and
+		/// must not run session code inline (post it).
+};
+
+
 class MessageStore
 	/// Thread-safe: every member may be called from any loop.
 	///
@@ -213,7 +238,8 @@ public:
 		/// devices) the sender's inbox gets a "sent" row too, unless it is
 		/// the recipient. done runs exactly once, on any thread (possibly
 		/// before append() returns), with no store lock held, after the
-		/// message is as durable as the store promises.
+		/// message is as durable as the store promises. A STORED message
+		/// is announced to the listener (setListener()) before done runs.
 
 	virtual void readPending(const InboxReader& reader, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) = 0;
 		/// Reads at most limit messages of reader.uid's inbox that
@@ -289,7 +315,28 @@ public:
 	virtual void close();
 		/// Finishes outstanding work; called once at shutdown, after the
 		/// loops have stopped. Default: nothing.
+
+	void setListener(StoreListener* pListener);
+		/// Who hears of stored messages (null: nobody). Set before start()
+		/// and cleared only once no append is under way (after close(), or
+		/// before start()).
+
+protected:
+	void announce(const std::shared_ptr<const StoredMessage>& pMessage, const std::vector<std::string>& members);
+		/// Tells the listener, if there is one.
+
+	bool announcing() const;
+		/// A listener is set: worth building its StoredMessage.
+
+private:
+	std::atomic<StoreListener*> _pListener{nullptr};
 };
+
+
+inline bool MessageStore::announcing() const
+{
+	return _pListener.load(std::memory_order_acquire) != nullptr;
+}
 
 
 POCO_DECLARE_EXCEPTION(, StoreException, Poco::IOException)

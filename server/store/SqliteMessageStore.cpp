@@ -592,10 +592,31 @@ void SqliteMessageStore::writeBatch(std::vector<QueuedAppend>& appends, std::vec
 		_failureCause.clear();
 	}
 	rememberGroupSizes(appends, results);
-	for (std::size_t i = 0; i < appends.size(); ++i) appends[i].done(results[i]);
+	const bool listened = announcing();
+	for (std::size_t i = 0; i < appends.size(); ++i)
+	{
+		// In commit (= msgId) order, each before its sender's answer.
+		if (listened && results[i].outcome == AppendResult::STORED) announceStored(appends[i].message, results[i]);
+		appends[i].done(results[i]);
+	}
 	// Do not spin on a disk that stays full; sends queue meanwhile
 	// (bounded by store.maxQueuedBytes).
 	if (failure.happened) Poco::Thread::sleep(FAILURE_BACKOFF_MS);
+}
+
+
+void SqliteMessageStore::announceStored(NewMessage& message, const AppendResult& result)
+{
+	// The queued copy is not needed again: its strings move.
+	auto pStored = std::make_shared<StoredMessage>();
+	pStored->msgId = result.msgId;
+	pStored->fromUid = std::move(message.fromUid);
+	pStored->fromDevice = std::move(message.fromDevice);
+	pStored->toUid = std::move(message.toUid);
+	pStored->groupId = std::move(message.toGroup);
+	pStored->payload = std::move(message.payload);
+	pStored->timestampMs = result.timestampMs;
+	MessageStore::announce(pStored, result.members);
 }
 
 

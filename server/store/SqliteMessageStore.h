@@ -207,6 +207,8 @@ private:
 		/// Each in a transaction of its own, before the batch of appends
 		/// queued with them: those see the new members.
 	static std::size_t cost(const NewMessage& message);
+	void announceStored(NewMessage& message, const AppendResult& result);
+		/// Tells the listener of a message just committed (moves message's strings).
 	void rememberGroupSizes(const std::vector<QueuedAppend>& appends, const std::vector<AppendResult>& results);
 		/// The member counts of the groups just written, for the charge of
 		/// the next sends to them.

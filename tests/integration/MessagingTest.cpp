@@ -5,12 +5,15 @@
 // once, in order, with retransmission, offline delivery, idempotent resend.
 //
 
+#include "tests/support/AdminHttp.h"
 #include "tests/support/ServerProcess.h"
 #include "tests/support/Wait.h"
 #include "server/protocol/FrameEncoder.h"
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/Thread.h"
 #include <cppunit/extensions/HelperMacros.h>
+#include <cstdlib>
+#include <sstream>
 
 using namespace imgate;
 using imgate::client::ImgateClient;
@@ -47,6 +50,32 @@ Poco::UInt64 sendOk(ImgateClient& c, const std::string& to, Poco::UInt64 clientI
 	return body.msg_id();
 }
 
+double metric(const ServerProcess& server, const std::string& name)
+	/// The value of an unlabelled series on GET /metrics (admin.allowNoToken).
+{
+	test::Http h = test::request(server.adminPort(), "GET", "/metrics");
+	CPPUNIT_ASSERT_EQUAL(200, h.status);
+	std::istringstream in(h.body);
+	std::string line;
+	while (std::getline(in, line))
+	{
+		if (line.compare(0, name.size() + 1, name + " ") == 0) return std::atof(line.c_str() + name.size() + 1);
+	}
+	CPPUNIT_FAIL("no " + name + " on /metrics");
+	return -1;
+}
+
+void exchange(ImgateClient& from, ImgateClient& to, const std::string& toUid, Poco::UInt64 clientId)
+	/// One message sent, delivered and acknowledged.
+{
+	const std::string payload = "m" + std::to_string(clientId);
+	const Poco::UInt64 id = sendOk(from, toUid, clientId, payload);
+	auto d = nextDelivery(to);
+	CPPUNIT_ASSERT_EQUAL(id, static_cast<Poco::UInt64>(d.msg_id()));
+	CPPUNIT_ASSERT_EQUAL(payload, d.payload());
+	to.ackDeliveries({d.msg_id()});
+}
+
 } // namespace
 
 
@@ -62,6 +91,8 @@ class MessagingTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testRetransmitUntilAcknowledged);
 	CPPUNIT_TEST(testRedeliveryOnNextLogin);
 	CPPUNIT_TEST(testWindowBoundsInFlight);
+	CPPUNIT_TEST(testInStepNeedsNoReads);
+	CPPUNIT_TEST(testWindowOfOneFallsBackAndReturnsInStep);
 	CPPUNIT_TEST(testSendValidation);
 	CPPUNIT_TEST(testRecipientQueueFull);
 	CPPUNIT_TEST(testAckOfUndeliveredIdIsIgnored);
@@ -255,6 +286,75 @@ public:
 			bob->ackDeliveries(ids);
 		}
 		CPPUNIT_ASSERT_EQUAL(11, expected);
+	}
+
+	void testInStepNeedsNoReads()
+	{
+		// A message stored while its recipient is online and keeping up is
+		// handed to its session by the store, not read back: the inbox reads
+		// stop at the login's, on either store.
+		for (const char* type: {"sqlite", "memory"})
+		{
+			ServerProcess server(ServerProcess::Settings{{"store.type", type}, {"admin.allowNoToken", "true"}});
+			auto alice = server.login("alice");
+			auto bob = server.login("bob");
+			exchange(*alice, *bob, "bob", 1);
+			CPPUNIT_ASSERT(test::waitUntil([&]() { return metric(server, "imgate_messages_acknowledged_total") == 1; }));
+			const double reads = metric(server, "imgate_inbox_reads_total");
+			CPPUNIT_ASSERT(reads >= 2); // the logins'
+			for (Poco::UInt64 i = 2; i <= 41; ++i) exchange(*alice, *bob, "bob", i);
+			CPPUNIT_ASSERT(test::waitUntil([&]() { return metric(server, "imgate_messages_acknowledged_total") == 41; }));
+			CPPUNIT_ASSERT_EQUAL_MESSAGE(type, reads, metric(server, "imgate_inbox_reads_total"));
+			CPPUNIT_ASSERT_EQUAL(41.0, metric(server, "imgate_messages_delivered_total"));
+		}
+	}
+
+	void testWindowOfOneFallsBackAndReturnsInStep()
+	{
+		// 200 pipelined into a window of 1: all but the first find it full,
+		// so the session falls out of step and reads them from the store in
+		// order; the read that finds the inbox empty puts it back in step.
+		ServerProcess server(ServerProcess::Settings{{"delivery.window", "1"}, {"admin.allowNoToken", "true"}});
+		auto alice = server.login("alice");
+		auto bob = server.login("bob");
+		exchange(*alice, *bob, "bob", 1);
+		CPPUNIT_ASSERT(test::waitUntil([&]() { return metric(server, "imgate_messages_acknowledged_total") == 1; }));
+		const double before = metric(server, "imgate_inbox_reads_total");
+		const int N = 200;
+		std::string wire;
+		for (int i = 2; i <= N + 1; ++i)
+		{
+			imgate::v1::MessageSend m;
+			m.set_to_uid("bob");
+			m.set_client_msg_id(static_cast<Poco::UInt64>(i));
+			m.set_payload("m" + std::to_string(i));
+			protocol::FrameEncoder::append(wire, Command::MSG_SEND, Status::OK, static_cast<Poco::UInt32>(10000 + i), m);
+		}
+		alice->sendRaw(wire);
+		for (int i = 2; i <= N + 1; ++i)
+		{
+			Reply ack;
+			CPPUNIT_ASSERT(alice->receiveCommand(ack, Command::MSG_SEND_ACK, Poco::Timespan(10, 0)));
+			CPPUNIT_ASSERT(ack.result() == Status::OK);
+			CPPUNIT_ASSERT_EQUAL(Poco::UInt32(10000 + i), ack.seq);
+		}
+		Poco::UInt64 last = 0;
+		for (int i = 2; i <= N + 1; ++i)
+		{
+			auto d = nextDelivery(*bob);
+			CPPUNIT_ASSERT_EQUAL("m" + std::to_string(i), d.payload());
+			CPPUNIT_ASSERT(d.msg_id() > last);
+			last = d.msg_id();
+			if (i < 12) CPPUNIT_ASSERT_MESSAGE("more than delivery.window in flight", noDelivery(*bob, 50));
+			bob->ackDeliveries({d.msg_id()});
+		}
+		CPPUNIT_ASSERT(noDelivery(*bob, 300));
+		CPPUNIT_ASSERT(test::waitUntil([&]() { return metric(server, "imgate_messages_acknowledged_total") == N + 1; }));
+		const double fellBack = metric(server, "imgate_inbox_reads_total");
+		CPPUNIT_ASSERT(fellBack > before);
+		for (Poco::UInt64 i = N + 2; i <= N + 11; ++i) exchange(*alice, *bob, "bob", i);
+		CPPUNIT_ASSERT(test::waitUntil([&]() { return metric(server, "imgate_messages_acknowledged_total") == N + 11; }));
+		CPPUNIT_ASSERT_EQUAL(fellBack, metric(server, "imgate_inbox_reads_total"));
 	}
 
 	void testSendValidation()

@@ -25,7 +25,7 @@ public:
 		// The loop's gauge follows every window's entries, also when a
 		// window goes away with entries left (its session closed).
 		{
-			DeliveryWindow a(_inFlight, 4);
+			DeliveryWindow a(_inFlight);
 			DeliveryWindow b(_inFlight);
 			for (Poco::UInt64 id = 1; id <= 5; ++id) a.sent(id, 0);
 			b.sent(7, 0);
@@ -47,6 +47,12 @@ public:
 		w.sent(8, 11);
 		CPPUNIT_ASSERT_EQUAL(std::size_t(2), w.size());
 		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(8), w.cursor());
+		// A session's next window starts where this one left off.
+		DeliveryWindow next(_inFlight, w.cursor());
+		CPPUNIT_ASSERT(next.empty());
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(8), next.cursor());
+		next.sent(9, 12);
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt64(9), next.cursor());
 	}
 
 	void testAcknowledgeOutOfOrder()
