@@ -229,7 +229,8 @@ void SessionManager::addSessions(const std::string& uid, bool carbonsOnly, const
 }
 
 
-void SessionManager::post(std::vector<SessionRef>& refs, const std::function<void(Session&)>& action, bool mayRunHere)
+template <class Action>
+void SessionManager::post(std::vector<SessionRef>& refs, const Action& action, bool mayRunHere)
 {
 	if (refs.empty()) return;
 	// One task per loop: a group of 1,000 members costs at most one post

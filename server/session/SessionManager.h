@@ -168,9 +168,14 @@ private:
 
 	template <class Task>
 	void runOn(std::size_t loopIndex, Task&& task);
-	void post(std::vector<SessionRef>& refs, const std::function<void(Session&)>& action, bool mayRunHere = true);
-		/// action for each session in refs (those still open) on its loop:
-		/// one task per loop; run at once for the caller's own loop if mayRunHere.
+	template <class Action>
+	void post(std::vector<SessionRef>& refs, const Action& action, bool mayRunHere = true);
+		/// action(Session&) for each session in refs (those still open) on
+		/// its loop: one task per loop; run at once for the caller's own
+		/// loop if mayRunHere. A template (defined and used in
+		/// SessionManager.cpp only), not a std::function: the task holds
+		/// action itself, one allocation per loop, which every stored
+		/// message pays on its way to its recipient.
 	void addSessions(const std::string& uid, bool carbonsOnly, const SessionRef& except, std::vector<SessionRef>& refs);
 	Session* find(const SessionRef& ref);
 	void kickIfBannedSince(Session& session, Poco::UInt64 ticket);
