@@ -26,6 +26,7 @@ class BenchSmokeTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testGroups);
 	CPPUNIT_TEST(testGroupsNotCreated);
 	CPPUNIT_TEST(testHistory);
+	CPPUNIT_TEST(testMix);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -166,6 +167,25 @@ public:
 		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("history_errors"));
 		// The 100 pages from the newest (with and without with_uid) are full.
 		CPPUNIT_ASSERT(r->getValue<Poco::UInt64>("entries") >= 100 * 50);
+	}
+
+	void testMix()
+	{
+		// 50 sessions, each sending every 0.2 s to a random other: every
+		// message accepted is delivered once, in order per sender, to the
+		// session it was sent to, and none goes to a session that is gone.
+		ServerProcess server;
+		Poco::JSON::Object::Ptr r = bench(server, {"--scenario", "mix", "--sessions", "50", "--interval", "0.2", "--duration", "2", "--warmup", "1"});
+		CPPUNIT_ASSERT_EQUAL(50, r->getValue<int>("logged_in"));
+		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("disconnected"));
+		CPPUNIT_ASSERT(r->getValue<Poco::UInt64>("accepted") > 0);
+		CPPUNIT_ASSERT_EQUAL(r->getValue<Poco::UInt64>("accepted"), r->getValue<Poco::UInt64>("delivered"));
+		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("unanswered"));
+		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("lost"));
+		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("to_gone"));
+		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("duplicated"));
+		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("reordered"));
+		CPPUNIT_ASSERT_EQUAL(0, r->getValue<int>("foreign"));
 	}
 };
 

@@ -12,6 +12,7 @@
 #   RUNS=1 SESSIONS=2000 DURATION=3 tools/bench/compare-per-message.sh   # a quick look
 #   SCENARIOS=mix RUNS=1 tools/bench/compare-per-message.sh              # one scenario
 #   IMGATED=/path/to/other/imgated tools/bench/compare-per-message.sh    # another build
+#   BASE_IMGATED=/path/to/old/imgated tools/bench/compare-per-message.sh # before and after in one run
 #
 # Scenarios (SCENARIOS, default "p5kw1 p1kw16 p1w1 mix"; imgate-bench
 # --threads 1, 8 loopback source addresses, 64-byte payloads; imgate:
@@ -23,6 +24,8 @@
 #   mix     SESSIONS sessions, each sending one message every INTERVAL s
 #           (default 5) to a random other session: server CPU % and
 #           latency (imgate sqlite; Mosquitto)
+# BASE_IMGATED adds rows for an earlier build (before a change), run
+# with the same configuration right after each imgate row.
 # Mosquitto runs with set_tcp_nodelay true (MOSQUITTO_NODELAY=0: its
 # default, Nagle on): imgate and imgate-bench set TCP_NODELAY, and with
 # Nagle on a subscriber that gets two PUBLISHes close together waits for
@@ -60,6 +63,9 @@ else
 	cmake --build "$BUILD_DIR" -j "$(nproc)" --target imgated imgate-bench >/dev/null
 	IMGATED="$BUILD_DIR/server/imgated"
 fi
+if [ -n "${BASE_IMGATED:-}" ] && [ ! -x "$BASE_IMGATED" ]; then
+	echo "compare-per-message: BASE_IMGATED=$BASE_IMGATED is not an executable" >&2; exit 2
+fi
 BENCH="$BUILD_DIR/tools/bench/imgate-bench"
 source tools/bench/lib.sh
 bench_init compare-per-message
@@ -68,7 +74,7 @@ mkdir -p "$OUT"
 RESULTS="$OUT/per-message.jsonl"
 : >"$RESULTS"
 
-start_imgated() { # start_imgated STORE (sqlite: sync = full; memory)
+start_imgated() { # start_imgated STORE [BINARY] (sqlite: sync = full; memory)
 	rm -rf "$WORK/data" && mkdir -p "$WORK/data"
 	{
 		echo "server.address = 127.0.0.1"
@@ -79,7 +85,7 @@ start_imgated() { # start_imgated STORE (sqlite: sync = full; memory)
 		echo "store.maxPendingPerRecipient = 1000000"
 		echo "auth.allowAnonymous = true"
 	} >"$WORK/imgate.properties"
-	start_imgated_binary "$IMGATED"
+	start_imgated_binary "${2:-$IMGATED}"
 }
 
 start_mosquitto() {
@@ -102,6 +108,11 @@ row() { # row SCENARIO "STORES" ARGS...: the scenario on a fresh imgated per sto
 		start_imgated "$store"
 		bench "$scenario" "imgate-$store" "$@"
 		stop_server
+		if [ -n "${BASE_IMGATED:-}" ]; then
+			start_imgated "$store" "$BASE_IMGATED"
+			bench "$scenario" "base-$store" "$@"
+			stop_server
+		fi
 	done
 	start_mosquitto
 	bench "$scenario" mosquitto "$@"
@@ -131,13 +142,14 @@ def fmt(v, digits=0):
     return "–" if v is None else f"{v:,.{digits}f}"
 names = {"p5kw1": "5,000 pairs × window 1", "p1kw16": "1,000 pairs × window 16", "p1w1": "1 pair × window 1",
          "mix": f"mix: {sessions:,} sessions, 1 msg / {interval:g} s each to a random other ({sessions / interval:,.0f} msg/s)"}
-servers = {"imgate-sqlite": "imgate, sqlite (sync = full)", "imgate-memory": "imgate, memory store",
+servers = {"imgate-sqlite": "imgate, sqlite (sync = full)", "base-sqlite": "imgate before (BASE_IMGATED), sqlite",
+           "imgate-memory": "imgate, memory store", "base-memory": "imgate before (BASE_IMGATED), memory store",
            "mosquitto": "Mosquitto, QoS 1" + (", nodelay" if nodelay == "1" else "")}
 print(f"medians of {runs} run(s) (max µs too); imgate-bench --threads 1, 8 source addresses, 64-byte payloads\n")
 print("| scenario | server/store | msg/s | p50 µs | p99 µs | p99.9 µs | max µs | server µs CPU/msg | server CPU % | lost/dup/reord |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
 for scenario in scenarios:
-    for server in ["imgate-sqlite", "imgate-memory", "mosquitto"]:
+    for server in ["imgate-sqlite", "base-sqlite", "imgate-memory", "base-memory", "mosquitto"]:
         rs = [r for r in rows if r["run_scenario"] == scenario and r["server"] == server]
         if not rs:
             continue
