@@ -267,9 +267,13 @@ void SqliteMessageStore::acknowledge(const std::string& uid, const std::string& 
 		Poco::FastMutex::ScopedLock lock(_queueMutex);
 		if (_started && !_stopping)
 		{
+			// No wake-up per acknowledgement: it rides with the next send's
+			// commit, or goes alone after ACK_COMMIT_DELAY_MS (an ack lost
+			// in a crash only means the message is delivered again).
+			if (_acks.empty()) _acksSince.update();
 			_acks.push_back(QueuedAck{uid, device, position});
 			++_queuedSeq;
-			_queueReady.signal();
+			if (_writerIdle || _acks.size() >= MAX_DELAYED_ACKS) _queueReady.signal();
 			return;
 		}
 	}
@@ -474,8 +478,10 @@ std::size_t SqliteMessageStore::pendingCount(const std::string& uid)
 
 void SqliteMessageStore::run()
 {
+	const Poco::Timestamp::TimeDiff ackDelay = static_cast<Poco::Timestamp::TimeDiff>(ACK_COMMIT_DELAY_MS) * 1000;
 	Poco::Timestamp nextCleanup;
 	nextCleanup += static_cast<Poco::Timestamp::TimeDiff>(_options.cleanupInterval) * 1000000;
+	Poco::Timestamp lastWrite;
 	for (;;)
 	{
 		CleanupRequest request{0, nullptr};
@@ -483,9 +489,13 @@ void SqliteMessageStore::run()
 		bool probeDue = false;
 		{
 			Poco::FastMutex::ScopedLock lock(_queueMutex);
-			while (_appends.empty() && _acks.empty() && _groupChanges.empty() && _cleanupRequests.empty() && !_stopping)
+			while (_appends.empty() && _groupChanges.empty() && _cleanupRequests.empty() && !_stopping && !_flushWanted)
 			{
-				Poco::Timestamp::TimeDiff wait = nextCleanup - Poco::Timestamp();
+				const Poco::Timestamp now;
+				// Acknowledgements alone wait for a send to commit with
+				// (acknowledge()), at most ackDelay.
+				if (!_acks.empty() && now - _acksSince >= ackDelay) break;
+				Poco::Timestamp::TimeDiff wait = nextCleanup - now;
 				if (wait <= 0)
 				{
 					cleanupDue = true;
@@ -502,8 +512,13 @@ void SqliteMessageStore::run()
 					}
 					continue;
 				}
+				if (!_acks.empty()) wait = std::min(wait, _acksSince + ackDelay - now);
+				else if (now - lastWrite < ackDelay) wait = std::min(wait, lastWrite + ackDelay - now);
+				else _writerIdle = true; // traffic stopped: the next acknowledgement wakes the writer
 				_queueReady.tryWait(_queueMutex, static_cast<long>(wait / 1000) + 1);
+				_writerIdle = false;
 			}
+			_flushWanted = false;
 			if (_appends.empty() && _acks.empty() && _groupChanges.empty())
 			{
 				if (!_cleanupRequests.empty())
@@ -518,7 +533,11 @@ void SqliteMessageStore::run()
 			}
 		}
 		// Sends and acknowledgements go first; cleanup waits for a quiet turn.
-		if (writeQueued()) continue;
+		if (writeQueued())
+		{
+			lastWrite.update();
+			continue;
+		}
 		if (probeDue)
 		{
 			probeWrite();
@@ -872,6 +891,11 @@ void SqliteMessageStore::flush()
 {
 	Poco::FastMutex::ScopedLock lock(_queueMutex);
 	const Poco::UInt64 target = _queuedSeq;
+	if (_writtenSeq < target)
+	{
+		_flushWanted = true; // delayed acknowledgements too
+		_queueReady.signal();
+	}
 	while (_started && _writtenSeq < target && _writerThread.isRunning())
 	{
 		_written.tryWait(_queueMutex, 100);

@@ -122,7 +122,9 @@ public:
 		MAX_KNOWN_GROUP_SIZES = 100000, /// Groups whose size the queue remembers for that charge (beyond: forgotten, charged as 1 row until seen again).
 		FAILURE_BACKOFF_MS = 100,   /// Pause after a failed commit.
 		FAILURE_PROBE_MS = 1000,    /// While writes fail and nothing is queued: try a write this often...
-		PROBE_BYTES = 65536         /// ... of this size (committed, then deleted).
+		PROBE_BYTES = 65536,        /// ... of this size (committed, then deleted).
+		ACK_COMMIT_DELAY_MS = 50,   /// An acknowledgement waits at most this long for a send to share its commit...
+		MAX_DELAYED_ACKS = 4096     /// ... and at most this many are queued before the writer commits them alone.
 	};
 
 private:
@@ -235,6 +237,9 @@ private:
 	Poco::UInt64 _queuedSeq = 0;   /// Operations ever queued.
 	Poco::UInt64 _writtenSeq = 0;  /// Operations the writer has finished with.
 	bool _stopping = false;
+	bool _writerIdle = false;      /// The writer waits with no acknowledgement queued and nothing written for ACK_COMMIT_DELAY_MS: a new one wakes it.
+	bool _flushWanted = false;     /// flush() waits: queued acknowledgements go now.
+	Poco::Timestamp _acksSince;    /// When the oldest queued acknowledgement came (_acks not empty).
 	Statistics _statistics;
 	Poco::Thread _writerThread;
 	bool _started = false;
