@@ -114,7 +114,7 @@ void Delivery::onPage(store::PendingPage& page, bool retransmission)
 		// Less than asked: the inbox had no more as of the read, and the
 		// announcements of anything stored since are still to come (none
 		// came while the read was out, or _refetch would be set).
-		if (!retransmission && !_refetch && page.messages.size() < _asked) _inStep = true;
+		if (!retransmission && !_refetch && page.messages.size() < _asked && _manager.handsOverStored()) _inStep = true;
 		if (retransmission) resend(page.messages, _session.loop().tick());
 		else deliver(page.messages);
 	}

@@ -45,7 +45,9 @@ class Delivery
 	/// step, and an announced message goes out at once. An announcement it
 	/// cannot send at once (the window is full, a read is out) puts it out
 	/// of step: the next fill() reads from the store, as without
-	/// announcements. In step, fill() has nothing to read.
+	/// announcements. In step, fill() has nothing to read. A store that
+	/// does not announce (SessionManager::handsOverStored(): the memory
+	/// store) never puts a session in step: every message is read.
 	///
 	/// Loop thread only (the session's). Borrows the session and the
 	/// manager, which outlive it.

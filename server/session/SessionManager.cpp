@@ -20,12 +20,13 @@ SessionManager::SessionManager(const SessionConfig& config, net::LoopPool& loops
 	_loops(loops),
 	_filters(filters),
 	_store(store),
+	_handsOverStored(store.announcesStored()),
 	_directory(static_cast<Poco::Int64>(config.takeoverGuard) * 1000),
 	_logger(Poco::Logger::get("imgate.session")),
 	_unauthenticatedLogBudgets(loops.size())
 {
 	reconfigure(config);
-	_store.setListener(this);
+	if (_handsOverStored) _store.setListener(this);
 }
 
 
@@ -171,8 +172,19 @@ void SessionManager::submit(Session& sender, Poco::UInt32 seq, store::NewMessage
 	poco_assert_dbg(sender.loop().inLoopContext());
 	const SessionRef ref = sender.ref();
 	const Poco::UInt64 clientMsgId = message.clientMsgId;
-	// The recipients online get the message from stored(), before this answer.
-	_store.append(std::move(message), [this, ref, seq, clientMsgId](const store::AppendResult& result)
+	// The recipients online get the message from stored(), before this
+	// answer; from a store that does not announce, they are woken to read
+	// it after the answer, and need its address (not its payload).
+	std::shared_ptr<const store::StoredMessage> pAddress;
+	if (!_handsOverStored)
+	{
+		auto p = std::make_shared<store::StoredMessage>();
+		p->fromUid = message.fromUid;
+		p->toUid = message.toUid;
+		p->groupId = message.toGroup;
+		pAddress = std::move(p);
+	}
+	_store.append(std::move(message), [this, ref, seq, clientMsgId, pAddress](const store::AppendResult& result)
 	{
 		// The ack needs no member list (a group's may be long).
 		store::AppendResult answer;
@@ -192,6 +204,13 @@ void SessionManager::submit(Session& sender, Poco::UInt32 seq, store::NewMessage
 		});
 		// A FAILED write is logged by the store once per episode, and by the
 		// sender's session within its error-log budget.
+		if (pAddress && result.outcome == store::AppendResult::STORED)
+		{
+			thread_local std::vector<SessionRef> refs;
+			refs.clear();
+			addRecipients(pAddress->fromUid, pAddress->toUid, pAddress->groupId, result.members, refs);
+			post(refs, [](Session& s) { s.deliverPending(); });
+		}
 	});
 }
 
@@ -200,19 +219,24 @@ void SessionManager::stored(const std::shared_ptr<const store::StoredMessage>& p
 {
 	thread_local std::vector<SessionRef> refs;
 	refs.clear();
-	const store::StoredMessage& message = *pMessage;
-	if (message.groupId.empty())
-	{
-		addSessions(message.toUid, false, SessionRef(), refs);
-		if (message.toUid != message.fromUid) addSessions(message.fromUid, true, SessionRef(), refs);
-	}
-	else
-	{
-		for (const std::string& uid: members) addSessions(uid, uid == message.fromUid, SessionRef(), refs);
-	}
+	addRecipients(pMessage->fromUid, pMessage->toUid, pMessage->groupId, members, refs);
 	// Posted even to the caller's own loop: the memory store calls under
 	// its locks, and the loop's queue keeps the messages in msgId order.
 	post(refs, [pMessage](Session& s) { s.deliverStored(*pMessage); }, false);
+}
+
+
+void SessionManager::addRecipients(const std::string& fromUid, const std::string& toUid, const std::string& groupId, const std::vector<std::string>& members, std::vector<SessionRef>& refs)
+{
+	if (groupId.empty())
+	{
+		addSessions(toUid, false, SessionRef(), refs);
+		if (toUid != fromUid) addSessions(fromUid, true, SessionRef(), refs);
+	}
+	else
+	{
+		for (const std::string& uid: members) addSessions(uid, uid == fromUid, SessionRef(), refs);
+	}
 }
 
 

@@ -71,6 +71,10 @@ public:
 		/// interval). takeoverGuard and maxBodySize need a restart. Main thread.
 	const plugin::FilterChain& filters() const;
 	store::MessageStore& store();
+	bool handsOverStored() const;
+		/// The store announces what it stores (announcesStored()), so the
+		/// sessions online get it by value (stored()) and a session may be
+		/// in step with its inbox (Delivery); else every message is read.
 	UidDirectory& directory();
 
 	SessionMetrics& metrics();
@@ -120,7 +124,8 @@ public:
 		/// 1:1 recipient, or each member of the group) and the sender's
 		/// sessions with carbons (Session::deliverStored()). One task per
 		/// loop, whatever the number of sessions; always posted, never run
-		/// inline (a store lock may be held).
+		/// inline (a store lock may be held). Only where handsOverStored();
+		/// else submit() wakes the same sessions to read from the store.
 
 	bool kickUid(const std::string& uid, imgate::KickReason reason, const std::string& message) override;
 		/// Any thread (imgate::Host): kicks the uid's sessions, wherever they run.
@@ -177,6 +182,8 @@ private:
 		/// action itself, one allocation per loop, which every stored
 		/// message pays on its way to its recipient.
 	void addSessions(const std::string& uid, bool carbonsOnly, const SessionRef& except, std::vector<SessionRef>& refs);
+	void addRecipients(const std::string& fromUid, const std::string& toUid, const std::string& groupId, const std::vector<std::string>& members, std::vector<SessionRef>& refs);
+		/// The sessions online whose inbox a stored message is in (stored()).
 	Session* find(const SessionRef& ref);
 	void kickIfBannedSince(Session& session, Poco::UInt64 ticket);
 		/// Session's loop, right after adoption.
@@ -189,6 +196,7 @@ private:
 	net::LoopPool& _loops;
 	const plugin::FilterChain& _filters;
 	store::MessageStore& _store;
+	const bool _handsOverStored; /// _store.announcesStored()
 	UidDirectory _directory;
 	SessionMetrics _metrics;
 	Poco::Logger& _logger;
@@ -217,6 +225,12 @@ inline const plugin::FilterChain& SessionManager::filters() const
 inline store::MessageStore& SessionManager::store()
 {
 	return _store;
+}
+
+
+inline bool SessionManager::handsOverStored() const
+{
+	return _handsOverStored;
 }
 
 

@@ -24,7 +24,6 @@ namespace {
 const std::size_t NODE_OVERHEAD = 48;
 const std::size_t ABOVE_COST = sizeof(Poco::UInt64) + NODE_OVERHEAD;
 const std::size_t INITIAL_ROWS = 4; // an inbox's first allocation: most hold a few rows
-const std::vector<std::string> NO_MEMBERS; // a 1:1 message's, for announceStored()
 
 } // namespace
 
@@ -228,7 +227,7 @@ void MemoryMessageStore::appendToUid(NewMessage& message, AppendResult& result)
 		auto own = senderShard.inboxes.find(message.fromUid);
 		targets[n++] = Target{&message.fromUid, true, &senderShard, own == senderShard.inboxes.end() ? nullptr : &own->second};
 	}
-	announceStored(store(senderShard, std::move(sender), message, targets, n, true, result), NO_MEMBERS);
+	store(senderShard, std::move(sender), message, targets, n, true, result);
 }
 
 
@@ -272,20 +271,8 @@ void MemoryMessageStore::appendToGroup(NewMessage& message, AppendResult& result
 		auto inbox = t.pShard->inboxes.find(*t.pUid);
 		if (inbox != t.pShard->inboxes.end()) t.pInbox = &inbox->second;
 	}
-	const Message* pStored = store(senderShard, std::move(sender), message, targets.data(), targets.size(), false, result);
+	store(senderShard, std::move(sender), message, targets.data(), targets.size(), false, result);
 	if (result.outcome == AppendResult::STORED) result.members = pGroup->members;
-	announceStored(pStored, result.members);
-}
-
-
-void MemoryMessageStore::announceStored(const Message* pMessage, const std::vector<std::string>& members)
-{
-	if (!pMessage || !announcing()) return;
-	// A copy: the stored one goes with its last row, maybe before a
-	// session gets to it.
-	auto pCopy = std::make_shared<StoredMessage>(static_cast<const StoredMessage&>(*pMessage));
-	pCopy->sent = false;
-	announce(pCopy, members);
 }
 
 
@@ -314,14 +301,14 @@ bool MemoryMessageStore::reserve(std::size_t bytes)
 }
 
 
-const MemoryMessageStore::Message* MemoryMessageStore::store(Shard& senderShard, std::string&& sender, NewMessage& message, Target* targets, std::size_t n, bool checkPending, AppendResult& result)
+void MemoryMessageStore::store(Shard& senderShard, std::string&& sender, NewMessage& message, Target* targets, std::size_t n, bool checkPending, AppendResult& result)
 {
 	// A 1:1 message's first target is its recipient; group messages are
 	// never refused for a full member (the class comment).
 	if (checkPending && targets[0].pInbox && targets[0].pInbox->pending >= _limits.maxPendingPerRecipient)
 	{
 		result.outcome = AppendResult::RECIPIENT_FULL;
-		return nullptr;
+		return;
 	}
 	const std::size_t ownCost = n > 0 ? messageCost(message) : 0; // kept only while a row refers to it
 	std::size_t cost = ownCost + n * rowCost();
@@ -332,7 +319,7 @@ const MemoryMessageStore::Message* MemoryMessageStore::store(Shard& senderShard,
 	if (!reserve(cost))
 	{
 		result.outcome = AppendResult::STORE_FULL;
-		return nullptr;
+		return;
 	}
 	// The inboxes first: the targets may name them by the message's own
 	// uids, which then move into the stored copy.
@@ -343,10 +330,9 @@ const MemoryMessageStore::Message* MemoryMessageStore::store(Shard& senderShard,
 	const Poco::UInt64 msgId = _lastMsgId.fetch_add(1, std::memory_order_relaxed) + 1;
 	const Poco::Int64 timestampMs = message.timestampMs;
 	const Poco::UInt64 clientMsgId = message.clientMsgId;
-	Message* pMessage = nullptr;
 	if (n > 0)
 	{
-		pMessage = new Message;
+		Message* pMessage = new Message;
 		pMessage->msgId = msgId;
 		pMessage->fromUid = std::move(message.fromUid);
 		pMessage->fromDevice = std::move(message.fromDevice);
@@ -379,7 +365,6 @@ const MemoryMessageStore::Message* MemoryMessageStore::store(Shard& senderShard,
 	result.msgId = msgId;
 	result.timestampMs = timestampMs;
 	remember(senderShard, std::move(sender), clientMsgId, result);
-	return pMessage;
 }
 
 

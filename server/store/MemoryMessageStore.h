@@ -273,14 +273,10 @@ private:
 		/// RECLAIM_INTERVAL_MS. True if that removed something.
 	void appendToUid(NewMessage& message, AppendResult& result);
 	void appendToGroup(NewMessage& message, AppendResult& result);
-	const Message* store(Shard& senderShard, std::string&& sender, NewMessage& message, Target* targets, std::size_t n, bool checkPending, AppendResult& result);
+	void store(Shard& senderShard, std::string&& sender, NewMessage& message, Target* targets, std::size_t n, bool checkPending, AppendResult& result);
 		/// Writes a row to each of the n targets (with checkPending, the
 		/// first is a 1:1 message's recipient). Caller holds the shards of
-		/// the sender and of every target. Returns the stored copy (valid
-		/// while those locks are held), or null if nothing was written.
-	void announceStored(const Message* pMessage, const std::vector<std::string>& members);
-		/// Tells the listener (if any) of pMessage; under the locks store()
-		/// ran under, so that an inbox's announcements come in msgId order.
+		/// the sender and of every target.
 	void remember(Shard& senderShard, std::string&& sender, Poco::UInt64 clientMsgId, const AppendResult& result);
 		/// Caller holds the sender's shard.
 	bool reserve(std::size_t bytes);

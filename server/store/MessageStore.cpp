@@ -26,6 +26,12 @@ MessageStore::~MessageStore()
 }
 
 
+bool MessageStore::announcesStored() const
+{
+	return false;
+}
+
+
 void MessageStore::setListener(StoreListener* pListener)
 {
 	_pListener.store(pListener, std::memory_order_release);

@@ -238,8 +238,9 @@ public:
 		/// devices) the sender's inbox gets a "sent" row too, unless it is
 		/// the recipient. done runs exactly once, on any thread (possibly
 		/// before append() returns), with no store lock held, after the
-		/// message is as durable as the store promises. A STORED message
-		/// is announced to the listener (setListener()) before done runs.
+		/// message is as durable as the store promises. Where
+		/// announcesStored(), a STORED message is announced to the listener
+		/// (setListener()) before done runs.
 
 	virtual void readPending(const InboxReader& reader, Poco::UInt64 afterMsgId, std::size_t limit, PendingCallback done) = 0;
 		/// Reads at most limit messages of reader.uid's inbox that
@@ -316,10 +317,18 @@ public:
 		/// Finishes outstanding work; called once at shutdown, after the
 		/// loops have stopped. Default: nothing.
 
+	virtual bool announcesStored() const;
+		/// Whether this store announces every message it stores to the
+		/// listener. Default false: a store whose reads are inline and
+		/// cheap (the memory store) gains nothing from it, and its
+		/// recipients read what was stored; the durable store does, so
+		/// that the sessions online need no read (a thread hop and a
+		/// query) per message.
+
 	void setListener(StoreListener* pListener);
-		/// Who hears of stored messages (null: nobody). Set before start()
-		/// and cleared only once no append is under way (after close(), or
-		/// before start()).
+		/// Who hears of stored messages (null: nobody), where
+		/// announcesStored(). Set before start() and cleared only once no
+		/// append is under way (after close(), or before start()).
 
 protected:
 	void announce(const std::shared_ptr<const StoredMessage>& pMessage, const std::vector<std::string>& members);

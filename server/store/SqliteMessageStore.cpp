@@ -624,6 +624,12 @@ void SqliteMessageStore::writeBatch(std::vector<QueuedAppend>& appends, std::vec
 }
 
 
+bool SqliteMessageStore::announcesStored() const
+{
+	return true;
+}
+
+
 void SqliteMessageStore::announceStored(NewMessage& message, const AppendResult& result)
 {
 	// The queued copy is not needed again: its strings move.

@@ -97,6 +97,8 @@ public:
 		/// Reads on the caller's thread: for tests and the admin API, not
 		/// for event loops.
 	std::string describe() const override;
+	bool announcesStored() const override;
+		/// True: every commit's messages go to the listener (StoreListener).
 	const StoreMetrics* metrics() const override;
 	bool writable(std::string& why) const override;
 	void close() override;

@@ -291,10 +291,12 @@ public:
 	void testInStepNeedsNoReads()
 	{
 		// A message stored while its recipient is online and keeping up is
-		// handed to its session by the store, not read back: the inbox reads
-		// stop at the login's, on either store.
+		// handed to its session by the durable store, not read back: the
+		// inbox reads stop at the login's. The memory store does not hand
+		// messages over (its reads are inline): every one is read.
 		for (const char* type: {"sqlite", "memory"})
 		{
+			const bool handsOver = std::string(type) == "sqlite";
 			ServerProcess server(ServerProcess::Settings{{"store.type", type}, {"admin.allowNoToken", "true"}});
 			auto alice = server.login("alice");
 			auto bob = server.login("bob");
@@ -304,7 +306,8 @@ public:
 			CPPUNIT_ASSERT(reads >= 2); // the logins'
 			for (Poco::UInt64 i = 2; i <= 41; ++i) exchange(*alice, *bob, "bob", i);
 			CPPUNIT_ASSERT(test::waitUntil([&]() { return metric(server, "imgate_messages_acknowledged_total") == 41; }));
-			CPPUNIT_ASSERT_EQUAL_MESSAGE(type, reads, metric(server, "imgate_inbox_reads_total"));
+			if (handsOver) CPPUNIT_ASSERT_EQUAL_MESSAGE(type, reads, metric(server, "imgate_inbox_reads_total"));
+			else CPPUNIT_ASSERT_MESSAGE(type, metric(server, "imgate_inbox_reads_total") >= reads + 40);
 			CPPUNIT_ASSERT_EQUAL(41.0, metric(server, "imgate_messages_delivered_total"));
 		}
 	}
