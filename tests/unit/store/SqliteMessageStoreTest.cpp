@@ -14,6 +14,7 @@
 #include "Poco/File.h"
 #include "Poco/Path.h"
 #include "Poco/TemporaryFile.h"
+#include "Poco/Thread.h"
 #include "Poco/Timestamp.h"
 #include <cppunit/extensions/HelperMacros.h>
 #include <sqlite3.h>
@@ -34,6 +35,7 @@ class SqliteMessageStoreTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testPayloadBytesRoundTrip);
 	CPPUNIT_TEST(testAcknowledgedIsNotReadAgain);
 	CPPUNIT_TEST(testAcknowledgeOnlyOwnMessages);
+	CPPUNIT_TEST(testAcknowledgementCommitsWithoutASend);
 	CPPUNIT_TEST(testIdempotencyAcrossReopen);
 	CPPUNIT_TEST(testPendingSurvivesReopen);
 	CPPUNIT_TEST(testIdsNeverRepeatAfterDeletes);
@@ -218,6 +220,41 @@ public:
 		CPPUNIT_ASSERT_EQUAL(r2.msgId, page.messages[0].msgId);
 		store->flush();
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), store->pendingCount("b"));
+	}
+
+	static bool commitsReach(SqliteMessageStore& store, Poco::UInt64 commits)
+	{
+		// Bounded: an acknowledgement waits at most ACK_COMMIT_DELAY_MS.
+		for (int i = 0; i < 500 && store.statistics().commits < commits; ++i) Poco::Thread::sleep(10);
+		return store.statistics().commits >= commits;
+	}
+
+	void testAcknowledgementCommitsWithoutASend()
+	{
+		// An acknowledgement waits for a send to share its commit, but not
+		// forever: alone, right after a write (the writer waiting for one)
+		// and after the writer went idle, it is committed, and durable.
+		Poco::UInt64 ids[2];
+		{
+			auto store = open(options());
+			ids[0] = append(*store, "alice", "bob", 1, "one").msgId;
+			ids[1] = append(*store, "alice", "bob", 2, "two").msgId;
+			const Poco::UInt64 before = store->statistics().commits;
+			store->acknowledge("bob", "", ids[0], {});
+			CPPUNIT_ASSERT(commitsReach(*store, before + 1));
+			Poco::Thread::sleep(3 * SqliteMessageStore::ACK_COMMIT_DELAY_MS); // the writer goes idle
+			store->acknowledge("bob", "", ids[1], {});
+			CPPUNIT_ASSERT(commitsReach(*store, before + 2));
+			CPPUNIT_ASSERT_EQUAL(Poco::UInt64(2), store->statistics().storedMessages);
+			// Committed, not only left out of reads: still so after a crash
+			// (the file is read by a second connection meanwhile).
+			Poco::Data::Session check(Poco::Data::SQLite::Connector::KEY, _path);
+			Poco::UInt64 acked = 0;
+			check << "SELECT acked FROM positions WHERE uid = 'bob'", Poco::Data::Keywords::into(acked), Poco::Data::Keywords::now;
+			CPPUNIT_ASSERT_EQUAL(ids[1], acked);
+		}
+		auto store = open(options());
+		CPPUNIT_ASSERT(read(*store, "bob", 0, 10).messages.empty());
 	}
 
 	void testAcknowledgeOnlyOwnMessages()
