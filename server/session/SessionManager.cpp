@@ -220,8 +220,8 @@ void SessionManager::stored(const std::shared_ptr<const store::StoredMessage>& p
 	thread_local std::vector<SessionRef> refs;
 	refs.clear();
 	addRecipients(pMessage->fromUid, pMessage->toUid, pMessage->groupId, members, refs);
-	// Posted even to the caller's own loop: the memory store calls under
-	// its locks, and the loop's queue keeps the messages in msgId order.
+	// Always posted (StoreListener: a store may call under its locks); the
+	// loop's queue keeps the messages in msgId order.
 	post(refs, [pMessage](Session& s) { s.deliverStored(*pMessage); }, false);
 }
 

@@ -99,8 +99,10 @@ public:
 
 	void submit(Session& sender, Poco::UInt32 seq, store::NewMessage message);
 		/// Session's loop. Hands message to the store; when the store has
-		/// decided, the sender gets MSG_SEND_ACK on its loop and the
-		/// recipient, if online, is told to fetch.
+		/// decided, the sender gets MSG_SEND_ACK on its loop. The sessions
+		/// online whose inbox the message is in get it from stored() (before
+		/// the answer), or, from a store that does not announce, are woken
+		/// after it to read (handsOverStored()).
 
 	void fetchPending(Session& session, Poco::UInt64 afterMsgId, std::size_t limit, bool retransmission);
 		/// Session's loop. Reads the session's pending messages from the

@@ -236,6 +236,7 @@ void SqliteMessageStore::openDevice(const std::string& uid, const std::string& d
 	if (!_started || _stopping) return;
 	QueuedAck open{uid, device, 0};
 	open.open = true;
+	if (_acks.empty()) _acksSince.update();
 	_acks.push_back(std::move(open));
 	++_queuedSeq;
 	_queueReady.signal();
@@ -478,10 +479,10 @@ std::size_t SqliteMessageStore::pendingCount(const std::string& uid)
 
 void SqliteMessageStore::run()
 {
-	const Poco::Timestamp::TimeDiff ackDelay = static_cast<Poco::Timestamp::TimeDiff>(ACK_COMMIT_DELAY_MS) * 1000;
+	const Poco::Clock::ClockDiff ackDelay = static_cast<Poco::Clock::ClockDiff>(ACK_COMMIT_DELAY_MS) * 1000;
 	Poco::Timestamp nextCleanup;
 	nextCleanup += static_cast<Poco::Timestamp::TimeDiff>(_options.cleanupInterval) * 1000000;
-	Poco::Timestamp lastWrite;
+	Poco::Clock lastWrite; // monotonic, as _acksSince: a clock step never holds acknowledgements back
 	for (;;)
 	{
 		CleanupRequest request{0, nullptr};
@@ -491,11 +492,11 @@ void SqliteMessageStore::run()
 			Poco::FastMutex::ScopedLock lock(_queueMutex);
 			while (_appends.empty() && _groupChanges.empty() && _cleanupRequests.empty() && !_stopping && !_flushWanted)
 			{
-				const Poco::Timestamp now;
+				const Poco::Clock now;
 				// Acknowledgements alone wait for a send to commit with
-				// (acknowledge()), at most ackDelay.
-				if (!_acks.empty() && now - _acksSince >= ackDelay) break;
-				Poco::Timestamp::TimeDiff wait = nextCleanup - now;
+				// (acknowledge()), at most ackDelay or MAX_DELAYED_ACKS.
+				if (!_acks.empty() && (now - _acksSince >= ackDelay || _acks.size() >= MAX_DELAYED_ACKS)) break;
+				Poco::Timestamp::TimeDiff wait = nextCleanup - Poco::Timestamp();
 				if (wait <= 0)
 				{
 					cleanupDue = true;
@@ -512,8 +513,8 @@ void SqliteMessageStore::run()
 					}
 					continue;
 				}
-				if (!_acks.empty()) wait = std::min(wait, _acksSince + ackDelay - now);
-				else if (now - lastWrite < ackDelay) wait = std::min(wait, lastWrite + ackDelay - now);
+				if (!_acks.empty()) wait = std::min<Poco::Timestamp::TimeDiff>(wait, ackDelay - (now - _acksSince));
+				else if (now - lastWrite < ackDelay) wait = std::min<Poco::Timestamp::TimeDiff>(wait, ackDelay - (now - lastWrite));
 				else _writerIdle = true; // traffic stopped: the next acknowledgement wakes the writer
 				_queueReady.tryWait(_queueMutex, static_cast<long>(wait / 1000) + 1);
 				_writerIdle = false;

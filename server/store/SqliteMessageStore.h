@@ -11,6 +11,7 @@
 
 #include "server/store/MessageStore.h"
 #include "server/store/StoreLock.h"
+#include "Poco/Clock.h"
 #include "Poco/Condition.h"
 #include "Poco/Event.h"
 #include "Poco/Logger.h"
@@ -241,7 +242,7 @@ private:
 	bool _stopping = false;
 	bool _writerIdle = false;      /// The writer waits with no acknowledgement queued and nothing written for ACK_COMMIT_DELAY_MS: a new one wakes it.
 	bool _flushWanted = false;     /// flush() waits: queued acknowledgements go now.
-	Poco::Timestamp _acksSince;    /// When the oldest queued acknowledgement came (_acks not empty).
+	Poco::Clock _acksSince;        /// When the oldest queued acknowledgement came (_acks not empty; monotonic).
 	Statistics _statistics;
 	Poco::Thread _writerThread;
 	bool _started = false;
