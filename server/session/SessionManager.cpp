@@ -266,6 +266,11 @@ void SessionManager::post(std::vector<SessionRef>& refs, const Action& action, b
 		std::size_t last = first;
 		while (last < refs.size() && refs[last].loop == refs[first].loop) ++last;
 		const std::size_t loop = refs[first].loop;
+		auto dispatch = [this, loop, mayRunHere](auto&& task)
+		{
+			if (mayRunHere) runOn(loop, std::move(task));
+			else _loops.loop(loop).post(std::move(task));
+		};
 		if (last - first == 1)
 		{
 			const SessionRef ref = refs[first];
@@ -273,8 +278,7 @@ void SessionManager::post(std::vector<SessionRef>& refs, const Action& action, b
 			{
 				if (Session* pSession = find(ref)) action(*pSession);
 			};
-			if (mayRunHere) runOn(loop, std::move(task));
-			else _loops.loop(loop).post(std::move(task));
+			dispatch(std::move(task));
 		}
 		else
 		{
@@ -286,8 +290,7 @@ void SessionManager::post(std::vector<SessionRef>& refs, const Action& action, b
 					if (Session* pSession = find(ref)) action(*pSession);
 				}
 			};
-			if (mayRunHere) runOn(loop, std::move(task));
-			else _loops.loop(loop).post(std::move(task));
+			dispatch(std::move(task));
 		}
 		first = last;
 	}

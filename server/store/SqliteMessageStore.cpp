@@ -236,10 +236,16 @@ void SqliteMessageStore::openDevice(const std::string& uid, const std::string& d
 	if (!_started || _stopping) return;
 	QueuedAck open{uid, device, 0};
 	open.open = true;
-	if (_acks.empty()) _acksSince.update();
-	_acks.push_back(std::move(open));
-	++_queuedSeq;
+	queueAck(std::move(open));
 	_queueReady.signal();
+}
+
+
+void SqliteMessageStore::queueAck(QueuedAck&& ack)
+{
+	if (_acks.empty()) _acksSince.update();
+	_acks.push_back(std::move(ack));
+	++_queuedSeq;
 }
 
 
@@ -271,9 +277,7 @@ void SqliteMessageStore::acknowledge(const std::string& uid, const std::string& 
 			// No wake-up per acknowledgement: it rides with the next send's
 			// commit, or goes alone after ACK_COMMIT_DELAY_MS (an ack lost
 			// in a crash only means the message is delivered again).
-			if (_acks.empty()) _acksSince.update();
-			_acks.push_back(QueuedAck{uid, device, position});
-			++_queuedSeq;
+			queueAck(QueuedAck{uid, device, position});
 			if (_writerIdle || _acks.size() >= MAX_DELAYED_ACKS) _queueReady.signal();
 			return;
 		}

@@ -212,6 +212,9 @@ private:
 		/// Each in a transaction of its own, before the batch of appends
 		/// queued with them: those see the new members.
 	static std::size_t cost(const NewMessage& message);
+	void queueAck(QueuedAck&& ack);
+		/// Under _queueMutex: queues ack for the writer (the delay starts
+		/// with the first one queued); the caller decides on the wake-up.
 	void announceStored(NewMessage& message, const AppendResult& result);
 		/// Tells the listener of a message just committed (moves message's strings).
 	void rememberGroupSizes(const std::vector<QueuedAppend>& appends, const std::vector<AppendResult>& results);
