@@ -23,6 +23,7 @@
 #include "server/session/SessionManager.h"
 #include "server/session/SessionQuery.h"
 #include "server/store/MemoryMessageStore.h"
+#include "tests/support/AdminHttp.h"
 #include "tests/support/ManualClock.h"
 #include "tests/support/ServerProcess.h"
 #include "tests/support/Wait.h"
@@ -34,10 +35,8 @@
 #include "Poco/Timestamp.h"
 #include <cppunit/extensions/HelperMacros.h>
 #include <atomic>
-#include <cstdlib>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <vector>
 
 using namespace imgate;
@@ -156,14 +155,7 @@ bool startsWith(const std::string& text, const std::string& prefix)
 double metric(Poco::UInt16 port, const std::string& series)
 	/// The value of series ("name{labels}" as /metrics writes it), or -1.
 {
-	const std::string text = exchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
-	std::istringstream in(text);
-	std::string line;
-	while (std::getline(in, line))
-	{
-		if (line.compare(0, series.size() + 1, series + " ") == 0) return std::atof(line.c_str() + series.size() + 1);
-	}
-	return -1;
+	return test::metricValue(exchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"), series);
 }
 
 

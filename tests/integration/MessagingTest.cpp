@@ -12,8 +12,6 @@
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/Thread.h"
 #include <cppunit/extensions/HelperMacros.h>
-#include <cstdlib>
-#include <sstream>
 
 using namespace imgate;
 using imgate::client::ImgateClient;
@@ -55,14 +53,9 @@ double metric(const ServerProcess& server, const std::string& name)
 {
 	test::Http h = test::request(server.adminPort(), "GET", "/metrics");
 	CPPUNIT_ASSERT_EQUAL(200, h.status);
-	std::istringstream in(h.body);
-	std::string line;
-	while (std::getline(in, line))
-	{
-		if (line.compare(0, name.size() + 1, name + " ") == 0) return std::atof(line.c_str() + name.size() + 1);
-	}
-	CPPUNIT_FAIL("no " + name + " on /metrics");
-	return -1;
+	const double value = test::metricValue(h.body, name);
+	CPPUNIT_ASSERT_MESSAGE("no " + name + " on /metrics", value >= 0);
+	return value;
 }
 
 void exchange(ImgateClient& from, ImgateClient& to, const std::string& toUid, Poco::UInt64 clientId)

@@ -8,6 +8,8 @@
 #include "Poco/Net/HTTPRequest.h"
 #include "Poco/Net/HTTPResponse.h"
 #include "Poco/StreamCopier.h"
+#include <cstdlib>
+#include <sstream>
 
 namespace imgate {
 namespace test {
@@ -42,6 +44,18 @@ Http request(Poco::UInt16 port, const std::string& method, const std::string& pa
 Poco::JSON::Object::Ptr json(const std::string& text)
 {
 	return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+
+double metricValue(const std::string& text, const std::string& series)
+{
+	std::istringstream in(text);
+	std::string line;
+	while (std::getline(in, line))
+	{
+		if (line.compare(0, series.size() + 1, series + " ") == 0) return std::atof(line.c_str() + series.size() + 1);
+	}
+	return -1;
 }
 
 } } // namespace imgate::test

@@ -35,6 +35,10 @@ Http request(Poco::UInt16 port, const std::string& method, const std::string& pa
 Poco::JSON::Object::Ptr json(const std::string& text);
 	/// text as a JSON object; throws if it is not one.
 
+double metricValue(const std::string& text, const std::string& series);
+	/// The value of series ("name" or "name{labels}", as GET /metrics
+	/// writes it) in text, a /metrics body; -1 if it is not there.
+
 } } // namespace imgate::test
 
 #endif // imgate_test_AdminHttp_INCLUDED
