@@ -28,6 +28,7 @@ SqliteWriter::SqliteWriter(const std::string& path, bool fullSync, Poco::UInt64 
 		_session << "SELECT coalesce((SELECT value FROM imgate_state WHERE key = 'last_msg_id'), 0)", into(last), now;
 		_session << "SELECT coalesce(max(msg_id), 0) FROM messages", into(highest), now;
 		_lastMsgId = _committedMsgId = static_cast<Poco::UInt64>(last > highest ? last : highest);
+		_savedMsgId = static_cast<Poco::UInt64>(last);
 	}
 	catch (Poco::Exception& exc)
 	{
@@ -342,13 +343,17 @@ void SqliteWriter::deleteIfUnreferenced(Poco::UInt64 msgId)
 {
 	_deleteUnreferenced->reset();
 	_deleteUnreferenced->bind(1, static_cast<Poco::Int64>(msgId));
-	_deleteUnreferenced->run();
+	if (_deleteUnreferenced->run() > 0) _deletedMessages = true;
 }
 
 
 void SqliteWriter::commit()
 {
-	if (_lastMsgId != _committedMsgId)
+	// The highest msgId stored is the floor of the next one at start; only
+	// a transaction that deletes messages can lower it, so only such a
+	// transaction saves it (one page less in every other commit).
+	const bool saveLastMsgId = _deletedMessages && _lastMsgId != _savedMsgId;
+	if (saveLastMsgId)
 	{
 		_saveLastMsgId->reset();
 		_saveLastMsgId->bind(1, static_cast<Poco::Int64>(_lastMsgId));
@@ -357,6 +362,8 @@ void SqliteWriter::commit()
 	_commit->reset();
 	_commit->run();
 	_committedMsgId = _lastMsgId;
+	if (saveLastMsgId) _savedMsgId = _lastMsgId;
+	_deletedMessages = false;
 }
 
 
@@ -382,6 +389,7 @@ void SqliteWriter::probe(std::size_t bytes)
 void SqliteWriter::rollback()
 {
 	_lastMsgId = _committedMsgId;
+	_deletedMessages = false;
 	_pendingCounts.clear();
 	_members.clear();
 	// Statements survive a failure; release any still in use.
@@ -460,7 +468,7 @@ std::size_t SqliteWriter::deleteExpired(Poco::UInt64 belowMsgId, std::size_t lim
 			_deleteInboxOf->run();
 			_deleteMessage->reset();
 			_deleteMessage->bind(1, static_cast<Poco::Int64>(id));
-			_deleteMessage->run();
+			if (_deleteMessage->run() > 0) _deletedMessages = true;
 		}
 		commit();
 		if (!ids.empty()) _pendingCounts.clear();

@@ -123,6 +123,8 @@ private:
 	const Limits _limits;
 	Poco::UInt64 _lastMsgId = 0;
 	Poco::UInt64 _committedMsgId = 0;
+	Poco::UInt64 _savedMsgId = 0;     /// imgate_state's last_msg_id.
+	bool _deletedMessages = false;    /// This transaction deleted messages: commit() saves _lastMsgId.
 	struct PendingCount
 	{
 		std::size_t count = 0; /// Never below the true count.
