@@ -45,7 +45,7 @@ public:
 	int receive(char* buffer, std::size_t length, Poco::Timespan timeout);
 		/// Decrypted bytes (> 0); 0 when the server closed (close_notify,
 		/// end of stream, reset or a TLS error: then lastError() says which);
-		/// -1 on timeout.
+		/// -1 on timeout. A timeout of 0 takes what has arrived, without waiting.
 
 	void shutdown();
 		/// Sends close_notify (best effort, does not wait for the answer).

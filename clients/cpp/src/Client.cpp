@@ -1,0 +1,861 @@
+//
+// Client.cpp
+//
+// The client's core: one thread (its own or the caller's of runOnce())
+// owns the connection, the outbox and the protocol state; other threads
+// only queue sends and the close request, under _mutex, and wake it
+// through an eventfd.
+//
+
+#include "imgate/client/Client.h"
+#include "clients/cpp/src/Backoff.h"
+#include "clients/cpp/src/SeenIds.h"
+#include "clients/cpp/src/Transport.h"
+#include "server/protocol/Command.h"
+#include "server/protocol/FrameDecoder.h"
+#include "server/protocol/FrameEncoder.h"
+#include "tools/imgate-cli/ClientTlsContext.h"
+#include "imgate/v1/imgate.pb.h"
+#include "Poco/Clock.h"
+#include "Poco/Exception.h"
+#include "Poco/Timestamp.h"
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+#include <cerrno>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace imgate {
+namespace client {
+
+using protocol::Command;
+using protocol::FrameDecoder;
+using protocol::FrameEncoder;
+
+namespace {
+
+struct Pending
+	/// A send in the outbox.
+{
+	Client::Outgoing message;
+	Client::SendCallback callback;
+	Poco::UInt32 seq = 0; /// On the wire on this connection; 0: not (yet, or again).
+};
+
+} // namespace
+
+
+class Client::Core
+{
+public:
+	explicit Core(const ClientOptions& options);
+	~Core();
+
+	// Any thread.
+	void queue(Pending&& pending);
+	void requestClose(Poco::Timespan wait);
+	State state() const;
+	bool waitState(State state, Poco::Timespan timeout) const;
+	std::size_t outboxSize() const;
+	Poco::UInt64 newClientMsgId();
+
+	// The client's thread.
+	bool runOnce(Poco::Timespan maxWait);
+
+	MessageHandler messageHandler;
+	StateHandler stateHandler;
+	KickHandler kickHandler;
+	ErrorHandler errorHandler;
+	std::thread thread;
+
+private:
+	enum Phase
+	{
+		WAITING,    /// No connection; the next attempt at _nextAttempt.
+		LOGGING_IN, /// Connected, LOGIN written.
+		ONLINE,
+		CLOSING,    /// LOGOUT written; reading the last answers.
+		ENDED
+	};
+
+	void takeRequests();
+	void connect();
+	void handleFrame(const protocol::Frame& frame);
+	void handleLoginResponse(const protocol::Frame& frame);
+	void handleSendAck(const protocol::Frame& frame);
+	void handleDelivery(const protocol::Frame& frame);
+	void handleKick(const protocol::Frame& frame);
+	void readAvailable();
+	void writeOutbox();
+	void writeAcks();
+	void write(const std::string& bytes);
+	void drop(const std::string& why, bool atOnce = false);
+	void end(int status, const std::string& why);
+	void resolve(Pending& pending, SendResult result);
+	void fail(Pending& pending, int status, const std::string& why);
+	void setState(State state, const std::string& why);
+	void report(const std::string& what);
+	Poco::Clock::ClockDiff nextDeadline() const;
+
+	const ClientOptions _options;
+	std::unique_ptr<ClientTlsContext> _pTls;
+
+	// Shared with other threads, under _mutex.
+	mutable std::mutex _mutex;
+	mutable std::condition_variable _stateChanged;
+	std::deque<Pending> _incoming;
+	bool _closeRequested = false;
+	Poco::Timespan _closeWait;
+	State _state = State::IDLE;
+	int _endStatus = StatusCode::CLOSED; /// Once CLOSED: what later sends get at once.
+	std::string _endWhy;
+	std::size_t _outboxSize = 0;
+	Poco::UInt64 _lastClientMsgId = 0;
+	std::minstd_rand _random;
+	int _wakeFd;
+
+	// The client's thread only.
+	Phase _phase = WAITING;
+	std::unique_ptr<Transport> _pTransport;
+	std::unique_ptr<FrameDecoder> _pDecoder;
+	std::map<Poco::UInt64, Pending> _outbox;                 /// By order of send().
+	Poco::UInt64 _nextOrder = 1;
+	std::unordered_map<Poco::UInt32, Poco::UInt64> _inFlight; /// seq -> order.
+	Poco::UInt64 _writeFrom = 0;                              /// Orders below are on the wire on this connection.
+	std::vector<Poco::UInt64> _acks;
+	SeenIds _seen;
+	Backoff _backoff;
+	Poco::UInt32 _seq = 0;
+	Poco::UInt32 _loginSeq = 0;
+	bool _refreshToken = false;
+	bool _everOnline = false;
+	Poco::Clock _nextAttempt;
+	Poco::Clock _deadline;        /// LOGGING_IN and CLOSING: give up then.
+	Poco::Clock _lastReceived;
+	Poco::Clock _nextHeartbeat;
+	Poco::Timespan _heartbeatInterval = Poco::Timespan(30, 0);
+	std::vector<char> _buffer;
+};
+
+
+Client::Core::Core(const ClientOptions& options):
+	_options(options),
+	_random(std::random_device()()),
+	_wakeFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+	_backoff(options.reconnectDelay, options.maxReconnectDelay),
+	_buffer(64 * 1024)
+{
+	if (_wakeFd < 0) throw Poco::SystemException("eventfd", std::strerror(errno));
+	if (_options.tls)
+	{
+		TlsOptions tls;
+		tls.caFile = _options.caFile;
+		tls.useSystemCAs = _options.caFile.empty();
+		tls.serverName = _options.serverName;
+		_pTls.reset(new ClientTlsContext(tls));
+	}
+}
+
+
+Client::Core::~Core()
+{
+	::close(_wakeFd);
+}
+
+
+void Client::Core::queue(Pending&& pending)
+{
+	SendResult result;
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		if (_state != State::CLOSED)
+		{
+			_incoming.push_back(std::move(pending));
+			++_outboxSize;
+			const Poco::UInt64 one = 1;
+			(void) !::write(_wakeFd, &one, sizeof(one));
+			return;
+		}
+		result.status = _endStatus;
+		result.message = _endWhy;
+	}
+	// The client has ended: nothing would ever send it.
+	result.clientMsgId = pending.message.clientMsgId;
+	if (pending.callback) pending.callback(result);
+}
+
+
+void Client::Core::requestClose(Poco::Timespan wait)
+{
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		if (_closeRequested) return;
+		_closeRequested = true;
+		_closeWait = wait;
+	}
+	const Poco::UInt64 one = 1;
+	(void) !::write(_wakeFd, &one, sizeof(one));
+}
+
+
+State Client::Core::state() const
+{
+	std::lock_guard<std::mutex> lock(_mutex);
+	return _state;
+}
+
+
+bool Client::Core::waitState(State state, Poco::Timespan timeout) const
+{
+	std::unique_lock<std::mutex> lock(_mutex);
+	return _stateChanged.wait_for(lock, std::chrono::microseconds(timeout.totalMicroseconds()), [&]() { return _state == state; });
+}
+
+
+std::size_t Client::Core::outboxSize() const
+{
+	std::lock_guard<std::mutex> lock(_mutex);
+	return _outboxSize;
+}
+
+
+Poco::UInt64 Client::Core::newClientMsgId()
+{
+	std::lock_guard<std::mutex> lock(_mutex);
+	const Poco::UInt64 nowMs = static_cast<Poco::UInt64>(Poco::Timestamp().epochMicroseconds() / 1000);
+	Poco::UInt64 id = nowMs * 1024 + std::uniform_int_distribution<Poco::UInt64>(0, 511)(_random);
+	if (id <= _lastClientMsgId) id = _lastClientMsgId + 1;
+	_lastClientMsgId = id;
+	return id;
+}
+
+
+bool Client::Core::runOnce(Poco::Timespan maxWait)
+{
+	if (_phase == ENDED) return false;
+	try
+	{
+		takeRequests();
+		if (_phase == ENDED) return false;
+		Poco::Clock now;
+		if (_phase == WAITING && now >= _nextAttempt) connect();
+
+		// Wait for the socket, a request, or the next deadline.
+		Poco::Clock::ClockDiff wait = maxWait.totalMicroseconds();
+		const Poco::Clock::ClockDiff untilDeadline = nextDeadline();
+		if (untilDeadline < wait) wait = untilDeadline;
+		if (wait < 0) wait = 0;
+		pollfd fds[2] = {{_wakeFd, POLLIN, 0}, {_pTransport ? _pTransport->fd() : -1, POLLIN, 0}};
+		const int ready = ::poll(fds, _pTransport ? 2 : 1, static_cast<int>((wait + 999) / 1000));
+		if (ready > 0 && (fds[0].revents & POLLIN))
+		{
+			Poco::UInt64 count;
+			(void) !::read(_wakeFd, &count, sizeof(count));
+		}
+		takeRequests();
+		if (_pTransport) readAvailable();
+
+		now.update();
+		if ((_phase == LOGGING_IN || _phase == CLOSING) && now >= _deadline)
+		{
+			if (_phase == CLOSING) end(StatusCode::CLOSED, "closed");
+			else drop("no LOGIN_RESP within " + std::to_string(_options.connectTimeout.totalMilliseconds()) + " ms");
+		}
+		if (_phase == ONLINE)
+		{
+			// Two intervals and a second without a frame: the connection
+			// (or the server) is gone, whatever TCP says.
+			const Poco::Clock::ClockDiff silence = 2 * _heartbeatInterval.totalMicroseconds() + 1000000;
+			if (now - _lastReceived > silence)
+			{
+				drop("no frame from the server for " + std::to_string(silence / 1000) + " ms");
+			}
+			else
+			{
+				if (now >= _nextHeartbeat)
+				{
+					std::string frame;
+					FrameEncoder::append(frame, Command::HEARTBEAT, protocol::Status::OK, ++_seq);
+					write(frame);
+					_nextHeartbeat = now;
+					_nextHeartbeat += _heartbeatInterval.totalMicroseconds();
+				}
+				if (_phase == ONLINE) writeOutbox();
+			}
+		}
+		if (_phase == ONLINE || _phase == CLOSING) writeAcks();
+	}
+	catch (Poco::Exception& exc)
+	{
+		drop(exc.displayText());
+	}
+	catch (std::exception& exc)
+	{
+		drop(exc.what());
+	}
+	return _phase != ENDED;
+}
+
+
+Poco::Clock::ClockDiff Client::Core::nextDeadline() const
+{
+	Poco::Clock now;
+	switch (_phase)
+	{
+	case WAITING:
+		return _nextAttempt - now;
+	case LOGGING_IN:
+	case CLOSING:
+		return _deadline - now;
+	case ONLINE:
+	{
+		const Poco::Clock::ClockDiff silence = 2 * _heartbeatInterval.totalMicroseconds() + 1000000;
+		const Poco::Clock::ClockDiff dead = (_lastReceived - now) + silence + 1000;
+		const Poco::Clock::ClockDiff beat = _nextHeartbeat - now;
+		return beat < dead ? beat : dead;
+	}
+	default:
+		return 0;
+	}
+}
+
+
+void Client::Core::takeRequests()
+{
+	std::deque<Pending> incoming;
+	bool close = false;
+	Poco::Timespan wait;
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		incoming.swap(_incoming);
+		close = _closeRequested;
+		wait = _closeWait;
+	}
+	for (Pending& pending: incoming)
+	{
+		if (pending.message.transient && _phase != ONLINE)
+		{
+			fail(pending, StatusCode::OFFLINE, "not logged in");
+			continue;
+		}
+		_outbox.emplace(_nextOrder++, std::move(pending));
+	}
+	if (close && _phase != CLOSING && _phase != ENDED)
+	{
+		if (_phase == ONLINE)
+		{
+			// The server answers the sends written before LOGOUT, then closes.
+			std::string frame;
+			FrameEncoder::append(frame, Command::LOGOUT, protocol::Status::OK, ++_seq);
+			write(frame);
+			_phase = CLOSING;
+			_deadline.update();
+			_deadline += wait.totalMicroseconds();
+		}
+		else
+		{
+			end(StatusCode::CLOSED, "closed");
+		}
+	}
+}
+
+
+void Client::Core::connect()
+{
+	setState(_everOnline ? State::RECONNECTING : State::CONNECTING, "connecting to " + _options.host + ":" + std::to_string(_options.port));
+	try
+	{
+		_pTransport = Transport::connect(_options, _pTls.get());
+	}
+	catch (Poco::Exception& exc)
+	{
+		drop(exc.displayText());
+		return;
+	}
+	_pDecoder.reset(new FrameDecoder(static_cast<Poco::UInt32>(_options.maxFrameBody)));
+	_seq = 0;
+	imgate::v1::LoginRequest login;
+	login.set_uid(_options.uid);
+	login.set_token(_options.tokenProvider ? _options.tokenProvider(_refreshToken) : _options.token);
+	login.set_device(_options.device);
+	login.set_client_version(_options.clientVersion);
+	login.set_carbons(_options.carbons);
+	_loginSeq = ++_seq;
+	std::string frame;
+	FrameEncoder::append(frame, Command::LOGIN, protocol::Status::OK, _loginSeq, login);
+	_phase = LOGGING_IN;
+	_deadline.update();
+	_deadline += _options.connectTimeout.totalMicroseconds();
+	write(frame);
+}
+
+
+void Client::Core::readAvailable()
+{
+	while (_pTransport)
+	{
+		const int n = _pTransport->receive(_buffer.data(), _buffer.size());
+		if (n < 0) return;
+		if (n == 0)
+		{
+			if (_phase == CLOSING) end(StatusCode::CLOSED, "closed");
+			else drop("connection lost: " + _pTransport->lastError());
+			return;
+		}
+		_lastReceived.update();
+		FrameDecoder::Result result = _pDecoder->feed(_buffer.data(), static_cast<std::size_t>(n));
+		while (result == FrameDecoder::FRAME)
+		{
+			handleFrame(_pDecoder->frame());
+			if (!_pTransport) return; // the frame ended the connection
+			result = _pDecoder->next();
+		}
+		if (result != FrameDecoder::NEED_MORE)
+		{
+			drop(result == FrameDecoder::TOO_LARGE ? "a frame from the server is above maxFrameBody" : "the server's stream is not imgate frames");
+			return;
+		}
+	}
+}
+
+
+void Client::Core::handleFrame(const protocol::Frame& frame)
+{
+	switch (static_cast<Command>(frame.cmd))
+	{
+	case Command::LOGIN_RESP:
+		if (frame.seq == _loginSeq && _phase == LOGGING_IN) handleLoginResponse(frame);
+		break;
+	case Command::MSG_SEND_ACK:
+		handleSendAck(frame);
+		break;
+	case Command::MSG_DELIVER:
+		handleDelivery(frame);
+		break;
+	case Command::KICK:
+		handleKick(frame);
+		break;
+	case Command::ERROR:
+	{
+		imgate::v1::Error error;
+		error.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength));
+		report("ERROR " + statusName(frame.status) + " from the server: " + error.message());
+		break;
+	}
+	default:
+		break; // HEARTBEAT_RESP: being read is all it is for.
+	}
+}
+
+
+void Client::Core::handleLoginResponse(const protocol::Frame& frame)
+{
+	imgate::v1::LoginResponse response;
+	response.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength));
+	const int status = frame.status;
+	const std::string why = "LOGIN refused: " + statusName(status) + (response.message().empty() ? "" : " (" + response.message() + ")");
+	switch (status)
+	{
+	case StatusCode::OK:
+		_phase = ONLINE;
+		_everOnline = true;
+		_refreshToken = false;
+		_backoff.reset();
+		_heartbeatInterval = Poco::Timespan(response.heartbeat_interval_s() > 0 ? response.heartbeat_interval_s() : 30, 0);
+		_nextHeartbeat.update();
+		_nextHeartbeat += _heartbeatInterval.totalMicroseconds();
+		_writeFrom = 0;
+		setState(State::ONLINE, "logged in as " + _options.uid);
+		break;
+	case StatusCode::AUTH_FAILED:
+		if (_options.tokenProvider && !_refreshToken)
+		{
+			_refreshToken = true;
+			drop(why + "; asking for a new token", true);
+		}
+		else
+		{
+			end(StatusCode::CLOSED, why);
+		}
+		break;
+	case StatusCode::RATE_LIMITED:
+	case StatusCode::SERVER_BUSY:
+	case StatusCode::SHUTTING_DOWN:
+	case StatusCode::DEVICE_LIMIT:
+	case StatusCode::INTERNAL:
+		drop(why);
+		break;
+	default:
+		end(StatusCode::CLOSED, why);
+		break;
+	}
+}
+
+
+void Client::Core::handleSendAck(const protocol::Frame& frame)
+{
+	auto inFlight = _inFlight.find(frame.seq);
+	if (inFlight == _inFlight.end()) return;
+	auto it = _outbox.find(inFlight->second);
+	_inFlight.erase(inFlight);
+	if (it == _outbox.end()) return;
+	imgate::v1::MessageSendAck ack;
+	ack.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength));
+	SendResult result;
+	result.status = frame.status;
+	result.clientMsgId = it->second.message.clientMsgId;
+	if (result.ok())
+	{
+		result.msgId = ack.msg_id();
+		result.timestampMs = ack.timestamp_ms();
+	}
+	else
+	{
+		result.message = "refused by the server: " + statusName(frame.status);
+	}
+	Pending pending = std::move(it->second);
+	_outbox.erase(it);
+	resolve(pending, std::move(result));
+}
+
+
+void Client::Core::handleDelivery(const protocol::Frame& frame)
+{
+	imgate::v1::MessageDeliver deliver;
+	if (!deliver.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength)))
+	{
+		report("a MSG_DELIVER that does not parse (left unacknowledged)");
+		return;
+	}
+	if (!deliver.transient() && _seen.contains(deliver.msg_id()))
+	{
+		_acks.push_back(deliver.msg_id()); // a repeat: acknowledged again, not handed over
+		return;
+	}
+	Message message;
+	message.msgId = deliver.msg_id();
+	message.fromUid = deliver.from_uid();
+	message.toUid = deliver.to_uid();
+	message.groupId = deliver.group_id();
+	message.payload = deliver.payload();
+	message.timestampMs = deliver.timestamp_ms();
+	message.transient = deliver.transient();
+	message.carbon = deliver.from_uid() == _options.uid && !(deliver.to_uid() == _options.uid && deliver.group_id().empty());
+	try
+	{
+		if (messageHandler) messageHandler(message);
+	}
+	catch (std::exception& exc)
+	{
+		report("the message handler threw for msg_id " + std::to_string(message.msgId) + " (left unacknowledged): " + exc.what());
+		return;
+	}
+	catch (...)
+	{
+		report("the message handler threw for msg_id " + std::to_string(message.msgId) + " (left unacknowledged)");
+		return;
+	}
+	if (message.transient) return;
+	_seen.add(message.msgId);
+	_acks.push_back(message.msgId);
+}
+
+
+void Client::Core::handleKick(const protocol::Frame& frame)
+{
+	imgate::v1::Kick body;
+	body.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength));
+	Kick kick;
+	kick.reason = static_cast<KickReason>(body.reason());
+	kick.message = body.message();
+	if (kickHandler) kickHandler(kick);
+	const std::string why = "KICK " + kickReasonName(kick.reason) + (kick.message.empty() ? "" : " (" + kick.message + ")");
+	if (kick.reason == KickReason::DUPLICATE_LOGIN || kick.reason == KickReason::BANNED) end(StatusCode::KICKED, why);
+	else drop(why); // the server closes next; reconnect after a delay
+}
+
+
+void Client::Core::writeOutbox()
+{
+	std::string frames;
+	for (auto it = _outbox.lower_bound(_writeFrom); it != _outbox.end() && _inFlight.size() < _options.maxInFlight; ++it)
+	{
+		Pending& pending = it->second;
+		if (pending.message.clientMsgId == 0) pending.message.clientMsgId = newClientMsgId();
+		imgate::v1::MessageSend send;
+		send.set_to_uid(pending.message.toUid);
+		send.set_to_group(pending.message.toGroup);
+		send.set_client_msg_id(pending.message.clientMsgId);
+		send.set_payload(pending.message.payload);
+		send.set_transient(pending.message.transient);
+		pending.seq = ++_seq;
+		FrameEncoder::append(frames, Command::MSG_SEND, protocol::Status::OK, pending.seq, send);
+		_inFlight.emplace(pending.seq, it->first);
+		_writeFrom = it->first + 1;
+	}
+	if (!frames.empty()) write(frames);
+}
+
+
+void Client::Core::writeAcks()
+{
+	if (_acks.empty() || !_pTransport) return;
+	std::string frames;
+	for (std::size_t i = 0; i < _acks.size(); i += 1024)
+	{
+		imgate::v1::MessageDeliverAck ack;
+		for (std::size_t j = i; j < _acks.size() && j < i + 1024; ++j) ack.add_msg_ids(_acks[j]);
+		FrameEncoder::append(frames, Command::MSG_DELIVER_ACK, protocol::Status::OK, ++_seq, ack);
+	}
+	_acks.clear();
+	write(frames);
+}
+
+
+void Client::Core::write(const std::string& bytes)
+{
+	if (!_pTransport) return;
+	try
+	{
+		_pTransport->send(bytes);
+	}
+	catch (Poco::Exception& exc)
+	{
+		drop("write failed: " + exc.displayText());
+	}
+}
+
+
+void Client::Core::drop(const std::string& why, bool atOnce)
+{
+	if (_phase == ENDED) return;
+	if (_phase == CLOSING)
+	{
+		end(StatusCode::CLOSED, "closed");
+		return;
+	}
+	_pTransport.reset();
+	_pDecoder.reset();
+	_acks.clear(); // the server delivers them again; _seen answers the repeats
+	_inFlight.clear();
+	_writeFrom = 0;
+	for (auto it = _outbox.begin(); it != _outbox.end();)
+	{
+		if (it->second.message.transient && it->second.seq != 0)
+		{
+			Pending pending = std::move(it->second);
+			it = _outbox.erase(it);
+			fail(pending, StatusCode::DISCONNECTED, "the connection dropped before the ack: " + why);
+		}
+		else
+		{
+			it->second.seq = 0;
+			++it;
+		}
+	}
+	_phase = WAITING;
+	_nextAttempt.update();
+	Poco::Timespan delay = atOnce ? Poco::Timespan(0) : _backoff.next();
+	_nextAttempt += delay.totalMicroseconds();
+	report(why);
+	setState(State::RECONNECTING, why + "; next attempt in " + std::to_string(delay.totalMilliseconds()) + " ms");
+}
+
+
+void Client::Core::end(int status, const std::string& why)
+{
+	if (_phase == ENDED) return;
+	_phase = ENDED;
+	_pTransport.reset();
+	_pDecoder.reset();
+	std::map<Poco::UInt64, Pending> outbox;
+	outbox.swap(_outbox);
+	for (auto& entry: outbox) fail(entry.second, status, why);
+	// From here on queue() answers sends itself: take the last ones and
+	// change the state under one lock, so that none is left behind.
+	std::deque<Pending> incoming;
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		incoming.swap(_incoming);
+		_endStatus = status;
+		_endWhy = why;
+		_state = State::CLOSED;
+	}
+	for (Pending& pending: incoming) fail(pending, status, why);
+	_stateChanged.notify_all();
+	if (stateHandler) stateHandler(State::CLOSED, why);
+}
+
+
+void Client::Core::resolve(Pending& pending, SendResult result)
+{
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		--_outboxSize;
+	}
+	if (!pending.callback) return;
+	try
+	{
+		pending.callback(result);
+	}
+	catch (std::exception& exc)
+	{
+		report(std::string("a send callback threw: ") + exc.what());
+	}
+}
+
+
+void Client::Core::fail(Pending& pending, int status, const std::string& why)
+{
+	SendResult result;
+	result.status = status;
+	result.clientMsgId = pending.message.clientMsgId;
+	result.message = why;
+	resolve(pending, std::move(result));
+}
+
+
+void Client::Core::setState(State state, const std::string& why)
+{
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		_state = state;
+	}
+	_stateChanged.notify_all();
+	if (stateHandler) stateHandler(state, why);
+}
+
+
+void Client::Core::report(const std::string& what)
+{
+	if (errorHandler) errorHandler(what);
+}
+
+
+Client::Client(const ClientOptions& options)
+{
+	if (options.uid.empty()) throw Poco::InvalidArgumentException("ClientOptions.uid is empty");
+	_pCore.reset(new Core(options));
+}
+
+
+Client::~Client()
+{
+	if (_pCore->thread.joinable()) close(Poco::Timespan(1, 0));
+}
+
+
+void Client::onMessage(MessageHandler handler)
+{
+	_pCore->messageHandler = std::move(handler);
+}
+
+
+void Client::onState(StateHandler handler)
+{
+	_pCore->stateHandler = std::move(handler);
+}
+
+
+void Client::onKick(KickHandler handler)
+{
+	_pCore->kickHandler = std::move(handler);
+}
+
+
+void Client::onError(ErrorHandler handler)
+{
+	_pCore->errorHandler = std::move(handler);
+}
+
+
+void Client::start()
+{
+	if (_pCore->thread.joinable()) throw Poco::InvalidAccessException("Client::start(): already started");
+	Core* pCore = _pCore.get();
+	_pCore->thread = std::thread([pCore]() { while (pCore->runOnce(Poco::Timespan(1, 0))) {} });
+}
+
+
+bool Client::runOnce(Poco::Timespan maxWait)
+{
+	return _pCore->runOnce(maxWait);
+}
+
+
+std::future<SendResult> Client::send(const Outgoing& message)
+{
+	auto pPromise = std::make_shared<std::promise<SendResult>>();
+	std::future<SendResult> future = pPromise->get_future();
+	send(message, [pPromise](const SendResult& result) { pPromise->set_value(result); });
+	return future;
+}
+
+
+void Client::send(const Outgoing& message, SendCallback callback)
+{
+	Pending pending;
+	pending.message = message;
+	if (pending.message.clientMsgId == 0) pending.message.clientMsgId = newClientMsgId();
+	pending.callback = std::move(callback);
+	_pCore->queue(std::move(pending));
+}
+
+
+std::future<SendResult> Client::send(const std::string& toUid, const std::string& payload)
+{
+	Outgoing message;
+	message.toUid = toUid;
+	message.payload = payload;
+	return send(message);
+}
+
+
+std::future<SendResult> Client::sendToGroup(const std::string& groupId, const std::string& payload)
+{
+	Outgoing message;
+	message.toGroup = groupId;
+	message.payload = payload;
+	return send(message);
+}
+
+
+Poco::UInt64 Client::newClientMsgId()
+{
+	return _pCore->newClientMsgId();
+}
+
+
+void Client::close(Poco::Timespan wait)
+{
+	_pCore->requestClose(wait);
+	if (_pCore->thread.joinable() && _pCore->thread.get_id() != std::this_thread::get_id()) _pCore->thread.join();
+}
+
+
+State Client::state() const
+{
+	return _pCore->state();
+}
+
+
+std::size_t Client::outboxSize() const
+{
+	return _pCore->outboxSize();
+}
+
+
+bool Client::waitState(State state, Poco::Timespan timeout) const
+{
+	return _pCore->waitState(state, timeout);
+}
+
+} } // namespace imgate::client

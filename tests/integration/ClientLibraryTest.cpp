@@ -1,0 +1,321 @@
+//
+// ClientLibraryTest.cpp
+//
+// The C++ client library (imgate::client::Client) against a real imgated:
+// exchange both ways; 1,000 sends with the server killed (SIGKILL) and
+// restarted in the middle, each delivered exactly once, in order; a
+// server that stops reading, found by the heartbeat and recovered from;
+// KICK DUPLICATE_LOGIN ends the client; a refreshed token after
+// AUTH_FAILED; TLS with a test CA.
+//
+
+#include "imgate/client/Client.h"
+#include "tests/support/ServerProcess.h"
+#include "tests/support/TestCertificates.h"
+#include "imgate/v1/imgate.pb.h"
+#include "Poco/File.h"
+#include "Poco/String.h"
+#include <cppunit/extensions/HelperMacros.h>
+#include <condition_variable>
+#include <mutex>
+#include <signal.h>
+
+using imgate::client::Client;
+using imgate::client::ClientOptions;
+using imgate::client::Kick;
+using imgate::client::KickReason;
+using imgate::client::Message;
+using imgate::client::SendResult;
+using imgate::client::State;
+namespace StatusCode = imgate::client::StatusCode;
+using imgate::test::ServerProcess;
+using imgate::test::TestCertificates;
+
+namespace {
+
+class Inbox
+	/// What a client's handler got, in order.
+{
+public:
+	void attach(Client& client)
+	{
+		client.onMessage([this](const Message& m)
+		{
+			std::lock_guard<std::mutex> lock(_mutex);
+			_messages.push_back(m);
+			_changed.notify_all();
+		});
+	}
+
+	bool waitFor(std::size_t count, int seconds)
+	{
+		std::unique_lock<std::mutex> lock(_mutex);
+		return _changed.wait_for(lock, std::chrono::seconds(seconds), [&]() { return _messages.size() >= count; });
+	}
+
+	std::vector<Message> messages()
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		return _messages;
+	}
+
+private:
+	std::mutex _mutex;
+	std::condition_variable _changed;
+	std::vector<Message> _messages;
+};
+
+
+SendResult get(std::future<SendResult>& future, int seconds = 10)
+{
+	if (future.wait_for(std::chrono::seconds(seconds)) != std::future_status::ready)
+		throw Poco::TimeoutException("no send result within " + std::to_string(seconds) + " s");
+	return future.get();
+}
+
+} // namespace
+
+
+class ClientLibraryTest: public CppUnit::TestFixture
+{
+	CPPUNIT_TEST_SUITE(ClientLibraryTest);
+	CPPUNIT_TEST(testExchangeBothWays);
+	CPPUNIT_TEST(testServerKilledMidStream);
+	CPPUNIT_TEST(testServerThatStopsReading);
+	CPPUNIT_TEST(testDuplicateLoginEndsTheClient);
+	CPPUNIT_TEST(testTokenRefreshedAfterAuthFailed);
+	CPPUNIT_TEST(testTlsWithTestCa);
+	CPPUNIT_TEST(testRefusalIsFinal);
+	CPPUNIT_TEST_SUITE_END();
+
+public:
+	void setUp() override
+	{
+		_dir = ServerProcess::makeTempDir();
+	}
+
+	void tearDown() override
+	{
+		Poco::File(_dir).remove(true);
+	}
+
+	static ClientOptions options(Poco::UInt16 port, const std::string& uid)
+	{
+		ClientOptions o;
+		o.host = "127.0.0.1";
+		o.port = port;
+		o.uid = uid;
+		o.connectTimeout = Poco::Timespan(2, 0);
+		o.reconnectDelay = Poco::Timespan(0, 100000);
+		o.maxReconnectDelay = Poco::Timespan(1, 0);
+		return o;
+	}
+
+	void testExchangeBothWays()
+	{
+		ServerProcess server;
+		Client alice(options(server.port(), "alice"));
+		Client bob(options(server.port(), "bob"));
+		Inbox aliceGot;
+		aliceGot.attach(alice);
+		// bob answers every message on his own client's thread.
+		bob.onMessage([&bob](const Message& m) { bob.send(m.fromUid, "re: " + m.payload); });
+		alice.start();
+		bob.start();
+		CPPUNIT_ASSERT(bob.waitState(State::ONLINE, Poco::Timespan(5, 0)));
+
+		auto sent = alice.send("bob", "hello");
+		const SendResult result = get(sent);
+		CPPUNIT_ASSERT_EQUAL(StatusCode::OK + 0, result.status);
+		CPPUNIT_ASSERT(result.msgId > 0);
+		CPPUNIT_ASSERT(result.clientMsgId > 0);
+		CPPUNIT_ASSERT(aliceGot.waitFor(1, 10));
+		const Message reply = aliceGot.messages().at(0);
+		CPPUNIT_ASSERT_EQUAL(std::string("re: hello"), reply.payload);
+		CPPUNIT_ASSERT_EQUAL(std::string("bob"), reply.fromUid);
+		CPPUNIT_ASSERT_EQUAL(std::string("alice"), reply.toUid);
+		CPPUNIT_ASSERT(reply.msgId > result.msgId);
+		CPPUNIT_ASSERT(!reply.carbon && !reply.transient);
+		alice.close();
+		bob.close();
+		CPPUNIT_ASSERT(alice.state() == State::CLOSED);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(0), alice.outboxSize());
+	}
+
+	void testServerKilledMidStream()
+	{
+		const ServerProcess::Settings settings{{"server.port", std::to_string(TestCertificates::freePort())},
+			{"store.path", _dir + "imgate.db"}, {"server.drainTime", "0"}};
+		std::unique_ptr<ServerProcess> pServer(new ServerProcess(settings));
+		Client alice(options(pServer->port(), "alice"));
+		Client bob(options(pServer->port(), "bob"));
+		Inbox bobGot;
+		bobGot.attach(bob);
+		alice.start();
+		bob.start();
+		const int n = 1000;
+		std::vector<std::future<SendResult>> results;
+		for (int i = 0; i < n; ++i) results.push_back(alice.send("bob", std::to_string(i)));
+		// Kill the server somewhere in the middle of the stream.
+		CPPUNIT_ASSERT(bobGot.waitFor(n / 4, 20));
+		pServer->signal(SIGKILL);
+		CPPUNIT_ASSERT_EQUAL(128 + SIGKILL, pServer->waitExit(10000));
+		CPPUNIT_ASSERT(bobGot.messages().size() < static_cast<std::size_t>(n)); // really in the middle
+		pServer.reset();
+		pServer.reset(new ServerProcess(settings));
+
+		for (int i = 0; i < n; ++i)
+		{
+			const SendResult result = get(results[i], 30);
+			CPPUNIT_ASSERT_EQUAL_MESSAGE("send " + std::to_string(i), StatusCode::OK + 0, result.status);
+		}
+		CPPUNIT_ASSERT(bobGot.waitFor(n, 30));
+		// Nothing more arrives: wait past the server's ack delay and a retransmission round trip.
+		Poco::Thread::sleep(1500);
+		const std::vector<Message> got = bobGot.messages();
+		CPPUNIT_ASSERT_EQUAL(std::size_t(n), got.size());
+		for (int i = 0; i < n; ++i)
+		{
+			CPPUNIT_ASSERT_EQUAL(std::to_string(i), got[i].payload);
+			if (i > 0) CPPUNIT_ASSERT(got[i].msgId > got[i - 1].msgId);
+		}
+		CPPUNIT_ASSERT_EQUAL(std::size_t(0), alice.outboxSize());
+	}
+
+	void testServerThatStopsReading()
+	{
+		const ServerProcess::Settings settings{{"session.heartbeatInterval", "1"}};
+		ServerProcess server(settings);
+		Client alice(options(server.port(), "alice"));
+		Client bob(options(server.port(), "bob"));
+		Inbox bobGot;
+		bobGot.attach(bob);
+		alice.start();
+		bob.start();
+		CPPUNIT_ASSERT(bob.waitState(State::ONLINE, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT(alice.waitState(State::ONLINE, Poco::Timespan(5, 0)));
+
+		server.signal(SIGSTOP); // reads nothing, answers nothing; TCP stays up
+		// Two intervals and a second of silence: the client drops the connection.
+		CPPUNIT_ASSERT(alice.waitState(State::RECONNECTING, Poco::Timespan(10, 0)));
+		auto sent = alice.send("bob", "sent during the cut");
+		server.signal(SIGCONT);
+		CPPUNIT_ASSERT(alice.waitState(State::ONLINE, Poco::Timespan(15, 0)));
+		CPPUNIT_ASSERT_EQUAL(StatusCode::OK + 0, get(sent, 15).status);
+		CPPUNIT_ASSERT(bobGot.waitFor(1, 15));
+		CPPUNIT_ASSERT_EQUAL(std::string("sent during the cut"), bobGot.messages().at(0).payload);
+	}
+
+	void testDuplicateLoginEndsTheClient()
+	{
+		ServerProcess server;
+		Client carol(options(server.port(), "carol"));
+		std::mutex mutex;
+		std::vector<Kick> kicks;
+		carol.onKick([&](const Kick& k) { std::lock_guard<std::mutex> lock(mutex); kicks.push_back(k); });
+		carol.start();
+		CPPUNIT_ASSERT(carol.waitState(State::ONLINE, Poco::Timespan(5, 0)));
+		auto other = server.login("carol");
+		CPPUNIT_ASSERT(carol.waitState(State::CLOSED, Poco::Timespan(5, 0)));
+		{
+			std::lock_guard<std::mutex> lock(mutex);
+			CPPUNIT_ASSERT_EQUAL(std::size_t(1), kicks.size());
+			CPPUNIT_ASSERT(kicks[0].reason == KickReason::DUPLICATE_LOGIN);
+		}
+		// It does not come back: the other session keeps the uid.
+		imgate::client::Reply r;
+		CPPUNIT_ASSERT(!other->receiveCommand(r, imgate::protocol::Command::KICK, Poco::Timespan(2, 0)));
+		CPPUNIT_ASSERT(carol.state() == State::CLOSED);
+		auto late = carol.send("bob", "after the end");
+		CPPUNIT_ASSERT_EQUAL(StatusCode::KICKED + 0, get(late).status);
+	}
+
+	void testTokenRefreshedAfterAuthFailed()
+	{
+		const std::string secretFile = _dir + "jwt.secret";
+		ServerProcess::writeFile(secretFile, "a-test-secret-that-is-long-enough-for-hs256\n");
+		ServerProcess server(ServerProcess::Settings{{"plugins.dir", IMGATE_PLUGIN_DIR}, {"plugins.load", "auth-jwt"},
+			{"plugins.auth-jwt.secretFile", secretFile}, {"auth.allowAnonymous", ""}});
+		std::string token;
+		std::string out;
+		CPPUNIT_ASSERT_EQUAL(0, ServerProcess::runProgram(IMGATE_CLI_PATH, {"token", "--secret-file", secretFile, "--uid", "dave"}, out, 10000));
+		token = Poco::trim(out);
+
+		ClientOptions o = options(server.port(), "dave");
+		std::vector<bool> asked;
+		o.tokenProvider = [&](bool refresh) { asked.push_back(refresh); return refresh ? token : std::string("expired-or-wrong"); };
+		Client dave(o);
+		dave.start();
+		CPPUNIT_ASSERT(dave.waitState(State::ONLINE, Poco::Timespan(10, 0)));
+		dave.close();
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), asked.size());
+		CPPUNIT_ASSERT(!asked[0] && asked[1]);
+
+		// A provider whose new token is refused too: the client ends.
+		ClientOptions bad = options(server.port(), "erin");
+		bad.tokenProvider = [](bool) { return std::string("wrong"); };
+		Client erin(bad);
+		erin.start();
+		CPPUNIT_ASSERT(erin.waitState(State::CLOSED, Poco::Timespan(10, 0)));
+	}
+
+	void testTlsWithTestCa()
+	{
+		TestCertificates certs;
+		ServerProcess server(ServerProcess::Settings{{"tls.port", std::to_string(TestCertificates::freePort())},
+			{"tls.certificateFile", certs.path("server.pem")}, {"tls.privateKeyFile", certs.path("server.key")}});
+		CPPUNIT_ASSERT(server.tlsPort() != 0);
+		ClientOptions o = options(server.tlsPort(), "frank");
+		o.tls = true;
+		o.caFile = certs.path("ca.pem");
+		Client frank(o);
+		Inbox got;
+		got.attach(frank);
+		frank.start();
+		auto sent = frank.send("frank", "to myself, over TLS");
+		CPPUNIT_ASSERT_EQUAL(StatusCode::OK + 0, get(sent).status);
+		CPPUNIT_ASSERT(got.waitFor(1, 10));
+		CPPUNIT_ASSERT_EQUAL(std::string("to myself, over TLS"), got.messages().at(0).payload);
+
+		// A certificate that does not chain to the CA given: never online.
+		ClientOptions wrongCa = options(server.tlsPort(), "grace");
+		wrongCa.tls = true;
+		wrongCa.caFile = certs.path("second.pem");
+		std::mutex mutex;
+		std::string errors;
+		Client grace(wrongCa);
+		grace.onError([&](const std::string& e) { std::lock_guard<std::mutex> lock(mutex); errors += e + "\n"; });
+		grace.start();
+		CPPUNIT_ASSERT(!grace.waitState(State::ONLINE, Poco::Timespan(1, 500000)));
+		grace.close();
+		std::lock_guard<std::mutex> lock(mutex);
+		CPPUNIT_ASSERT_MESSAGE(errors, errors.find("certificate verify failed") != std::string::npos);
+	}
+
+	void testRefusalIsFinal()
+	{
+		ServerProcess server(ServerProcess::Settings{{"message.maxPayloadSize", "1024"}});
+		Client alice(options(server.port(), "alice"));
+		alice.start();
+		auto big = alice.send("bob", std::string(2000, 'x'));
+		const SendResult refused = get(big);
+		CPPUNIT_ASSERT_EQUAL(StatusCode::PAYLOAD_TOO_LARGE + 0, refused.status);
+		CPPUNIT_ASSERT(refused.msgId == 0);
+		// A transient send while offline is not queued.
+		Client offline(options(server.port(), "henry"));
+		Client::Outgoing typing;
+		typing.toUid = "alice";
+		typing.payload = "typing";
+		typing.transient = true;
+		auto t = offline.send(typing);
+		offline.runOnce(Poco::Timespan(0));
+		CPPUNIT_ASSERT(t.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+		CPPUNIT_ASSERT_EQUAL(StatusCode::OFFLINE + 0, t.get().status);
+	}
+
+private:
+	std::string _dir;
+};
+
+
+CPPUNIT_TEST_SUITE_REGISTRATION(ClientLibraryTest);
