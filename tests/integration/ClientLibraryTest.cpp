@@ -114,9 +114,9 @@ public:
 	void testExchangeBothWays()
 	{
 		ServerProcess server;
+		Inbox aliceGot; // before the clients: their threads call it until they are gone
 		Client alice(options(server.port(), "alice"));
 		Client bob(options(server.port(), "bob"));
-		Inbox aliceGot;
 		aliceGot.attach(alice);
 		// bob answers every message on his own client's thread.
 		bob.onMessage([&bob](const Message& m) { bob.send(m.fromUid, "re: " + m.payload); });
@@ -147,9 +147,9 @@ public:
 		const ServerProcess::Settings settings{{"server.port", std::to_string(TestCertificates::freePort())},
 			{"store.path", _dir + "imgate.db"}, {"server.drainTime", "0"}};
 		std::unique_ptr<ServerProcess> pServer(new ServerProcess(settings));
+		Inbox bobGot;
 		Client alice(options(pServer->port(), "alice"));
 		Client bob(options(pServer->port(), "bob"));
-		Inbox bobGot;
 		bobGot.attach(bob);
 		alice.start();
 		bob.start();
@@ -186,9 +186,9 @@ public:
 	{
 		const ServerProcess::Settings settings{{"session.heartbeatInterval", "1"}};
 		ServerProcess server(settings);
+		Inbox bobGot;
 		Client alice(options(server.port(), "alice"));
 		Client bob(options(server.port(), "bob"));
-		Inbox bobGot;
 		bobGot.attach(bob);
 		alice.start();
 		bob.start();
@@ -209,9 +209,9 @@ public:
 	void testDuplicateLoginEndsTheClient()
 	{
 		ServerProcess server;
-		Client carol(options(server.port(), "carol"));
 		std::mutex mutex;
 		std::vector<Kick> kicks;
+		Client carol(options(server.port(), "carol"));
 		carol.onKick([&](const Kick& k) { std::lock_guard<std::mutex> lock(mutex); kicks.push_back(k); });
 		carol.start();
 		CPPUNIT_ASSERT(carol.waitState(State::ONLINE, Poco::Timespan(5, 0)));
@@ -268,8 +268,8 @@ public:
 		ClientOptions o = options(server.tlsPort(), "frank");
 		o.tls = true;
 		o.caFile = certs.path("ca.pem");
-		Client frank(o);
 		Inbox got;
+		Client frank(o);
 		got.attach(frank);
 		frank.start();
 		auto sent = frank.send("frank", "to myself, over TLS");
