@@ -14,10 +14,14 @@
 #include "tests/support/TestCertificates.h"
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/File.h"
+#include "Poco/Pipe.h"
+#include "Poco/PipeStream.h"
+#include "Poco/Process.h"
 #include "Poco/String.h"
 #include <cppunit/extensions/HelperMacros.h>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <signal.h>
 
 using imgate::client::Client;
@@ -86,6 +90,7 @@ class ClientLibraryTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testTokenRefreshedAfterAuthFailed);
 	CPPUNIT_TEST(testTlsWithTestCa);
 	CPPUNIT_TEST(testRefusalIsFinal);
+	CPPUNIT_TEST(testConsoleChatExample);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -311,6 +316,59 @@ public:
 		offline.runOnce(Poco::Timespan(0));
 		CPPUNIT_ASSERT(t.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
 		CPPUNIT_ASSERT_EQUAL(StatusCode::OFFLINE + 0, t.get().status);
+	}
+
+	void testConsoleChatExample()
+	{
+		// docs/clients-cpp.md's example, as a user runs it: lines in, lines out.
+		ServerProcess server;
+		Inbox bobGot;
+		Client bob(options(server.port(), "bob"));
+		bobGot.attach(bob);
+		bob.start();
+		Poco::Pipe in;
+		Poco::Pipe out;
+		Poco::ProcessHandle chat = Poco::Process::launch(IMGATE_CONSOLE_CHAT_PATH,
+			{"--port", std::to_string(server.port()), "alice"}, &in, &out, nullptr);
+		std::mutex mutex;
+		std::condition_variable changed;
+		std::vector<std::string> lines;
+		std::thread reader([&]()
+		{
+			Poco::PipeInputStream stream(out);
+			std::string line;
+			while (std::getline(stream, line))
+			{
+				std::lock_guard<std::mutex> lock(mutex);
+				lines.push_back(line);
+				changed.notify_all();
+			}
+		});
+		auto waitLine = [&](const std::string& text)
+		{
+			std::unique_lock<std::mutex> lock(mutex);
+			return changed.wait_for(lock, std::chrono::seconds(10), [&]()
+			{
+				for (const std::string& l: lines) if (l.find(text) != std::string::npos) return true;
+				return false;
+			});
+		};
+		Poco::PipeOutputStream input(in);
+		input << "@bob hello from the console" << std::endl;
+		input << "not a message" << std::endl;
+		CPPUNIT_ASSERT(bobGot.waitFor(1, 10));
+		CPPUNIT_ASSERT_EQUAL(std::string("hello from the console"), bobGot.messages().at(0).payload);
+		CPPUNIT_ASSERT(waitLine("to bob: stored as msg_id " + std::to_string(bobGot.messages().at(0).msgId)));
+		CPPUNIT_ASSERT(waitLine("? write @UID text or #GROUP text"));
+		auto reply = bob.send("alice", "hi alice");
+		CPPUNIT_ASSERT(get(reply).ok());
+		CPPUNIT_ASSERT(waitLine("bob: hi alice"));
+		input << "#nogroup anyone?" << std::endl;
+		CPPUNIT_ASSERT(waitLine("to nogroup: not sent, NOT_MEMBER"));
+		input.close(); // end of input: the chat logs out and exits
+		const int code = chat.wait();
+		reader.join();
+		CPPUNIT_ASSERT_EQUAL(0, code);
 	}
 
 private:
