@@ -91,6 +91,7 @@ class ClientLibraryTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testTlsWithTestCa);
 	CPPUNIT_TEST(testRefusalIsFinal);
 	CPPUNIT_TEST(testConsoleChatExample);
+	CPPUNIT_TEST(testOutboxFileSurvivesTheApplication);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -369,6 +370,50 @@ public:
 		const int code = chat.wait();
 		reader.join();
 		CPPUNIT_ASSERT_EQUAL(0, code);
+	}
+
+	void testOutboxFileSurvivesTheApplication()
+	{
+		// The application sends while no server runs, and ends; its next
+		// run, with the same outbox file, sends them: each delivered once, in order.
+		const Poco::UInt16 port = TestCertificates::freePort();
+		ClientOptions o = options(port, "alice");
+		o.outboxFile = _dir + "alice.outbox";
+		const int n = 100;
+		{
+			Client alice(o);
+			alice.start();
+			std::vector<std::future<SendResult>> results;
+			for (int i = 0; i < n; ++i) results.push_back(alice.send("bob", std::to_string(i)));
+			CPPUNIT_ASSERT(alice.waitState(State::RECONNECTING, Poco::Timespan(5, 0))); // nothing listens
+			CPPUNIT_ASSERT_EQUAL(std::size_t(n), alice.outboxSize());
+			alice.close(Poco::Timespan(0));
+			for (auto& r: results) CPPUNIT_ASSERT_EQUAL(StatusCode::CLOSED + 0, get(r).status);
+		}
+		ServerProcess server(ServerProcess::Settings{{"server.port", std::to_string(port)}});
+		Inbox bobGot;
+		std::mutex mutex;
+		std::size_t restoredOk = 0;
+		Client bob(options(port, "bob"));
+		bobGot.attach(bob);
+		bob.start();
+		{
+			Client alice(o);
+			CPPUNIT_ASSERT_EQUAL(std::size_t(n), alice.outboxSize());
+			alice.onRestoredResult([&](const SendResult& r) { std::lock_guard<std::mutex> lock(mutex); if (r.ok()) ++restoredOk; });
+			alice.start();
+			CPPUNIT_ASSERT(bobGot.waitFor(n, 20));
+			alice.close();
+			std::lock_guard<std::mutex> lock(mutex);
+			CPPUNIT_ASSERT_EQUAL(std::size_t(n), restoredOk);
+			CPPUNIT_ASSERT_EQUAL(std::size_t(0), alice.outboxSize());
+		}
+		const std::vector<Message> got = bobGot.messages();
+		CPPUNIT_ASSERT_EQUAL(std::size_t(n), got.size());
+		for (int i = 0; i < n; ++i) CPPUNIT_ASSERT_EQUAL(std::to_string(i), got[i].payload);
+		// A third run has nothing left to send.
+		Client again(o);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(0), again.outboxSize());
 	}
 
 private:

@@ -9,6 +9,7 @@
 
 #include "imgate/client/Client.h"
 #include "clients/cpp/src/Backoff.h"
+#include "clients/cpp/src/OutboxFile.h"
 #include "clients/cpp/src/SeenIds.h"
 #include "clients/cpp/src/Transport.h"
 #include "server/protocol/Command.h"
@@ -74,6 +75,7 @@ public:
 	StateHandler stateHandler;
 	KickHandler kickHandler;
 	ErrorHandler errorHandler;
+	SendCallback restoredHandler;
 	std::thread thread;
 
 private:
@@ -103,10 +105,14 @@ private:
 	void fail(Pending& pending, int status, const std::string& why);
 	void setState(State state, const std::string& why);
 	void report(const std::string& what);
+	void syncFile();
 	Poco::Clock::ClockDiff nextDeadline() const;
 
 	const ClientOptions _options;
 	std::unique_ptr<ClientTlsContext> _pTls;
+	std::unique_ptr<OutboxFile> _pFile;
+	bool _fileFailing = false;
+	bool _started = false;
 
 	// Shared with other threads, under _mutex.
 	mutable std::mutex _mutex;
@@ -161,6 +167,19 @@ Client::Core::Core(const ClientOptions& options):
 		tls.useSystemCAs = _options.caFile.empty();
 		tls.serverName = _options.serverName;
 		_pTls.reset(new ClientTlsContext(tls));
+	}
+	if (!_options.outboxFile.empty())
+	{
+		_pFile.reset(new OutboxFile(_options.outboxFile));
+		for (const Outgoing& message: _pFile->restoredSends())
+		{
+			Pending pending;
+			pending.message = message;
+			_outbox.emplace(_nextOrder++, std::move(pending));
+			++_outboxSize;
+			if (message.clientMsgId > _lastClientMsgId) _lastClientMsgId = message.clientMsgId;
+		}
+		for (Poco::UInt64 id: _pFile->restoredIds()) _seen.add(id);
 	}
 }
 
@@ -241,6 +260,12 @@ Poco::UInt64 Client::Core::newClientMsgId()
 bool Client::Core::runOnce(Poco::Timespan maxWait)
 {
 	if (_phase == ENDED) return false;
+	if (!_started)
+	{
+		_started = true;
+		if (_pFile && _pFile->droppedBytes() > 0)
+			report(_pFile->path() + ": dropped a torn last record (" + std::to_string(_pFile->droppedBytes()) + " bytes) of an interrupted write");
+	}
 	try
 	{
 		takeRequests();
@@ -262,6 +287,7 @@ bool Client::Core::runOnce(Poco::Timespan maxWait)
 		}
 		takeRequests();
 		if (_pTransport) readAvailable();
+		syncFile(); // the sends are in the file before they go to the server
 
 		now.update();
 		if ((_phase == LOGGING_IN || _phase == CLOSING) && now >= _deadline)
@@ -292,6 +318,7 @@ bool Client::Core::runOnce(Poco::Timespan maxWait)
 			}
 		}
 		if (_phase == ONLINE || _phase == CLOSING) writeAcks();
+		syncFile();
 	}
 	catch (Poco::Exception& exc)
 	{
@@ -346,6 +373,7 @@ void Client::Core::takeRequests()
 			fail(pending, StatusCode::OFFLINE, "not logged in");
 			continue;
 		}
+		if (_pFile && !pending.message.transient) _pFile->addSend(pending.message);
 		_outbox.emplace(_nextOrder++, std::move(pending));
 	}
 	if (close && _phase != CLOSING && _phase != ENDED)
@@ -523,6 +551,7 @@ void Client::Core::handleSendAck(const protocol::Frame& frame)
 	}
 	Pending pending = std::move(it->second);
 	_outbox.erase(it);
+	if (_pFile && !pending.message.transient) _pFile->addAnswered(pending.message.clientMsgId);
 	resolve(pending, std::move(result));
 }
 
@@ -565,6 +594,7 @@ void Client::Core::handleDelivery(const protocol::Frame& frame)
 	}
 	if (message.transient) return;
 	_seen.add(message.msgId);
+	if (_pFile) _pFile->addDelivered(message.msgId);
 	_acks.push_back(message.msgId);
 }
 
@@ -701,10 +731,11 @@ void Client::Core::resolve(Pending& pending, SendResult result)
 		std::lock_guard<std::mutex> lock(_mutex);
 		--_outboxSize;
 	}
-	if (!pending.callback) return;
+	const SendCallback& callback = pending.callback ? pending.callback : restoredHandler;
+	if (!callback) return;
 	try
 	{
-		pending.callback(result);
+		callback(result);
 	}
 	catch (std::exception& exc)
 	{
@@ -737,6 +768,23 @@ void Client::Core::setState(State state, const std::string& why)
 void Client::Core::report(const std::string& what)
 {
 	if (errorHandler) errorHandler(what);
+}
+
+
+void Client::Core::syncFile()
+{
+	if (!_pFile) return;
+	try
+	{
+		_pFile->sync();
+		_fileFailing = false;
+	}
+	catch (Poco::Exception& exc)
+	{
+		// The records stay buffered and go with the next sync; say so once.
+		if (!_fileFailing) report(exc.displayText());
+		_fileFailing = true;
+	}
 }
 
 
@@ -774,6 +822,12 @@ void Client::onKick(KickHandler handler)
 void Client::onError(ErrorHandler handler)
 {
 	_pCore->errorHandler = std::move(handler);
+}
+
+
+void Client::onRestoredResult(SendCallback handler)
+{
+	_pCore->restoredHandler = std::move(handler);
 }
 
 

@@ -53,6 +53,17 @@ struct ClientOptions
 		/// Sends written and not yet answered, at most; the rest wait in the outbox.
 	std::size_t maxFrameBody = 1 << 20;
 		/// A frame from the server with a larger body drops the connection.
+
+	std::string outboxFile;
+		/// Empty: the outbox lives in memory (it survives reconnects and
+		/// server restarts, not the application's restart). A path: the
+		/// unanswered sends and the ids of the last 4,096 deliveries handed
+		/// over are kept in that file (mode 0600, locked while the client
+		/// lives), written by the client's thread before it writes the
+		/// sends to the server, and flushed to the disk once per turn. The
+		/// next Client on the file sends them again with their
+		/// client_msg_id (their results go to onRestoredResult()) and
+		/// acknowledges repeats of those deliveries without handing them over.
 };
 
 
@@ -99,8 +110,11 @@ public:
 	};
 
 	explicit Client(const ClientOptions& options);
-		/// Nothing is opened before start() or runOnce(). Throws
-		/// Poco::InvalidArgumentException for an empty uid.
+		/// No connection is opened before start() or runOnce(); the outbox
+		/// file, if any, is read now. Throws Poco::InvalidArgumentException
+		/// for an empty uid, Poco::FileException naming the outbox file when
+		/// it cannot be opened, is locked by another client, or is not an
+		/// outbox.
 
 	~Client();
 		/// close() with a short wait, if still running.
@@ -112,9 +126,12 @@ public:
 	void onState(StateHandler handler);
 	void onKick(KickHandler handler);
 	void onError(ErrorHandler handler);
+	void onRestoredResult(SendCallback handler);
 		/// Set before start(). onError reports what the application may
 		/// want to log: a handler that threw, an ERROR frame, a connection
-		/// that failed and why.
+		/// that failed and why, an outbox file that cannot be written.
+		/// onRestoredResult gets the results of the sends restored from
+		/// ClientOptions::outboxFile (made by an earlier run).
 
 	void start();
 		/// Runs the client on a thread of its own until close().
