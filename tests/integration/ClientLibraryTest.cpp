@@ -370,6 +370,17 @@ public:
 		const int code = chat.wait();
 		reader.join();
 		CPPUNIT_ASSERT_EQUAL(0, code);
+
+		// Piped input ends before the login: flush() still sends it.
+		Poco::Pipe pipedIn;
+		Poco::ProcessHandle piped = Poco::Process::launch(IMGATE_CONSOLE_CHAT_PATH,
+			{"--port", std::to_string(server.port()), "carol"}, &pipedIn, nullptr, nullptr);
+		Poco::PipeOutputStream pipedInput(pipedIn);
+		pipedInput << "@bob piped" << std::endl;
+		pipedInput.close();
+		CPPUNIT_ASSERT_EQUAL(0, piped.wait());
+		CPPUNIT_ASSERT(bobGot.waitFor(2, 10));
+		CPPUNIT_ASSERT_EQUAL(std::string("piped"), bobGot.messages().at(1).payload);
 	}
 
 	void testOutboxFileSurvivesTheApplication()

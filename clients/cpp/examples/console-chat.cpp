@@ -9,7 +9,8 @@
 //
 // and prints what arrives ("UID: text", "UID in #GROUP: text"), what each
 // send became ("stored as msg_id N" or the refusal), and the connection's
-// state on standard error. End of input: LOGOUT and exit.
+// state on standard error. End of input: waits (at most 10 s) for the
+// answers to what was sent, logs out and exits (1 if some never came).
 //
 //   imgate-console-chat [--host H] [--port P] [--tls] [--ca FILE] [--token T] [--device D] UID
 //
@@ -90,6 +91,8 @@ int main(int argc, char** argv)
 				: "to " + to + ": not sent, " + statusName(r.status) + (r.message.empty() ? "" : " (" + r.message + ")"));
 		});
 	}
+	// What was typed (or piped) before the login still goes out.
+	const bool flushed = client.flush(Poco::Timespan(10, 0));
 	client.close();
-	return 0;
+	return flushed ? 0 : 1;
 }

@@ -66,6 +66,7 @@ public:
 	State state() const;
 	bool waitState(State state, Poco::Timespan timeout) const;
 	std::size_t outboxSize() const;
+	bool flush(Poco::Timespan timeout) const;
 	Poco::UInt64 newClientMsgId();
 
 	// The client's thread.
@@ -236,6 +237,13 @@ bool Client::Core::waitState(State state, Poco::Timespan timeout) const
 {
 	std::unique_lock<std::mutex> lock(_mutex);
 	return _stateChanged.wait_for(lock, std::chrono::microseconds(timeout.totalMicroseconds()), [&]() { return _state == state; });
+}
+
+
+bool Client::Core::flush(Poco::Timespan timeout) const
+{
+	std::unique_lock<std::mutex> lock(_mutex);
+	return _stateChanged.wait_for(lock, std::chrono::microseconds(timeout.totalMicroseconds()), [&]() { return _outboxSize == 0; });
 }
 
 
@@ -731,6 +739,7 @@ void Client::Core::resolve(Pending& pending, SendResult result)
 		std::lock_guard<std::mutex> lock(_mutex);
 		--_outboxSize;
 	}
+	_stateChanged.notify_all(); // flush() waits on it too
 	const SendCallback& callback = pending.callback ? pending.callback : restoredHandler;
 	if (!callback) return;
 	try
@@ -910,6 +919,12 @@ std::size_t Client::outboxSize() const
 bool Client::waitState(State state, Poco::Timespan timeout) const
 {
 	return _pCore->waitState(state, timeout);
+}
+
+
+bool Client::flush(Poco::Timespan timeout) const
+{
+	return _pCore->flush(timeout);
 }
 
 } } // namespace imgate::client

@@ -164,6 +164,11 @@ public:
 	std::size_t outboxSize() const;
 		/// Sends not yet answered.
 
+	bool flush(Poco::Timespan timeout) const;
+		/// Waits until every send made so far has its result (the outbox is
+		/// empty); false on timeout. Before close(), so that what was sent
+		/// while the client was still connecting goes out.
+
 	bool waitState(State state, Poco::Timespan timeout) const;
 		/// Waits until the client is in state; false on timeout.
 
