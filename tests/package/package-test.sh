@@ -92,7 +92,8 @@ for f in /usr/sbin/imgated /usr/bin/imgate-cli /usr/bin/imgate-bench; do check "
 for p in blacklist ratelimit auth-jwt; do check "$PLUGIN_DIR/$p.so" test -f "$PLUGIN_DIR/$p.so"; done
 for f in /lib/systemd/system/imgate.service /usr/share/man/man8/imgated.8.gz /usr/share/man/man1/imgate-cli.1.gz /usr/share/man/man1/imgate-bench.1.gz \
 	/usr/share/doc/imgate/copyright /usr/share/doc/imgate/changelog.Debian.gz \
-	/usr/include/imgate/Plugin.h /usr/include/imgate/Config.h /usr/share/cmake/imgate/imgateConfig.cmake; do
+	/usr/include/imgate/Plugin.h /usr/include/imgate/Config.h /usr/share/cmake/imgate/imgateConfig.cmake \
+	/usr/include/imgate/client/Client.h /usr/lib/$MULTIARCH/libimgate-client.a /usr/share/cmake/imgate/imgateClientTargets.cmake; do
 	check "$f installed" test -f "$f"
 done
 CONFFILES=$(dpkg-query -W -f='${Conffiles}' imgate)
@@ -143,6 +144,11 @@ $SUDO install -m 0644 "$WORK/hello/hello-filter.so" "$PLUGIN_DIR/"
 $SUDO sed -i 's/^plugins.load = blacklist, ratelimit, auth-jwt$/plugins.load = blacklist, ratelimit, auth-jwt, hello-filter/' /etc/imgate/imgate.properties
 check "plugins.load edited" grep -q "hello-filter" /etc/imgate/imgate.properties
 
+step "a client application built with imgate-dev"
+cmake -S "$SRC/clients/cpp/examples" -B "$WORK/chat" >/dev/null
+cmake --build "$WORK/chat" >/dev/null
+check "the console chat example built against imgate::client" test -x "$WORK/chat/imgate-console-chat"
+
 step "run the installed server as imgate"
 for port in 7700 7780; do
 	if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then fail "port $port is in use: stop what listens there"; fi
@@ -188,6 +194,9 @@ check "/readyz is 200" test "$(curl -s -o /dev/null -w '%{http_code}' http://127
 check "/v1/stats without the token is 401" test "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:7780/v1/stats)" = 401
 check "imgate-cli admin stats with the installed token" bash -c "$SUDO imgate-cli admin --admin-token-file /etc/imgate/admin.token stats | grep -q '^messages_accepted: 1$'"
 check "the admin token is never logged" bash -c "! grep -qF \"\$(cat /etc/imgate/admin.token)\" '$WORK/server.log'"
+
+CHAT=$(printf '@bob from a client built on imgate-dev\n' | "$WORK/chat/imgate-console-chat" --token "$TOKEN_ALICE" alice 2>&1)
+check "the client built on imgate-dev sends (it said: $CHAT)" grep -q "to bob: stored as msg_id" <<<"$CHAT"
 
 kill -TERM "$SERVER_PID"
 set +e
