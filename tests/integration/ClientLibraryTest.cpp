@@ -70,11 +70,20 @@ private:
 };
 
 
-SendResult get(std::future<SendResult>& future, int seconds = 10)
+template <class T>
+T get(std::future<T>& future, int seconds = 10)
+	/// The result, or Poco::TimeoutException: a test never waits without end.
 {
 	if (future.wait_for(std::chrono::seconds(seconds)) != std::future_status::ready)
-		throw Poco::TimeoutException("no send result within " + std::to_string(seconds) + " s");
+		throw Poco::TimeoutException("no result within " + std::to_string(seconds) + " s");
 	return future.get();
+}
+
+
+template <class T>
+T get(std::future<T>&& future, int seconds = 10)
+{
+	return get(future, seconds);
 }
 
 } // namespace
@@ -92,6 +101,7 @@ class ClientLibraryTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testRefusalIsFinal);
 	CPPUNIT_TEST(testConsoleChatExample);
 	CPPUNIT_TEST(testOutboxFileSurvivesTheApplication);
+	CPPUNIT_TEST(testHistory);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -316,7 +326,7 @@ public:
 		auto t = offline.send(typing);
 		offline.runOnce(Poco::Timespan(0));
 		CPPUNIT_ASSERT(t.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
-		CPPUNIT_ASSERT_EQUAL(StatusCode::OFFLINE + 0, t.get().status);
+		CPPUNIT_ASSERT_EQUAL(StatusCode::OFFLINE + 0, get(t).status);
 	}
 
 	void testConsoleChatExample()
@@ -425,6 +435,51 @@ public:
 		// A third run has nothing left to send.
 		Client again(o);
 		CPPUNIT_ASSERT_EQUAL(std::size_t(0), again.outboxSize());
+	}
+
+	void testHistory()
+	{
+		ServerProcess server;
+		Client alice(options(server.port(), "alice"));
+		std::vector<Poco::UInt64> ids;
+		alice.start();
+		for (int i = 0; i < 3; ++i)
+		{
+			auto r = alice.send("bob", "m" + std::to_string(i));
+			ids.push_back(get(r).msgId);
+		}
+		// Asked before the client is online: it goes after the login.
+		Client bob(options(server.port(), "bob"));
+		imgate::client::HistoryQuery q;
+		q.withUid = "alice";
+		q.limit = 2;
+		auto early = bob.history(q);
+		bob.start();
+		imgate::client::HistoryPage page = get(early);
+		CPPUNIT_ASSERT(page.ok());
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), page.messages.size());
+		CPPUNIT_ASSERT(page.more);
+		CPPUNIT_ASSERT_EQUAL(ids[2], page.messages[0].msgId); // newest first
+		CPPUNIT_ASSERT_EQUAL(std::string("m1"), page.messages[1].payload);
+		CPPUNIT_ASSERT(!page.messages[0].carbon);
+		q.beforeMsgId = page.messages[1].msgId;
+		page = get(bob.history(q));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), page.messages.size());
+		CPPUNIT_ASSERT_EQUAL(ids[0], page.messages[0].msgId);
+		CPPUNIT_ASSERT(!page.more);
+		// The sender's own copies come back marked as its own.
+		imgate::client::HistoryQuery mine;
+		mine.withUid = "bob";
+		page = get(alice.history(mine));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(3), page.messages.size());
+		CPPUNIT_ASSERT(page.messages[0].carbon);
+		// A group it is not in: refused.
+		imgate::client::HistoryQuery group;
+		group.groupId = "nogroup";
+		page = get(alice.history(group));
+		CPPUNIT_ASSERT_EQUAL(StatusCode::NOT_MEMBER + 0, page.status);
+		alice.close();
+		CPPUNIT_ASSERT_EQUAL(StatusCode::CLOSED + 0, get(alice.history(mine)).status);
 	}
 
 private:

@@ -51,6 +51,30 @@ struct Pending
 	Poco::UInt32 seq = 0; /// On the wire on this connection; 0: not (yet, or again).
 };
 
+struct HistoryRequest
+	/// A HISTORY query waiting for its page.
+{
+	HistoryQuery query;
+	std::function<void(const HistoryPage&)> callback;
+	Poco::UInt32 seq = 0; /// On the wire on this connection; 0: not (yet, or again).
+};
+
+
+Message toMessage(const imgate::v1::MessageDeliver& deliver, const std::string& ownUid)
+{
+	Message message;
+	message.msgId = deliver.msg_id();
+	message.fromUid = deliver.from_uid();
+	message.toUid = deliver.to_uid();
+	message.groupId = deliver.group_id();
+	message.payload = deliver.payload();
+	message.timestampMs = deliver.timestamp_ms();
+	message.transient = deliver.transient();
+	// Sent by this uid, and not a 1:1 message to itself (contract 6).
+	message.carbon = deliver.from_uid() == ownUid && !(deliver.to_uid() == ownUid && deliver.group_id().empty());
+	return message;
+}
+
 } // namespace
 
 
@@ -62,6 +86,7 @@ public:
 
 	// Any thread.
 	void queue(Pending&& pending);
+	void queue(HistoryRequest&& request);
 	void requestClose(Poco::Timespan wait);
 	State state() const;
 	bool waitState(State state, Poco::Timespan timeout) const;
@@ -96,6 +121,9 @@ private:
 	void handleSendAck(const protocol::Frame& frame);
 	void handleDelivery(const protocol::Frame& frame);
 	void handleKick(const protocol::Frame& frame);
+	void handleHistory(const protocol::Frame& frame);
+	void writeHistory();
+	void answer(HistoryRequest& request, HistoryPage page);
 	void readAvailable();
 	void writeOutbox();
 	void writeAcks();
@@ -119,6 +147,7 @@ private:
 	mutable std::mutex _mutex;
 	mutable std::condition_variable _stateChanged;
 	std::deque<Pending> _incoming;
+	std::deque<HistoryRequest> _incomingHistory;
 	bool _closeRequested = false;
 	Poco::Timespan _closeWait;
 	State _state = State::IDLE;
@@ -138,6 +167,7 @@ private:
 	std::unordered_map<Poco::UInt32, Poco::UInt64> _inFlight; /// seq -> order.
 	Poco::UInt64 _writeFrom = 0;                              /// Orders below are on the wire on this connection.
 	std::vector<Poco::UInt64> _acks;
+	std::deque<HistoryRequest> _history;      /// In the order asked.
 	SeenIds _seen;
 	Backoff _backoff;
 	Poco::UInt32 _seq = 0;
@@ -223,6 +253,25 @@ void Client::Core::requestClose(Poco::Timespan wait)
 	}
 	const Poco::UInt64 one = 1;
 	(void) !::write(_wakeFd, &one, sizeof(one));
+}
+
+
+void Client::Core::queue(HistoryRequest&& request)
+{
+	HistoryPage page;
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		if (_state != State::CLOSED)
+		{
+			_incomingHistory.push_back(std::move(request));
+			const Poco::UInt64 one = 1;
+			(void) !::write(_wakeFd, &one, sizeof(one));
+			return;
+		}
+		page.status = _endStatus;
+		page.message = _endWhy;
+	}
+	if (request.callback) request.callback(page);
 }
 
 
@@ -323,6 +372,7 @@ bool Client::Core::runOnce(Poco::Timespan maxWait)
 					_nextHeartbeat += _heartbeatInterval.totalMicroseconds();
 				}
 				if (_phase == ONLINE) writeOutbox();
+				if (_phase == ONLINE) writeHistory();
 			}
 		}
 		if (_phase == ONLINE || _phase == CLOSING) writeAcks();
@@ -371,6 +421,8 @@ void Client::Core::takeRequests()
 	{
 		std::lock_guard<std::mutex> lock(_mutex);
 		incoming.swap(_incoming);
+		for (HistoryRequest& request: _incomingHistory) _history.push_back(std::move(request));
+		_incomingHistory.clear();
 		close = _closeRequested;
 		wait = _closeWait;
 	}
@@ -479,6 +531,9 @@ void Client::Core::handleFrame(const protocol::Frame& frame)
 	case Command::KICK:
 		handleKick(frame);
 		break;
+	case Command::HISTORY_RESP:
+		handleHistory(frame);
+		break;
 	case Command::ERROR:
 	{
 		imgate::v1::Error error;
@@ -577,15 +632,7 @@ void Client::Core::handleDelivery(const protocol::Frame& frame)
 		_acks.push_back(deliver.msg_id()); // a repeat: acknowledged again, not handed over
 		return;
 	}
-	Message message;
-	message.msgId = deliver.msg_id();
-	message.fromUid = deliver.from_uid();
-	message.toUid = deliver.to_uid();
-	message.groupId = deliver.group_id();
-	message.payload = deliver.payload();
-	message.timestampMs = deliver.timestamp_ms();
-	message.transient = deliver.transient();
-	message.carbon = deliver.from_uid() == _options.uid && !(deliver.to_uid() == _options.uid && deliver.group_id().empty());
+	const Message message = toMessage(deliver, _options.uid);
 	try
 	{
 		if (messageHandler) messageHandler(message);
@@ -640,6 +687,68 @@ void Client::Core::writeOutbox()
 		_writeFrom = it->first + 1;
 	}
 	if (!frames.empty()) write(frames);
+}
+
+
+void Client::Core::handleHistory(const protocol::Frame& frame)
+{
+	for (auto it = _history.begin(); it != _history.end(); ++it)
+	{
+		if (it->seq != frame.seq || frame.seq == 0) continue;
+		HistoryRequest request = std::move(*it);
+		_history.erase(it);
+		HistoryPage page;
+		page.status = frame.status;
+		imgate::v1::HistoryResponse response;
+		if (!response.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength)))
+		{
+			page.status = StatusCode::BAD_REQUEST;
+			page.message = "a HISTORY_RESP that does not parse";
+		}
+		else if (page.ok())
+		{
+			for (const auto& deliver: response.messages()) page.messages.push_back(toMessage(deliver, _options.uid));
+			page.more = response.more();
+		}
+		else
+		{
+			page.message = "refused by the server: " + statusName(frame.status);
+		}
+		answer(request, std::move(page));
+		return;
+	}
+}
+
+
+void Client::Core::writeHistory()
+{
+	std::string frames;
+	for (HistoryRequest& request: _history)
+	{
+		if (request.seq != 0) continue;
+		imgate::v1::HistoryRequest body;
+		body.set_before_msg_id(request.query.beforeMsgId);
+		body.set_limit(request.query.limit);
+		body.set_with_uid(request.query.withUid);
+		body.set_group_id(request.query.groupId);
+		request.seq = ++_seq;
+		FrameEncoder::append(frames, Command::HISTORY, protocol::Status::OK, request.seq, body);
+	}
+	if (!frames.empty()) write(frames);
+}
+
+
+void Client::Core::answer(HistoryRequest& request, HistoryPage page)
+{
+	if (!request.callback) return;
+	try
+	{
+		request.callback(page);
+	}
+	catch (std::exception& exc)
+	{
+		report(std::string("a history callback threw: ") + exc.what());
+	}
 }
 
 
@@ -699,6 +808,7 @@ void Client::Core::drop(const std::string& why, bool atOnce)
 			++it;
 		}
 	}
+	for (HistoryRequest& request: _history) request.seq = 0; // asked again after the login
 	_phase = WAITING;
 	_nextAttempt.update();
 	Poco::Timespan delay = atOnce ? Poco::Timespan(0) : _backoff.next();
@@ -717,17 +827,28 @@ void Client::Core::end(int status, const std::string& why)
 	std::map<Poco::UInt64, Pending> outbox;
 	outbox.swap(_outbox);
 	for (auto& entry: outbox) fail(entry.second, status, why);
+	std::deque<HistoryRequest> history;
+	history.swap(_history);
 	// From here on queue() answers sends itself: take the last ones and
 	// change the state under one lock, so that none is left behind.
 	std::deque<Pending> incoming;
 	{
 		std::lock_guard<std::mutex> lock(_mutex);
 		incoming.swap(_incoming);
+		for (HistoryRequest& request: _incomingHistory) history.push_back(std::move(request));
+		_incomingHistory.clear();
 		_endStatus = status;
 		_endWhy = why;
 		_state = State::CLOSED;
 	}
 	for (Pending& pending: incoming) fail(pending, status, why);
+	for (HistoryRequest& request: history)
+	{
+		HistoryPage page;
+		page.status = status;
+		page.message = why;
+		answer(request, std::move(page));
+	}
 	_stateChanged.notify_all();
 	if (stateHandler) stateHandler(State::CLOSED, why);
 }
@@ -888,6 +1009,24 @@ std::future<SendResult> Client::sendToGroup(const std::string& groupId, const st
 	message.toGroup = groupId;
 	message.payload = payload;
 	return send(message);
+}
+
+
+std::future<HistoryPage> Client::history(const HistoryQuery& query)
+{
+	auto pPromise = std::make_shared<std::promise<HistoryPage>>();
+	std::future<HistoryPage> future = pPromise->get_future();
+	history(query, [pPromise](const HistoryPage& page) { pPromise->set_value(page); });
+	return future;
+}
+
+
+void Client::history(const HistoryQuery& query, std::function<void(const HistoryPage&)> callback)
+{
+	HistoryRequest request;
+	request.query = query;
+	request.callback = std::move(callback);
+	_pCore->queue(std::move(request));
 }
 
 

@@ -148,6 +148,11 @@ public:
 	std::future<SendResult> send(const std::string& toUid, const std::string& payload);
 	std::future<SendResult> sendToGroup(const std::string& groupId, const std::string& payload);
 
+	std::future<HistoryPage> history(const HistoryQuery& query);
+	void history(const HistoryQuery& query, std::function<void(const HistoryPage&)> callback);
+		/// One HISTORY page. Waits for the login when offline; asked again
+		/// after a reconnect; CLOSED (or KICKED) when the client ends first.
+
 	Poco::UInt64 newClientMsgId();
 		/// Unix ms * 1024 plus a random part, increasing in the client and
 		/// below 2^53: unique for the sender across restarts, as the

@@ -11,6 +11,7 @@
 
 #include "Poco/Types.h"
 #include <string>
+#include <vector>
 
 namespace imgate {
 namespace client {
@@ -104,6 +105,28 @@ struct SendResult
 	Poco::UInt64 msgId = 0;       /// OK: the message's id (0 for a transient one).
 	Poco::Int64 timestampMs = 0;  /// OK: when the server accepted it.
 	std::string message;          /// Why, for a failure (the server's text where it sent one).
+
+	bool ok() const { return status == StatusCode::OK; }
+};
+
+
+struct HistoryQuery
+	/// One HISTORY page (protocol 1.1): newest first.
+{
+	Poco::UInt64 beforeMsgId = 0; /// Messages below this id; 0: from the newest.
+	unsigned limit = 0;           /// 0: the server's 50; at most 200.
+	std::string withUid;          /// The 1:1 conversation with this uid, or
+	std::string groupId;          /// the group's messages (at most one of the two).
+};
+
+
+struct HistoryPage
+	/// The answer to a HistoryQuery.
+{
+	int status = StatusCode::OK; /// OK, a refusal (NOT_MEMBER, BAD_REQUEST, ...), or CLOSED/KICKED.
+	std::vector<Message> messages; /// Newest first; carbon is set for the uid's own sent ones.
+	bool more = false;             /// Older ones exist: ask again with beforeMsgId = the last one's msgId.
+	std::string message;           /// Why, for a failure.
 
 	bool ok() const { return status == StatusCode::OK; }
 };
