@@ -4,6 +4,7 @@
 
 #include "tools/imgate-cli/ImgateClient.h"
 #include "tools/imgate-cli/TlsChannel.h"
+#include "tools/imgate-cli/WebSocketUpgrade.h"
 #include "server/protocol/FrameEncoder.h"
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/Base64Encoder.h"
@@ -29,18 +30,6 @@ namespace client {
 namespace {
 
 constexpr Poco::UInt32 MAX_BODY = 16 * 1024 * 1024;
-constexpr std::size_t MAX_UPGRADE_ANSWER = 16 * 1024;
-const std::string WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-std::string base64(const unsigned char* data, std::size_t length)
-{
-	std::ostringstream out;
-	Poco::Base64Encoder encoder(out);
-	encoder.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(length));
-	encoder.close();
-	return out.str();
-}
-
 
 std::string where(const std::string& host, Poco::UInt16 port)
 {
@@ -52,19 +41,6 @@ Poco::Timespan remaining(const Poco::Timestamp& start, Poco::Timespan timeout)
 {
 	Poco::Timespan left = timeout - Poco::Timespan(start.elapsed());
 	return left > 0 ? left : Poco::Timespan(0, 1000);
-}
-
-
-bool containsToken(const std::string& list, const std::string& token)
-	/// A comma list of HTTP tokens (Connection: keep-alive, Upgrade) holds token, any case.
-{
-	std::istringstream in(list);
-	std::string item;
-	while (std::getline(in, item, ','))
-	{
-		if (Poco::icompare(Poco::trim(item), token) == 0) return true;
-	}
-	return false;
 }
 
 } // namespace
@@ -168,65 +144,27 @@ void ImgateClient::startTls(const std::string& host, Poco::Timespan timeout)
 void ImgateClient::upgrade(const std::string& hostHeader, const std::string& target, const WebSocketOptions& options, Transport transport, Poco::Timespan timeout)
 {
 	Poco::Timestamp start;
-	unsigned char nonce[16];
-	std::random_device device;
-	for (unsigned char& b: nonce) b = static_cast<unsigned char>(device());
-	const std::string key = base64(nonce, sizeof(nonce));
-	std::string request = "GET " + target + " HTTP/1.1\r\n"
-		"Host: " + hostHeader + "\r\n"
-		"Upgrade: websocket\r\n"
-		"Connection: Upgrade\r\n"
-		"Sec-WebSocket-Key: " + key + "\r\n"
-		"Sec-WebSocket-Version: 13\r\n";
-	if (!options.subprotocol.empty()) request += "Sec-WebSocket-Protocol: " + options.subprotocol + "\r\n";
-	if (!options.origin.empty()) request += "Origin: " + options.origin + "\r\n";
-	for (const auto& header: options.headers) request += header.first + ": " + header.second + "\r\n";
-	request += "\r\n";
-	writeStream(request.data(), request.size());
-
+	WebSocketUpgrade upgrade(hostHeader, target, options.subprotocol, options.origin, options.headers);
+	writeStream(upgrade.request().data(), upgrade.request().size());
 	// The answer's head, read in small pieces; what follows it is frames.
-	const std::string what = "WebSocket upgrade of " + target + " at " + hostHeader;
-	std::string answer;
-	std::string::size_type end;
-	while ((end = answer.find("\r\n\r\n")) == std::string::npos)
+	bool complete = false;
+	while (!complete)
 	{
-		if (answer.size() > MAX_UPGRADE_ANSWER) throw Poco::Net::WebSocketException(what + ": the answer's head is over 16 KiB");
 		const Poco::Timespan left = timeout - Poco::Timespan(start.elapsed());
 		char buffer[4096];
 		const int n = left > 0 ? readStream(buffer, sizeof(buffer), left) : -1;
-		if (n < 0) throw Poco::TimeoutException(what + ": no answer within " + std::to_string(timeout.totalMilliseconds()) + " ms");
-		if (n == 0) throw Poco::Net::WebSocketException(what + ": connection closed by the server"
-			+ (answer.empty() ? std::string(" before any answer") : " after \"" + answer.substr(0, answer.find("\r\n")) + "\""));
-		answer.append(buffer, static_cast<std::size_t>(n));
+		if (n < 0) throw Poco::TimeoutException(upgrade.describe() + ": no answer within " + std::to_string(timeout.totalMilliseconds()) + " ms");
+		if (n == 0) throw Poco::Net::WebSocketException(upgrade.describe() + ": connection closed by the server"
+			+ (upgrade.firstLine().empty() ? std::string(" before any answer") : " after \"" + upgrade.firstLine() + "\""));
+		complete = upgrade.feed(buffer, static_cast<std::size_t>(n));
 	}
-	Poco::Net::HTTPResponse response;
-	try
-	{
-		std::istringstream in(answer.substr(0, end + 4));
-		response.read(in);
-	}
-	catch (Poco::Exception& exc)
-	{
-		throw Poco::Net::WebSocketException(what + ": not an HTTP answer: " + exc.displayText());
-	}
-	const int status = static_cast<int>(response.getStatus());
-	if (status != Poco::Net::HTTPResponse::HTTP_SWITCHING_PROTOCOLS)
-		throw Poco::Net::WebSocketException(what + " refused: HTTP " + std::to_string(status) + " " + response.getReason(), status);
-	if (Poco::icompare(response.get("Upgrade", ""), "websocket") != 0 || !containsToken(response.get("Connection", ""), "upgrade"))
-		throw Poco::Net::WebSocketException(what + ": the 101 answer lacks Upgrade: websocket or Connection: Upgrade");
-	Poco::SHA1Engine sha1;
-	sha1.update(key + WEBSOCKET_GUID);
-	const Poco::DigestEngine::Digest& digest = sha1.digest();
-	const std::string accept = base64(digest.data(), digest.size());
-	if (response.get("Sec-WebSocket-Accept", "") != accept)
-		throw Poco::Net::WebSocketException(what + ": wrong Sec-WebSocket-Accept \"" + response.get("Sec-WebSocket-Accept", "") + "\", expected " + accept);
-	_protocol = response.get("Sec-WebSocket-Protocol", "");
-	if (!options.subprotocol.empty() && _protocol != options.subprotocol)
-		throw Poco::Net::WebSocketException(what + ": the server chose subprotocol \"" + _protocol + "\", asked for " + options.subprotocol);
-	for (const auto& header: response) _responseHeaders.emplace_back(header.first, header.second);
+	upgrade.check();
+	_protocol = upgrade.protocol();
+	_responseHeaders = upgrade.responseHeaders();
 	_pFramer.reset(new WebSocketFramer(MAX_BODY + 64));
 	_transport = transport;
-	if (answer.size() > end + 4) onStreamBytes(answer.data() + end + 4, answer.size() - end - 4);
+	const std::string rest = upgrade.rest();
+	if (!rest.empty()) onStreamBytes(rest.data(), rest.size());
 }
 
 
