@@ -102,6 +102,8 @@ class ClientLibraryTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testConsoleChatExample);
 	CPPUNIT_TEST(testOutboxFileSurvivesTheApplication);
 	CPPUNIT_TEST(testHistory);
+	CPPUNIT_TEST(testWebSocket);
+	CPPUNIT_TEST(testWebSocketOverTls);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -480,6 +482,64 @@ public:
 		CPPUNIT_ASSERT_EQUAL(StatusCode::NOT_MEMBER + 0, page.status);
 		alice.close();
 		CPPUNIT_ASSERT_EQUAL(StatusCode::CLOSED + 0, get(alice.history(mine)).status);
+	}
+
+	void testWebSocket()
+	{
+		ServerProcess server(ServerProcess::Settings{{"websocket.port", std::to_string(TestCertificates::freePort())}});
+		CPPUNIT_ASSERT(server.webSocketPort() != 0);
+		Inbox tcpGot;
+		Client tcp(options(server.port(), "tcp-user"));
+		ClientOptions o = options(server.webSocketPort(), "ws-user");
+		o.webSocketPath = "/imgate";
+		Client ws(o);
+		tcpGot.attach(tcp);
+		// The WebSocket client echoes; 300 frames cross in both directions.
+		ws.onMessage([&](const Message& m) { ws.send(m.fromUid, "echo " + m.payload); });
+		tcp.start();
+		ws.start();
+		CPPUNIT_ASSERT(ws.waitState(State::ONLINE, Poco::Timespan(5, 0)));
+		const int n = 300;
+		for (int i = 0; i < n; ++i) tcp.send("ws-user", std::string(i * 50, 'x') + std::to_string(i));
+		CPPUNIT_ASSERT(tcpGot.waitFor(n, 20));
+		const auto got = tcpGot.messages();
+		for (int i = 0; i < n; ++i) CPPUNIT_ASSERT_EQUAL("echo " + std::string(i * 50, 'x') + std::to_string(i), got[i].payload);
+		ws.close();
+
+		// A path the server does not serve: refused with 404, said to onError, never online.
+		ClientOptions wrong = o;
+		wrong.webSocketPath = "/nothing-here";
+		std::mutex mutex;
+		std::string errors;
+		Client lost(wrong);
+		lost.onError([&](const std::string& e) { std::lock_guard<std::mutex> lock(mutex); errors += e + "\n"; });
+		lost.start();
+		CPPUNIT_ASSERT(!lost.waitState(State::ONLINE, Poco::Timespan(1, 0)));
+		lost.close();
+		{
+			std::lock_guard<std::mutex> lock(mutex);
+			CPPUNIT_ASSERT_MESSAGE(errors, errors.find("refused: HTTP 404") != std::string::npos);
+		}
+	}
+
+	void testWebSocketOverTls()
+	{
+		TestCertificates certs;
+		ServerProcess server(ServerProcess::Settings{{"websocket.port", std::to_string(TestCertificates::freePort())},
+			{"websocket.tls", "true"}, {"tls.port", std::to_string(TestCertificates::freePort())},
+			{"tls.certificateFile", certs.path("server.pem")}, {"tls.privateKeyFile", certs.path("server.key")}});
+		ClientOptions o = options(server.webSocketPort(), "wss-user");
+		o.webSocketPath = "/imgate";
+		o.tls = true;
+		o.caFile = certs.path("ca.pem");
+		Inbox got;
+		Client wss(o);
+		got.attach(wss);
+		wss.start();
+		auto sent = wss.send("wss-user", "to myself over wss");
+		CPPUNIT_ASSERT(get(sent).ok());
+		CPPUNIT_ASSERT(got.waitFor(1, 10));
+		CPPUNIT_ASSERT_EQUAL(std::string("to myself over wss"), got.messages().at(0).payload);
 	}
 
 private:

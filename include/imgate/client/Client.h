@@ -30,6 +30,12 @@ struct ClientOptions
 	std::string caFile;          /// TLS: PEM file of the CAs to trust; empty: the system's (/etc/ssl/certs).
 	std::string serverName;      /// TLS: the name the certificate must carry; empty: host.
 
+	std::string webSocketPath;
+		/// Empty: imgate frames straight on TCP (or TLS). A path ("/imgate"):
+		/// WebSocket to host:port (the server's websocket.port; wss with
+		/// tls), subprotocol imgate.v1, one frame per binary message.
+	std::string origin;          /// WebSocket: the Origin header; empty: none sent.
+
 	std::string uid;
 	std::string token;           /// Sent in LOGIN unless tokenProvider is set.
 	std::function<std::string(bool refresh)> tokenProvider;
