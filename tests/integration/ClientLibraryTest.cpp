@@ -275,6 +275,9 @@ public:
 		Client erin(bad);
 		erin.start();
 		CPPUNIT_ASSERT(erin.waitState(State::CLOSED, Poco::Timespan(10, 0)));
+		std::string why;
+		CPPUNIT_ASSERT_EQUAL(StatusCode::AUTH_FAILED + 0, erin.endStatus(why));
+		CPPUNIT_ASSERT_MESSAGE(why, why.find("LOGIN refused: AUTH_FAILED") != std::string::npos);
 	}
 
 	void testTlsWithTestCa()
@@ -329,6 +332,20 @@ public:
 		offline.runOnce(Poco::Timespan(0));
 		CPPUNIT_ASSERT(t.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
 		CPPUNIT_ASSERT_EQUAL(StatusCode::OFFLINE + 0, get(t).status);
+
+		// Without reconnects (a one-shot tool), a failed connection ends the client.
+		ClientOptions once = options(TestCertificates::freePort(), "ivy"); // nothing listens there
+		once.reconnect = false;
+		Client ivy(once);
+		auto pending = ivy.send("alice", "never");
+		std::string notYet;
+		CPPUNIT_ASSERT_EQUAL(StatusCode::OK + 0, ivy.endStatus(notYet));
+		ivy.start();
+		CPPUNIT_ASSERT(ivy.waitState(State::CLOSED, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT_EQUAL(StatusCode::DISCONNECTED + 0, get(pending).status);
+		std::string why;
+		CPPUNIT_ASSERT_EQUAL(StatusCode::DISCONNECTED + 0, ivy.endStatus(why));
+		CPPUNIT_ASSERT_MESSAGE(why, why.find("Connection refused") != std::string::npos);
 	}
 
 	void testConsoleChatExample()

@@ -92,6 +92,7 @@ public:
 	bool waitState(State state, Poco::Timespan timeout) const;
 	std::size_t outboxSize() const;
 	bool flush(Poco::Timespan timeout) const;
+	int endStatus(std::string& why) const;
 	Poco::UInt64 newClientMsgId();
 
 	// The client's thread.
@@ -286,6 +287,14 @@ bool Client::Core::waitState(State state, Poco::Timespan timeout) const
 {
 	std::unique_lock<std::mutex> lock(_mutex);
 	return _stateChanged.wait_for(lock, std::chrono::microseconds(timeout.totalMicroseconds()), [&]() { return _state == state; });
+}
+
+
+int Client::Core::endStatus(std::string& why) const
+{
+	std::lock_guard<std::mutex> lock(_mutex);
+	why = _state == State::CLOSED ? _endWhy : std::string();
+	return _state == State::CLOSED ? _endStatus : StatusCode::OK;
 }
 
 
@@ -574,7 +583,7 @@ void Client::Core::handleLoginResponse(const protocol::Frame& frame)
 		}
 		else
 		{
-			end(StatusCode::CLOSED, why);
+			end(status, why);
 		}
 		break;
 	case StatusCode::RATE_LIMITED:
@@ -585,7 +594,7 @@ void Client::Core::handleLoginResponse(const protocol::Frame& frame)
 		drop(why);
 		break;
 	default:
-		end(StatusCode::CLOSED, why);
+		end(status, why);
 		break;
 	}
 }
@@ -789,6 +798,11 @@ void Client::Core::drop(const std::string& why, bool atOnce)
 		end(StatusCode::CLOSED, "closed");
 		return;
 	}
+	if (!_options.reconnect && !atOnce)
+	{
+		end(StatusCode::DISCONNECTED, why);
+		return;
+	}
 	_pTransport.reset();
 	_pDecoder.reset();
 	_acks.clear(); // the server delivers them again; _seen answers the repeats
@@ -827,6 +841,8 @@ void Client::Core::end(int status, const std::string& why)
 	std::map<Poco::UInt64, Pending> outbox;
 	outbox.swap(_outbox);
 	for (auto& entry: outbox) fail(entry.second, status, why);
+	// Sends taken in this last turn are in the file too (for the next run).
+	syncFile();
 	std::deque<HistoryRequest> history;
 	history.swap(_history);
 	// From here on queue() answers sends itself: take the last ones and
@@ -1064,6 +1080,12 @@ bool Client::waitState(State state, Poco::Timespan timeout) const
 bool Client::flush(Poco::Timespan timeout) const
 {
 	return _pCore->flush(timeout);
+}
+
+
+int Client::endStatus(std::string& why) const
+{
+	return _pCore->endStatus(why);
 }
 
 } } // namespace imgate::client

@@ -129,6 +129,14 @@ OutboxFile::OutboxFile(const std::string& path, std::size_t rememberedIds):
 
 OutboxFile::~OutboxFile()
 {
+	try
+	{
+		sync();
+	}
+	catch (...)
+	{
+		// Nothing more can be done here; what was synced before stays.
+	}
 	if (_fd >= 0) ::close(_fd);
 	::close(_lockFd);
 }

@@ -41,6 +41,7 @@ public:
 		/// the last one), or it cannot be written.
 
 	~OutboxFile();
+		/// Writes what was added since the last sync() (best effort).
 
 	OutboxFile(const OutboxFile&) = delete;
 	OutboxFile& operator = (const OutboxFile&) = delete;

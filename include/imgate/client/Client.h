@@ -55,6 +55,11 @@ struct ClientOptions
 		/// The n-th attempt in a row waits min(maxReconnectDelay,
 		/// reconnectDelay * 2^n) * (1 - 0.5 * random): 0.25-0.5 s, 0.5-1 s,
 		/// ..., at most 30 s. A login resets n.
+	bool reconnect = true;
+		/// false: a lost or failed connection ends the client (status
+		/// DISCONNECTED) instead of a new attempt; for one-shot tools.
+		/// A LOGIN refused with AUTH_FAILED is still tried once more with a
+		/// refreshed token.
 	std::size_t maxInFlight = 1024;
 		/// Sends written and not yet answered, at most; the rest wait in the outbox.
 	std::size_t maxFrameBody = 1 << 20;
@@ -182,6 +187,12 @@ public:
 
 	bool waitState(State state, Poco::Timespan timeout) const;
 		/// Waits until the client is in state; false on timeout.
+
+	int endStatus(std::string& why) const;
+		/// Once CLOSED: why the client ended: CLOSED (close()), KICKED, the
+		/// status of a LOGIN refusal that cannot pass (AUTH_FAILED,
+		/// BANNED, ...), or DISCONNECTED (reconnect = false); why has the
+		/// text. OK while the client has not ended.
 
 private:
 	class Core;
