@@ -18,6 +18,8 @@
 
 #include "tools/imgate-cli/ImgateClient.h"
 #include "tools/imgate-cli/AdminCommand.h"
+#include "tools/imgate-cli/SessionCommand.h"
+#include "Poco/URI.h"
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/Exception.h"
 #include "Poco/JWT/Signer.h"
@@ -87,33 +89,6 @@ std::string describe(const Reply& reply)
 	return text;
 }
 
-std::string describe(const imgate::v1::MessageDeliver& m, const std::string& self)
-	/// "msg_id=N from=UID [group=G | to=UID] [transient]: TEXT"; a 1:1 message
-	/// names its recipient only when self sent it to another uid (a carbon,
-	/// or one's own message in history): otherwise it is self.
-{
-	std::ostringstream out;
-	out << "msg_id=" << m.msg_id() << " from=" << m.from_uid();
-	if (!m.group_id().empty()) out << " group=" << m.group_id();
-	else if (m.from_uid() == self && !m.to_uid().empty() && m.to_uid() != self) out << " to=" << m.to_uid();
-	if (m.transient()) out << " transient";
-	out << ": " << m.payload();
-	return out.str();
-}
-
-
-const char* kickReason(unsigned reason)
-{
-	switch (reason)
-	{
-	case 1: return "DUPLICATE_LOGIN";
-	case 2: return "ADMIN";
-	case 3: return "BANNED";
-	case 4: return "SHUTDOWN";
-	default: return "UNKNOWN";
-	}
-}
-
 struct Options
 {
 	std::string host = "127.0.0.1";
@@ -149,146 +124,6 @@ bool parseNumber(const std::string& text, long min, long max, long& value)
 	value = v;
 	return true;
 }
-
-Reply loginReply(ImgateClient& client, const Options& o)
-{
-	imgate::v1::LoginRequest request;
-	request.set_uid(o.uid);
-	request.set_token(o.token);
-	request.set_device(o.device);
-	request.set_client_version(std::string("imgate-cli/") + IMGATE_VERSION);
-	request.set_carbons(o.carbons);
-	const Poco::UInt32 seq = client.nextSeq();
-	client.send(Command::LOGIN, seq, request);
-	Reply reply;
-	if (!client.receiveReply(reply, Command::LOGIN_RESP, seq, Poco::Timespan(5, 0)))
-		throw Poco::TimeoutException(client.closed() ? "connection closed before LOGIN_RESP" : "no LOGIN_RESP in time");
-	return reply;
-}
-
-
-int login(ImgateClient& client, const Options& o)
-{
-	Reply reply = loginReply(client, o);
-	if (reply.result() != Status::OK)
-	{
-		std::cerr << "imgate-cli: login failed: " << describe(reply) << std::endl;
-		return EXIT_ERROR_STATUS;
-	}
-	return 0;
-}
-
-int runSend(ImgateClient& client, const Options& o)
-{
-	if (int rc = login(client, o)) return rc;
-	std::random_device rd;
-	imgate::v1::MessageSend request;
-	request.set_client_msg_id((static_cast<Poco::UInt64>(rd()) << 32) | rd() | 1);
-	if (o.group.empty()) request.set_to_uid(o.args[0]);
-	else request.set_to_group(o.group);
-	request.set_payload(o.args.back());
-	request.set_transient(o.transient);
-	const Poco::UInt32 seq = client.nextSeq();
-	client.send(Command::MSG_SEND, seq, request);
-	Reply ack;
-	if (!client.receiveReply(ack, Command::MSG_SEND_ACK, seq, Poco::Timespan(10, 0)))
-		throw Poco::TimeoutException(client.closed() ? "connection closed before MSG_SEND_ACK" : "no MSG_SEND_ACK in time");
-	if (ack.result() != Status::OK)
-	{
-		std::cerr << "imgate-cli: send failed: " << describe(ack) << std::endl;
-		return EXIT_ERROR_STATUS;
-	}
-	auto body = ack.parse<imgate::v1::MessageSendAck>();
-	std::cout << (o.transient ? "sent transient" : "sent msg_id=" + std::to_string(body.msg_id()))
-		<< (o.group.empty() ? " to=" + o.args[0] : " group=" + o.group) << std::endl;
-	client.send(Command::LOGOUT, client.nextSeq());
-	client.waitClosed(Poco::Timespan(2, 0));
-	return 0;
-}
-
-int runListen(ImgateClient& client, const Options& o)
-{
-	Reply answer = loginReply(client, o);
-	if (answer.result() != Status::OK)
-	{
-		std::cerr << "imgate-cli: login failed: " << describe(answer) << std::endl;
-		return EXIT_ERROR_STATUS;
-	}
-	unsigned interval = answer.parse<imgate::v1::LoginResponse>().heartbeat_interval_s();
-	if (interval == 0) interval = 30;
-	std::cout << "listening as " << o.uid << std::endl;
-	Poco::Timestamp started;
-	Poco::Timestamp lastBeat;
-	long received = 0;
-	while (o.count == 0 || received < o.count)
-	{
-		if (o.seconds > 0 && started.isElapsed(o.seconds * Poco::Timestamp::resolution())) return 0;
-		if (lastBeat.isElapsed(static_cast<Poco::Timestamp::TimeDiff>(interval) * Poco::Timestamp::resolution() / 2))
-		{
-			client.send(Command::HEARTBEAT, client.nextSeq());
-			lastBeat.update();
-		}
-		Reply frame;
-		if (!client.receive(frame, Poco::Timespan(0, 200000)))
-		{
-			if (client.closed())
-			{
-				std::cerr << "imgate-cli: connection closed by the server" << std::endl;
-				return EXIT_CONNECTION;
-			}
-			continue;
-		}
-		switch (frame.command())
-		{
-		case Command::MSG_DELIVER:
-			{
-				auto m = frame.parse<imgate::v1::MessageDeliver>();
-				std::cout << describe(m, o.uid) << std::endl;
-				if (!m.transient()) client.ackDeliveries({m.msg_id()});
-				++received;
-			}
-			break;
-		case Command::KICK:
-			{
-				auto k = frame.parse<imgate::v1::Kick>();
-				std::cerr << "imgate-cli: kicked (" << kickReason(k.reason()) << "): " << k.message() << std::endl;
-				return EXIT_ERROR_STATUS;
-			}
-		case Command::ERROR:
-			std::cerr << "imgate-cli: server error: " << describe(frame) << std::endl;
-			break;
-		default:
-			break;
-		}
-	}
-	return 0;
-}
-
-int runHistory(ImgateClient& client, const Options& o)
-{
-	if (int rc = login(client, o)) return rc;
-	imgate::v1::HistoryRequest request;
-	request.set_with_uid(o.with);
-	request.set_group_id(o.group);
-	request.set_limit(static_cast<Poco::UInt32>(o.limit));
-	const Poco::UInt32 seq = client.nextSeq();
-	client.send(Command::HISTORY, seq, request);
-	Reply reply;
-	if (!client.receiveReply(reply, Command::HISTORY_RESP, seq, Poco::Timespan(10, 0)))
-		throw Poco::TimeoutException(client.closed() ? "connection closed before HISTORY_RESP" : "no HISTORY_RESP in time");
-	if (reply.result() != Status::OK)
-	{
-		std::cerr << "imgate-cli: history failed: " << describe(reply) << std::endl;
-		return EXIT_ERROR_STATUS;
-	}
-	auto page = reply.parse<imgate::v1::HistoryResponse>();
-	for (const auto& m: page.messages()) std::cout << describe(m, o.uid) << std::endl;
-	if (page.more()) std::cout << "(older messages exist: raise --limit, up to 200)" << std::endl;
-	client.send(Command::LOGOUT, client.nextSeq());
-	client.waitClosed(Poco::Timespan(2, 0));
-	return 0;
-}
-
 
 int runToken(const Options& o)
 {
@@ -380,6 +215,43 @@ int runSecret(const Options& o)
 	unlink(temp.c_str());
 	std::cout << "wrote a new secret to " << path << std::endl;
 	return 0;
+}
+
+
+int runSession(const Options& o)
+	/// send, listen, history: on the client library, without reconnects.
+{
+	imgate::client::SessionCommand::Options so;
+	imgate::client::ClientOptions& c = so.client;
+	c.host = o.host;
+	c.port = o.port;
+	c.tls = o.tls;
+	c.caFile = o.ca;
+	if (!o.ws.empty())
+	{
+		Poco::URI uri(o.ws);
+		if (uri.getHost().empty()) throw Poco::SyntaxException("no host in the URL", o.ws);
+		c.tls = Poco::icompare(uri.getScheme(), "wss") == 0;
+		c.host = uri.getHost();
+		c.port = uri.getSpecifiedPort() ? uri.getSpecifiedPort() : (c.tls ? 443 : 80);
+		c.webSocketPath = uri.getPathEtc().empty() ? "/" : uri.getPathEtc();
+		c.origin = o.origin;
+	}
+	c.uid = o.uid;
+	c.token = o.token;
+	c.device = o.device;
+	c.carbons = o.carbons;
+	c.clientVersion = std::string("imgate-cli/") + IMGATE_VERSION;
+	c.connectTimeout = Poco::Timespan(5, 0);
+	so.command = o.command;
+	so.args = o.args;
+	so.group = o.group;
+	so.with = o.with;
+	so.transient = o.transient;
+	so.count = o.count;
+	so.seconds = o.seconds;
+	so.limit = o.limit;
+	return imgate::client::SessionCommand::run(so);
 }
 
 
@@ -513,6 +385,7 @@ int main(int argc, char** argv)
 
 	try
 	{
+		if (o.command != "ping") return runSession(o);
 		std::unique_ptr<ImgateClient> pClient;
 		imgate::client::TlsOptions tls;
 		tls.caFile = o.ca;
@@ -529,11 +402,7 @@ int main(int argc, char** argv)
 			pClient = ImgateClient::connectWebSocket(o.ws, options);
 		}
 		else pClient.reset(new ImgateClient(o.host, o.port));
-		ImgateClient& client = *pClient;
-		if (o.command == "send") return runSend(client, o);
-		if (o.command == "listen") return runListen(client, o);
-		if (o.command == "history") return runHistory(client, o);
-		return runPing(client);
+		return runPing(*pClient);
 	}
 	catch (Poco::OpenFileException& exc)
 	{
