@@ -9,7 +9,9 @@
 // AUTH_FAILED; TLS with a test CA.
 //
 
+#include "imgate/client/BlockingClient.h"
 #include "imgate/client/Client.h"
+#include "tests/support/AdminHttp.h"
 #include "tests/support/ServerProcess.h"
 #include "tests/support/TestCertificates.h"
 #include "imgate/v1/imgate.pb.h"
@@ -33,6 +35,7 @@ using imgate::client::SendResult;
 using imgate::client::State;
 namespace StatusCode = imgate::client::StatusCode;
 using imgate::test::ServerProcess;
+namespace test = imgate::test;
 using imgate::test::TestCertificates;
 
 namespace {
@@ -104,6 +107,7 @@ class ClientLibraryTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testHistory);
 	CPPUNIT_TEST(testWebSocket);
 	CPPUNIT_TEST(testWebSocketOverTls);
+	CPPUNIT_TEST(testBlockingClient);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -557,6 +561,39 @@ public:
 		CPPUNIT_ASSERT(get(sent).ok());
 		CPPUNIT_ASSERT(got.waitFor(1, 10));
 		CPPUNIT_ASSERT_EQUAL(std::string("to myself over wss"), got.messages().at(0).payload);
+	}
+
+	void testBlockingClient()
+	{
+		ServerProcess server(ServerProcess::Settings{{"delivery.retransmitTimeout", "1"}, {"admin.allowNoToken", "true"}});
+		imgate::client::BlockingClient alice(options(server.port(), "alice"));
+		std::unique_ptr<imgate::client::BlockingClient> pBob(new imgate::client::BlockingClient(options(server.port(), "bob")));
+		alice.login();
+		pBob->login();
+		CPPUNIT_ASSERT(alice.send("bob", "one").ok());
+		CPPUNIT_ASSERT(alice.send("bob", "two").ok());
+		Message m;
+		CPPUNIT_ASSERT(pBob->receive(m, Poco::Timespan(5, 0)));
+		CPPUNIT_ASSERT_EQUAL(std::string("one"), m.payload);
+		CPPUNIT_ASSERT(pBob->receive(m, Poco::Timespan(5, 0))); // acknowledges "one"
+		CPPUNIT_ASSERT_EQUAL(std::string("two"), m.payload);
+		// "two" is not acknowledged while the application has it: the server
+		// sends it again after 1 s, and the client does not hand it over twice.
+		const std::string retransmitted = "imgate_messages_retransmitted_total";
+		for (int i = 0; i < 50 && test::metricValue(test::request(server.adminPort(), "GET", "/metrics").body, retransmitted) < 1; ++i)
+			Poco::Thread::sleep(100);
+		CPPUNIT_ASSERT(test::metricValue(test::request(server.adminPort(), "GET", "/metrics").body, retransmitted) >= 1);
+		Message again;
+		CPPUNIT_ASSERT(!pBob->receive(again, Poco::Timespan(1, 0)));
+		// That receive() acknowledged "two"; close() and a new session: nothing is left.
+		pBob->close();
+		pBob.reset();
+		auto bob = server.login("bob");
+		imgate::client::Reply r;
+		CPPUNIT_ASSERT(!bob->receiveCommand(r, imgate::protocol::Command::MSG_DELIVER, Poco::Timespan(1, 500000)));
+		imgate::client::HistoryQuery q;
+		q.withUid = "bob";
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), alice.history(q).messages.size());
 	}
 
 private:

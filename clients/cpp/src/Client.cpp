@@ -28,6 +28,7 @@
 #include <random>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 #include <cerrno>
 #include <poll.h>
@@ -88,6 +89,7 @@ public:
 	void queue(Pending&& pending);
 	void queue(HistoryRequest&& request);
 	void requestClose(Poco::Timespan wait);
+	void requestAcknowledge(Poco::UInt64 msgId);
 	State state() const;
 	bool waitState(State state, Poco::Timespan timeout) const;
 	std::size_t outboxSize() const;
@@ -149,6 +151,7 @@ private:
 	mutable std::condition_variable _stateChanged;
 	std::deque<Pending> _incoming;
 	std::deque<HistoryRequest> _incomingHistory;
+	std::vector<Poco::UInt64> _incomingAcks;  /// acknowledge() calls not yet taken.
 	bool _closeRequested = false;
 	Poco::Timespan _closeWait;
 	State _state = State::IDLE;
@@ -170,6 +173,7 @@ private:
 	std::vector<Poco::UInt64> _acks;
 	std::deque<HistoryRequest> _history;      /// In the order asked.
 	SeenIds _seen;
+	std::unordered_set<Poco::UInt64> _unacknowledged; /// Handed over, waiting for acknowledge() (acknowledgeAfterHandler false).
 	Backoff _backoff;
 	Poco::UInt32 _seq = 0;
 	Poco::UInt32 _loginSeq = 0;
@@ -273,6 +277,16 @@ void Client::Core::queue(HistoryRequest&& request)
 		page.message = _endWhy;
 	}
 	if (request.callback) request.callback(page);
+}
+
+
+void Client::Core::requestAcknowledge(Poco::UInt64 msgId)
+{
+	std::lock_guard<std::mutex> lock(_mutex);
+	if (_state == State::CLOSED) return;
+	_incomingAcks.push_back(msgId);
+	const Poco::UInt64 one = 1;
+	(void) !::write(_wakeFd, &one, sizeof(one));
 }
 
 
@@ -432,6 +446,13 @@ void Client::Core::takeRequests()
 		incoming.swap(_incoming);
 		for (HistoryRequest& request: _incomingHistory) _history.push_back(std::move(request));
 		_incomingHistory.clear();
+		for (Poco::UInt64 id: _incomingAcks)
+		{
+			if (_unacknowledged.erase(id) == 0) continue;
+			_acks.push_back(id); // written at the end of this turn (if online; else its repeat is answered)
+			if (_pFile) _pFile->addDelivered(id);
+		}
+		_incomingAcks.clear();
 		close = _closeRequested;
 		wait = _closeWait;
 	}
@@ -447,9 +468,11 @@ void Client::Core::takeRequests()
 	}
 	if (close && _phase != CLOSING && _phase != ENDED)
 	{
+		// The server answers the sends written before LOGOUT, then closes;
+		// it reads nothing after it, so acknowledgements go first.
+		if (_phase == ONLINE) writeAcks();
 		if (_phase == ONLINE)
 		{
-			// The server answers the sends written before LOGOUT, then closes.
 			std::string frame;
 			FrameEncoder::append(frame, Command::LOGOUT, protocol::Status::OK, ++_seq);
 			write(frame);
@@ -638,7 +661,9 @@ void Client::Core::handleDelivery(const protocol::Frame& frame)
 	}
 	if (!deliver.transient() && _seen.contains(deliver.msg_id()))
 	{
-		_acks.push_back(deliver.msg_id()); // a repeat: acknowledged again, not handed over
+		// A repeat: acknowledged again, not handed over; one the
+		// application still has is acknowledged when it says so.
+		if (_unacknowledged.count(deliver.msg_id()) == 0) _acks.push_back(deliver.msg_id());
 		return;
 	}
 	const Message message = toMessage(deliver, _options.uid);
@@ -658,6 +683,11 @@ void Client::Core::handleDelivery(const protocol::Frame& frame)
 	}
 	if (message.transient) return;
 	_seen.add(message.msgId);
+	if (!_options.acknowledgeAfterHandler)
+	{
+		_unacknowledged.insert(message.msgId);
+		return;
+	}
 	if (_pFile) _pFile->addDelivered(message.msgId);
 	_acks.push_back(message.msgId);
 }
@@ -1043,6 +1073,12 @@ void Client::history(const HistoryQuery& query, std::function<void(const History
 	request.query = query;
 	request.callback = std::move(callback);
 	_pCore->queue(std::move(request));
+}
+
+
+void Client::acknowledge(Poco::UInt64 msgId)
+{
+	_pCore->requestAcknowledge(msgId);
 }
 
 

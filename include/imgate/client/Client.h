@@ -55,6 +55,12 @@ struct ClientOptions
 		/// The n-th attempt in a row waits min(maxReconnectDelay,
 		/// reconnectDelay * 2^n) * (1 - 0.5 * random): 0.25-0.5 s, 0.5-1 s,
 		/// ..., at most 30 s. A login resets n.
+	bool acknowledgeAfterHandler = true;
+		/// false: a delivery is acknowledged when the application calls
+		/// Client::acknowledge(msgId), not when the handler returns (for
+		/// applications that queue messages and finish them later; the
+		/// BlockingClient does this). Until then its repeats are not handed
+		/// over again.
 	bool reconnect = true;
 		/// false: a lost or failed connection ends the client (status
 		/// DISCONNECTED) instead of a new attempt; for one-shot tools.
@@ -163,6 +169,12 @@ public:
 	void history(const HistoryQuery& query, std::function<void(const HistoryPage&)> callback);
 		/// One HISTORY page. Waits for the login when offline; asked again
 		/// after a reconnect; CLOSED (or KICKED) when the client ends first.
+
+	void acknowledge(Poco::UInt64 msgId);
+		/// With acknowledgeAfterHandler = false: the application is done
+		/// with the delivery msgId; the client acknowledges it (and, with an
+		/// outbox file, remembers it). Any thread. Ids not handed over, or
+		/// already acknowledged, are ignored.
 
 	Poco::UInt64 newClientMsgId();
 		/// Unix ms * 1024 plus a random part, increasing in the client and
