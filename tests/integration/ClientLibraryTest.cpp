@@ -234,7 +234,14 @@ public:
 		std::mutex mutex;
 		std::vector<Kick> kicks;
 		Client carol(options(server.port(), "carol"));
-		carol.onKick([&](const Kick& k) { std::lock_guard<std::mutex> lock(mutex); kicks.push_back(k); });
+		carol.onKick([&](const Kick& k)
+		{
+			{
+				std::lock_guard<std::mutex> lock(mutex);
+				kicks.push_back(k);
+			}
+			throw std::runtime_error("an application bug"); // must not change what the KICK does
+		});
 		carol.start();
 		CPPUNIT_ASSERT(carol.waitState(State::ONLINE, Poco::Timespan(5, 0)));
 		auto other = server.login("carol");
@@ -326,6 +333,22 @@ public:
 		const SendResult refused = get(big);
 		CPPUNIT_ASSERT_EQUAL(StatusCode::PAYLOAD_TOO_LARGE + 0, refused.status);
 		CPPUNIT_ASSERT(refused.msgId == 0);
+		// Above the server's frame limit: refused by the client itself...
+		auto huge = alice.send("bob", std::string(70000, 'x'));
+		CPPUNIT_ASSERT(huge.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+		CPPUNIT_ASSERT_EQUAL(StatusCode::FRAME_TOO_LARGE + 0, get(huge).status);
+		// ...or, when the client was told a larger limit, by the server, which
+		// closes the connection: that send is answered, not resent for ever,
+		// and the ones behind it go after the reconnect.
+		ClientOptions wide = options(server.port(), "judy");
+		wide.maxSendBody = 1 << 20;
+		Client judy(wide);
+		judy.start();
+		auto tooLarge = judy.send("bob", std::string(70000, 'y'));
+		auto after = judy.send("bob", "after");
+		CPPUNIT_ASSERT_EQUAL(StatusCode::FRAME_TOO_LARGE + 0, get(tooLarge).status);
+		CPPUNIT_ASSERT(get(after).ok());
+		judy.close();
 		// A transient send while offline is not queued.
 		Client offline(options(server.port(), "henry"));
 		Client::Outgoing typing;

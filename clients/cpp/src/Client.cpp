@@ -31,6 +31,7 @@
 #include <unordered_set>
 #include <vector>
 #include <cerrno>
+#include <cstring>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -96,6 +97,7 @@ public:
 	bool flush(Poco::Timespan timeout) const;
 	int endStatus(std::string& why) const;
 	Poco::UInt64 newClientMsgId();
+	std::size_t maxSendBody() const { return _options.maxSendBody; }
 
 	// The client's thread.
 	bool runOnce(Poco::Timespan maxWait);
@@ -125,6 +127,9 @@ private:
 	void handleDelivery(const protocol::Frame& frame);
 	void handleKick(const protocol::Frame& frame);
 	void handleHistory(const protocol::Frame& frame);
+	void handleError(const protocol::Frame& frame, const std::string& message);
+	void answerSend(std::map<Poco::UInt64, Pending>::iterator it, SendResult result);
+		/// The server's answer to a send: out of the outbox (and its file), result to the application.
 	void writeHistory();
 	void answer(HistoryRequest& request, HistoryPage page);
 	void readAvailable();
@@ -137,6 +142,10 @@ private:
 	void fail(Pending& pending, int status, const std::string& why);
 	void setState(State state, const std::string& why);
 	void report(const std::string& what);
+	template <class F, class... Args>
+	bool guarded(const std::string& what, const F& callback, Args&&... args);
+		/// Calls an application callback; what it throws is reported, never
+		/// let through. False if it threw.
 	void syncFile();
 	Poco::Clock::ClockDiff nextDeadline() const;
 
@@ -185,7 +194,34 @@ private:
 	Poco::Clock _nextHeartbeat;
 	Poco::Timespan _heartbeatInterval = Poco::Timespan(30, 0);
 	std::vector<char> _buffer;
+	bool _moreToWrite = false;    /// writeOutbox() stopped at MAX_WRITE_PER_TURN.
+
+	enum
+	{
+		MAX_WRITE_PER_TURN = 256 * 1024
+	};
 };
+
+
+template <class F, class... Args>
+bool Client::Core::guarded(const std::string& what, const F& callback, Args&&... args)
+{
+	if (!callback) return true;
+	try
+	{
+		callback(std::forward<Args>(args)...);
+		return true;
+	}
+	catch (std::exception& exc)
+	{
+		report(what + " threw: " + exc.what());
+	}
+	catch (...)
+	{
+		report(what + " threw");
+	}
+	return false;
+}
 
 
 Client::Core::Core(const ClientOptions& options):
@@ -409,6 +445,10 @@ bool Client::Core::runOnce(Poco::Timespan maxWait)
 	{
 		drop(exc.what());
 	}
+	catch (...)
+	{
+		drop("an unknown exception");
+	}
 	return _phase != ENDED;
 }
 
@@ -425,6 +465,7 @@ Poco::Clock::ClockDiff Client::Core::nextDeadline() const
 		return _deadline - now;
 	case ONLINE:
 	{
+		if (_moreToWrite) return 0;
 		const Poco::Clock::ClockDiff silence = 2 * _heartbeatInterval.totalMicroseconds() + 1000000;
 		const Poco::Clock::ClockDiff dead = (_lastReceived - now) + silence + 1000;
 		const Poco::Clock::ClockDiff beat = _nextHeartbeat - now;
@@ -571,6 +612,7 @@ void Client::Core::handleFrame(const protocol::Frame& frame)
 		imgate::v1::Error error;
 		error.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength));
 		report("ERROR " + statusName(frame.status) + " from the server: " + error.message());
+		handleError(frame, error.message());
 		break;
 	}
 	default:
@@ -614,7 +656,8 @@ void Client::Core::handleLoginResponse(const protocol::Frame& frame)
 	case StatusCode::SHUTTING_DOWN:
 	case StatusCode::DEVICE_LIMIT:
 	case StatusCode::INTERNAL:
-		drop(why);
+		if (_options.reconnect) drop(why);
+		else end(status, why); // a one-shot tool reports the refusal, not a lost connection
 		break;
 	default:
 		end(status, why);
@@ -634,7 +677,6 @@ void Client::Core::handleSendAck(const protocol::Frame& frame)
 	ack.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength));
 	SendResult result;
 	result.status = frame.status;
-	result.clientMsgId = it->second.message.clientMsgId;
 	if (result.ok())
 	{
 		result.msgId = ack.msg_id();
@@ -644,15 +686,74 @@ void Client::Core::handleSendAck(const protocol::Frame& frame)
 	{
 		result.message = "refused by the server: " + statusName(frame.status);
 	}
+	answerSend(it, std::move(result));
+}
+
+
+void Client::Core::handleError(const protocol::Frame& frame, const std::string& message)
+{
+	// An ERROR that echoes a request's seq answers it (a server that does
+	// not know HISTORY, say); FRAME_TOO_LARGE comes with seq 0, after the
+	// answers to every send before the frame it refused (protocol.md), so
+	// it refuses the oldest send still unanswered: resending it would only
+	// be refused again, for ever.
+	const std::string why = "refused by the server: " + statusName(frame.status) + (message.empty() ? "" : " (" + message + ")");
+	if (frame.seq != 0)
+	{
+		auto inFlight = _inFlight.find(frame.seq);
+		if (inFlight != _inFlight.end())
+		{
+			auto it = _outbox.find(inFlight->second);
+			_inFlight.erase(inFlight);
+			SendResult result;
+			result.status = frame.status;
+			result.message = why;
+			if (it != _outbox.end()) answerSend(it, std::move(result));
+			return;
+		}
+		for (auto it = _history.begin(); it != _history.end(); ++it)
+		{
+			if (it->seq != frame.seq) continue;
+			HistoryRequest request = std::move(*it);
+			_history.erase(it);
+			HistoryPage page;
+			page.status = frame.status;
+			page.message = why;
+			answer(request, std::move(page));
+			return;
+		}
+		return;
+	}
+	if (frame.status != static_cast<Poco::UInt16>(protocol::Status::FRAME_TOO_LARGE)) return;
+	auto oldest = _outbox.end();
+	for (const auto& entry: _inFlight)
+	{
+		if (oldest == _outbox.end() || entry.second < oldest->first) oldest = _outbox.find(entry.second);
+	}
+	if (oldest == _outbox.end()) return;
+	_inFlight.erase(oldest->second.seq);
+	SendResult result;
+	result.status = frame.status;
+	result.message = why;
+	answerSend(oldest, std::move(result));
+}
+
+
+void Client::Core::answerSend(std::map<Poco::UInt64, Pending>::iterator it, SendResult result)
+{
 	Pending pending = std::move(it->second);
 	_outbox.erase(it);
 	if (_pFile && !pending.message.transient) _pFile->addAnswered(pending.message.clientMsgId);
+	result.clientMsgId = pending.message.clientMsgId;
 	resolve(pending, std::move(result));
 }
 
 
 void Client::Core::handleDelivery(const protocol::Frame& frame)
 {
+	// After LOGOUT the server reads no acknowledgement: what arrives now is
+	// left to the next session rather than handed over unacknowledged.
+	if (_phase == CLOSING) return;
 	imgate::v1::MessageDeliver deliver;
 	if (!deliver.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength)))
 	{
@@ -667,20 +768,7 @@ void Client::Core::handleDelivery(const protocol::Frame& frame)
 		return;
 	}
 	const Message message = toMessage(deliver, _options.uid);
-	try
-	{
-		if (messageHandler) messageHandler(message);
-	}
-	catch (std::exception& exc)
-	{
-		report("the message handler threw for msg_id " + std::to_string(message.msgId) + " (left unacknowledged): " + exc.what());
-		return;
-	}
-	catch (...)
-	{
-		report("the message handler threw for msg_id " + std::to_string(message.msgId) + " (left unacknowledged)");
-		return;
-	}
+	if (!guarded("the message handler (msg_id " + std::to_string(message.msgId) + ", left unacknowledged)", messageHandler, message)) return;
 	if (message.transient) return;
 	_seen.add(message.msgId);
 	if (!_options.acknowledgeAfterHandler)
@@ -700,7 +788,7 @@ void Client::Core::handleKick(const protocol::Frame& frame)
 	Kick kick;
 	kick.reason = static_cast<KickReason>(body.reason());
 	kick.message = body.message();
-	if (kickHandler) kickHandler(kick);
+	guarded("the kick handler", kickHandler, kick); // the KICK takes effect whatever it did
 	const std::string why = "KICK " + kickReasonName(kick.reason) + (kick.message.empty() ? "" : " (" + kick.message + ")");
 	if (kick.reason == KickReason::DUPLICATE_LOGIN || kick.reason == KickReason::BANNED) end(StatusCode::KICKED, why);
 	else drop(why); // the server closes next; reconnect after a delay
@@ -709,9 +797,18 @@ void Client::Core::handleKick(const protocol::Frame& frame)
 
 void Client::Core::writeOutbox()
 {
+	// At most MAX_WRITE_PER_TURN bytes, then a turn that reads: a server
+	// that stops reading a client which does not read its own output
+	// (protocol.md, contract 7) must not find this thread stuck in a write.
 	std::string frames;
+	_moreToWrite = false;
 	for (auto it = _outbox.lower_bound(_writeFrom); it != _outbox.end() && _inFlight.size() < _options.maxInFlight; ++it)
 	{
+		if (frames.size() >= MAX_WRITE_PER_TURN)
+		{
+			_moreToWrite = true;
+			break;
+		}
 		Pending& pending = it->second;
 		if (pending.message.clientMsgId == 0) pending.message.clientMsgId = newClientMsgId();
 		imgate::v1::MessageSend send;
@@ -779,15 +876,7 @@ void Client::Core::writeHistory()
 
 void Client::Core::answer(HistoryRequest& request, HistoryPage page)
 {
-	if (!request.callback) return;
-	try
-	{
-		request.callback(page);
-	}
-	catch (std::exception& exc)
-	{
-		report(std::string("a history callback threw: ") + exc.what());
-	}
+	guarded("a history callback", request.callback, page);
 }
 
 
@@ -840,7 +929,7 @@ void Client::Core::drop(const std::string& why, bool atOnce)
 	_writeFrom = 0;
 	for (auto it = _outbox.begin(); it != _outbox.end();)
 	{
-		if (it->second.message.transient && it->second.seq != 0)
+		if (it->second.message.transient) // written or not: never repeated after a reconnect
 		{
 			Pending pending = std::move(it->second);
 			it = _outbox.erase(it);
@@ -896,7 +985,7 @@ void Client::Core::end(int status, const std::string& why)
 		answer(request, std::move(page));
 	}
 	_stateChanged.notify_all();
-	if (stateHandler) stateHandler(State::CLOSED, why);
+	guarded("the state handler", stateHandler, State::CLOSED, why);
 }
 
 
@@ -907,16 +996,7 @@ void Client::Core::resolve(Pending& pending, SendResult result)
 		--_outboxSize;
 	}
 	_stateChanged.notify_all(); // flush() waits on it too
-	const SendCallback& callback = pending.callback ? pending.callback : restoredHandler;
-	if (!callback) return;
-	try
-	{
-		callback(result);
-	}
-	catch (std::exception& exc)
-	{
-		report(std::string("a send callback threw: ") + exc.what());
-	}
+	guarded("a send callback", pending.callback ? pending.callback : restoredHandler, result);
 }
 
 
@@ -937,13 +1017,20 @@ void Client::Core::setState(State state, const std::string& why)
 		_state = state;
 	}
 	_stateChanged.notify_all();
-	if (stateHandler) stateHandler(state, why);
+	guarded("the state handler", stateHandler, state, why);
 }
 
 
 void Client::Core::report(const std::string& what)
 {
-	if (errorHandler) errorHandler(what);
+	try
+	{
+		if (errorHandler) errorHandler(what);
+	}
+	catch (...)
+	{
+		// The error handler is where a failure would be said; nowhere is left.
+	}
 }
 
 
@@ -1035,6 +1122,23 @@ void Client::send(const Outgoing& message, SendCallback callback)
 	Pending pending;
 	pending.message = message;
 	if (pending.message.clientMsgId == 0) pending.message.clientMsgId = newClientMsgId();
+	imgate::v1::MessageSend body;
+	body.set_to_uid(message.toUid);
+	body.set_to_group(message.toGroup);
+	body.set_client_msg_id(pending.message.clientMsgId);
+	body.set_payload(message.payload);
+	body.set_transient(message.transient);
+	const std::size_t size = body.ByteSizeLong();
+	if (size > _pCore->maxSendBody())
+	{
+		SendResult result;
+		result.status = StatusCode::FRAME_TOO_LARGE;
+		result.clientMsgId = pending.message.clientMsgId;
+		result.message = "the MSG_SEND body would be " + std::to_string(size) + " bytes, above maxSendBody ("
+			+ std::to_string(_pCore->maxSendBody()) + ", the server's protocol.maxBodySize)";
+		if (callback) callback(result);
+		return;
+	}
 	pending.callback = std::move(callback);
 	_pCore->queue(std::move(pending));
 }

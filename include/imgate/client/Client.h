@@ -68,6 +68,10 @@ struct ClientOptions
 		/// refreshed token.
 	std::size_t maxInFlight = 1024;
 		/// Sends written and not yet answered, at most; the rest wait in the outbox.
+	std::size_t maxSendBody = 65536;
+		/// A send whose MSG_SEND body would be larger is refused at once
+		/// with FRAME_TOO_LARGE (the server's protocol.maxBodySize, whose
+		/// default this is, would close the connection on it).
 	std::size_t maxFrameBody = 1 << 20;
 		/// A frame from the server with a larger body drops the connection.
 
