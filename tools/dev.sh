@@ -39,7 +39,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_JOBS=${FUZZ_JOBS:-$(nproc)}
 
 # curl: the README's admin API examples.
-PACKAGES=(g++ cmake make pkg-config libpoco-dev libprotobuf-dev protobuf-compiler python3-protobuf libcppunit-dev libssl-dev libwslay-dev openssl curl)
+PACKAGES=(g++ cmake make pkg-config libpoco-dev libprotobuf-dev protobuf-compiler python3-protobuf python3-websockets libcppunit-dev libssl-dev libwslay-dev openssl curl)
 # The package test (ctest PackageTest) builds, lints and installs the packages.
 PACKAGE_TEST_PACKAGES=(dpkg-dev fakeroot gzip rpm lintian rpmlint adduser systemd util-linux curl)
 # The JavaScript client and the chat page (clients/js, web/): Node and npm

@@ -2,12 +2,14 @@
 # PackageTest (ctest, label "package"): the packages as a user gets them.
 #
 # Builds the .deb and .rpm from BUILD_DIR (already built), fails on any
-# lintian or rpmlint finding, installs imgate and imgate-dev with apt-get,
-# checks files, owners and modes, runs the installed imgated with the
-# installed configuration as user imgate (no systemd here), logs two users
-# in with tokens from the generated secret, sends a message and sees it
+# lintian or rpmlint finding, installs imgate, imgate-dev and python3-imgate
+# with apt-get, checks files, owners and modes, runs the installed imgated
+# with the installed configuration as user imgate (no systemd here), logs two
+# users in with tokens from the generated secret, sends a message and sees it
 # delivered, sees anonymous login refused, loads a third-party plugin built
-# with imgate-dev, then purges both packages and checks what is left. The
+# with imgate-dev, sends with a client built on imgate-dev and with the
+# installed Python package (from /, Debian's python3), then purges the three
+# packages and checks what is left. The
 # package keeps its system user imgate on purge (Debian policy); the test
 # then removes that user and its group if its own install created them, so
 # the machine is left as it was found.
@@ -49,16 +51,18 @@ cleanup() {
 	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -KILL "$SERVER_PID" 2>/dev/null || true; fi
 	if [ "$INSTALLED" = 1 ]; then
 		$SUDO rm -f /usr/lib/*/imgate/plugins/hello-filter.so
-		DEBIAN_FRONTEND=noninteractive $SUDO apt-get purge -y -qq imgate imgate-dev >/dev/null 2>&1 || true
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get purge -y -qq imgate imgate-dev python3-imgate >/dev/null 2>&1 || true
 	fi
 	remove_created_user >/dev/null 2>&1 || true
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-if dpkg-query -W -f='${Status}' imgate 2>/dev/null | grep -q "installed"; then
-	fail "imgate is already installed here; this test installs and purges it, so remove it first (apt-get purge imgate imgate-dev)"
-fi
+for p in imgate python3-imgate; do
+	if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "installed"; then
+		fail "$p is already installed here; this test installs and purges it, so remove it first (apt-get purge imgate imgate-dev python3-imgate)"
+	fi
+done
 
 grep -q '^CMAKE_INSTALL_PREFIX:PATH=/usr$' "$BUILD_DIR/CMakeCache.txt" \
 	|| fail "$BUILD_DIR is not configured with -DCMAKE_INSTALL_PREFIX=/usr (tools/dev.sh and tools/package.sh do that)"
@@ -68,12 +72,19 @@ PACKAGES=$(BUILD_DIR="$BUILD_DIR" SKIP_BUILD=1 "$SRC/tools/package.sh")
 echo "$PACKAGES"
 DEB=$(echo "$PACKAGES" | grep '/imgate_.*\.deb$')
 DEV_DEB=$(echo "$PACKAGES" | grep '/imgate-dev_.*\.deb$')
+PY_DEB=$(echo "$PACKAGES" | grep '/python3-imgate_.*_all\.deb$') || fail "no python3-imgate_*_all.deb"
 RPMS=$(echo "$PACKAGES" | grep '\.rpm$' | tr '\n' ' ')
+# python3-imgate installs into Debian's dist-packages: a .deb only.
+check "no python3-imgate rpm" bash -c "! grep -q python3-imgate <<<'$RPMS'"
+PY_FILES=$(dpkg-deb -c "$PY_DEB")
+check "python3-imgate ships no byte-compiled files" bash -c "! grep -qE '\.py[co]\$|__pycache__' <<<'$PY_FILES'"
+check "python3-imgate ships imgate_pb2 inside the package, not as a top-level module" \
+	bash -c "grep -q ' ./usr/lib/python3/dist-packages/imgate/imgate_pb2.py\$' <<<'$PY_FILES' && ! grep -q 'dist-packages/imgate_pb2' <<<'$PY_FILES'"
 
 step "lintian"
 lintian --version
 # No error, no warning (info lines are shown, and allowed).
-check "lintian findings" lintian --info --fail-on error,warning "$DEB" "$DEV_DEB"
+check "lintian findings" lintian --info --fail-on error,warning "$DEB" "$DEV_DEB" "$PY_DEB"
 
 step "rpmlint"
 # shellcheck disable=SC2086
@@ -85,7 +96,7 @@ step "install"
 getent passwd imgate >/dev/null || USER_BEFORE=0
 getent group imgate >/dev/null || GROUP_BEFORE=0
 INSTALLED=1
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$DEB" "$DEV_DEB" >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$DEB" "$DEV_DEB" "$PY_DEB" >/dev/null
 MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 PLUGIN_DIR=/usr/lib/$MULTIARCH/imgate/plugins
 for f in /usr/sbin/imgated /usr/bin/imgate-cli /usr/bin/imgate-bench; do check "$f executable" test -x "$f"; done
@@ -93,7 +104,9 @@ for p in blacklist ratelimit auth-jwt; do check "$PLUGIN_DIR/$p.so" test -f "$PL
 for f in /lib/systemd/system/imgate.service /usr/share/man/man8/imgated.8.gz /usr/share/man/man1/imgate-cli.1.gz /usr/share/man/man1/imgate-bench.1.gz \
 	/usr/share/doc/imgate/copyright /usr/share/doc/imgate/changelog.Debian.gz \
 	/usr/include/imgate/Plugin.h /usr/include/imgate/Config.h /usr/share/cmake/imgate/imgateConfig.cmake \
-	/usr/include/imgate/client/Client.h /usr/lib/$MULTIARCH/libimgate-client.a /usr/share/cmake/imgate/imgateClientTargets.cmake; do
+	/usr/include/imgate/client/Client.h /usr/lib/$MULTIARCH/libimgate-client.a /usr/share/cmake/imgate/imgateClientTargets.cmake \
+	/usr/lib/python3/dist-packages/imgate/__init__.py /usr/lib/python3/dist-packages/imgate/imgate_pb2.py \
+	/usr/share/doc/python3-imgate/copyright /usr/share/doc/python3-imgate/changelog.Debian.gz; do
 	check "$f installed" test -f "$f"
 done
 CONFFILES=$(dpkg-query -W -f='${Conffiles}' imgate)
@@ -198,6 +211,44 @@ check "the admin token is never logged" bash -c "! grep -qF \"\$(cat /etc/imgate
 CHAT=$(printf '@bob from a client built on imgate-dev\n' | "$WORK/chat/imgate-console-chat" --token "$TOKEN_ALICE" alice 2>&1)
 check "the client built on imgate-dev sends (it said: $CHAT)" grep -q "to bob: stored as msg_id" <<<"$CHAT"
 
+step "the installed Python client (python3-imgate)"
+# From / with Debian's python3 and no PYTHONPATH: the installed package, not the source tree's.
+PY_IMPORT=$(cd / && env -u PYTHONPATH /usr/bin/python3 -c 'import imgate, imgate.frame; print(imgate.__file__, imgate.frame.pb.__name__)' 2>&1)
+check "import imgate from / (got: $PY_IMPORT)" test "$PY_IMPORT" = "/usr/lib/python3/dist-packages/imgate/__init__.py imgate.imgate_pb2"
+cat >"$WORK/py-send.py" <<'PYEOF'
+import asyncio
+import sys
+
+import imgate
+
+
+async def main(token_alice: str, token_bob: str) -> None:
+    bob = imgate.Client("127.0.0.1", 7700, "bob", token=token_bob, reconnect=False)
+    alice = imgate.Client("127.0.0.1", 7700, "alice", token=token_alice, reconnect=False)
+    await asyncio.wait_for(bob.start(), 10)
+    await asyncio.wait_for(alice.start(), 10)
+    ack = await asyncio.wait_for(alice.send("bob", "hello from python3-imgate"), 10)
+
+    async def receive() -> imgate.Message:
+        async for message in bob:  # the console chat's message may come first
+            if message.msg_id == ack.msg_id:
+                message.ack()
+                return message
+        raise RuntimeError("bob's client ended")
+
+    message = await asyncio.wait_for(receive(), 15)
+    print(f"bob got msg_id {message.msg_id} from={message.from_uid}: {message.text}")
+    await asyncio.gather(alice.close(), bob.close())
+
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+PYEOF
+PY_OUT=$(cd / && env -u PYTHONPATH /usr/bin/python3 "$WORK/py-send.py" "$TOKEN_ALICE" "$TOKEN_BOB" 2>&1) || fail "the Python client failed: $PY_OUT"
+echo "$PY_OUT"
+check "bob got alice's message through python3-imgate" grep -q "from=alice: hello from python3-imgate" <<<"$PY_OUT"
+# alice's imgate-cli message, the console chat's and the Python one.
+check "/metrics counts the three messages" bash -c "curl -sf http://127.0.0.1:7780/metrics | grep -q '^imgate_messages_accepted_total 3\$'"
+
 kill -TERM "$SERVER_PID"
 set +e
 wait "$SERVER_PID"
@@ -209,14 +260,17 @@ check "the store file is owned by imgate" test "$(stat -c %U /var/lib/imgate/img
 
 step "purge"
 $SUDO rm -f "$PLUGIN_DIR/hello-filter.so"
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get purge -y -qq imgate imgate-dev >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get purge -y -qq imgate imgate-dev python3-imgate >/dev/null
 INSTALLED=0
 for f in /etc/imgate /var/lib/imgate /usr/lib/$MULTIARCH/imgate /usr/sbin/imgated /usr/bin/imgate-cli \
-	/lib/systemd/system/imgate.service /usr/include/imgate /usr/share/cmake/imgate /usr/share/doc/imgate; do
+	/lib/systemd/system/imgate.service /usr/include/imgate /usr/share/cmake/imgate /usr/share/doc/imgate \
+	/usr/lib/python3/dist-packages/imgate /usr/share/doc/python3-imgate; do
 	check "$f removed by purge" test ! -e "$f"
 done
 check "enable link removed by purge" test ! -e "$WANTS"
-check "dpkg forgot imgate" bash -c "! dpkg-query -W imgate >/dev/null 2>&1 || dpkg-query -W -f='\${Status}' imgate | grep -q not-installed"
+for p in imgate imgate-dev python3-imgate; do
+	check "dpkg forgot $p" bash -c "! dpkg-query -W $p >/dev/null 2>&1 || dpkg-query -W -f='\${Status}' $p | grep -q not-installed"
+done
 check "purge keeps the system user imgate (Debian policy, docs/operations.md)" bash -c "getent passwd imgate >/dev/null"
 if [ "$USER_BEFORE" = 0 ]; then
 	remove_created_user

@@ -9,7 +9,9 @@
                 print(message.from_uid, message.text)
 
 See docs/clients-python.md. Needs the generated module ``imgate_pb2``
-(protoc --python_out of proto/imgate/v1/imgate.proto) on the import path.
+(protoc --python_out of proto/imgate/v1/imgate.proto): inside this package
+when installed (python3-imgate), else on the import path (the build tree),
+and python3-protobuf and python3-websockets.
 """
 from .client import ACKED_MEMORY, CLIENT_VERSION, Client
 from .errors import FrameError, ImgateError, KickedError

@@ -24,7 +24,7 @@ from .frame import (DEFAULT_MAX_BODY_SIZE, Cmd, FrameDecoder, Frame, KickReason,
                     encode_frame, kick_reason_name, pb)
 from .message import Backoff, HistoryPage, Kick, Message, SendAck, Session
 from .outbox import OutboxEntry, OutboxFile
-from .websocket import WebSocketReader, encode_message, handshake
+from . import websocket
 
 __all__ = ["Client", "CLIENT_VERSION", "ACKED_MEMORY"]
 
@@ -65,42 +65,25 @@ class _Request:
 
 
 class _Connection:
-    """One TCP/TLS connection, or a WebSocket over one (``websocket`` true:
-    one frame per binary message): coalesces the frames written in one
-    event-loop turn into one write."""
+    """One TCP or TLS connection: coalesces the frames written in one
+    event-loop turn into one write. (:class:`imgate.websocket.WebSocketConnection`
+    has the same interface for a WebSocket.)"""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_body_size: int,
-                 websocket: bool = False) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_body_size: int) -> None:
         self.reader = reader
         self.writer = writer
         self.decoder = FrameDecoder(max_body_size)
-        self.ws = WebSocketReader(max_body_size + 16) if websocket else None
-        self._ws_closed = False
         self._out: List[bytes] = []
         self._flush_handle: Optional[asyncio.Handle] = None
         self.drop_reason: Optional[str] = None
 
     async def read(self) -> bytes:
         """The next bytes of the frame stream; b"" at the end of the connection."""
-        while not self._ws_closed:
-            data = await self.reader.read(65536)
-            if not data or self.ws is None:
-                return data
-            payloads, replies, closed = self.ws.feed(data)
-            if replies:
-                self.flush()
-                if not self.writer.is_closing():
-                    self.writer.write(b"".join(replies))
-            self._ws_closed = closed
-            if payloads:
-                return b"".join(payloads)
-        return b""
+        return await self.reader.read(65536)
 
     def write(self, frame: bytes) -> None:
         if self.writer.is_closing():
             return
-        if self.ws is not None:
-            frame = encode_message(frame)
         self._out.append(frame)
         if self._flush_handle is None:
             self._flush_handle = asyncio.get_running_loop().call_soon(self.flush)
@@ -120,6 +103,9 @@ class _Connection:
             self._flush_handle = None
         self._out.clear()
         self.writer.transport.abort()
+
+
+_AnyConnection = Union[_Connection, websocket.WebSocketConnection]
 
 
 class Client:
@@ -215,7 +201,7 @@ class Client:
         self.state = "idle"
         self.session: Optional[Session] = None
         self.last_kick: Optional[Kick] = None
-        self._conn: Optional[_Connection] = None
+        self._conn: Optional[_AnyConnection] = None
         self._seq = 0
         self._last_client_msg_id = 0
         self._pending: Dict[int, _Request] = {}  # key -> request, in the order they were made
@@ -455,7 +441,7 @@ class Client:
         auth_failures = 0
         try:
             while not self._closing and self._end_error is None:
-                conn: Optional[_Connection] = None
+                conn: Optional[_AnyConnection] = None
                 reason = ""
                 try:
                     if attempt > 0 or refresh:
@@ -517,16 +503,19 @@ class Client:
                 token = await result if inspect.isawaitable(result) else result
             except Exception as e:
                 raise _TokenError() from e
-        kwargs: Dict[str, Any] = {"limit": 1 << 20}
-        if self._ssl is not None:
-            kwargs["ssl"] = self._ssl
-            kwargs["server_hostname"] = self._server_hostname or self.host
-        reader, writer = await asyncio.open_connection(self.host, self.port, **kwargs)
-        conn = _Connection(reader, writer, self.max_body_size, websocket=self.websocket_path is not None)
+        conn: _AnyConnection
+        if self.websocket_path is not None:
+            conn = await websocket.connect(self.host, self.port, self.websocket_path, self.max_body_size,
+                                           self._ssl, self._server_hostname)
+        else:
+            kwargs: Dict[str, Any] = {"limit": 1 << 20}
+            if self._ssl is not None:
+                kwargs["ssl"] = self._ssl
+                kwargs["server_hostname"] = self._server_hostname or self.host
+            reader, writer = await asyncio.open_connection(self.host, self.port, **kwargs)
+            conn = _Connection(reader, writer, self.max_body_size)
         self._conn = conn
         try:
-            if self.websocket_path is not None:
-                await handshake(reader, writer, self.host, self.port, self.websocket_path)
             login = pb.LoginRequest(uid=self.uid, token=token or "", device=self.device,
                                     client_version=self.client_version, carbons=self.carbons)
             conn.write(encode_frame(Cmd.LOGIN, self._next_seq(), login))
@@ -543,7 +532,7 @@ class Client:
             conn.abort("login failed")
             raise
 
-    async def _online(self, conn: _Connection, resp: Frame, rest: List[Frame]) -> str:
+    async def _online(self, conn: _AnyConnection, resp: Frame, rest: List[Frame]) -> str:
         """Runs one logged-in connection; returns why it ended."""
         body = resp.body
         interval = int(body.heartbeat_interval_s) or 30
@@ -579,7 +568,7 @@ class Client:
             heartbeat.cancel()
         return conn.drop_reason or ("logged out" if self._closing else "connection closed by the server")
 
-    async def _heartbeat(self, conn: _Connection, interval: int) -> None:
+    async def _heartbeat(self, conn: _AnyConnection, interval: int) -> None:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(interval)

@@ -1,154 +1,127 @@
-"""A minimal RFC 6455 client for the imgate WebSocket listener.
+"""The WebSocket transport, over the ``websockets`` library (Debian's
+python3-websockets).
 
 imgated's WebSocket port carries one imgate frame per binary message, both
 ways, with the subprotocol ``imgate.v1`` (docs/protocol.md, "TLS and
-WebSocket"). This module does the upgrade handshake over an asyncio stream
-(plain or TLS) and wraps and unwraps messages; the imgate frames inside go
-through the same :class:`imgate.frame.FrameDecoder` as on TCP.
+WebSocket"). The library does the upgrade, the framing (masking, fragments,
+ping/pong, the close handshake) and the limit on a message's size; this
+module offers the connection the client needs: the payloads of the server's
+binary messages as a byte stream for :class:`imgate.frame.FrameDecoder`, one
+message per frame written, sent in order, and an abort.
 """
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import os
-import struct
-from typing import List, Tuple
+import collections
+import ssl
+from typing import Deque, Optional
 
-__all__ = ["SUBPROTOCOL", "handshake", "WebSocketReader", "encode_message", "WebSocketError"]
+import websockets
+import websockets.exceptions
+
+from .frame import HEADER_SIZE, FrameDecoder
+
+__all__ = ["SUBPROTOCOL", "WebSocketError", "WebSocketConnection", "connect"]
 
 SUBPROTOCOL = "imgate.v1"
-_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-_MAX_HEAD = 16384
-
-OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
 
 class WebSocketError(ConnectionError):
-    """A failed upgrade or a WebSocket protocol violation by the server (the
-    connection is dropped and made again, like any lost connection)."""
+    """A failed upgrade (e.g. ``HTTP 404`` for a wrong path), a connection
+    lost without a close handshake, or a WebSocket protocol violation by the
+    server (a text message, a message above the limit). Like any lost
+    connection, the client makes it again."""
 
 
-async def handshake(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, port: int,
-                    path: str) -> None:
-    """Sends the upgrade request for ``path`` and checks the ``101`` answer:
-    ``Sec-WebSocket-Accept`` of our key, subprotocol ``imgate.v1``. Raises
-    :class:`WebSocketError` otherwise (with the status line)."""
-    key = base64.b64encode(os.urandom(16)).decode("ascii")
-    host_header = f"[{host}]" if ":" in host else host
-    request = (f"GET {path} HTTP/1.1\r\nHost: {host_header}:{port}\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-               f"Sec-WebSocket-Protocol: {SUBPROTOCOL}\r\n\r\n")
-    writer.write(request.encode("ascii"))
+def _uri(host: str, port: int, path: str, secure: bool) -> str:
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{'wss' if secure else 'ws'}://{netloc}:{port}{path}"
+
+
+async def connect(host: str, port: int, path: str, max_body_size: int,
+                  ssl_context: Optional[ssl.SSLContext] = None,
+                  server_hostname: Optional[str] = None) -> "WebSocketConnection":
+    """Connects to ``ws://host:port/path`` (``wss`` with ``ssl_context``) with
+    the subprotocol ``imgate.v1`` and no ``Origin`` header. Messages from the
+    server above ``max_body_size`` plus a frame header are refused (the
+    library closes the connection with 1009). Raises :class:`WebSocketError`
+    for a refused upgrade, ``OSError``/``ssl.SSLError`` for the TCP and TLS
+    failures."""
+    kwargs = {}
+    if ssl_context is not None:
+        kwargs["ssl"] = ssl_context
+        kwargs["server_hostname"] = server_hostname or host
     try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.LimitOverrunError:
-        raise WebSocketError("WebSocket upgrade: answer head too long") from None
-    except asyncio.IncompleteReadError:
-        raise WebSocketError("WebSocket upgrade: the server closed the connection") from None
-    if len(head) > _MAX_HEAD:
-        raise WebSocketError("WebSocket upgrade: answer head too long")
-    lines = head.decode("latin-1").split("\r\n")
-    status = lines[0]
-    parts = status.split(" ", 2)
-    if len(parts) < 2 or parts[1] != "101":
-        raise WebSocketError(f"WebSocket upgrade refused: {status}")
-    headers = {}
-    for line in lines[1:]:
-        if ":" in line:
-            name, value = line.split(":", 1)
-            headers[name.strip().lower()] = value.strip()
-    accept = base64.b64encode(hashlib.sha1((key + _GUID).encode("ascii")).digest()).decode("ascii")
-    if headers.get("sec-websocket-accept") != accept:
-        raise WebSocketError("WebSocket upgrade: wrong Sec-WebSocket-Accept")
-    if headers.get("sec-websocket-protocol") != SUBPROTOCOL:
-        raise WebSocketError(f"WebSocket upgrade: subprotocol {headers.get('sec-websocket-protocol')!r}, "
-                             f"expected {SUBPROTOCOL}")
+        ws = await websockets.connect(
+            _uri(host, port, path, ssl_context is not None),
+            subprotocols=[SUBPROTOCOL],
+            origin=None,
+            compression=None,      # imgated offers no permessage-deflate
+            ping_interval=None,    # the imgate HEARTBEAT finds a dead link
+            open_timeout=None,     # bounded by the client's login_timeout
+            max_size=max_body_size + HEADER_SIZE,
+            **kwargs)
+    except websockets.exceptions.WebSocketException as e:
+        raise WebSocketError(f"WebSocket upgrade failed: {e}") from None
+    if ws.subprotocol != SUBPROTOCOL:
+        ws.transport.abort()
+        raise WebSocketError(f"WebSocket upgrade: subprotocol {ws.subprotocol!r}, expected {SUBPROTOCOL}")
+    return WebSocketConnection(ws, max_body_size)
 
 
-def encode_message(payload: bytes, opcode: int = OP_BINARY) -> bytes:
-    """One unfragmented, masked (as RFC 6455 requires of a client) message."""
-    n = len(payload)
-    if n < 126:
-        head = struct.pack(">BB", 0x80 | opcode, 0x80 | n)
-    elif n < 65536:
-        head = struct.pack(">BBH", 0x80 | opcode, 0x80 | 126, n)
-    else:
-        head = struct.pack(">BBQ", 0x80 | opcode, 0x80 | 127, n)
-    mask = os.urandom(4)
-    if n:
-        key = int.from_bytes((mask * (n // 4 + 1))[:n], "big")
-        payload = (int.from_bytes(payload, "big") ^ key).to_bytes(n, "big")
-    return head + mask + payload
+class WebSocketConnection:
+    """One WebSocket to imgated, with the interface of the client's TCP
+    connection: :meth:`read` (the bytes of the next binary message, ``b""``
+    at the end), :meth:`write` (one frame, one message; messages go out in
+    order from one task), :meth:`flush`, :meth:`abort`."""
 
+    def __init__(self, ws, max_body_size: int) -> None:
+        self.ws = ws
+        self.decoder = FrameDecoder(max_body_size)
+        self.drop_reason: Optional[str] = None
+        self._out: Deque[bytes] = collections.deque()
+        self._sender: Optional["asyncio.Task[None]"] = None
 
-class WebSocketReader:
-    """Turns the bytes from the server into the payloads of its binary
-    messages. :meth:`feed` returns ``(payloads, replies, closed)``: the
-    binary messages completed (fragments reassembled), the frames to send
-    back (a pong for each ping, the close echo), and whether the server
-    closed. Raises :class:`WebSocketError` for a masked or malformed frame,
-    a text message, or a message above ``max_message``."""
-
-    def __init__(self, max_message: int) -> None:
-        self.max_message = max_message
-        self._buffer = bytearray()
-        self._fragments: List[bytes] = []
-        self._fragmented = False
-
-    def feed(self, data: bytes) -> Tuple[List[bytes], List[bytes], bool]:
-        buf = self._buffer
-        buf += data
-        payloads: List[bytes] = []
-        replies: List[bytes] = []
-        offset = 0
+    async def read(self) -> bytes:
+        if self.drop_reason is not None:
+            return b""
         try:
-            while len(buf) - offset >= 2:
-                b0, b1 = buf[offset], buf[offset + 1]
-                fin, opcode, masked, length = b0 & 0x80, b0 & 0x0F, b1 & 0x80, b1 & 0x7F
-                at = offset + 2
-                if b0 & 0x70:
-                    raise WebSocketError("WebSocket frame with reserved bits set")
-                if masked:
-                    raise WebSocketError("masked WebSocket frame from the server")
-                if length == 126:
-                    if len(buf) - at < 2:
-                        break
-                    (length,) = struct.unpack_from(">H", buf, at)
-                    at += 2
-                elif length == 127:
-                    if len(buf) - at < 8:
-                        break
-                    (length,) = struct.unpack_from(">Q", buf, at)
-                    at += 8
-                if length > self.max_message:
-                    raise WebSocketError(f"WebSocket message of {length} bytes is above the limit")
-                if len(buf) - at < length:
-                    break
-                payload = bytes(buf[at:at + length])
-                offset = at + length
-                if opcode == OP_PING:
-                    replies.append(encode_message(payload, OP_PONG))
-                elif opcode == OP_PONG:
-                    pass
-                elif opcode == OP_CLOSE:
-                    replies.append(encode_message(payload[:2], OP_CLOSE))
-                    return payloads, replies, True
-                elif opcode == OP_TEXT:
-                    raise WebSocketError("text WebSocket message from the server")
-                elif opcode in (OP_BINARY, OP_CONTINUATION):
-                    if (opcode == OP_BINARY) == self._fragmented:
-                        raise WebSocketError("WebSocket fragments out of order")
-                    self._fragments.append(payload)
-                    if sum(len(f) for f in self._fragments) > self.max_message:
-                        raise WebSocketError("WebSocket message above the limit")
-                    self._fragmented = not fin
-                    if fin:
-                        payloads.append(b"".join(self._fragments))
-                        self._fragments = []
-                else:
-                    raise WebSocketError(f"WebSocket opcode {opcode}")
-        finally:
-            if offset:
-                del buf[:offset]
-        return payloads, replies, False
+            message = await self.ws.recv()
+        except websockets.exceptions.ConnectionClosedOK:
+            return b""
+        except websockets.exceptions.ConnectionClosed as e:
+            if self.drop_reason is not None:
+                return b""
+            raise WebSocketError(f"WebSocket closed: {e}") from None
+        if isinstance(message, str):
+            raise WebSocketError("text WebSocket message from the server")
+        return message
+
+    def write(self, frame: bytes) -> None:
+        if self.drop_reason is not None:
+            return
+        self._out.append(frame)
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(self._send_queued())
+
+    def flush(self) -> None:
+        """Nothing to do: the sender task writes each frame as its own message
+        as soon as the event loop runs it."""
+
+    async def _send_queued(self) -> None:
+        try:
+            while self._out:
+                await self.ws.send(self._out.popleft())
+        except websockets.exceptions.ConnectionClosed:
+            self._out.clear()  # read() reports the end
+
+    def abort(self, reason: str) -> None:
+        """Drops the connection at once (RST, no close handshake)."""
+        if self.drop_reason is None:
+            self.drop_reason = reason
+        self._out.clear()
+        if self._sender is not None and not self._sender.done():
+            self._sender.cancel()
+        transport = self.ws.transport
+        if transport is not None:
+            transport.abort()

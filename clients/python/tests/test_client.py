@@ -428,7 +428,7 @@ class WebSocketTest(ServerTest):
         mallory = self.client("mallory", port=self.server.websocket_port, websocket_path="/nope", reconnect=False)
         with self.assertRaises(imgate.ImgateError) as cm:
             await asyncio.wait_for(mallory.start(), 10)
-        self.assertIn("404", str(cm.exception))
+        self.assertIn("WebSocket upgrade failed: server rejected WebSocket connection: HTTP 404", str(cm.exception))
 
 
 class OutboxTest(ServerTest):

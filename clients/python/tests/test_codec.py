@@ -72,50 +72,6 @@ class FrameTest(unittest.TestCase):
         self.assertEqual((kicked.reason, kicked.reason_name, kicked.status_name), (3, "BANNED", "KICKED"))
 
 
-def ws_frame(opcode, payload, fin=True, mask=False):
-    head = bytes([(0x80 if fin else 0) | opcode])
-    n = len(payload)
-    if n < 126:
-        head += bytes([(0x80 if mask else 0) | n])
-    else:
-        head += bytes([(0x80 if mask else 0) | 126]) + struct.pack(">H", n)
-    return head + (b"\0\0\0\0" if mask else b"") + payload
-
-
-class WebSocketTest(unittest.TestCase):
-    def test_client_messages_are_masked(self):
-        from imgate.websocket import encode_message
-        payload = bytes(range(200))
-        data = encode_message(payload)
-        self.assertEqual(data[0], 0x82)
-        self.assertEqual(data[1], 0x80 | 126)
-        self.assertEqual(struct.unpack(">H", data[2:4])[0], 200)
-        mask = data[4:8]
-        self.assertEqual(bytes(b ^ mask[i % 4] for i, b in enumerate(data[8:])), payload)
-
-    def test_reader_reassembles_answers_pings_and_close(self):
-        from imgate.websocket import WebSocketReader
-        reader = WebSocketReader(1000)
-        stream = (ws_frame(0x2, b"ab", fin=False) + ws_frame(0x9, b"hi") + ws_frame(0x0, b"cd")
-                  + ws_frame(0x2, b"x" * 300) + ws_frame(0x8, b"\x03\xe8"))
-        payloads, replies, closed = [], [], False
-        for i in range(0, len(stream), 5):
-            p, r, c = reader.feed(stream[i:i + 5])
-            payloads += p
-            replies += r
-            closed = closed or c
-        self.assertEqual(payloads, [b"abcd", b"x" * 300])
-        self.assertEqual([r[0] for r in replies], [0x8A, 0x88])  # a pong, then the close echo
-        self.assertTrue(closed)
-
-    def test_reader_refusals(self):
-        from imgate.websocket import WebSocketError, WebSocketReader
-        for data in (ws_frame(0x1, b"text"), ws_frame(0x2, b"m", mask=True), ws_frame(0x2, b"x" * 200),
-                     ws_frame(0x0, b"lone continuation")):
-            with self.assertRaises(WebSocketError):
-                WebSocketReader(100).feed(data)
-
-
 class OutboxTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="imgate-outbox-")
@@ -242,6 +198,107 @@ class FakeServerTest(unittest.TestCase):
             self.assertIn("above the limit", str(errors[0]))
             reasons = [info["reason"] for s, info in states if s == "reconnecting"]
             self.assertTrue(reasons and reasons[0].startswith("protocol error"), reasons)
+            self.assertEqual(client.closed_error.status_name, "CLOSED")
+        asyncio.run(run())
+
+
+class FakeWebSocketServerTest(unittest.TestCase):
+    """The WebSocket transport (the websockets library) against a fake
+    server (websockets.serve on 127.0.0.1): one frame per binary message both
+    ways and in order, the subprotocol required, the limit on a message from
+    the server, a text message refused."""
+
+    async def serve(self, handler, subprotocols=("imgate.v1",)):
+        import websockets
+        return await websockets.serve(handler, "127.0.0.1", 0, subprotocols=list(subprotocols) or None,
+                                      compression=None, ping_interval=None)
+
+    @staticmethod
+    async def login(ws, frames):
+        message = await ws.recv()
+        frame = FrameDecoder().feed(message)[0]
+        frames.append(frame)
+        await ws.send(encode_frame(Cmd.LOGIN_RESP, frame.seq, pb.LoginResponse(heartbeat_interval_s=30)))
+
+    def test_frames_one_message_each_in_order(self):
+        async def run():
+            frames = []
+
+            async def handler(ws, *_):
+                await self.login(ws, frames)
+                while len(frames) < 4:
+                    message = await ws.recv()
+                    decoded = FrameDecoder().feed(message)
+                    self.assertEqual(len(decoded), 1)  # one frame, one whole message
+                    frames.append(decoded[0])
+                    await ws.send(encode_frame(Cmd.MSG_SEND_ACK, decoded[0].seq, pb.MessageSendAck(
+                        client_msg_id=decoded[0].body.client_msg_id, msg_id=len(frames))))
+                await ws.wait_closed()
+
+            server = await self.serve(handler)
+            port = server.sockets[0].getsockname()[1]
+            client = imgate.Client("127.0.0.1", port, "alice", websocket_path="/imgate", reconnect=False)
+            try:
+                await asyncio.wait_for(client.start(), 10)
+                sends = [client.send_nowait("bob", f"m{i}") for i in range(3)]
+                acks = await asyncio.wait_for(asyncio.gather(*sends), 10)
+            finally:
+                await asyncio.wait_for(client.close(timeout=0.2), 10)  # the fake server ignores LOGOUT
+                server.close()
+                await server.wait_closed()
+            self.assertEqual(frames[0].cmd, Cmd.LOGIN)
+            self.assertEqual([f.body.payload for f in frames[1:]], [b"m0", b"m1", b"m2"])
+            self.assertEqual([a.msg_id for a in acks], [2, 3, 4])
+        asyncio.run(run())
+
+    def test_subprotocol_required(self):
+        async def run():
+            server = await self.serve(lambda ws, *_: ws.wait_closed(), subprotocols=())
+            port = server.sockets[0].getsockname()[1]
+            client = imgate.Client("127.0.0.1", port, "alice", websocket_path="/imgate", reconnect=False)
+            try:
+                with self.assertRaises(imgate.ImgateError) as cm:
+                    await asyncio.wait_for(client.start(), 10)
+            finally:
+                server.close()
+                await server.wait_closed()
+            self.assertEqual(cm.exception.status_name, "DISCONNECTED")
+            self.assertIn("subprotocol None, expected imgate.v1", str(cm.exception))
+        asyncio.run(run())
+
+    def test_message_above_the_limit_and_text_drop_the_connection(self):
+        async def run():
+            frames = []
+
+            async def handler(ws, *_):
+                await self.login(ws, frames)
+                if len(frames) == 1:  # 16 + 1000 is the limit of max_body_size=1000
+                    await ws.send(encode_frame(Cmd.MSG_DELIVER, 0, b"x" * 1001))
+                elif len(frames) == 2:
+                    await ws.send("a text message")
+                await ws.wait_closed()
+
+            server = await self.serve(handler)
+            port = server.sockets[0].getsockname()[1]
+            states = []
+            client = imgate.Client("127.0.0.1", port, "alice", websocket_path="/imgate", max_body_size=1000,
+                                   backoff=imgate.Backoff(0.05, 2.0, 0.2),
+                                   on_state=lambda s, info: states.append((s, info)))
+            try:
+                await asyncio.wait_for(client.start(), 10)
+
+                async def three_logins():
+                    while len(frames) < 3 or client.state != "online":
+                        await asyncio.sleep(0.01)
+                await asyncio.wait_for(three_logins(), 10)
+            finally:
+                await asyncio.wait_for(client.close(timeout=0.2), 10)  # the fake server ignores LOGOUT
+                server.close()
+                await server.wait_closed()
+            reasons = [info["reason"] for s, info in states if s == "reconnecting"]
+            self.assertEqual(len(reasons), 2, reasons)
+            self.assertIn("1009", reasons[0])  # the library's "message too big"
+            self.assertIn("text WebSocket message", reasons[1])
             self.assertEqual(client.closed_error.status_name, "CLOSED")
         asyncio.run(run())
 
