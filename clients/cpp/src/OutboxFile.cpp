@@ -79,6 +79,21 @@ private:
 	bool _ok = true;
 };
 
+bool wholeRecordAt(const std::string& data, std::size_t at)
+	/// A record with a known type and a matching CRC starts at at.
+{
+	Reader header(data.data() + at, 8);
+	const std::size_t length = static_cast<std::size_t>(header.u(4));
+	const Poco::UInt32 crc = static_cast<Poco::UInt32>(header.u(4));
+	if (length == 0 || at + 8 + length > data.size()) return false;
+	const char type = data[at + 8];
+	if (type != 'S' && type != 'A' && type != 'D') return false;
+	Poco::Checksum check(Poco::Checksum::TYPE_CRC32);
+	check.update(data.data() + at + 8, static_cast<unsigned>(length));
+	return check.checksum() == crc;
+}
+
+
 std::string why()
 {
 	return std::strerror(errno);
@@ -214,6 +229,14 @@ void OutboxFile::read()
 			break;
 		}
 		at += 8 + length;
+	}
+	// A crash tears only the last write: nothing whole may follow the
+	// record that does not read. If something does, the file was damaged
+	// some other way, and dropping the rest would lose sends silently.
+	for (std::size_t next = at + 1; next + 9 <= data.size(); ++next)
+	{
+		if (wholeRecordAt(data, next))
+			throw Poco::FileException(_path + ": damaged at byte " + std::to_string(at) + " (whole records follow it); left as it is");
 	}
 	_droppedBytes = data.size() - at;
 	_pending.clear();

@@ -37,8 +37,9 @@ public:
 	explicit OutboxFile(const std::string& path, std::size_t rememberedIds = 4096);
 		/// Creates the file if missing (not its folder). Throws
 		/// Poco::FileException naming the file: cannot open or lock it ("in
-		/// use by another client"), not an outbox file (bad records before
-		/// the last one), or it cannot be written.
+		/// use by another client"), not an outbox file (it does not start
+		/// as one), damaged (a record that does not read with whole records
+		/// after it: the file is left as it is), or it cannot be written.
 
 	~OutboxFile();
 		/// Writes what was added since the last sync() (best effort).

@@ -42,7 +42,7 @@ namespace StatusCode
 
 		OFFLINE = -1,      /// A transient send while the client was not logged in.
 		DISCONNECTED = -2, /// A transient send in flight when the connection dropped (not repeated).
-		CLOSED = -3,       /// The client was closed, or ended, before the server answered.
+		CLOSED = -3,       /// The client was closed, or ended, before the server answered (with an outbox file the send stays in it for the next run).
 		KICKED = -4        /// The client ended on a KICK (DUPLICATE_LOGIN or BANNED) before the server answered.
 	};
 }

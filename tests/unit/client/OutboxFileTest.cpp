@@ -14,6 +14,7 @@
 #include "Poco/TemporaryFile.h"
 #include <cppunit/extensions/HelperMacros.h>
 #include <fstream>
+#include <iterator>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@ class OutboxFileTest: public CppUnit::TestFixture
 	CPPUNIT_TEST_SUITE(OutboxFileTest);
 	CPPUNIT_TEST(testSurvivesAReopen);
 	CPPUNIT_TEST(testTornLastRecordIsDropped);
+	CPPUNIT_TEST(testDamageInTheMiddleIsRefused);
 	CPPUNIT_TEST(testForeignFileRefusedAndUntouched);
 	CPPUNIT_TEST(testSecondClientRefused);
 	CPPUNIT_TEST(testFileIsPrivate);
@@ -99,6 +101,41 @@ public:
 		CPPUNIT_ASSERT_EQUAL(std::size_t(1), file.restoredSends().size());
 		CPPUNIT_ASSERT_EQUAL(std::string("kept"), file.restoredSends()[0].payload);
 		CPPUNIT_ASSERT(file.droppedBytes() > 0);
+	}
+
+	void testDamageInTheMiddleIsRefused()
+	{
+		{
+			OutboxFile file(_path);
+			file.addSend(message(1, "first"));
+			file.addSend(message(2, "second"));
+			file.sync();
+		}
+		// One byte of the first record's payload flipped: the second is whole.
+		std::string data;
+		{
+			std::ifstream in(_path, std::ios::binary);
+			data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+		}
+		const std::size_t at = data.find("first");
+		CPPUNIT_ASSERT(at != std::string::npos);
+		data[at] = 'F';
+		{
+			std::ofstream out(_path, std::ios::binary | std::ios::trunc);
+			out << data;
+		}
+		try
+		{
+			OutboxFile file(_path);
+			CPPUNIT_FAIL("a damaged outbox was taken");
+		}
+		catch (Poco::FileException& exc)
+		{
+			CPPUNIT_ASSERT_MESSAGE(exc.displayText(), exc.displayText().find("damaged at byte") != std::string::npos);
+		}
+		std::ifstream in(_path, std::ios::binary);
+		std::string after((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+		CPPUNIT_ASSERT(after == data); // left as it was
 	}
 
 	void testForeignFileRefusedAndUntouched()
