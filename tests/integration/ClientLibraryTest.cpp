@@ -369,6 +369,14 @@ public:
 		CPPUNIT_ASSERT(t.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
 		CPPUNIT_ASSERT_EQUAL(StatusCode::OFFLINE + 0, get(t).status);
 
+		// A client destroyed without ever running: what it had queued is CLOSED.
+		std::future<SendResult> orphan;
+		{
+			Client never(options(server.port(), "kim"));
+			orphan = never.send("alice", "never sent");
+		}
+		CPPUNIT_ASSERT_EQUAL(StatusCode::CLOSED + 0, get(orphan).status);
+
 		// Without reconnects (a one-shot tool), a failed connection ends the client.
 		ClientOptions once = options(TestCertificates::freePort(), "ivy"); // nothing listens there
 		once.reconnect = false;

@@ -108,6 +108,11 @@ public:
 	ErrorHandler errorHandler;
 	SendCallback restoredHandler;
 	std::thread thread;
+	std::mutex joinMutex;
+
+	void finish();
+		/// Ends the client on the calling thread (no other thread runs it):
+		/// what is queued resolves with CLOSED.
 
 private:
 	enum Phase
@@ -232,26 +237,34 @@ Client::Core::Core(const ClientOptions& options):
 	_buffer(64 * 1024)
 {
 	if (_wakeFd < 0) throw Poco::SystemException("eventfd", std::strerror(errno));
-	if (_options.tls)
+	try
 	{
-		TlsOptions tls;
-		tls.caFile = _options.caFile;
-		tls.useSystemCAs = _options.caFile.empty();
-		tls.serverName = _options.serverName;
-		_pTls.reset(new ClientTlsContext(tls));
-	}
-	if (!_options.outboxFile.empty())
-	{
-		_pFile.reset(new OutboxFile(_options.outboxFile));
-		for (const Outgoing& message: _pFile->restoredSends())
+		if (_options.tls)
 		{
-			Pending pending;
-			pending.message = message;
-			_outbox.emplace(_nextOrder++, std::move(pending));
-			++_outboxSize;
-			if (message.clientMsgId > _lastClientMsgId) _lastClientMsgId = message.clientMsgId;
+			TlsOptions tls;
+			tls.caFile = _options.caFile;
+			tls.useSystemCAs = _options.caFile.empty();
+			tls.serverName = _options.serverName;
+			_pTls.reset(new ClientTlsContext(tls));
 		}
-		for (Poco::UInt64 id: _pFile->restoredIds()) _seen.add(id);
+		if (!_options.outboxFile.empty())
+		{
+			_pFile.reset(new OutboxFile(_options.outboxFile));
+			for (const Outgoing& message: _pFile->restoredSends())
+			{
+				Pending pending;
+				pending.message = message;
+				_outbox.emplace(_nextOrder++, std::move(pending));
+				++_outboxSize;
+				if (message.clientMsgId > _lastClientMsgId) _lastClientMsgId = message.clientMsgId;
+			}
+			for (Poco::UInt64 id: _pFile->restoredIds()) _seen.add(id);
+		}
+	}
+	catch (...)
+	{
+		::close(_wakeFd);
+		throw;
 	}
 }
 
@@ -336,7 +349,9 @@ State Client::Core::state() const
 bool Client::Core::waitState(State state, Poco::Timespan timeout) const
 {
 	std::unique_lock<std::mutex> lock(_mutex);
-	return _stateChanged.wait_for(lock, std::chrono::microseconds(timeout.totalMicroseconds()), [&]() { return _state == state; });
+	_stateChanged.wait_for(lock, std::chrono::microseconds(timeout.totalMicroseconds()),
+		[&]() { return _state == state || _state == State::CLOSED; });
+	return _state == state;
 }
 
 
@@ -450,6 +465,13 @@ bool Client::Core::runOnce(Poco::Timespan maxWait)
 		drop("an unknown exception");
 	}
 	return _phase != ENDED;
+}
+
+
+void Client::Core::finish()
+{
+	takeRequests();
+	end(StatusCode::CLOSED, "the client was destroyed");
 }
 
 
@@ -1061,6 +1083,7 @@ Client::Client(const ClientOptions& options)
 Client::~Client()
 {
 	if (_pCore->thread.joinable()) close(Poco::Timespan(1, 0));
+	else _pCore->finish(); // never started, or runOnce() stopped being called
 }
 
 
@@ -1195,6 +1218,7 @@ Poco::UInt64 Client::newClientMsgId()
 void Client::close(Poco::Timespan wait)
 {
 	_pCore->requestClose(wait);
+	std::lock_guard<std::mutex> lock(_pCore->joinMutex); // two threads may close at once
 	if (_pCore->thread.joinable() && _pCore->thread.get_id() != std::this_thread::get_id()) _pCore->thread.join();
 }
 

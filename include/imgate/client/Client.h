@@ -138,7 +138,9 @@ public:
 		/// outbox.
 
 	~Client();
-		/// close() with a short wait, if still running.
+		/// close() with a short wait, if still running; what is still
+		/// queued resolves with CLOSED. Never destroy a Client from one of
+		/// its own callbacks (its thread cannot join itself).
 
 	Client(const Client&) = delete;
 	Client& operator = (const Client&) = delete;
@@ -202,7 +204,8 @@ public:
 		/// while the client was still connecting goes out.
 
 	bool waitState(State state, Poco::Timespan timeout) const;
-		/// Waits until the client is in state; false on timeout.
+		/// Waits until the client is in state; false on timeout, and at
+		/// once once the client has ended (CLOSED) unless state is CLOSED.
 
 	int endStatus(std::string& why) const;
 		/// Once CLOSED: why the client ended: CLOSED (close()), KICKED, the
