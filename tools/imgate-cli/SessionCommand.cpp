@@ -7,6 +7,7 @@
 #include <iostream>
 #include <mutex>
 #include <sstream>
+#include <stdexcept>
 
 namespace imgate {
 namespace client {
@@ -92,8 +93,11 @@ int SessionCommand::listen(Client& client, const Options& o)
 	bool kicked = false;
 	client.onMessage([&](const Message& m)
 	{
-		std::cout << describe(m, o.client.uid) << std::endl;
 		std::lock_guard<std::mutex> lock(mutex);
+		// Past --count: left unacknowledged for the next session (a handler
+		// that throws does not acknowledge), not shown and lost.
+		if (o.count > 0 && received >= o.count) throw std::runtime_error("--count reached");
+		std::cout << describe(m, o.client.uid) << std::endl;
 		++received;
 		changed.notify_all();
 	});
