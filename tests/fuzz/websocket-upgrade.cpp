@@ -1,0 +1,64 @@
+//
+// websocket-upgrade.cpp
+//
+// Fuzz target: the client side of the WebSocket opening handshake
+// (client::WebSocketUpgrade, used by the C++ client library and
+// ImgateClient) on an arbitrary answer from a server, fed in two pieces.
+// feed() finds the end of the answer's head or refuses a head above
+// 16 KiB; check() of a complete head either accepts it or throws a
+// Poco::Exception saying why (a random key makes acceptance all but
+// impossible here: the point is that nothing crashes and nothing else
+// escapes); rest() is exactly what follows the head.
+//
+
+#include "tools/imgate-cli/WebSocketUpgrade.h"
+#include "Poco/Exception.h"
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+using imgate::client::WebSocketUpgrade;
+
+namespace {
+
+void require(bool condition, const char* what)
+{
+	if (condition) return;
+	std::fprintf(stderr, "websocket-upgrade: broken promise: %s\n", what);
+	std::abort();
+}
+
+} // namespace
+
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+	const std::string bytes(reinterpret_cast<const char*>(data), size);
+	WebSocketUpgrade upgrade("127.0.0.1:7800", "/imgate", "imgate.v1", "http://localhost");
+	require(upgrade.request().compare(0, 19, "GET /imgate HTTP/1.") == 0, "a GET request");
+	const std::size_t split = size / 2;
+	bool complete = false;
+	try
+	{
+		complete = upgrade.feed(bytes.data(), split) || upgrade.feed(bytes.data() + split, size - split);
+	}
+	catch (Poco::Exception&)
+	{
+		require(bytes.find("\r\n\r\n") == std::string::npos || bytes.find("\r\n\r\n") > 16 * 1024 - 4, "only a head above 16 KiB is refused");
+		return 0;
+	}
+	const std::size_t end = bytes.find("\r\n\r\n");
+	require(complete == (end != std::string::npos), "complete exactly when the head has ended");
+	if (!complete) return 0;
+	require(upgrade.rest() == bytes.substr(end + 4), "rest() is what follows the head");
+	try
+	{
+		upgrade.check();
+	}
+	catch (Poco::Exception&)
+	{
+		// Refused, with a reason: the expected outcome.
+	}
+	return 0;
+}
