@@ -8,7 +8,7 @@
 // 16 KiB; check() of a complete head either accepts it or throws a
 // Poco::Exception saying why (a random key makes acceptance all but
 // impossible here: the point is that nothing crashes and nothing else
-// escapes); rest() is exactly what follows the head.
+// escapes); rest() is exactly what follows the head in what was fed.
 //
 
 #include "tools/imgate-cli/WebSocketUpgrade.h"
@@ -37,21 +37,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 	const std::string bytes(reinterpret_cast<const char*>(data), size);
 	WebSocketUpgrade upgrade("127.0.0.1:7800", "/imgate", "imgate.v1", "http://localhost");
 	require(upgrade.request().compare(0, 19, "GET /imgate HTTP/1.") == 0, "a GET request");
+	// A caller stops feeding once the head is complete: the second piece
+	// goes in only when the first did not complete it.
 	const std::size_t split = size / 2;
+	std::size_t fed = split;
 	bool complete = false;
 	try
 	{
-		complete = upgrade.feed(bytes.data(), split) || upgrade.feed(bytes.data() + split, size - split);
+		complete = upgrade.feed(bytes.data(), split);
+		if (!complete)
+		{
+			fed = size;
+			complete = upgrade.feed(bytes.data() + split, size - split);
+		}
 	}
 	catch (Poco::Exception&)
 	{
-		require(bytes.find("\r\n\r\n") == std::string::npos || bytes.find("\r\n\r\n") > 16 * 1024 - 4, "only a head above 16 KiB is refused");
+		const std::size_t end = bytes.substr(0, fed).find("\r\n\r\n");
+		require(end == std::string::npos || end > 16 * 1024 - 4, "only a head above 16 KiB is refused");
 		return 0;
 	}
-	const std::size_t end = bytes.find("\r\n\r\n");
+	const std::string given = bytes.substr(0, fed);
+	const std::size_t end = given.find("\r\n\r\n");
 	require(complete == (end != std::string::npos), "complete exactly when the head has ended");
 	if (!complete) return 0;
-	require(upgrade.rest() == bytes.substr(end + 4), "rest() is what follows the head");
+	require(upgrade.rest() == given.substr(end + 4), "rest() is what follows the head in what was fed");
 	try
 	{
 		upgrade.check();

@@ -88,7 +88,13 @@ void WebSocketUpgrade::check()
 	{
 		throw Poco::Net::WebSocketException(_what + ": not an HTTP answer: " + exc.displayText());
 	}
-	const int status = static_cast<int>(response.getStatus());
+	// The code from the status line itself: HTTPResponse::getStatus()
+	// returns an enum, and a code outside it (say 732) is undefined
+	// behaviour to load (found by fuzzing).
+	std::istringstream statusLine(firstLine());
+	std::string version;
+	int status = 0;
+	statusLine >> version >> status;
 	if (status != Poco::Net::HTTPResponse::HTTP_SWITCHING_PROTOCOLS)
 		throw Poco::Net::WebSocketException(_what + " refused: HTTP " + std::to_string(status) + " " + response.getReason(), status);
 	if (Poco::icompare(response.get("Upgrade", ""), "websocket") != 0 || !containsToken(response.get("Connection", ""), "upgrade"))
