@@ -91,6 +91,8 @@ public:
 	void queue(HistoryRequest&& request);
 	void requestClose(Poco::Timespan wait);
 	void requestAcknowledge(Poco::UInt64 msgId);
+	void wake();
+		/// Makes the client's thread take the requests: its poll() returns.
 	State state() const;
 	bool waitState(State state, Poco::Timespan timeout) const;
 	std::size_t outboxSize() const;
@@ -133,6 +135,10 @@ private:
 	void handleKick(const protocol::Frame& frame);
 	void handleHistory(const protocol::Frame& frame);
 	void handleError(const protocol::Frame& frame, const std::string& message);
+	std::map<Poco::UInt64, Pending>::iterator takeInFlight(Poco::UInt32 seq);
+		/// The unanswered send written with seq (no longer in flight), or _outbox.end().
+	bool takeHistory(Poco::UInt32 seq, HistoryRequest& request);
+		/// Moves the HISTORY request written with seq out of _history; false if none.
 	void answerSend(std::map<Poco::UInt64, Pending>::iterator it, SendResult result);
 		/// The server's answer to a send: out of the outbox (and its file), result to the application.
 	void writeHistory();
@@ -284,8 +290,7 @@ void Client::Core::queue(Pending&& pending)
 		{
 			_incoming.push_back(std::move(pending));
 			++_outboxSize;
-			const Poco::UInt64 one = 1;
-			(void) !::write(_wakeFd, &one, sizeof(one));
+			wake();
 			return;
 		}
 		result.status = _endStatus;
@@ -305,8 +310,7 @@ void Client::Core::requestClose(Poco::Timespan wait)
 		_closeRequested = true;
 		_closeWait = wait;
 	}
-	const Poco::UInt64 one = 1;
-	(void) !::write(_wakeFd, &one, sizeof(one));
+	wake();
 }
 
 
@@ -318,8 +322,7 @@ void Client::Core::queue(HistoryRequest&& request)
 		if (_state != State::CLOSED)
 		{
 			_incomingHistory.push_back(std::move(request));
-			const Poco::UInt64 one = 1;
-			(void) !::write(_wakeFd, &one, sizeof(one));
+			wake();
 			return;
 		}
 		page.status = _endStatus;
@@ -329,13 +332,19 @@ void Client::Core::queue(HistoryRequest&& request)
 }
 
 
+void Client::Core::wake()
+{
+	const Poco::UInt64 one = 1;
+	(void) !::write(_wakeFd, &one, sizeof(one));
+}
+
+
 void Client::Core::requestAcknowledge(Poco::UInt64 msgId)
 {
 	std::lock_guard<std::mutex> lock(_mutex);
 	if (_state == State::CLOSED) return;
 	_incomingAcks.push_back(msgId);
-	const Poco::UInt64 one = 1;
-	(void) !::write(_wakeFd, &one, sizeof(one));
+	wake();
 }
 
 
@@ -690,10 +699,7 @@ void Client::Core::handleLoginResponse(const protocol::Frame& frame)
 
 void Client::Core::handleSendAck(const protocol::Frame& frame)
 {
-	auto inFlight = _inFlight.find(frame.seq);
-	if (inFlight == _inFlight.end()) return;
-	auto it = _outbox.find(inFlight->second);
-	_inFlight.erase(inFlight);
+	auto it = takeInFlight(frame.seq);
 	if (it == _outbox.end()) return;
 	imgate::v1::MessageSendAck ack;
 	ack.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength));
@@ -720,44 +726,60 @@ void Client::Core::handleError(const protocol::Frame& frame, const std::string& 
 	// it refuses the oldest send still unanswered: resending it would only
 	// be refused again, for ever.
 	const std::string why = "refused by the server: " + statusName(frame.status) + (message.empty() ? "" : " (" + message + ")");
-	if (frame.seq != 0)
+	Poco::UInt32 seq = frame.seq;
+	if (seq == 0)
 	{
-		auto inFlight = _inFlight.find(frame.seq);
-		if (inFlight != _inFlight.end())
+		if (frame.status != static_cast<Poco::UInt16>(protocol::Status::FRAME_TOO_LARGE)) return;
+		Poco::UInt64 oldest = 0;
+		for (const auto& entry: _inFlight)
 		{
-			auto it = _outbox.find(inFlight->second);
-			_inFlight.erase(inFlight);
-			SendResult result;
-			result.status = frame.status;
-			result.message = why;
-			if (it != _outbox.end()) answerSend(it, std::move(result));
-			return;
+			if (seq == 0 || entry.second < oldest)
+			{
+				seq = entry.first;
+				oldest = entry.second;
+			}
 		}
-		for (auto it = _history.begin(); it != _history.end(); ++it)
-		{
-			if (it->seq != frame.seq) continue;
-			HistoryRequest request = std::move(*it);
-			_history.erase(it);
-			HistoryPage page;
-			page.status = frame.status;
-			page.message = why;
-			answer(request, std::move(page));
-			return;
-		}
-		return;
+		if (seq == 0) return;
 	}
-	if (frame.status != static_cast<Poco::UInt16>(protocol::Status::FRAME_TOO_LARGE)) return;
-	auto oldest = _outbox.end();
-	for (const auto& entry: _inFlight)
-	{
-		if (oldest == _outbox.end() || entry.second < oldest->first) oldest = _outbox.find(entry.second);
-	}
-	if (oldest == _outbox.end()) return;
-	_inFlight.erase(oldest->second.seq);
 	SendResult result;
 	result.status = frame.status;
 	result.message = why;
-	answerSend(oldest, std::move(result));
+	auto it = takeInFlight(seq);
+	if (it != _outbox.end())
+	{
+		answerSend(it, std::move(result));
+		return;
+	}
+	HistoryRequest request;
+	if (!takeHistory(seq, request)) return;
+	HistoryPage page;
+	page.status = frame.status;
+	page.message = why;
+	answer(request, std::move(page));
+}
+
+
+std::map<Poco::UInt64, Pending>::iterator Client::Core::takeInFlight(Poco::UInt32 seq)
+{
+	auto inFlight = _inFlight.find(seq);
+	if (inFlight == _inFlight.end()) return _outbox.end();
+	auto it = _outbox.find(inFlight->second);
+	_inFlight.erase(inFlight);
+	return it;
+}
+
+
+bool Client::Core::takeHistory(Poco::UInt32 seq, HistoryRequest& request)
+{
+	if (seq == 0) return false;
+	for (auto it = _history.begin(); it != _history.end(); ++it)
+	{
+		if (it->seq != seq) continue;
+		request = std::move(*it);
+		_history.erase(it);
+		return true;
+	}
+	return false;
 }
 
 
@@ -850,31 +872,26 @@ void Client::Core::writeOutbox()
 
 void Client::Core::handleHistory(const protocol::Frame& frame)
 {
-	for (auto it = _history.begin(); it != _history.end(); ++it)
+	HistoryRequest request;
+	if (!takeHistory(frame.seq, request)) return;
+	HistoryPage page;
+	page.status = frame.status;
+	imgate::v1::HistoryResponse response;
+	if (!response.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength)))
 	{
-		if (it->seq != frame.seq || frame.seq == 0) continue;
-		HistoryRequest request = std::move(*it);
-		_history.erase(it);
-		HistoryPage page;
-		page.status = frame.status;
-		imgate::v1::HistoryResponse response;
-		if (!response.ParseFromArray(frame.body, static_cast<int>(frame.bodyLength)))
-		{
-			page.status = StatusCode::BAD_REQUEST;
-			page.message = "a HISTORY_RESP that does not parse";
-		}
-		else if (page.ok())
-		{
-			for (const auto& deliver: response.messages()) page.messages.push_back(toMessage(deliver, _options.uid));
-			page.more = response.more();
-		}
-		else
-		{
-			page.message = "refused by the server: " + statusName(frame.status);
-		}
-		answer(request, std::move(page));
-		return;
+		page.status = StatusCode::BAD_REQUEST;
+		page.message = "a HISTORY_RESP that does not parse";
 	}
+	else if (page.ok())
+	{
+		for (const auto& deliver: response.messages()) page.messages.push_back(toMessage(deliver, _options.uid));
+		page.more = response.more();
+	}
+	else
+	{
+		page.message = "refused by the server: " + statusName(frame.status);
+	}
+	answer(request, std::move(page));
 }
 
 
