@@ -73,6 +73,31 @@ private:
 };
 
 
+class Reports
+	/// What a client said to onError, one line each.
+{
+public:
+	void attach(Client& client)
+	{
+		client.onError([this](const std::string& what)
+		{
+			std::lock_guard<std::mutex> lock(_mutex);
+			_text += what + "\n";
+		});
+	}
+
+	std::string text()
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		return _text;
+	}
+
+private:
+	std::mutex _mutex;
+	std::string _text;
+};
+
+
 template <class T>
 T get(std::future<T>& future, int seconds = 10)
 	/// The result, or Poco::TimeoutException: a test never waits without end.
@@ -275,16 +300,12 @@ public:
 		ClientOptions o = options(server.port(), "dave");
 		std::vector<bool> asked;
 		o.tokenProvider = [&](bool refresh) { asked.push_back(refresh); return refresh ? token : std::string("expired-or-wrong"); };
-		std::mutex mutex;
-		std::string errors;
+		Reports reports;
 		Client dave(o);
-		dave.onError([&](const std::string& e) { std::lock_guard<std::mutex> lock(mutex); errors += e + "\n"; });
+		reports.attach(dave);
 		dave.start();
 		const bool online = dave.waitState(State::ONLINE, Poco::Timespan(20, 0));
-		{
-			std::lock_guard<std::mutex> lock(mutex);
-			CPPUNIT_ASSERT_MESSAGE(errors, online);
-		}
+		CPPUNIT_ASSERT_MESSAGE(reports.text(), online);
 		dave.close();
 		CPPUNIT_ASSERT_EQUAL(std::size_t(2), asked.size());
 		CPPUNIT_ASSERT(!asked[0] && asked[1]);
@@ -322,14 +343,13 @@ public:
 		ClientOptions wrongCa = options(server.tlsPort(), "grace");
 		wrongCa.tls = true;
 		wrongCa.caFile = certs.path("second.pem");
-		std::mutex mutex;
-		std::string errors;
+		Reports reports;
 		Client grace(wrongCa);
-		grace.onError([&](const std::string& e) { std::lock_guard<std::mutex> lock(mutex); errors += e + "\n"; });
+		reports.attach(grace);
 		grace.start();
 		CPPUNIT_ASSERT(!grace.waitState(State::ONLINE, Poco::Timespan(1, 500000)));
 		grace.close();
-		std::lock_guard<std::mutex> lock(mutex);
+		const std::string errors = reports.text();
 		CPPUNIT_ASSERT_MESSAGE(errors, errors.find("certificate verify failed") != std::string::npos);
 	}
 
@@ -570,17 +590,14 @@ public:
 		// A path the server does not serve: refused with 404, said to onError, never online.
 		ClientOptions wrong = o;
 		wrong.webSocketPath = "/nothing-here";
-		std::mutex mutex;
-		std::string errors;
+		Reports reports;
 		Client lost(wrong);
-		lost.onError([&](const std::string& e) { std::lock_guard<std::mutex> lock(mutex); errors += e + "\n"; });
+		reports.attach(lost);
 		lost.start();
 		CPPUNIT_ASSERT(!lost.waitState(State::ONLINE, Poco::Timespan(1, 0)));
 		lost.close();
-		{
-			std::lock_guard<std::mutex> lock(mutex);
-			CPPUNIT_ASSERT_MESSAGE(errors, errors.find("refused: HTTP 404") != std::string::npos);
-		}
+		const std::string errors = reports.text();
+		CPPUNIT_ASSERT_MESSAGE(errors, errors.find("refused: HTTP 404") != std::string::npos);
 	}
 
 	void testWebSocketOverTls()
