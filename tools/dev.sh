@@ -39,9 +39,12 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_JOBS=${FUZZ_JOBS:-$(nproc)}
 
 # curl: the README's admin API examples.
-PACKAGES=(g++ cmake make pkg-config libpoco-dev libprotobuf-dev protobuf-compiler python3-protobuf python3-websockets libcppunit-dev libssl-dev libwslay-dev openssl curl)
+PACKAGES=(g++ cmake make pkg-config libpoco-dev libprotobuf-dev protobuf-compiler python3-protobuf python3-websockets libcppunit-dev libssl-dev libwslay-dev libpq-dev openssl curl)
 # The package test (ctest PackageTest) builds, lints and installs the packages.
 PACKAGE_TEST_PACKAGES=(dpkg-dev fakeroot gzip rpm lintian rpmlint adduser systemd util-linux curl)
+# The cluster's engines (store.type = postgresql, cluster.*): the tests
+# start their own PostgreSQL and Redis servers on loopback (docs/cluster.md).
+ENGINE_PACKAGES=(postgresql redis-server)
 # The JavaScript client and the chat page (clients/js, web/): Node and npm
 # for every configure (npm ci fetches protobufjs from the npm registry).
 # Installed only when node or npm is missing: NodeSource's nodejs, where
@@ -212,7 +215,7 @@ test)
 	done
 	extra=()
 	[ $((sanitize + fuzzing)) -eq 0 ] || extra=("${CLANG_PACKAGES[@]}")
-	install_deps "${PACKAGES[@]}" "${PACKAGE_TEST_PACKAGES[@]}" "${BROWSER_PACKAGES[@]}" "${extra[@]}"
+	install_deps "${PACKAGES[@]}" "${PACKAGE_TEST_PACKAGES[@]}" "${BROWSER_PACKAGES[@]}" "${ENGINE_PACKAGES[@]}" "${extra[@]}"
 	install_js_deps
 	build_release -DIMGATE_WERROR=ON
 	if [ $((sanitize + fuzzing)) -eq 0 ]; then
