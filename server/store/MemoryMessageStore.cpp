@@ -822,18 +822,6 @@ std::shared_ptr<MemoryMessageStore::GroupEntry> MemoryMessageStore::group(const 
 }
 
 
-namespace {
-
-std::vector<std::string> sortedUnique(std::vector<std::string> uids)
-{
-	std::sort(uids.begin(), uids.end());
-	uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
-	return uids;
-}
-
-} // namespace
-
-
 void MemoryMessageStore::changeGroup(const GroupChange& change, GroupCallback done)
 {
 	GroupResult result;
@@ -858,27 +846,13 @@ void MemoryMessageStore::changeGroup(const GroupChange& change, GroupCallback do
 		}
 		else
 		{
-			std::vector<std::string> members;
-			if (change.kind == GroupChange::PUT)
-			{
-				members = sortedUnique(change.members);
-			}
-			else
-			{
-				members = it->second->members;
-				members.insert(members.end(), change.add.begin(), change.add.end());
-				members = sortedUnique(std::move(members));
-				const std::vector<std::string> removed = sortedUnique(change.remove);
-				std::vector<std::string> kept;
-				std::set_difference(members.begin(), members.end(), removed.begin(), removed.end(), std::back_inserter(kept));
-				members.swap(kept);
-			}
+			std::vector<std::string> members = change.membersAfter(it == _groups.end() ? std::vector<std::string>() : it->second->members);
 			const std::size_t newCost = groupCost(change.gid, members);
 			const std::size_t oldCost = it == _groups.end() ? 0 : groupCost(change.gid, it->second->members);
 			if (members.size() > change.maxMembers)
 			{
 				result.outcome = GroupResult::TOO_MANY_MEMBERS;
-				result.error = "more than " + std::to_string(change.maxMembers) + " members";
+				result.error = change.tooManyMembers(members.size());
 			}
 			else if (newCost > oldCost && !reserve(newCost - oldCost))
 			{

@@ -5,6 +5,8 @@
 //
 
 #include "server/store/MessageStore.h"
+#include <algorithm>
+#include <iterator>
 
 namespace imgate {
 namespace store {
@@ -13,6 +15,27 @@ StoreMetrics::StoreMetrics():
 	commitSeconds(metrics::Histogram::exponential(0.0001, 2, 16)),  // 0.1 ms .. 3.3 s
 	commitSize(metrics::Histogram::exponential(1, 2, 13))           // 1 .. 4096
 {
+}
+
+
+std::vector<std::string> GroupChange::membersAfter(const std::vector<std::string>& before) const
+{
+	std::vector<std::string> members = kind == PUT ? this->members : before;
+	if (kind == MODIFY) members.insert(members.end(), add.begin(), add.end());
+	std::sort(members.begin(), members.end());
+	members.erase(std::unique(members.begin(), members.end()), members.end());
+	if (kind != MODIFY || remove.empty()) return members;
+	std::vector<std::string> removed = remove;
+	std::sort(removed.begin(), removed.end());
+	std::vector<std::string> kept;
+	std::set_difference(members.begin(), members.end(), removed.begin(), removed.end(), std::back_inserter(kept));
+	return kept;
+}
+
+
+std::string GroupChange::tooManyMembers(std::size_t count) const
+{
+	return "the group would have " + std::to_string(count) + " members; group.maxMembers is " + std::to_string(maxMembers);
 }
 
 

@@ -126,6 +126,13 @@ struct GroupChange
 	std::vector<std::string> remove;  /// MODIFY (applied after add)
 	std::size_t maxMembers = 1000;    /// A result above this is TOO_MANY_MEMBERS and changes nothing.
 	Poco::Int64 nowMs = 0;            /// created time of a new group.
+
+	std::vector<std::string> membersAfter(const std::vector<std::string>& before) const;
+		/// The members (sorted, no duplicates) once this PUT or MODIFY
+		/// applies to a group with the members before (none if it is new).
+
+	std::string tooManyMembers(std::size_t count) const;
+		/// The error of a result of count members above maxMembers.
 };
 
 

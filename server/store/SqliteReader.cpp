@@ -192,12 +192,6 @@ StoredMessage SqliteReader::inboxRow(const SqliteStatement& q)
 }
 
 
-std::size_t SqliteReader::historyBytes(const StoredMessage& message)
-{
-	return message.payload.size() + message.fromUid.size() + message.toUid.size() + message.groupId.size() + HISTORY_ENTRY_OVERHEAD;
-}
-
-
 bool SqliteReader::findGroup(const std::string& gid, Group& group)
 {
 	// The group and its members in one snapshot.

@@ -8,7 +8,7 @@
 #ifndef imgate_store_SqliteReader_INCLUDED
 #define imgate_store_SqliteReader_INCLUDED
 
-#include "server/store/MessageStore.h"
+#include "server/store/StoreReader.h"
 #include "Poco/Data/Session.h"
 #include "server/store/SqliteStatement.h"
 #include <memory>
@@ -18,40 +18,19 @@
 namespace imgate {
 namespace store {
 
-class SqliteReader
-	/// Used by one thread at a time. Reads see every transaction committed
-	/// before the read began (WAL), never a partial one.
+class SqliteReader: public StoreReader
+	/// A read-only connection to the SQLite file (StoreReader); its reads
+	/// are WAL snapshots.
 {
 public:
 	explicit SqliteReader(const std::string& path);
 		/// Opens a read-only connection. Throws StoreException.
 
-	void pending(const InboxReader& inbox, Poco::UInt64 afterMsgId, std::size_t limit, std::vector<StoredMessage>& messages);
-		/// Appends the messages of inbox.uid's inbox with msgId above
-		/// afterMsgId and above inbox.device's position (for a device
-		/// without one, the highest of uid's devices), in msgId order, at
-		/// most limit: those it received, and with carbons those it sent
-		/// from other devices. The position and the messages are read in one
-		/// snapshot. Throws Poco::Exception on an SQLite error.
-
-	void history(const HistoryQuery& query, HistoryPage& page);
-		/// Fills page (HISTORY): query.uid's inbox newest first, filtered,
-		/// one snapshot. Throws Poco::Exception.
-
-	bool findGroup(const std::string& gid, Group& group);
-	std::vector<std::string> listGroups(const std::string& prefix, std::size_t limit, bool& truncated);
-
-	std::size_t pendingCount(const std::string& uid);
-		/// The messages uid receives above the highest position of its
-		/// devices. Throws Poco::Exception.
-
-	enum
-	{
-		HISTORY_ENTRY_OVERHEAD = HistoryQuery::ENTRY_OVERHEAD /// What an entry adds besides its payload and uids (MessageStore.h).
-	};
-
-	static std::size_t historyBytes(const StoredMessage& message);
-		/// What message adds to a HistoryResponse, at most.
+	void pending(const InboxReader& inbox, Poco::UInt64 afterMsgId, std::size_t limit, std::vector<StoredMessage>& messages) override;
+	void history(const HistoryQuery& query, HistoryPage& page) override;
+	bool findGroup(const std::string& gid, Group& group) override;
+	std::vector<std::string> listGroups(const std::string& prefix, std::size_t limit, bool& truncated) override;
+	std::size_t pendingCount(const std::string& uid) override;
 
 private:
 	static StoredMessage inboxRow(const SqliteStatement& q);

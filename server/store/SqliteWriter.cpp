@@ -10,7 +10,7 @@
 #include "Poco/Data/SQLite/Utility.h"
 #include <sqlite3.h>
 #include <algorithm>
-#include <set>
+#include <iterator>
 
 using namespace Poco::Data::Keywords;
 
@@ -250,17 +250,11 @@ void SqliteWriter::changeGroup(const GroupChange& change, GroupResult& result)
 		result.outcome = GroupResult::OK;
 		return;
 	}
-	std::set<std::string> after(change.kind == GroupChange::PUT ? change.members.begin() : group.members.begin(),
-		change.kind == GroupChange::PUT ? change.members.end() : group.members.end());
-	if (change.kind == GroupChange::MODIFY)
-	{
-		after.insert(change.add.begin(), change.add.end());
-		for (const std::string& uid: change.remove) after.erase(uid);
-	}
+	const std::vector<std::string> after = change.membersAfter(group.members);
 	if (after.size() > change.maxMembers)
 	{
 		result.outcome = GroupResult::TOO_MANY_MEMBERS;
-		result.error = "the group would have " + std::to_string(after.size()) + " members; group.maxMembers is " + std::to_string(change.maxMembers);
+		result.error = change.tooManyMembers(after.size());
 		rollback();
 		return;
 	}
@@ -272,23 +266,25 @@ void SqliteWriter::changeGroup(const GroupChange& change, GroupResult& result)
 		_insertGroup->bind(1, change.gid).bind(2, change.nowMs);
 		_insertGroup->run();
 	}
-	const std::set<std::string> before(group.members.begin(), group.members.end());
-	for (const std::string& uid: before)
+	// Both sorted: one pass finds who leaves and who joins.
+	std::vector<std::string> leaving;
+	std::vector<std::string> joining;
+	std::set_difference(group.members.begin(), group.members.end(), after.begin(), after.end(), std::back_inserter(leaving));
+	std::set_difference(after.begin(), after.end(), group.members.begin(), group.members.end(), std::back_inserter(joining));
+	for (const std::string& uid: leaving)
 	{
-		if (after.count(uid)) continue;
 		_deleteMember->reset();
 		_deleteMember->bind(1, change.gid).bind(2, uid);
 		_deleteMember->run();
 	}
-	for (const std::string& uid: after)
+	for (const std::string& uid: joining)
 	{
-		if (before.count(uid)) continue;
 		_insertMember->reset();
 		_insertMember->bind(1, change.gid).bind(2, uid);
 		_insertMember->run();
 	}
 	commit();
-	group.members.assign(after.begin(), after.end());
+	group.members = after;
 	result.outcome = GroupResult::OK;
 	result.group = std::move(group);
 }

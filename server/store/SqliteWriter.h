@@ -2,14 +2,14 @@
 // SqliteWriter.h
 //
 // Layer: store
-// The durable store's one writing connection: appends, acknowledgements
+// The SQLite file's one writing connection: appends, acknowledgements
 // and retention deletes, each batch in one transaction.
 //
 
 #ifndef imgate_store_SqliteWriter_INCLUDED
 #define imgate_store_SqliteWriter_INCLUDED
 
-#include "server/store/MessageStore.h"
+#include "server/store/StoreWriter.h"
 #include "Poco/Data/Session.h"
 #include "server/store/SqliteStatement.h"
 #include <string>
@@ -19,78 +19,27 @@
 namespace imgate {
 namespace store {
 
-class SqliteWriter
-	/// Writer thread only.
-	///
-	/// An append adds the message once and a row to its recipient's
-	/// inbox (and, under recordSent, one to its sender's); an
-	/// acknowledgement moves a position. msg_ids: max(last + 1,
-	/// now_ms << 10). They increase with every
-	/// append, never repeat (the last one is saved with each commit, so
-	/// deleting the newest rows cannot bring an id back), stay below 2^53,
-	/// and encode their time, so retention deletes by primary-key range.
+class SqliteWriter: public StoreWriter
+	/// The SQLite file's writing connection (StoreWriter). The last msgId
+	/// is saved with each commit that deletes messages, so deleting the
+	/// newest rows cannot bring an id back.
 {
 public:
-	struct Limits
-	{
-		std::size_t maxPendingPerRecipient = 10000;
-		bool deleteOnAcknowledge = false; /// Delete inbox rows once every device of their uid has acknowledged them.
-		bool recordSent = true;           /// Add a row to the sender's inbox too (history, carbons).
-	};
-
 	SqliteWriter(const std::string& path, bool fullSync, Poco::UInt64 maxDatabaseBytes, const Limits& limits);
 		/// Opens the database with SqliteDatabase::openWriter(). Throws StoreException.
 
-	void begin();
-		/// Starts a write transaction. Throws Poco::Exception.
-
-	void append(const NewMessage& message, Poco::Int64 nowMs, AppendResult& result);
-		/// Inside a transaction: result becomes DUPLICATE (with the first
-		/// copy's msgId and timestamp), RECIPIENT_FULL, or STORED with a new
-		/// msgId (durable only once commit() returns). Throws Poco::Exception.
-
-	void acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position);
-		/// Inside a transaction: moves device's position up to position
-		/// (never down); under deleteOnAcknowledge, deletes the inbox rows
-		/// every device of uid has acknowledged and the messages no inbox
-		/// row refers to any more.
-
-	void commit();
-		/// Commits (with an fsync under store.sync = full). Throws Poco::Exception.
-
-	void openDevice(const std::string& uid, const std::string& device);
-		/// Inside a transaction: gives device a position if it has none,
-		/// the highest of uid's devices (0 if none).
-
-	void changeGroup(const GroupChange& change, GroupResult& result);
-		/// In a transaction of its own: applies change (result OK), or
-		/// leaves everything as it was (NOT_FOUND, TOO_MANY_MEMBERS).
-		/// Throws Poco::Exception (then rollback()).
-
-	void probe(std::size_t bytes);
-		/// Whether the database takes writes again: commits a row of bytes,
-		/// then commits its deletion. Throws Poco::Exception (then rollback()).
-
-	void rollback();
-		/// Abandons the transaction, if one is open, and what it did to the
-		/// writer's own bookkeeping. Never throws.
-
-	std::size_t deleteAcknowledged(Poco::UInt64 belowMsgId, std::size_t limit, Poco::UInt64& next);
-		/// In a transaction of its own: of the first limit inbox rows with
-		/// next <= msgId < belowMsgId, deletes those every device of their
-		/// uid has acknowledged, then the messages no row refers to any
-		/// more. Returns how many rows it looked at (limit: more may
-		/// follow), and sets next where the following call should start.
-
-	std::size_t deleteExpired(Poco::UInt64 belowMsgId, std::size_t limit);
-		/// In a transaction of its own: deletes at most limit messages with
-		/// msgId below belowMsgId, acknowledged or not (store.retention),
-		/// and their inbox rows. Returns how many messages.
-
-	Poco::UInt64 lastMsgId() const;
-
-	static Poco::UInt64 msgIdAt(Poco::Int64 unixMs);
-		/// The smallest msgId issued at unixMs (unixMs << 10).
+	void begin() override;
+	void append(const NewMessage& message, Poco::Int64 nowMs, AppendResult& result) override;
+	void acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position) override;
+	void commit() override;
+		/// With an fsync under store.sync = full.
+	void openDevice(const std::string& uid, const std::string& device) override;
+	void changeGroup(const GroupChange& change, GroupResult& result) override;
+	void probe(std::size_t bytes) override;
+	void rollback() override;
+	std::size_t deleteAcknowledged(Poco::UInt64 belowMsgId, std::size_t limit, Poco::UInt64& next) override;
+	std::size_t deleteExpired(Poco::UInt64 belowMsgId, std::size_t limit) override;
+	Poco::UInt64 lastMsgId() const override;
 
 private:
 	void prepare();
@@ -168,11 +117,6 @@ inline Poco::UInt64 SqliteWriter::lastMsgId() const
 	return _lastMsgId;
 }
 
-
-inline Poco::UInt64 SqliteWriter::msgIdAt(Poco::Int64 unixMs)
-{
-	return unixMs > 0 ? static_cast<Poco::UInt64>(unixMs) << 10 : 0;
-}
 
 } } // namespace imgate::store
 

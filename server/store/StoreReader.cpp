@@ -1,0 +1,16 @@
+//
+// StoreReader.cpp
+//
+// Layer: store
+//
+
+#include "server/store/StoreReader.h"
+
+namespace imgate {
+namespace store {
+
+StoreReader::~StoreReader()
+{
+}
+
+} } // namespace imgate::store

@@ -1,0 +1,16 @@
+//
+// StoreWriter.cpp
+//
+// Layer: store
+//
+
+#include "server/store/StoreWriter.h"
+
+namespace imgate {
+namespace store {
+
+StoreWriter::~StoreWriter()
+{
+}
+
+} } // namespace imgate::store
