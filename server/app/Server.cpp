@@ -11,6 +11,7 @@
 #include "Poco/Path.h"
 #include "server/protocol/FrameEncoder.h"
 #include "server/store/MemoryMessageStore.h"
+#include "server/store/PostgresMessageStore.h"
 #include "server/store/SqliteMessageStore.h"
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/Net/NetException.h"
@@ -76,18 +77,28 @@ std::unique_ptr<store::MessageStore> Server::makeStore(const Settings& settings)
 		limits.retention = settings.retention;
 		return std::unique_ptr<store::MessageStore>(new store::MemoryMessageStore(limits));
 	}
+	store::DurableMessageStore::Options common;
+	common.maxPendingPerRecipient = settings.maxPendingPerRecipient;
+	common.maxQueuedBytes = settings.maxQueuedBytes;
+	common.retention = settings.retention;
+	common.deliveredRetention = settings.deliveredRetention;
+	common.historyRetention = settings.session.historyRetention;
+	common.devices = settings.session.perDevice();
+	common.cleanupInterval = settings.cleanupInterval;
+	common.readThreads = settings.readThreads;
+	if (settings.storeType == "postgresql")
+	{
+		store::PostgresMessageStore::Options options;
+		static_cast<store::DurableMessageStore::Options&>(options) = common;
+		options.connection = settings.storePostgresql;
+		options.synchronousCommit = settings.storeSync == "full";
+		return std::unique_ptr<store::MessageStore>(new store::PostgresMessageStore(options));
+	}
 	store::SqliteMessageStore::Options options;
+	static_cast<store::DurableMessageStore::Options&>(options) = common;
 	options.path = settings.storePath;
 	options.fullSync = settings.storeSync == "full";
 	options.maxDatabaseBytes = settings.maxDatabaseBytes;
-	options.maxPendingPerRecipient = settings.maxPendingPerRecipient;
-	options.maxQueuedBytes = settings.maxQueuedBytes;
-	options.retention = settings.retention;
-	options.deliveredRetention = settings.deliveredRetention;
-	options.historyRetention = settings.session.historyRetention;
-	options.devices = settings.session.perDevice();
-	options.cleanupInterval = settings.cleanupInterval;
-	options.readThreads = settings.readThreads;
 	return std::unique_ptr<store::MessageStore>(new store::SqliteMessageStore(options));
 }
 

@@ -6,6 +6,7 @@
 
 #include "server/app/Settings.h"
 #include "server/protocol/LogText.h"
+#include "server/store/PostgresDatabase.h"
 #include "Poco/Bugcheck.h"
 #include "Poco/Environment.h"
 #include "Poco/Net/IPAddress.h"
@@ -261,10 +262,12 @@ std::vector<SettingKey> table()
 			"Serve the WebSocket port over TLS (wss://) with the tls.* certificate and key."),
 		flag("websocket.demo", "false", RESTART, &Settings::webSocketDemo,
 			"Serve the chat page (built into imgated) at / of the WebSocket port: a demo and a test tool, off in production."),
-		choice("store.type", "sqlite", "sqlite|memory", RESTART, &Settings::storeType,
-			"Message store: sqlite (durable: a message is on disk before its MSG_SEND_ACK) or memory (fast, every pending message lost on restart)."),
+		choice("store.type", "sqlite", "sqlite|postgresql|memory", RESTART, &Settings::storeType,
+			"Message store: sqlite (durable: a message is on disk before its MSG_SEND_ACK), postgresql (durable, on a PostgreSQL server; what a cluster shares) or memory (fast, every pending message lost on restart)."),
 		text("store.path", "data/imgate.db", RESTART, &Settings::storePath,
 			"SQLite database file of the sqlite store; its folder is created if missing, and PATH-wal, PATH-shm and PATH.lock sit beside it. Relative paths are resolved against the working directory at start-up."),
+		text("store.postgresql", "", RESTART, &Settings::storePostgresql,
+			"The postgresql store's server: a libpq connection string (host=... port=... dbname=... user=... passfile=..., or a postgresql:// URI). Put the password in a passfile, not here."),
 		choice("store.sync", "full", "full|normal", RESTART, &Settings::storeSync,
 			"full: every commit is fsynced before its acks go out (survives a power cut). normal: no fsync per commit (survives a crash of imgated, not of the machine)."),
 		integer("store.maxDatabaseBytes", "0", 0, 1099511627776LL * 64, RESTART, &Settings::maxDatabaseBytes,
@@ -337,6 +340,20 @@ const std::vector<SettingRule>& Settings::rules()
 		{"store.path", nullptr, [](const Settings& s)
 		{
 			return s.storePath.empty() ? std::string("expected a file path, got an empty value") : std::string();
+		}},
+		{"store.postgresql", "store.type", [](const Settings& s)
+		{
+			if (s.storeType != "postgresql") return std::string();
+			if (s.storePostgresql.empty()) return std::string("postgresql needs store.postgresql, a libpq connection string (host=... dbname=... user=...)");
+			try
+			{
+				store::PostgresDatabase::safeName(s.storePostgresql);
+			}
+			catch (store::StoreException& exc)
+			{
+				return exc.message();
+			}
+			return std::string();
 		}},
 		{"store.deliveredRetention", "store.retention", [](const Settings& s)
 		{

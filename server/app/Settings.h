@@ -83,6 +83,7 @@ public:
 	bool webSocketDemo = false;             /// websocket.demo
 	std::string storeType;                  /// store.type
 	std::string storePath;                  /// store.path
+	std::string storePostgresql;            /// store.postgresql
 	std::string storeSync;                  /// store.sync
 	Poco::UInt64 maxDatabaseBytes = 0;      /// store.maxDatabaseBytes
 	unsigned retention = 0;                 /// store.retention

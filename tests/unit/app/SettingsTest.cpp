@@ -52,6 +52,7 @@ class SettingsTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testBadBoolean);
 	CPPUNIT_TEST(testBadChoice);
 	CPPUNIT_TEST(testDeliveredRetentionWithinRetention);
+	CPPUNIT_TEST(testPostgresqlStoreNeedsAConnectionString);
 	CPPUNIT_TEST(testBadAddress);
 	CPPUNIT_TEST(testTimeoutBelowInterval);
 	CPPUNIT_TEST(testPayloadMustFitBody);
@@ -187,10 +188,26 @@ public:
 		CPPUNIT_ASSERT_MESSAGE(e, e.find("auth.allowAnonymous: expected true or false, got \"maybe\"") != std::string::npos);
 	}
 
+	void testPostgresqlStoreNeedsAConnectionString()
+	{
+		std::string e = errorOf("store.type = postgresql\n");
+		CPPUNIT_ASSERT_MESSAGE(e, e.find(":1: store.type: postgresql needs store.postgresql, a libpq connection string") != std::string::npos);
+		e = errorOf("store.type = postgresql\nstore.postgresql = host=127.0.0.1 dbname\n");
+		CPPUNIT_ASSERT_MESSAGE(e, e.find("store.postgresql: not a libpq connection string") != std::string::npos);
+		CPPUNIT_ASSERT_MESSAGE(e, e.find("dbname") != std::string::npos); // libpq says where
+		// libpq quotes what it could not read: never a password.
+		e = errorOf("store.type = postgresql\nstore.postgresql = host=127.0.0.1 password=hunter2 dbname\n");
+		CPPUNIT_ASSERT_MESSAGE(e, e.find("not a libpq connection string") != std::string::npos);
+		CPPUNIT_ASSERT_MESSAGE(e, e.find("hunter2") == std::string::npos);
+		// Read, not connected to, until the server starts.
+		Settings s = loadText("store.type = postgresql\nstore.postgresql = postgresql://imgate@127.0.0.1:1/imgate\n");
+		CPPUNIT_ASSERT_EQUAL(std::string("postgresql://imgate@127.0.0.1:1/imgate"), s.storePostgresql);
+	}
+
 	void testBadChoice()
 	{
 		std::string e = errorOf("store.type = redis\n");
-		CPPUNIT_ASSERT_MESSAGE(e, e.find("store.type: expected one of sqlite, memory, got \"redis\"") != std::string::npos);
+		CPPUNIT_ASSERT_MESSAGE(e, e.find("store.type: expected one of sqlite, postgresql, memory, got \"redis\"") != std::string::npos);
 		e = errorOf("store.sync = off\n");
 		CPPUNIT_ASSERT_MESSAGE(e, e.find(":1: store.sync: expected one of full, normal, got \"off\"") != std::string::npos);
 	}
@@ -553,10 +570,15 @@ private:
 
 	static std::string companions(const SettingKey& k)
 		/// The lines a changed k needs beside it to load (a TLS port needs a
-		/// certificate and key; they are not read unless the server starts).
+		/// certificate and key, the postgresql store a connection string;
+		/// they are not read unless the server starts).
 	{
-		if (k.name != std::string("tls.port")) return "";
-		return "tls.certificateFile = /nonexistent/cert.pem\ntls.privateKeyFile = /nonexistent/key.pem\n";
+		std::string lines;
+		for (const auto& key: withCompanions(k, ""))
+		{
+			if (key.first != k.name) lines += key.first + " = " + key.second + "\n";
+		}
+		return lines;
 	}
 
 	static std::map<std::string, std::string> withCompanions(const SettingKey& k, const std::string& value)
@@ -567,6 +589,7 @@ private:
 			keys["tls.certificateFile"] = "/nonexistent/cert.pem";
 			keys["tls.privateKeyFile"] = "/nonexistent/key.pem";
 		}
+		if (k.name == std::string("store.type")) keys["store.postgresql"] = "host=127.0.0.1 dbname=imgate";
 		return keys;
 	}
 

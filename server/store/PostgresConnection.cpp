@@ -1,0 +1,361 @@
+//
+// PostgresConnection.cpp
+//
+// Layer: store
+//
+
+#include "server/store/PostgresConnection.h"
+#include "server/store/PostgresException.h"
+#include "Poco/ByteOrder.h"
+#include "Poco/Data/DataException.h"
+#include "Poco/Data/PostgreSQL/Connector.h"
+#include "Poco/Data/PostgreSQL/SessionImpl.h"
+#include <libpq-fe.h>
+#include <cstring>
+#include <mutex>
+
+namespace imgate {
+namespace store {
+
+namespace {
+
+Poco::Data::Session openSession(const std::string& connectionString, const std::string& name)
+{
+	static std::once_flag registered;
+	std::call_once(registered, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
+	try
+	{
+		return Poco::Data::Session(Poco::Data::PostgreSQL::Connector::KEY, connectionString);
+	}
+	catch (Poco::Exception& exc)
+	{
+		// Poco's words wrap libpq's ("... connection to server at ... failed: ...").
+		std::string text = exc.message().empty() ? exc.displayText() : exc.message();
+		while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+		throw PostgresException("cannot connect to " + name + ": " + text, "", true);
+	}
+}
+
+
+std::string firstLine(const char* pText)
+{
+	std::string text = pText ? pText : "";
+	const std::size_t end = text.find('\n');
+	if (end != std::string::npos) text.erase(end);
+	return text;
+}
+
+} // namespace
+
+
+PostgresParams& PostgresParams::int64(Poco::Int64 value)
+{
+	const Poco::Int64 big = Poco::ByteOrder::toBigEndian(value);
+	return own(std::string(reinterpret_cast<const char*>(&big), sizeof(big)), 1);
+}
+
+
+PostgresParams& PostgresParams::boolean(bool value)
+{
+	return own(std::string(1, value ? '\1' : '\0'), 1);
+}
+
+
+PostgresParams& PostgresParams::text(const std::string& value)
+{
+	_params.push_back(Param{value.data(), static_cast<int>(value.size()), 0, 0});
+	return *this;
+}
+
+
+PostgresParams& PostgresParams::bytes(const std::string& value)
+{
+	// An empty bytea is an empty value, not NULL: pData must not be null.
+	_params.push_back(Param{value.empty() ? "" : value.data(), static_cast<int>(value.size()), 1, 0});
+	return *this;
+}
+
+
+PostgresParams& PostgresParams::textArray(const std::vector<std::string>& values)
+{
+	std::string literal = "{";
+	for (const std::string& value: values)
+	{
+		if (literal.size() > 1) literal += ',';
+		literal += '"';
+		for (char c: value)
+		{
+			if (c == '"' || c == '\\') literal += '\\';
+			literal += c;
+		}
+		literal += '"';
+	}
+	literal += '}';
+	return own(std::move(literal), 0);
+}
+
+
+PostgresParams& PostgresParams::int64Array(const std::vector<Poco::UInt64>& values)
+{
+	std::string literal = "{";
+	for (Poco::UInt64 value: values)
+	{
+		if (literal.size() > 1) literal += ',';
+		literal += std::to_string(value);
+	}
+	literal += '}';
+	return own(std::move(literal), 0);
+}
+
+
+PostgresParams& PostgresParams::own(std::string&& value, int format)
+{
+	_owned.push_back(std::move(value));
+	_params.push_back(Param{nullptr, static_cast<int>(_owned.back().size()), format, _owned.size() - 1});
+	return *this;
+}
+
+
+void PostgresParams::clear()
+{
+	_params.clear();
+	_owned.clear();
+}
+
+
+int PostgresParams::count() const
+{
+	return static_cast<int>(_params.size());
+}
+
+
+void PostgresParams::resolve(std::vector<const char*>& values, std::vector<int>& lengths, std::vector<int>& formats) const
+{
+	values.clear();
+	lengths.clear();
+	formats.clear();
+	for (const Param& param: _params)
+	{
+		values.push_back(param.pData ? param.pData : _owned[param.owned].data());
+		lengths.push_back(param.length);
+		formats.push_back(param.format);
+	}
+}
+
+
+PostgresResult::PostgresResult(pg_result* pResult):
+	_pResult(pResult)
+{
+}
+
+
+PostgresResult::PostgresResult(PostgresResult&& other) noexcept:
+	_pResult(other._pResult)
+{
+	other._pResult = nullptr;
+}
+
+
+PostgresResult& PostgresResult::operator = (PostgresResult&& other) noexcept
+{
+	if (this != &other)
+	{
+		if (_pResult) PQclear(_pResult);
+		_pResult = other._pResult;
+		other._pResult = nullptr;
+	}
+	return *this;
+}
+
+
+PostgresResult::~PostgresResult()
+{
+	if (_pResult) PQclear(_pResult);
+}
+
+
+int PostgresResult::rows() const
+{
+	return _pResult ? PQntuples(_pResult) : 0;
+}
+
+
+std::size_t PostgresResult::affected() const
+{
+	if (!_pResult) return 0;
+	const char* pTuples = PQcmdTuples(_pResult);
+	return pTuples && *pTuples ? static_cast<std::size_t>(std::strtoull(pTuples, nullptr, 10)) : 0;
+}
+
+
+bool PostgresResult::isNull(int row, int column) const
+{
+	return PQgetisnull(_pResult, row, column) != 0;
+}
+
+
+Poco::Int64 PostgresResult::int64(int row, int column) const
+{
+	if (isNull(row, column)) return 0;
+	const char* p = PQgetvalue(_pResult, row, column);
+	switch (PQgetlength(_pResult, row, column))
+	{
+	case 8:
+		{
+			Poco::Int64 value;
+			std::memcpy(&value, p, sizeof(value));
+			return Poco::ByteOrder::fromBigEndian(value);
+		}
+	case 4:
+		{
+			Poco::Int32 value;
+			std::memcpy(&value, p, sizeof(value));
+			return Poco::ByteOrder::fromBigEndian(value);
+		}
+	case 2:
+		{
+			Poco::Int16 value;
+			std::memcpy(&value, p, sizeof(value));
+			return Poco::ByteOrder::fromBigEndian(value);
+		}
+	case 1:
+		return static_cast<unsigned char>(*p);
+	default:
+		throw Poco::Data::DataException("PostgreSQL returned an integer of an unexpected size");
+	}
+}
+
+
+std::string PostgresResult::text(int row, int column) const
+{
+	if (isNull(row, column)) return std::string();
+	return std::string(PQgetvalue(_pResult, row, column), static_cast<std::size_t>(PQgetlength(_pResult, row, column)));
+}
+
+
+PostgresConnection::PostgresConnection(const std::string& connectionString, const std::string& name):
+	_session(openSession(connectionString, name)),
+	_name(name)
+{
+}
+
+
+PostgresConnection::~PostgresConnection()
+{
+	// The session closes the connection, and the server forgets its
+	// prepared statements with it.
+}
+
+
+pg_conn* PostgresConnection::handle()
+{
+	auto* pImpl = dynamic_cast<Poco::Data::PostgreSQL::SessionImpl*>(_session.impl());
+	if (!pImpl) throw PostgresException(_name + ": not a PostgreSQL session", "", true);
+	return pImpl->handle();
+}
+
+
+PostgresConnection::Statement PostgresConnection::prepare(const std::string& sql)
+{
+	_statements.push_back(sql);
+	prepareOnServer(_statements.size() - 1);
+	return _statements.size() - 1;
+}
+
+
+void PostgresConnection::prepareOnServer(Statement statement)
+{
+	const std::string name = "imgate_" + std::to_string(statement);
+	PGresult* pResult = PQprepare(handle(), name.c_str(), _statements[statement].c_str(), 0, nullptr);
+	if (!pResult || PQresultStatus(pResult) != PGRES_COMMAND_OK) fail(pResult, "cannot prepare a statement");
+	PQclear(pResult);
+}
+
+
+PostgresResult PostgresConnection::run(Statement statement, const PostgresParams& params)
+{
+	std::vector<const char*> values;
+	std::vector<int> lengths;
+	std::vector<int> formats;
+	params.resolve(values, lengths, formats);
+	const std::string name = "imgate_" + std::to_string(statement);
+	PGresult* pResult = PQexecPrepared(handle(), name.c_str(), params.count(),
+		values.empty() ? nullptr : values.data(), lengths.empty() ? nullptr : lengths.data(),
+		formats.empty() ? nullptr : formats.data(), 1);
+	const ExecStatusType status = pResult ? PQresultStatus(pResult) : PGRES_FATAL_ERROR;
+	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(pResult, "");
+	return PostgresResult(pResult);
+}
+
+
+PostgresResult PostgresConnection::run(Statement statement)
+{
+	return run(statement, PostgresParams());
+}
+
+
+void PostgresConnection::execute(const std::string& sql)
+{
+	PGresult* pResult = PQexec(handle(), sql.c_str());
+	const ExecStatusType status = pResult ? PQresultStatus(pResult) : PGRES_FATAL_ERROR;
+	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(pResult, "");
+	PQclear(pResult);
+}
+
+
+PostgresResult PostgresConnection::query(const std::string& sql)
+{
+	PGresult* pResult = PQexecParams(handle(), sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1);
+	const ExecStatusType status = pResult ? PQresultStatus(pResult) : PGRES_FATAL_ERROR;
+	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(pResult, "");
+	return PostgresResult(pResult);
+}
+
+
+void PostgresConnection::fail(pg_result* pResult, const std::string& what)
+{
+	pg_conn* pConn = handle();
+	const bool lost = PQstatus(pConn) == CONNECTION_BAD;
+	std::string sqlState;
+	std::string message;
+	if (pResult)
+	{
+		const char* pState = PQresultErrorField(pResult, PG_DIAG_SQLSTATE);
+		if (pState) sqlState = pState;
+		message = firstLine(PQresultErrorField(pResult, PG_DIAG_MESSAGE_PRIMARY));
+		PQclear(pResult);
+	}
+	if (message.empty()) message = firstLine(PQerrorMessage(pConn));
+	if (message.empty()) message = "no answer";
+	if (lost && sqlState.empty()) message = "lost the connection: " + message;
+	if (!what.empty()) message = what + ": " + message;
+	throw PostgresException(message, sqlState, lost);
+}
+
+
+bool PostgresConnection::reconnect()
+{
+	pg_conn* pConn = handle();
+	if (PQstatus(pConn) == CONNECTION_OK) return false;
+	PQreset(pConn);
+	if (PQstatus(pConn) != CONNECTION_OK)
+		throw PostgresException("cannot connect: " + firstLine(PQerrorMessage(pConn)), "", true);
+	for (Statement i = 0; i < _statements.size(); ++i) prepareOnServer(i);
+	return true;
+}
+
+
+bool PostgresConnection::inTransaction() const
+{
+	auto* pImpl = dynamic_cast<Poco::Data::PostgreSQL::SessionImpl*>(const_cast<Poco::Data::Session&>(_session).impl());
+	if (!pImpl) return false;
+	return PQtransactionStatus(pImpl->handle()) != PQTRANS_IDLE;
+}
+
+
+Poco::Data::Session& PostgresConnection::session()
+{
+	return _session;
+}
+
+} } // namespace imgate::store

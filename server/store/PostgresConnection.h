@@ -1,0 +1,146 @@
+//
+// PostgresConnection.h
+//
+// Layer: store
+// One connection to PostgreSQL, opened through Poco::Data::PostgreSQL,
+// with statements prepared once and run with binary parameters.
+//
+
+#ifndef imgate_store_PostgresConnection_INCLUDED
+#define imgate_store_PostgresConnection_INCLUDED
+
+#include "Poco/Data/Session.h"
+#include "Poco/Types.h"
+#include <string>
+#include <vector>
+
+struct pg_conn;
+struct pg_result;
+
+namespace imgate {
+namespace store {
+
+class PostgresParams
+	/// The parameters of one run: $1, $2, ... in the order added. Integers,
+	/// booleans and bytea go in PostgreSQL's binary format (the SQL casts
+	/// each parameter, "$1::bigint", so the server knows its type); arrays
+	/// as text. Text and bytes are not copied: they must stay unchanged
+	/// until the run returns.
+{
+public:
+	PostgresParams& int64(Poco::Int64 value);
+	PostgresParams& boolean(bool value);
+	PostgresParams& text(const std::string& value);
+	PostgresParams& bytes(const std::string& value);
+	PostgresParams& textArray(const std::vector<std::string>& values);
+		/// A text[] literal: {"a","b"} with " and \ escaped.
+	PostgresParams& int64Array(const std::vector<Poco::UInt64>& values);
+
+	void clear();
+
+	int count() const;
+	void resolve(std::vector<const char*>& values, std::vector<int>& lengths, std::vector<int>& formats) const;
+		/// The arrays PQexecPrepared takes.
+
+private:
+	struct Param
+	{
+		const char* pData;   /// Null: _owned[owned].
+		int length;
+		int format;          /// 0 text, 1 binary
+		std::size_t owned;
+	};
+
+	PostgresParams& own(std::string&& value, int format);
+
+	std::vector<Param> _params;
+	std::vector<std::string> _owned;
+};
+
+
+class PostgresResult
+	/// The rows of one run, in binary format. Move-only; frees the libpq
+	/// result.
+{
+public:
+	explicit PostgresResult(pg_result* pResult = nullptr);
+	PostgresResult(PostgresResult&& other) noexcept;
+	PostgresResult& operator = (PostgresResult&& other) noexcept;
+	~PostgresResult();
+
+	PostgresResult(const PostgresResult&) = delete;
+	PostgresResult& operator = (const PostgresResult&) = delete;
+
+	int rows() const;
+	std::size_t affected() const;
+		/// Rows an INSERT, UPDATE or DELETE changed (without RETURNING).
+	bool isNull(int row, int column) const;
+	Poco::Int64 int64(int row, int column) const;
+		/// bigint, integer, smallint or boolean; 0 for NULL.
+	std::string text(int row, int column) const;
+		/// text or bytea; "" for NULL.
+
+private:
+	pg_result* _pResult;
+};
+
+
+class PostgresConnection
+	/// Not thread-safe: one thread uses a connection at a time. A
+	/// connection that breaks (the server restarted, the network failed)
+	/// is opened again by reconnect(), which prepares the statements again.
+	/// Every failure throws PostgresException.
+{
+public:
+	PostgresConnection(const std::string& connectionString, const std::string& name);
+		/// Connects; name is what errors call the database.
+
+	~PostgresConnection();
+
+	PostgresConnection(const PostgresConnection&) = delete;
+	PostgresConnection& operator = (const PostgresConnection&) = delete;
+
+	using Statement = std::size_t;
+
+	Statement prepare(const std::string& sql);
+		/// Prepares sql on the server (and again after each reconnect).
+
+	PostgresResult run(Statement statement, const PostgresParams& params);
+		/// Runs a prepared statement; the result holds its rows.
+
+	PostgresResult run(Statement statement);
+		/// Without parameters.
+
+	void execute(const std::string& sql);
+		/// Runs SQL without parameters or prepared statement (BEGIN,
+		/// COMMIT, SET; several statements separated by ";" too).
+
+	PostgresResult query(const std::string& sql);
+		/// Runs one statement without parameters, unprepared; its rows in
+		/// binary format.
+
+	bool reconnect();
+		/// If the connection is broken, opens it again and prepares the
+		/// statements; returns true if it did. Throws if the server still
+		/// cannot be reached.
+
+	bool inTransaction() const;
+		/// A transaction is open (or failed and not yet rolled back).
+
+	Poco::Data::Session& session();
+		/// The Poco session, for schema work.
+
+private:
+	pg_conn* handle();
+	[[noreturn]] void fail(pg_result* pResult, const std::string& what);
+		/// Throws the error of pResult (frees it) or of the connection.
+	void prepareOnServer(Statement statement);
+
+	Poco::Data::Session _session;
+	std::string _name;
+	std::vector<std::string> _statements;
+};
+
+} } // namespace imgate::store
+
+#endif // imgate_store_PostgresConnection_INCLUDED

@@ -1,0 +1,445 @@
+//
+// PostgresWriter.cpp
+//
+// Layer: store
+//
+
+#include "server/store/PostgresWriter.h"
+#include "server/store/PostgresException.h"
+#include "Poco/Data/DataException.h"
+#include <algorithm>
+#include <iterator>
+
+namespace imgate {
+namespace store {
+
+PostgresWriter::PostgresWriter(const std::string& connectionString, const std::string& name, bool synchronousCommit, const Limits& limits):
+	_connection([&]() -> PostgresConnection
+	{
+		try
+		{
+			return PostgresConnection(connectionString, name);
+		}
+		catch (Poco::Exception& exc)
+		{
+			throw StoreException(exc.message());
+		}
+	}()),
+	_limits(limits)
+{
+	try
+	{
+		// store.sync = normal: a commit returns before PostgreSQL's WAL
+		// reaches the disk (a server crash may lose the last moments).
+		_connection.execute(std::string("SET synchronous_commit TO ") + (synchronousCommit ? "on" : "off"));
+		prepare();
+	}
+	catch (Poco::Exception& exc)
+	{
+		throw StoreException(name + ": cannot prepare the writer: " + exc.message());
+	}
+}
+
+
+void PostgresWriter::prepare()
+{
+	// Parameters carry their types ($1::bigint): integers, booleans and
+	// payloads travel in binary. Devices are bytea (any bytes), uids and
+	// gids text (their syntax is ASCII).
+	_lockState = _connection.prepare("SELECT key, value FROM imgate_state WHERE key IN ('last_msg_id', 'group_version') FOR UPDATE");
+	_saveLastMsgId = _connection.prepare("UPDATE imgate_state SET value = $1::bigint WHERE key = 'last_msg_id'");
+	_bumpGroupVersion = _connection.prepare("UPDATE imgate_state SET value = value + 1 WHERE key = 'group_version' RETURNING value");
+	_findSent = _connection.prepare("SELECT msg_id, created_ms FROM messages WHERE from_uid = $1::text AND from_device = $2::bytea AND client_msg_id = $3::bigint");
+	// A 1:1 message and its inbox rows in one round trip; a resend inserts
+	// nothing (the unique index finds it) and changes no row.
+	_insert = _connection.prepare("WITH m AS (INSERT INTO messages(msg_id, from_uid, from_device, to_uid, group_id, client_msg_id, created_ms, payload) "
+		"VALUES($1::bigint, $2::text, $3::bytea, $4::text, NULL, $5::bigint, $6::bigint, $7::bytea) "
+		"ON CONFLICT (from_uid, from_device, client_msg_id) DO NOTHING RETURNING msg_id) "
+		"INSERT INTO inbox(uid, msg_id, sent) SELECT $4::text, msg_id, false FROM m "
+		"UNION ALL SELECT $2::text, msg_id, true FROM m WHERE $8::boolean");
+	// A group message and a row per member (the sender's marked sent, and
+	// only under recordSent), the members read under the lock.
+	_insertGroupMessage = _connection.prepare("WITH m AS (INSERT INTO messages(msg_id, from_uid, from_device, to_uid, group_id, client_msg_id, created_ms, payload) "
+		"VALUES($1::bigint, $2::text, $3::bytea, NULL, $4::text, $5::bigint, $6::bigint, $7::bytea) "
+		"ON CONFLICT (from_uid, from_device, client_msg_id) DO NOTHING RETURNING msg_id) "
+		"INSERT INTO inbox(uid, msg_id, sent) SELECT g.uid, m.msg_id, g.uid = $2::text FROM m, group_members g "
+		"WHERE g.gid = $4::text AND (g.uid <> $2::text OR $8::boolean)");
+	_selectGroup = _connection.prepare("SELECT created_ms FROM chat_groups WHERE gid = $1::text");
+	_selectMembers = _connection.prepare("SELECT uid FROM group_members WHERE gid = $1::text ORDER BY uid");
+	_insertGroup = _connection.prepare("INSERT INTO chat_groups(gid, created_ms) VALUES($1::text, $2::bigint)");
+	_deleteGroup = _connection.prepare("WITH m AS (DELETE FROM group_members WHERE gid = $1::text) DELETE FROM chat_groups WHERE gid = $1::text");
+	_insertMembers = _connection.prepare("INSERT INTO group_members(gid, uid) SELECT $1::text, unnest($2::text[]) ON CONFLICT DO NOTHING");
+	_deleteMembers = _connection.prepare("DELETE FROM group_members WHERE gid = $1::text AND uid = ANY($2::text[])");
+	_countPending = _connection.prepare("SELECT count(*) FROM inbox WHERE uid = $1::text AND NOT sent "
+		"AND msg_id > coalesce((SELECT max(acked) FROM positions WHERE uid = $1::text), 0)");
+	_savePosition = _connection.prepare("INSERT INTO positions(uid, device, acked) VALUES($1::text, $2::bytea, $3::bigint) "
+		"ON CONFLICT (uid, device) DO UPDATE SET acked = excluded.acked WHERE positions.acked < excluded.acked");
+	// Under deleteOnAcknowledge: the uid's rows every device of it has
+	// acknowledged, and the messages no other inbox refers to (a
+	// statement does not see its own CTE's deletions: the rows of $1 are
+	// left out by hand).
+	_deleteAcknowledgedOf = _connection.prepare("WITH d AS (DELETE FROM inbox WHERE uid = $1::text "
+		"AND msg_id <= (SELECT coalesce(min(acked), 0) FROM positions WHERE uid = $1::text) RETURNING msg_id) "
+		"DELETE FROM messages m USING d WHERE m.msg_id = d.msg_id "
+		"AND NOT EXISTS (SELECT 1 FROM inbox i WHERE i.msg_id = d.msg_id AND i.uid <> $1::text)");
+	_openDevice = _connection.prepare("INSERT INTO positions(uid, device, acked) "
+		"SELECT $1::text, $2::bytea, coalesce((SELECT max(acked) FROM positions WHERE uid = $1::text), 0) ON CONFLICT DO NOTHING");
+	_saveProbe = _connection.prepare("INSERT INTO imgate_probe(data) VALUES(decode(repeat('00', $1::bigint::integer), 'hex'))");
+	_dropProbe = _connection.prepare("DELETE FROM imgate_probe");
+	// Retention walks the inbox by msg_id (its index), a chunk at a time.
+	_inboxRange = _connection.prepare("SELECT msg_id FROM inbox WHERE msg_id >= $1::bigint AND msg_id < $2::bigint ORDER BY msg_id LIMIT $3::bigint");
+	_deleteAcknowledgedIn = _connection.prepare("WITH d AS (DELETE FROM inbox i WHERE i.msg_id >= $1::bigint AND i.msg_id <= $2::bigint "
+		"AND i.msg_id <= coalesce((SELECT min(p.acked) FROM positions p WHERE p.uid = i.uid), 0) RETURNING i.uid, i.msg_id) "
+		"DELETE FROM messages m WHERE m.msg_id IN (SELECT msg_id FROM d) "
+		"AND NOT EXISTS (SELECT 1 FROM inbox x WHERE x.msg_id = m.msg_id "
+		"AND NOT EXISTS (SELECT 1 FROM d WHERE d.uid = x.uid AND d.msg_id = x.msg_id))");
+	_deleteExpired = _connection.prepare("WITH e AS (SELECT msg_id FROM messages WHERE msg_id < $1::bigint ORDER BY msg_id LIMIT $2::bigint), "
+		"i AS (DELETE FROM inbox WHERE msg_id IN (SELECT msg_id FROM e)) "
+		"DELETE FROM messages WHERE msg_id IN (SELECT msg_id FROM e)");
+}
+
+
+void PostgresWriter::begin()
+{
+	if (_connection.reconnect())
+	{
+		// What the caches knew may have changed while we were away.
+		_pendingCounts.clear();
+		_members.clear();
+	}
+	_connection.execute("BEGIN");
+	PostgresResult state = _connection.run(_lockState);
+	Poco::UInt64 last = 0;
+	Poco::Int64 groupVersion = 0;
+	for (int row = 0; row < state.rows(); ++row)
+	{
+		if (state.text(row, 0) == "last_msg_id") last = static_cast<Poco::UInt64>(state.int64(row, 1));
+		else groupVersion = state.int64(row, 1);
+	}
+	if (last != _committedMsgId)
+	{
+		// Another node stored messages: counts may have grown.
+		_pendingCounts.clear();
+		if (last > _committedMsgId) _committedMsgId = last;
+	}
+	if (groupVersion != _groupVersion)
+	{
+		_members.clear();
+		_groupVersion = groupVersion;
+	}
+	if (_lastMsgId < _committedMsgId) _lastMsgId = _committedMsgId;
+}
+
+
+void PostgresWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendResult& result)
+{
+	Poco::UInt64 id = msgIdAt(nowMs);
+	if (id <= _lastMsgId) id = _lastMsgId + 1;
+	if (!message.toGroup.empty())
+	{
+		appendToGroup(message, id, result);
+		return;
+	}
+	// As in SqliteWriter: a cached count at the limit is read again before
+	// a refusal, once per acknowledgement at most.
+	std::size_t pending = pendingCount(message.toUid);
+	if (pending >= _limits.maxPendingPerRecipient)
+	{
+		auto cached = _pendingCounts.find(message.toUid);
+		if (cached != _pendingCounts.end() && !cached->second.exact)
+		{
+			_pendingCounts.erase(cached);
+			pending = pendingCount(message.toUid);
+		}
+	}
+	if (pending >= _limits.maxPendingPerRecipient)
+	{
+		if (!findSent(message, result)) result.outcome = AppendResult::RECIPIENT_FULL;
+		return;
+	}
+	PostgresParams params;
+	params.int64(static_cast<Poco::Int64>(id)).text(message.fromUid).bytes(message.fromDevice).text(message.toUid)
+		.int64(static_cast<Poco::Int64>(message.clientMsgId)).int64(message.timestampMs).bytes(message.payload)
+		.boolean(_limits.recordSent && message.fromUid != message.toUid);
+	if (_connection.run(_insert, params).affected() == 0)
+	{
+		if (!findSent(message, result))
+			throw Poco::Data::DataException("messages: an insert was skipped without a conflicting row");
+		return;
+	}
+	_lastMsgId = id;
+	_pendingCounts[message.toUid].count = pending + 1;
+	result.outcome = AppendResult::STORED;
+	result.msgId = id;
+	result.timestampMs = message.timestampMs;
+}
+
+
+bool PostgresWriter::findSent(const NewMessage& message, AppendResult& result)
+{
+	PostgresParams params;
+	params.text(message.fromUid).bytes(message.fromDevice).int64(static_cast<Poco::Int64>(message.clientMsgId));
+	PostgresResult found = _connection.run(_findSent, params);
+	if (found.rows() == 0) return false;
+	result.outcome = AppendResult::DUPLICATE;
+	result.msgId = static_cast<Poco::UInt64>(found.int64(0, 0));
+	result.timestampMs = found.int64(0, 1);
+	return true;
+}
+
+
+void PostgresWriter::appendToGroup(const NewMessage& message, Poco::UInt64 id, AppendResult& result)
+{
+	const std::vector<std::string>* pMembers = members(message.toGroup);
+	if (!pMembers || !std::binary_search(pMembers->begin(), pMembers->end(), message.fromUid))
+	{
+		if (!findSent(message, result)) result.outcome = AppendResult::NOT_MEMBER;
+		return;
+	}
+	PostgresParams params;
+	params.int64(static_cast<Poco::Int64>(id)).text(message.fromUid).bytes(message.fromDevice).text(message.toGroup)
+		.int64(static_cast<Poco::Int64>(message.clientMsgId)).int64(message.timestampMs).bytes(message.payload)
+		.boolean(_limits.recordSent);
+	if (_connection.run(_insertGroupMessage, params).affected() == 0)
+	{
+		// Nothing inserted: a resend (or a group of the sender alone
+		// without recordSent, which stores the message and no row).
+		if (findSent(message, result)) return;
+		if (pMembers->size() > 1 || _limits.recordSent)
+			throw Poco::Data::DataException("messages: an insert was skipped without a conflicting row");
+	}
+	for (const std::string& uid: *pMembers)
+	{
+		if (uid == message.fromUid) continue;
+		auto cached = _pendingCounts.find(uid);
+		if (cached != _pendingCounts.end()) ++cached->second.count;
+	}
+	_lastMsgId = id;
+	result.outcome = AppendResult::STORED;
+	result.msgId = id;
+	result.timestampMs = message.timestampMs;
+	result.members = *pMembers;
+}
+
+
+const std::vector<std::string>* PostgresWriter::members(const std::string& gid)
+{
+	auto it = _members.find(gid);
+	if (it != _members.end()) return &it->second;
+	Group group;
+	if (!readGroup(gid, group)) return nullptr;
+	if (_members.size() >= MAX_CACHED_GROUPS) _members.clear();
+	return &(_members[gid] = std::move(group.members));
+}
+
+
+bool PostgresWriter::readGroup(const std::string& gid, Group& group)
+{
+	PostgresParams params;
+	params.text(gid);
+	PostgresResult found = _connection.run(_selectGroup, params);
+	if (found.rows() == 0) return false;
+	group.gid = gid;
+	group.createdMs = found.int64(0, 0);
+	PostgresResult members = _connection.run(_selectMembers, params);
+	group.members.clear();
+	for (int row = 0; row < members.rows(); ++row) group.members.push_back(members.text(row, 0));
+	return true;
+}
+
+
+void PostgresWriter::changeGroup(const GroupChange& change, GroupResult& result)
+{
+	begin();
+	Group group;
+	const bool exists = readGroup(change.gid, group);
+	if (!exists && change.kind != GroupChange::PUT)
+	{
+		result.outcome = GroupResult::NOT_FOUND;
+		rollback();
+		return;
+	}
+	PostgresParams gid;
+	gid.text(change.gid);
+	if (change.kind == GroupChange::REMOVE)
+	{
+		_connection.run(_deleteGroup, gid);
+	}
+	else
+	{
+		const std::vector<std::string> after = change.membersAfter(group.members);
+		if (after.size() > change.maxMembers)
+		{
+			result.outcome = GroupResult::TOO_MANY_MEMBERS;
+			result.error = change.tooManyMembers(after.size());
+			rollback();
+			return;
+		}
+		if (!exists)
+		{
+			group.gid = change.gid;
+			group.createdMs = change.nowMs;
+			PostgresParams params;
+			params.text(change.gid).int64(change.nowMs);
+			_connection.run(_insertGroup, params);
+		}
+		std::vector<std::string> leaving;
+		std::vector<std::string> joining;
+		std::set_difference(group.members.begin(), group.members.end(), after.begin(), after.end(), std::back_inserter(leaving));
+		std::set_difference(after.begin(), after.end(), group.members.begin(), group.members.end(), std::back_inserter(joining));
+		if (!leaving.empty())
+		{
+			PostgresParams params;
+			params.text(change.gid).textArray(leaving);
+			_connection.run(_deleteMembers, params);
+		}
+		if (!joining.empty())
+		{
+			PostgresParams params;
+			params.text(change.gid).textArray(joining);
+			_connection.run(_insertMembers, params);
+		}
+		group.members = after;
+		result.group = std::move(group);
+	}
+	// Other nodes see the version move and forget their copy of the members.
+	const Poco::Int64 version = _connection.run(_bumpGroupVersion).int64(0, 0);
+	commit();
+	_groupVersion = version;
+	_members.erase(change.gid);
+	result.outcome = GroupResult::OK;
+}
+
+
+void PostgresWriter::acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position)
+{
+	PostgresParams params;
+	params.text(uid).bytes(device).int64(static_cast<Poco::Int64>(position));
+	if (_connection.run(_savePosition, params).affected() == 0) return; // not above the saved one
+	auto cached = _pendingCounts.find(uid);
+	if (cached != _pendingCounts.end()) cached->second.exact = false;
+	if (!_limits.deleteOnAcknowledge) return;
+	PostgresParams of;
+	of.text(uid);
+	_connection.run(_deleteAcknowledgedOf, of);
+}
+
+
+void PostgresWriter::openDevice(const std::string& uid, const std::string& device)
+{
+	PostgresParams params;
+	params.text(uid).bytes(device);
+	if (_connection.run(_openDevice, params).affected() > 0) _pendingCounts.erase(uid);
+}
+
+
+void PostgresWriter::commit()
+{
+	if (_lastMsgId > _committedMsgId)
+	{
+		PostgresParams params;
+		params.int64(static_cast<Poco::Int64>(_lastMsgId));
+		_connection.run(_saveLastMsgId, params);
+	}
+	_connection.execute("COMMIT");
+	_committedMsgId = _lastMsgId;
+}
+
+
+void PostgresWriter::probe(std::size_t bytes)
+{
+	begin();
+	PostgresParams params;
+	params.int64(static_cast<Poco::Int64>(bytes));
+	_connection.run(_saveProbe, params);
+	_connection.run(_dropProbe);
+	commit();
+}
+
+
+void PostgresWriter::rollback()
+{
+	_lastMsgId = _committedMsgId;
+	_pendingCounts.clear();
+	_members.clear();
+	if (!_connection.inTransaction()) return;
+	try
+	{
+		_connection.execute("ROLLBACK");
+	}
+	catch (Poco::Exception&)
+	{
+		// A broken connection has no transaction left; the next begin()
+		// reconnects.
+	}
+}
+
+
+std::size_t PostgresWriter::deleteAcknowledged(Poco::UInt64 belowMsgId, std::size_t limit, Poco::UInt64& next)
+{
+	try
+	{
+		begin();
+		PostgresParams range;
+		range.int64(static_cast<Poco::Int64>(next)).int64(static_cast<Poco::Int64>(belowMsgId)).int64(static_cast<Poco::Int64>(limit));
+		PostgresResult rows = _connection.run(_inboxRange, range);
+		const std::size_t looked = static_cast<std::size_t>(rows.rows());
+		if (looked > 0)
+		{
+			const Poco::UInt64 last = static_cast<Poco::UInt64>(rows.int64(rows.rows() - 1, 0));
+			PostgresParams chunk;
+			chunk.int64(static_cast<Poco::Int64>(next)).int64(static_cast<Poco::Int64>(last));
+			_connection.run(_deleteAcknowledgedIn, chunk);
+			// Rows of one msg_id may straddle two chunks: the next one
+			// starts at the last msg_id again (what was deleted is gone).
+			if (looked == limit) next = last > next ? last : last + 1;
+			else next = belowMsgId;
+		}
+		else
+		{
+			next = belowMsgId;
+		}
+		commit();
+		return looked;
+	}
+	catch (Poco::Exception&)
+	{
+		rollback();
+		throw;
+	}
+}
+
+
+std::size_t PostgresWriter::deleteExpired(Poco::UInt64 belowMsgId, std::size_t limit)
+{
+	try
+	{
+		begin();
+		PostgresParams params;
+		params.int64(static_cast<Poco::Int64>(belowMsgId)).int64(static_cast<Poco::Int64>(limit));
+		const std::size_t deleted = _connection.run(_deleteExpired, params).affected();
+		commit();
+		if (deleted > 0) _pendingCounts.clear();
+		return deleted;
+	}
+	catch (Poco::Exception&)
+	{
+		rollback();
+		throw;
+	}
+}
+
+
+std::size_t PostgresWriter::pendingCount(const std::string& uid)
+{
+	auto it = _pendingCounts.find(uid);
+	if (it != _pendingCounts.end()) return it->second.count;
+	PostgresParams params;
+	params.text(uid);
+	const std::size_t count = static_cast<std::size_t>(_connection.run(_countPending, params).int64(0, 0));
+	if (_pendingCounts.size() >= MAX_CACHED_COUNTS) _pendingCounts.clear();
+	_pendingCounts.emplace(uid, PendingCount{count, true});
+	return count;
+}
+
+} } // namespace imgate::store
