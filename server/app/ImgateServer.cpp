@@ -7,6 +7,7 @@
 #include "server/app/ImgateServer.h"
 #include "server/app/SystemdNotifier.h"
 #include "server/app/Server.h"
+#include "server/cluster/RedisLink.h"
 #include "server/app/Settings.h"
 #include "Poco/AutoPtr.h"
 #include "Poco/ConsoleChannel.h"
@@ -307,8 +308,16 @@ int ImgateServer::main(const std::vector<std::string>& args)
 	}
 	catch (store::StoreException& exc)
 	{
-		log.fatal("store.path " + exc.message());
-		return EXIT_IOERR;
+		// The PostgreSQL store's messages name the server ("postgresql host=...").
+		const bool postgresql = exc.message().compare(0, 10, "postgresql") == 0 || exc.message().compare(0, 16, "store.postgresql") == 0;
+		log.fatal(postgresql ? (exc.message().compare(0, 16, "store.postgresql") == 0 ? exc.message() : "store.postgresql: " + exc.message())
+			: "store.path " + exc.message());
+		return postgresql ? EXIT_UNAVAILABLE : EXIT_IOERR;
+	}
+	catch (cluster::ClusterException& exc)
+	{
+		log.fatal("cluster: " + exc.message());
+		return EXIT_UNAVAILABLE;
 	}
 	catch (Poco::Exception& exc)
 	{

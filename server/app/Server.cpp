@@ -11,7 +11,13 @@
 #include "Poco/Path.h"
 #include "server/protocol/FrameEncoder.h"
 #include "server/store/MemoryMessageStore.h"
+#include "server/store/PostgresDatabase.h"
 #include "server/store/PostgresMessageStore.h"
+#include "Poco/FileStream.h"
+#include "Poco/String.h"
+#include <cerrno>
+#include <cstring>
+#include <sys/stat.h>
 #include "server/store/SqliteMessageStore.h"
 #include "imgate/v1/imgate.pb.h"
 #include "Poco/Net/NetException.h"
@@ -103,6 +109,39 @@ std::unique_ptr<store::MessageStore> Server::makeStore(const Settings& settings)
 }
 
 
+std::unique_ptr<cluster::ClusterNode> Server::joinCluster(const Settings& settings)
+{
+	if (!settings.clusterEnabled) return nullptr;
+	cluster::ClusterNode::Options options;
+	options.nodeId = settings.clusterNodeId;
+	options.redis = settings.clusterRedis;
+	options.presenceTtl = settings.clusterPresenceTtl;
+	if (!settings.clusterRedisPasswordFile.empty())
+	{
+		const std::string& path = settings.clusterRedisPasswordFile;
+		struct stat st;
+		if (::stat(path.c_str(), &st) != 0)
+			throw ConfigException("cluster.redisPasswordFile: cannot read " + path + ": " + std::strerror(errno));
+		if (st.st_mode & 0007)
+			throw ConfigException("cluster.redisPasswordFile: " + path + " is open to other users: chmod o-rwx " + path);
+		try
+		{
+			Poco::FileInputStream in(path);
+			std::getline(in, options.password);
+		}
+		catch (Poco::Exception& exc)
+		{
+			throw ConfigException("cluster.redisPasswordFile: cannot read " + path + ": " + exc.message());
+		}
+		Poco::trimInPlace(options.password);
+		if (options.password.empty()) throw ConfigException("cluster.redisPasswordFile: " + path + " is empty");
+	}
+	std::unique_ptr<cluster::ClusterNode> pNode(new cluster::ClusterNode(options));
+	pNode->join();
+	return pNode;
+}
+
+
 Server::Server(const Settings& settings):
 	_settings(settings),
 	_logger(Poco::Logger::get("imgate.app"))
@@ -119,8 +158,9 @@ Server::Server(const Settings& settings):
 	}
 	loadPlugins(settings);
 	_pStore = makeStore(settings);
+	_pCluster = joinCluster(settings);
 	_pLoops.reset(new net::LoopPool(settings.ioThreads, maxSessions));
-	_pSessions.reset(new session::SessionManager(settings.session, *_pLoops, *_pStore, *_pFilters));
+	_pSessions.reset(new session::SessionManager(settings.session, *_pLoops, *_pStore, *_pFilters, _pCluster.get()));
 	if (!_pFilters->empty()) _pAcceptCheck.reset(new FilterAcceptCheck(*_pFilters, *_pSessions));
 }
 
@@ -156,6 +196,7 @@ Server::~Server()
 	{
 		if (_pAcceptor) _pAcceptor->stop();
 		if (_pTransports) _pTransports->stop();
+		if (_pCluster) _pCluster->stop();
 		_pLoops->stop();
 		_pFilters->stop();
 		_pStore->close();
@@ -181,6 +222,7 @@ void Server::start()
 	createAdmin();
 	_pStore->start();
 	_pLoops->start();
+	if (_pCluster) _pCluster->start(*_pSessions);
 	_pAcceptor->start();
 	_pTransports->start();
 	_accepting = true;
@@ -216,6 +258,7 @@ void Server::shutdown()
 	std::size_t left = _pSessions->sessionCount();
 	if (left > 0) _logger.warning("closing %z sessions that did not close in time", left);
 	if (_pAdmin) _pAdmin->stop();
+	if (_pCluster) _pCluster->stop(); // leaves: its users are routed elsewhere at once
 	_pLoops->stop();
 	_pFilters->stop();
 	_pStore->close();
@@ -237,6 +280,18 @@ std::string shown(const std::string& key, const std::string& value)
 	/// A setting's value for the log: never a secret's.
 {
 	const std::string lower = Poco::toLower(key);
+	if (key == "store.postgresql" && !value.empty())
+	{
+		// A connection string may hold a password: shown as the store names it.
+		try
+		{
+			return store::PostgresDatabase::safeName(value);
+		}
+		catch (Poco::Exception&)
+		{
+			return "(hidden)";
+		}
+	}
 	const bool isFile = lower.size() > 4 && lower.compare(lower.size() - 4, 4, "file") == 0;
 	if (!isFile && (lower.find("secret") != std::string::npos || lower.find("token") != std::string::npos
 		|| lower.find("password") != std::string::npos || lower.find("key") != std::string::npos

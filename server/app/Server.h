@@ -11,6 +11,7 @@
 #include "server/app/Settings.h"
 #include "server/admin/AdminContext.h"
 #include "server/admin/AdminServer.h"
+#include "server/cluster/ClusterNode.h"
 #include "server/net/Acceptor.h"
 #include "server/app/FilterAcceptCheck.h"
 #include "server/app/TransportListeners.h"
@@ -84,6 +85,9 @@ private:
 	void startAdmin();
 		/// Starts serving it.
 	static std::unique_ptr<store::MessageStore> makeStore(const Settings& settings);
+	static std::unique_ptr<cluster::ClusterNode> joinCluster(const Settings& settings);
+		/// With cluster.enabled: reads the Redis password and joins (throws
+		/// ConfigException or cluster::ClusterException); else null.
 	static std::size_t openFileLimit();
 
 	Settings _settings;
@@ -93,6 +97,7 @@ private:
 	std::unique_ptr<plugin::PluginHost> _pPlugins;
 	std::unique_ptr<plugin::FilterChain> _pFilters;
 	std::unique_ptr<store::MessageStore> _pStore;
+	std::unique_ptr<cluster::ClusterNode> _pCluster; /// With cluster.enabled; outlives the sessions.
 	std::unique_ptr<net::LoopPool> _pLoops;
 	std::unique_ptr<session::SessionManager> _pSessions;
 	std::unique_ptr<FilterAcceptCheck> _pAcceptCheck; /// Uses the sessions (Host::ban()).

@@ -6,6 +6,7 @@
 
 #include "server/app/Settings.h"
 #include "server/protocol/LogText.h"
+#include "server/protocol/Uid.h"
 #include "server/store/PostgresDatabase.h"
 #include "Poco/Bugcheck.h"
 #include "Poco/Environment.h"
@@ -294,6 +295,16 @@ std::vector<SettingKey> table()
 			"Folder the filter plugins are loaded from. Default: <libdir>/imgate/plugins of the install prefix."),
 		list("plugins.load", RESTART, &Settings::pluginsLoad,
 			"Comma-separated plugin names, in filter-chain order; plugin NAME is the file NAME.so in plugins.dir."),
+		flag("cluster.enabled", "false", RESTART, &Settings::clusterEnabled,
+			"Run as one node of a cluster (docs/cluster.md): several imgated on one store.type = postgresql database, Redis for presence and notices between them."),
+		text("cluster.nodeId", "", RESTART, &Settings::clusterNodeId,
+			"This node's id in the cluster: 1 to 64 of A-Z a-z 0-9 _ . @ -, unique; a node whose id is held by a running node refuses to start."),
+		text("cluster.redis", "127.0.0.1:6379", RESTART, &Settings::clusterRedis,
+			"host:port of the cluster's Redis server."),
+		text("cluster.redisPasswordFile", "", RESTART, &Settings::clusterRedisPasswordFile,
+			"File holding Redis's password (requirepass), not readable by other users; empty: no AUTH."),
+		integer("cluster.presenceTtl", "30", 3, 3600, RESTART, &Settings::clusterPresenceTtl,
+			"Seconds a node's id and its users' presence live in Redis without a refresh (every third of it): how soon a dead node's users are routed elsewhere."),
 		flag("admin.enabled", "true", RESTART, &Settings::adminEnabled,
 			"Serve the admin HTTP listener: GET /metrics, /healthz, /readyz and the /v1/ admin API."),
 		address("admin.address", "127.0.0.1", RESTART, &Settings::adminAddress,
@@ -353,6 +364,28 @@ const std::vector<SettingRule>& Settings::rules()
 			{
 				return exc.message();
 			}
+			return std::string();
+		}},
+		{"cluster.nodeId", "cluster.enabled", [](const Settings& s)
+		{
+			if (!s.clusterEnabled) return std::string();
+			if (!protocol::isValidUid(s.clusterNodeId))
+				return std::string("a cluster node needs cluster.nodeId, 1 to 64 of A-Z a-z 0-9 _ . @ -, unique in the cluster");
+			return std::string();
+		}},
+		{"store.type", "cluster.enabled", [](const Settings& s)
+		{
+			if (!s.clusterEnabled || s.storeType == "postgresql") return std::string();
+			return "a cluster's nodes share one store: cluster.enabled needs store.type = postgresql, got " + s.storeType;
+		}},
+		{"cluster.redis", "cluster.enabled", [](const Settings& s)
+		{
+			if (!s.clusterEnabled) return std::string();
+			const std::size_t colon = s.clusterRedis.rfind(':');
+			unsigned port = 0;
+			if (colon == std::string::npos || colon == 0 || !Poco::NumberParser::tryParseUnsigned(s.clusterRedis.substr(colon + 1), port)
+				|| port == 0 || port > 65535)
+				return "expected host:port, got \"" + s.clusterRedis + "\"";
 			return std::string();
 		}},
 		{"store.deliveredRetention", "store.retention", [](const Settings& s)

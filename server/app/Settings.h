@@ -95,6 +95,11 @@ public:
 	std::size_t memoryMaxBytes = 0;         /// store.memoryMaxBytes
 	std::string pluginsDir;                 /// plugins.dir
 	std::vector<std::string> pluginsLoad;   /// plugins.load
+	bool clusterEnabled = false;            /// cluster.enabled
+	std::string clusterNodeId;              /// cluster.nodeId
+	std::string clusterRedis;               /// cluster.redis
+	std::string clusterRedisPasswordFile;   /// cluster.redisPasswordFile
+	unsigned clusterPresenceTtl = 0;        /// cluster.presenceTtl
 	bool adminEnabled = false;              /// admin.enabled
 	std::string adminAddress;               /// admin.address
 	unsigned adminPort = 0;                 /// admin.port

@@ -16,11 +16,13 @@
 namespace imgate {
 namespace session {
 
-SessionManager::SessionManager(const SessionConfig& config, net::LoopPool& loops, store::MessageStore& store, const plugin::FilterChain& filters):
+SessionManager::SessionManager(const SessionConfig& config, net::LoopPool& loops, store::MessageStore& store, const plugin::FilterChain& filters,
+		ClusterLink* pCluster):
 	_loops(loops),
 	_filters(filters),
 	_store(store),
-	_handsOverStored(store.announcesStored()),
+	_pCluster(pCluster),
+	_handsOverStored(store.announcesStored() && !pCluster),
 	_directory(static_cast<Poco::Int64>(config.takeoverGuard) * 1000),
 	_logger(Poco::Logger::get("imgate.session")),
 	_unauthenticatedLogBudgets(loops.size())
@@ -145,6 +147,7 @@ SessionManager::LoginOutcome SessionManager::login(Session& session, const std::
 		retryInMs = claim.retryInMs;
 		return LOGIN_REFUSED_TAKEOVER;
 	}
+	if (_pCluster) _pCluster->online(uid, !settings.perDevice());
 	if (claim.previous.valid())
 	{
 		SessionRef previous = claim.previous;
@@ -163,6 +166,7 @@ void SessionManager::closed(Session& session)
 	poco_assert_dbg(session.loop().inLoopContext());
 	if (!session.loggedIn()) return;
 	_directory.release(session.uid(), session.ref());
+	if (_pCluster && !_directory.find(session.uid()).valid()) _pCluster->offline(session.uid());
 	_logger.information("closed uid=%s peer=%s session=%Lx", session.uid(), session.peer().toString(), session.id());
 }
 
@@ -210,6 +214,20 @@ void SessionManager::submit(Session& sender, Poco::UInt32 seq, store::NewMessage
 			refs.clear();
 			addRecipients(pAddress->fromUid, pAddress->toUid, pAddress->groupId, result.members, refs);
 			post(refs, [](Session& s) { s.deliverPending(); });
+			if (_pCluster)
+			{
+				// The sender's other nodes too: its devices there may take carbons.
+				if (pAddress->groupId.empty())
+				{
+					std::vector<std::string> uids{pAddress->toUid};
+					if (pAddress->fromUid != pAddress->toUid) uids.push_back(pAddress->fromUid);
+					_pCluster->stored(uids);
+				}
+				else
+				{
+					_pCluster->stored(result.members);
+				}
+			}
 		}
 	});
 }
@@ -375,6 +393,24 @@ void SessionManager::readHistory(Session& session, Poco::UInt32 seq, const store
 			_metrics.historySeconds.observe(static_cast<double>(asked.elapsed()) / 1e6);
 		});
 	});
+}
+
+
+void SessionManager::wake(const std::string& uid)
+{
+	std::vector<SessionRef> refs;
+	addSessions(uid, false, SessionRef(), refs);
+	post(refs, [](Session& s) { s.deliverPending(); }, false);
+}
+
+
+void SessionManager::wakeAll()
+{
+	std::vector<std::string> uids;
+	_directory.uids(uids);
+	std::vector<SessionRef> refs;
+	for (const std::string& uid: uids) addSessions(uid, false, SessionRef(), refs);
+	post(refs, [](Session& s) { s.deliverPending(); }, false);
 }
 
 

@@ -13,6 +13,7 @@
 #include "server/net/LoopPool.h"
 #include "server/plugin/FilterChain.h"
 #include "server/protocol/Command.h"
+#include "server/session/ClusterLink.h"
 #include "server/session/LogBudget.h"
 #include "server/session/SessionConfig.h"
 #include "server/session/SessionMetrics.h"
@@ -38,9 +39,13 @@ class SessionManager: public net::ConnectionFactory, public imgate::Host, public
 	/// SessionRef; nothing is done under a shared lock but the directory's.
 {
 public:
-	SessionManager(const SessionConfig& config, net::LoopPool& loops, store::MessageStore& store, const plugin::FilterChain& filters);
+	SessionManager(const SessionConfig& config, net::LoopPool& loops, store::MessageStore& store, const plugin::FilterChain& filters,
+		ClusterLink* pCluster = nullptr);
 		/// filters must outlive the sessions. Becomes the store's listener
-		/// (MessageStore::setListener()).
+		/// (MessageStore::setListener()), but in a cluster (pCluster set,
+		/// outliving the sessions): there another node may commit a message
+		/// for a session here between two this node announces, so every
+		/// message is read from the store, in msgId order (Delivery).
 
 	~SessionManager() override;
 		/// Stops listening to the store (which must be closed by then, or
@@ -129,6 +134,14 @@ public:
 		/// inline (a store lock may be held). Only where handsOverStored();
 		/// else submit() wakes the same sessions to read from the store.
 
+	void wake(const std::string& uid);
+		/// Any thread: the uid's sessions here read their pending messages
+		/// (a message another node of the cluster stored).
+
+	void wakeAll();
+		/// Any thread: every session here reads its pending messages (the
+		/// cluster's notices may have been lost).
+
 	bool kickUid(const std::string& uid, imgate::KickReason reason, const std::string& message) override;
 		/// Any thread (imgate::Host): kicks the uid's sessions, wherever they run.
 
@@ -198,7 +211,8 @@ private:
 	net::LoopPool& _loops;
 	const plugin::FilterChain& _filters;
 	store::MessageStore& _store;
-	const bool _handsOverStored; /// _store.announcesStored()
+	ClusterLink* const _pCluster;
+	const bool _handsOverStored; /// _store.announcesStored(), outside a cluster
 	UidDirectory _directory;
 	SessionMetrics _metrics;
 	Poco::Logger& _logger;

@@ -189,4 +189,13 @@ std::size_t UidDirectory::size() const
 	return n;
 }
 
+void UidDirectory::uids(std::vector<std::string>& out) const
+{
+	for (auto& shard: _shards)
+	{
+		Poco::FastMutex::ScopedLock lock(shard.mutex);
+		for (const auto& entry: shard.entries) out.push_back(entry.first);
+	}
+}
+
 } } // namespace imgate::session

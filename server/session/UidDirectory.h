@@ -76,6 +76,10 @@ public:
 	std::size_t size() const;
 		/// Uids online.
 
+	void uids(std::vector<std::string>& out) const;
+		/// Appends every uid online (one shard locked at a time: a uid that
+		/// logs in or out meanwhile may or may not be in it).
+
 	std::size_t devices(const std::string& uid) const;
 		/// The uid's online sessions.
 

@@ -590,6 +590,12 @@ private:
 			keys["tls.privateKeyFile"] = "/nonexistent/key.pem";
 		}
 		if (k.name == std::string("store.type")) keys["store.postgresql"] = "host=127.0.0.1 dbname=imgate";
+		if (k.name == std::string("cluster.enabled"))
+		{
+			keys["cluster.nodeId"] = "node1";
+			keys["store.type"] = "postgresql";
+			keys["store.postgresql"] = "host=127.0.0.1 dbname=imgate";
+		}
 		return keys;
 	}
 
