@@ -191,6 +191,10 @@ AdminResponse AdminApi::readiness() const
 	std::string why;
 	if (!_context.store.writable(why)) problems += "store: " + why + "\n";
 	if (!problems.empty()) return text(503, problems);
+	// Without Redis a node still serves its sessions (and no other node
+	// does better): ready, and says what it cannot do (docs/cluster.md).
+	if (_context.pCluster && !_context.pCluster->healthy(why))
+		return text(200, "ready, degraded: cluster: " + why + "; messages to users on other nodes wait for Redis or their next login\n");
 	return text(200, "ready\n");
 }
 
@@ -265,6 +269,11 @@ AdminResponse AdminApi::stats() const
 	o.set("store_writable", _context.store.writable(why));
 	o.set("accepting", _context.accepting.load());
 	o.set("draining", _context.sessions.draining());
+	if (_context.pCluster)
+	{
+		o.set("node", _context.pCluster->nodeId());
+		o.set("cluster_redis_up", _context.pCluster->healthy(why));
+	}
 	Poco::JSON::Array plugins;
 	for (std::size_t i = 0; i < _context.filters.size(); ++i) plugins.add(_context.filters.pluginName(i));
 	o.set("plugins", plugins);
@@ -328,8 +337,35 @@ AdminResponse AdminApi::listSessions(const AdminRequest& request) const
 AdminResponse AdminApi::findSession(const std::string& uid) const
 {
 	session::SessionSummary summary;
-	if (!_context.query.find(uid, summary, QUERY_TIMEOUT_MS)) return error(404, "uid " + uid + " is not online");
+	if (!_context.query.find(uid, summary, QUERY_TIMEOUT_MS))
+	{
+		if (!_context.pCluster) return error(404, "uid " + uid + " is not online");
+		// Online on another node? Say which; its own admin API has the details.
+		std::vector<std::string> nodes;
+		try
+		{
+			nodes = _context.pCluster->locate(uid);
+		}
+		catch (Poco::Exception& exc)
+		{
+			return error(503, "uid " + uid + " is not online on this node, and the cluster cannot be asked: " + exc.message());
+		}
+		if (nodes.empty()) return error(404, "uid " + uid + " is not online (on any node)");
+		Poco::JSON::Object o;
+		o.set("uid", uid);
+		o.set("node", nodes.front());
+		Poco::JSON::Array all;
+		for (const std::string& node: nodes) all.add(node);
+		o.set("nodes", all);
+		o.set("local", false);
+		return ok(o);
+	}
 	Poco::JSON::Object o = summaryJson(summary);
+	if (_context.pCluster)
+	{
+		o.set("node", _context.pCluster->nodeId());
+		o.set("local", true);
+	}
 	try
 	{
 		// Read on this (admin) thread, never on a loop.
@@ -359,11 +395,33 @@ AdminResponse AdminApi::kick(const std::string& uid, const AdminRequest& request
 		}
 		if (message.size() > MAX_KICK_MESSAGE) return error(400, "message: at most " + std::to_string(MAX_KICK_MESSAGE) + " bytes");
 	}
-	if (!_context.sessions.kickUid(uid, imgate::KickReason::ADMIN, message)) return error(404, "uid " + uid + " is not online");
+	bool kicked = _context.sessions.kickUid(uid, imgate::KickReason::ADMIN, message);
+	Poco::JSON::Array nodes;
+	if (kicked && _context.pCluster) nodes.add(_context.pCluster->nodeId());
+	if (_context.pCluster)
+	{
+		// Its sessions on other nodes too (several, under perDevice).
+		try
+		{
+			const std::vector<std::string> elsewhere = _context.pCluster->locate(uid);
+			if (!elsewhere.empty())
+			{
+				_context.pCluster->kick(uid, message);
+				for (const std::string& node: elsewhere) nodes.add(node);
+				kicked = true;
+			}
+		}
+		catch (Poco::Exception& exc)
+		{
+			if (!kicked) return error(503, "uid " + uid + " is not online on this node, and the cluster cannot be asked: " + exc.message());
+		}
+	}
+	if (!kicked) return error(404, "uid " + uid + " is not online");
 	_logger.information("admin: kick uid=%s (asked from %s)", uid, request.peer);
 	Poco::JSON::Object o;
 	o.set("uid", uid);
 	o.set("kicked", true);
+	if (_context.pCluster) o.set("nodes", nodes);
 	return ok(o);
 }
 

@@ -8,6 +8,7 @@
 #ifndef imgate_admin_AdminContext_INCLUDED
 #define imgate_admin_AdminContext_INCLUDED
 
+#include "server/cluster/ClusterNode.h"
 #include "server/net/LoopPool.h"
 #include "server/plugin/FilterChain.h"
 #include "server/session/SessionManager.h"
@@ -32,6 +33,7 @@ struct AdminContext
 	const std::atomic<bool>& accepting; /// The client listener accepts connections.
 	std::string version;
 	Poco::Timestamp started;
+	cluster::ClusterNode* pCluster = nullptr; /// This node, with cluster.enabled.
 };
 
 } } // namespace imgate::admin

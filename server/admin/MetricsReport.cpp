@@ -72,6 +72,25 @@ void processMetrics(Exposition& out, const AdminContext& context)
 	out.sample(static_cast<double>(context.started.epochMicroseconds()) / 1e6);
 }
 
+void clusterMetrics(Exposition& out, cluster::ClusterNode& node)
+{
+	const metrics::Exposition::Labels labels{{"node", node.nodeId()}};
+	cluster::ClusterNode::Metrics& m = node.metrics();
+	std::string why;
+	out.gauge("imgate_cluster_redis_up", "1 while this node reaches the cluster's Redis, 0 while it serves its local sessions alone.");
+	out.sample(static_cast<Poco::Int64>(node.healthy(why) ? 1 : 0), labels);
+	out.counter("imgate_cluster_notices_sent_total", "Delivery notices this node published to other nodes (one per recipient uid and node).");
+	out.sample(m.noticesSent.value(), labels);
+	out.counter("imgate_cluster_notices_received_total", "Delivery notices other nodes sent this node.");
+	out.sample(m.noticesReceived.value(), labels);
+	out.counter("imgate_cluster_kicks_sent_total", "Kicks this node asked other nodes to carry out (a LOGIN here under devicePolicy single, an admin kick).");
+	out.sample(m.kicksSent.value(), labels);
+	out.counter("imgate_cluster_kicks_received_total", "Kicks other nodes asked this node to carry out.");
+	out.sample(m.kicksReceived.value(), labels);
+	out.counter("imgate_cluster_redis_failures_total", "Batches of presence updates and notices, and refreshes, that failed on Redis.");
+	out.sample(m.redisFailures.value(), labels);
+}
+
 } // namespace
 
 
@@ -106,8 +125,10 @@ std::string MetricsReport::render(const AdminContext& context, const AdminListen
 	net::LoopPool& loops = context.loops;
 	Exposition out;
 
-	out.gauge("imgate_build_info", "Always 1; the version label says which imgated runs.");
-	out.sample(static_cast<Poco::Int64>(1), {{"version", context.version}});
+	out.gauge("imgate_build_info", "Always 1; the version label says which imgated runs, the node label which cluster node (cluster.nodeId).");
+	if (context.pCluster) out.sample(static_cast<Poco::Int64>(1), {{"version", context.version}, {"node", context.pCluster->nodeId()}});
+	else out.sample(static_cast<Poco::Int64>(1), {{"version", context.version}});
+	if (context.pCluster) clusterMetrics(out, *context.pCluster);
 
 	out.gauge("imgate_sessions_online", "Logged-in sessions, by transport (tcp, tls, ws, wss).");
 	Poco::Int64 otherConnections = 0;

@@ -392,7 +392,7 @@ void Server::createAdmin()
 	if (!_settings.adminEnabled) return;
 	_pQuery.reset(new session::SessionQuery(*_pLoops, _pSessions->directory()));
 	_pAdminContext.reset(new admin::AdminContext{*_pLoops, *_pSessions, *_pQuery, *_pStore, *_pFilters, _accepting,
-		IMGATE_VERSION, Poco::Timestamp()});
+		IMGATE_VERSION, Poco::Timestamp(), _pCluster.get()});
 	admin::AdminServer::Options options;
 	options.address = _settings.adminAddress;
 	options.port = _settings.adminPort;
