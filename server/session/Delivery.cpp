@@ -97,6 +97,7 @@ void Delivery::fetch(Poco::UInt64 afterMsgId, std::size_t limit, bool retransmis
 {
 	_fetching = true;
 	_refetch = false;
+	if (!retransmission) _retry = false;
 	_asked = limit;
 	_session.loop().counters().inboxReads.add();
 	_manager.fetchPending(_session, afterMsgId, limit, retransmission);
@@ -107,8 +108,15 @@ void Delivery::onPage(store::PendingPage& page, bool retransmission)
 {
 	poco_assert_dbg(_session.loop().inLoopContext());
 	_fetching = false;
-	// A failed read leaves everything as it was: the messages stay pending
-	// and the next notification, retransmission or login reads again.
+	// A failed read leaves everything as it was: the messages stay pending.
+	// A retransmission is read again by its timer; a first read may have
+	// nothing else coming to read again for it (no new message, an empty
+	// window), so it is tried again after READ_RETRY_SECONDS.
+	if (!page.ok && !retransmission && !_retry)
+	{
+		_retry = true;
+		_retryAt = _session.loop().tick() + EventLoop::ticksFromSeconds(READ_RETRY_SECONDS);
+	}
 	if (page.ok)
 	{
 		// Less than asked: the inbox had no more as of the read, and the
@@ -182,6 +190,22 @@ void Delivery::retransmit(Poco::UInt32 now)
 	// cursor is in flight here, so this page covers the whole window.
 	auto& entries = _window.entries();
 	fetch(entries.front().msgId - 1, entries.size(), true);
+}
+
+
+void Delivery::retryRead(Poco::UInt32 now)
+{
+	if (!_retry || _fetching || !reached(now, _retryAt)) return;
+	_retry = false;
+	fill();
+}
+
+
+bool Delivery::retryReadAt(Poco::UInt32& tick) const
+{
+	if (!_retry) return false;
+	tick = _retryAt;
+	return true;
 }
 
 

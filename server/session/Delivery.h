@@ -88,6 +88,17 @@ public:
 		/// The tick the oldest delivery in flight becomes due; false if
 		/// nothing is in flight.
 
+	void retryRead(Poco::UInt32 now);
+		/// Reads again if the last read failed and its retry is due.
+
+	bool retryReadAt(Poco::UInt32& tick) const;
+		/// The tick a failed read is tried again; false if none failed.
+
+	enum
+	{
+		READ_RETRY_SECONDS = 1 /// Pause before a failed read is tried again.
+	};
+
 	std::size_t inFlight() const;
 		/// Deliveries sent and not yet acknowledged.
 
@@ -122,6 +133,8 @@ private:
 	std::size_t _asked = 0; /// The limit of the read out.
 	bool _fetching = false; /// A store read is out.
 	bool _refetch = false;  /// fill() was called while it was out.
+	bool _retry = false;    /// The last read failed: fill() again at _retryAt.
+	Poco::UInt32 _retryAt = 0;
 	bool _inStep;
 };
 
@@ -140,7 +153,7 @@ inline Poco::UInt64 Delivery::position() const
 
 inline bool Delivery::idle() const
 {
-	return _window.empty() && !_fetching && !_refetch;
+	return _window.empty() && !_fetching && !_refetch && !_retry;
 }
 
 

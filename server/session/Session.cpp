@@ -744,7 +744,11 @@ void Session::onTimer()
 		close();
 		return;
 	}
-	if (_pDelivery) _pDelivery->retransmit(now);
+	if (_pDelivery)
+	{
+		_pDelivery->retransmit(now);
+		_pDelivery->retryRead(now);
+	}
 	rearm();
 }
 
@@ -755,6 +759,8 @@ Poco::UInt32 Session::nextDeadline() const
 	Poco::UInt32 deadline = _draining ? _since : _since + EventLoop::ticksFromSeconds(_state == LOGGED_IN ? heartbeatTimeout() : config.loginTimeout);
 	Poco::UInt32 retransmitAt;
 	if (_pDelivery && _pDelivery->retransmitAt(retransmitAt) && before(retransmitAt, deadline)) deadline = retransmitAt;
+	Poco::UInt32 retryAt;
+	if (_pDelivery && _pDelivery->retryReadAt(retryAt) && before(retryAt, deadline)) deadline = retryAt;
 	return deadline;
 }
 

@@ -360,15 +360,25 @@ void DurableMessageStore::serveRead(StoreReader& reader, ReadRequest& request)
 	PendingPage page;
 	try
 	{
-		Poco::ScopedReadRWLock lock(_ackedLock);
-		auto acked = _acked.find(positionKey(request.inbox.uid, request.inbox.device));
-		const bool known = acked != _acked.end();
-		const std::size_t skip = known ? acked->second.above.size() : 0;
-		const Poco::UInt64 after = known && acked->second.position > request.afterMsgId ? acked->second.position : request.afterMsgId;
-		reader.pending(request.inbox, after, request.limit + skip, page.messages);
-		if (skip)
+		// What the device has acknowledged, copied: the query runs without
+		// the lock, which acknowledge() takes on the event loops and must
+		// never wait for a database that is slow or gone. Whatever the
+		// writer commits or forgets meanwhile, the query and the filter
+		// both use this copy (the database's own position can only be higher).
+		Poco::UInt64 after = request.afterMsgId;
+		std::unordered_set<Poco::UInt64> ids;
 		{
-			const auto& ids = acked->second.above;
+			Poco::ScopedReadRWLock lock(_ackedLock);
+			auto acked = _acked.find(positionKey(request.inbox.uid, request.inbox.device));
+			if (acked != _acked.end())
+			{
+				if (acked->second.position > after) after = acked->second.position;
+				ids = acked->second.above;
+			}
+		}
+		reader.pending(request.inbox, after, request.limit + ids.size(), page.messages);
+		if (!ids.empty())
+		{
 			page.messages.erase(std::remove_if(page.messages.begin(), page.messages.end(),
 				[&ids](const StoredMessage& m) { return ids.count(m.msgId) > 0; }), page.messages.end());
 		}
@@ -602,6 +612,7 @@ void DurableMessageStore::commitRange(std::vector<QueuedAppend>& appends, std::s
 	const Poco::UInt64 committedBefore = _pWriter->lastMsgId();
 	Poco::UInt64 stored = 0;
 	const Poco::Clock started;
+	std::vector<AppendResult> written; // filled in order, also when a later append throws
 	try
 	{
 		_pWriter->begin();
@@ -620,10 +631,13 @@ void DurableMessageStore::commitRange(std::vector<QueuedAppend>& appends, std::s
 			if (!pHighest || ack.position > pHighest->position) pHighest = &ack;
 		}
 		for (const auto& entry: highest) _pWriter->acknowledge(entry.second->uid, entry.second->device, entry.second->position);
+		std::vector<const NewMessage*> messages;
+		messages.reserve(last - first);
+		for (std::size_t i = first; i < last; ++i) messages.push_back(&appends[i].message);
+		_pWriter->appendAll(messages, now, written);
 		for (std::size_t i = first; i < last; ++i)
 		{
-			results[i] = AppendResult();
-			_pWriter->append(appends[i].message, now, results[i]);
+			results[i] = written[i - first];
 			if (results[i].outcome == AppendResult::STORED) ++stored;
 		}
 		_pWriter->commit();
@@ -652,7 +666,11 @@ void DurableMessageStore::commitRange(std::vector<QueuedAppend>& appends, std::s
 		for (std::size_t i = first; i < last; ++i)
 		{
 			// A resend of a message committed earlier still gets its msg_id.
-			if (results[i].outcome == AppendResult::DUPLICATE && results[i].msgId <= committedBefore) continue;
+			if (i - first < written.size() && written[i - first].outcome == AppendResult::DUPLICATE && written[i - first].msgId <= committedBefore)
+			{
+				results[i] = written[i - first];
+				continue;
+			}
 			results[i] = AppendResult();
 			results[i].outcome = failure.busy ? AppendResult::STORE_FULL : AppendResult::FAILED;
 			results[i].error = "cannot write " + _name + ": " + failure.cause;

@@ -247,9 +247,10 @@ private:
 	Poco::FastMutex _countMutex;  /// Serializes pendingCount() on _readers[0]'s connection against close().
 
 	// Acknowledged but not yet committed (or above a position): reads
-	// leave these out. Reads hold the lock shared for the query and the
-	// filtering, so the writer's removal after a commit can never slip
-	// between the two. Keyed by positionKey().
+	// leave these out. A read copies its device's entry under the lock
+	// and queries without it, so the writer's removal after a commit can
+	// never slip between its query and its filter, and acknowledge() never
+	// waits for the database. Keyed by positionKey().
 	Poco::RWLock _ackedLock;
 	std::unordered_map<std::string, Acked> _acked;
 

@@ -11,6 +11,8 @@
 #include "Poco/Data/PostgreSQL/Connector.h"
 #include "Poco/Data/PostgreSQL/SessionImpl.h"
 #include <libpq-fe.h>
+#include <poll.h>
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -18,6 +20,18 @@ namespace imgate {
 namespace store {
 
 namespace {
+
+bool endedWhileIdle(pg_conn* pConn)
+	/// An idle connection has nothing to read. If it has, the server
+	/// ended it while it sat unused (its FATAL at a shutdown or restart,
+	/// or the end of the stream), which PQstatus() only reports after
+	/// the next query has failed on it.
+{
+	if (PQtransactionStatus(pConn) != PQTRANS_IDLE) return false;
+	pollfd fd{PQsocket(pConn), POLLIN, 0};
+	return fd.fd >= 0 && ::poll(&fd, 1, 0) > 0;
+}
+
 
 Poco::Data::Session openSession(const std::string& connectionString, const std::string& name)
 {
@@ -294,6 +308,65 @@ PostgresResult PostgresConnection::run(Statement statement)
 }
 
 
+void PostgresConnection::runAll(Statement statement, const std::vector<PostgresParams>& runs, std::vector<std::size_t>& affected)
+{
+	pg_conn* pConn = handle();
+	const std::string name = "imgate_" + std::to_string(statement);
+	std::vector<const char*> values;
+	std::vector<int> lengths;
+	std::vector<int> formats;
+	const std::size_t base = affected.size();
+	for (std::size_t first = 0; first < runs.size(); first += PIPELINE_CHUNK)
+	{
+		const std::size_t last = std::min(runs.size(), first + PIPELINE_CHUNK);
+		if (PQenterPipelineMode(pConn) != 1) fail(nullptr, "cannot enter pipeline mode");
+		std::size_t sent = 0;
+		for (std::size_t i = first; i < last; ++i)
+		{
+			runs[i].resolve(values, lengths, formats);
+			if (PQsendQueryPrepared(pConn, name.c_str(), runs[i].count(), values.empty() ? nullptr : values.data(),
+				lengths.empty() ? nullptr : lengths.data(), formats.empty() ? nullptr : formats.data(), 1) != 1) break;
+			++sent;
+		}
+		const bool synced = PQpipelineSync(pConn) == 1;
+		// Read every answer up to the sync point, keeping the first error.
+		PGresult* pError = nullptr;
+		for (std::size_t i = 0; i < sent; ++i)
+		{
+			PGresult* pResult = PQgetResult(pConn);
+			if (!pResult) break; // connection lost
+			const ExecStatusType status = PQresultStatus(pResult);
+			if ((status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) && !pError)
+			{
+				PostgresResult result(pResult);
+				affected.push_back(result.affected());
+			}
+			else if (status == PGRES_FATAL_ERROR && !pError)
+			{
+				pError = pResult;
+			}
+			else
+			{
+				PQclear(pResult);
+			}
+			while ((pResult = PQgetResult(pConn)) != nullptr) PQclear(pResult); // the NULL after each query's results
+		}
+		if (synced)
+		{
+			for (PGresult* pResult = PQgetResult(pConn); pResult; pResult = PQgetResult(pConn))
+			{
+				const bool sync = PQresultStatus(pResult) == PGRES_PIPELINE_SYNC;
+				PQclear(pResult);
+				if (sync) break;
+			}
+		}
+		PQexitPipelineMode(pConn);
+		if (pError) fail(pError, "");
+		if (sent < last - first || !synced || affected.size() - base < last) fail(nullptr, "");
+	}
+}
+
+
 void PostgresConnection::execute(const std::string& sql)
 {
 	PGresult* pResult = PQexec(handle(), sql.c_str());
@@ -336,7 +409,7 @@ void PostgresConnection::fail(pg_result* pResult, const std::string& what)
 bool PostgresConnection::reconnect()
 {
 	pg_conn* pConn = handle();
-	if (PQstatus(pConn) == CONNECTION_OK) return false;
+	if (PQstatus(pConn) == CONNECTION_OK && !endedWhileIdle(pConn)) return false;
 	PQreset(pConn);
 	if (PQstatus(pConn) != CONNECTION_OK)
 		throw PostgresException("cannot connect: " + firstLine(PQerrorMessage(pConn)), "", true);

@@ -111,6 +111,19 @@ public:
 	PostgresResult run(Statement statement);
 		/// Without parameters.
 
+	void runAll(Statement statement, const std::vector<PostgresParams>& runs, std::vector<std::size_t>& affected);
+		/// Runs statement once per element of runs in libpq's pipeline
+		/// mode (PIPELINE_CHUNK runs per round trip, so neither side's
+		/// socket buffer fills while the other waits), and appends the
+		/// rows each changed to affected, in order. The first failure
+		/// throws, after the pipeline is drained (the runs after it did
+		/// not happen; the transaction is aborted).
+
+	enum
+	{
+		PIPELINE_CHUNK = 512
+	};
+
 	void execute(const std::string& sql);
 		/// Runs SQL without parameters or prepared statement (BEGIN,
 		/// COMMIT, SET; several statements separated by ";" too).

@@ -39,6 +39,17 @@ const char* const SCHEMA_SQL =
 // (pg_advisory_xact_lock's key: "imgate" in ASCII).
 const char* const SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(116105109103097116)";
 
+bool holdsPassword(const std::string& connectionString)
+	/// password= in either form, or a URI's user:password@.
+{
+	if (Poco::toLower(connectionString).find("password") != std::string::npos) return true;
+	const std::size_t scheme = connectionString.find("://");
+	if (scheme == std::string::npos) return false;
+	const std::size_t at = connectionString.find('@', scheme + 3);
+	return at != std::string::npos && connectionString.find(':', scheme + 3) < at;
+}
+
+
 std::map<std::string, std::string> parse(const std::string& connectionString)
 {
 	char* pError = nullptr;
@@ -48,8 +59,9 @@ std::map<std::string, std::string> parse(const std::string& connectionString)
 		std::string why = pError ? pError : "out of memory";
 		if (pError) PQfreemem(pError);
 		while (!why.empty() && why.back() == '\n') why.pop_back();
-		// libpq quotes the part it could not read, which may be a secret.
-		if (Poco::toLower(connectionString).find("password") != std::string::npos)
+		// libpq quotes the part it could not read (of a URI, all of it),
+		// which may hold a secret.
+		if (holdsPassword(connectionString))
 			why = "libpq's message is not shown, as the string holds a password (use passfile=)";
 		throw StoreException("store.postgresql: not a libpq connection string (keyword=value pairs or a postgresql:// URI): " + why);
 	}

@@ -11,6 +11,31 @@
 namespace imgate {
 namespace store {
 
+namespace {
+
+template <class Read>
+auto retried(PostgresConnection& connection, Read read) -> decltype(read())
+	/// Runs read, and once more on a new connection if the old one was
+	/// lost: a connection the server closed while it was idle (a restart,
+	/// a crash, a failover) shows it only when it is next used, and a read
+	/// changes nothing, so it may run again.
+{
+	connection.reconnect();
+	try
+	{
+		return read();
+	}
+	catch (PostgresException& exc)
+	{
+		if (!exc.connectionLost()) throw;
+	}
+	connection.reconnect();
+	return read();
+}
+
+} // namespace
+
+
 class PostgresReader::Snapshot
 	/// BEGIN now, COMMIT when done (ROLLBACK if an exception leaves the
 	/// scope): the queries run in between read one snapshot.
@@ -107,17 +132,25 @@ void PostgresReader::prepare()
 
 void PostgresReader::pending(const InboxReader& inbox, Poco::UInt64 afterMsgId, std::size_t limit, std::vector<StoredMessage>& messages)
 {
-	_connection.reconnect();
 	PostgresParams params;
 	params.text(inbox.uid).bytes(inbox.device).int64(static_cast<Poco::Int64>(afterMsgId)).int64(static_cast<Poco::Int64>(limit));
-	PostgresResult rows = _connection.run(inbox.carbons ? _pendingCarbonsQuery : _pendingQuery, params);
+	PostgresResult rows = retried(_connection, [&] { return _connection.run(inbox.carbons ? _pendingCarbonsQuery : _pendingQuery, params); });
 	for (int row = 0; row < rows.rows(); ++row) messages.push_back(inboxRow(rows, row));
 }
 
 
 void PostgresReader::history(const HistoryQuery& query, HistoryPage& page)
 {
-	_connection.reconnect();
+	retried(_connection, [&]
+	{
+		page = HistoryPage();
+		readHistory(query, page);
+	});
+}
+
+
+void PostgresReader::readHistory(const HistoryQuery& query, HistoryPage& page)
+{
 	Snapshot snapshot(_connection);
 	if (!query.groupId.empty())
 	{
@@ -188,7 +221,12 @@ StoredMessage PostgresReader::inboxRow(const PostgresResult& result, int row)
 
 bool PostgresReader::findGroup(const std::string& gid, Group& group)
 {
-	_connection.reconnect();
+	return retried(_connection, [&] { return readGroup(gid, group); });
+}
+
+
+bool PostgresReader::readGroup(const std::string& gid, Group& group)
+{
 	Snapshot snapshot(_connection);
 	PostgresParams params;
 	params.text(gid);
@@ -210,10 +248,9 @@ bool PostgresReader::findGroup(const std::string& gid, Group& group)
 
 std::vector<std::string> PostgresReader::listGroups(const std::string& prefix, std::size_t limit, bool& truncated)
 {
-	_connection.reconnect();
 	PostgresParams params;
 	params.text(prefix).int64(static_cast<Poco::Int64>(limit + 1));
-	PostgresResult rows = _connection.run(_groupsQuery, params);
+	PostgresResult rows = retried(_connection, [&] { return _connection.run(_groupsQuery, params); });
 	std::vector<std::string> gids;
 	truncated = false;
 	for (int row = 0; row < rows.rows(); ++row)
@@ -233,10 +270,9 @@ std::vector<std::string> PostgresReader::listGroups(const std::string& prefix, s
 
 std::size_t PostgresReader::pendingCount(const std::string& uid)
 {
-	_connection.reconnect();
 	PostgresParams params;
 	params.text(uid);
-	return static_cast<std::size_t>(_connection.run(_countQuery, params).int64(0, 0));
+	return static_cast<std::size_t>(retried(_connection, [&] { return _connection.run(_countQuery, params); }).int64(0, 0));
 }
 
 } } // namespace imgate::store

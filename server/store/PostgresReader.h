@@ -36,6 +36,10 @@ private:
 	class Snapshot;
 
 	void prepare();
+	void readHistory(const HistoryQuery& query, HistoryPage& page);
+	bool readGroup(const std::string& gid, Group& group);
+		/// history() and findGroup() on the connection as it is (they
+		/// run these again if it was lost).
 	static StoredMessage inboxRow(const PostgresResult& result, int row);
 		/// A row of a query selecting msg_id, from_uid, from_device,
 		/// to_uid, group_id, payload, created_ms, sent.

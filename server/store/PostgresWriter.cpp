@@ -9,6 +9,7 @@
 #include "Poco/Data/DataException.h"
 #include <algorithm>
 #include <iterator>
+#include <set>
 
 namespace imgate {
 namespace store {
@@ -72,6 +73,8 @@ void PostgresWriter::prepare()
 	_deleteMembers = _connection.prepare("DELETE FROM group_members WHERE gid = $1::text AND uid = ANY($2::text[])");
 	_countPending = _connection.prepare("SELECT count(*) FROM inbox WHERE uid = $1::text AND NOT sent "
 		"AND msg_id > coalesce((SELECT max(acked) FROM positions WHERE uid = $1::text), 0)");
+	_countPendingOf = _connection.prepare("SELECT u, (SELECT count(*) FROM inbox WHERE uid = u AND NOT sent "
+		"AND msg_id > coalesce((SELECT max(acked) FROM positions WHERE uid = u), 0)) FROM unnest($1::text[]) AS u");
 	_savePosition = _connection.prepare("INSERT INTO positions(uid, device, acked) VALUES($1::text, $2::bytea, $3::bigint) "
 		"ON CONFLICT (uid, device) DO UPDATE SET acked = excluded.acked WHERE positions.acked < excluded.acked");
 	// Under deleteOnAcknowledge: the uid's rows every device of it has
@@ -172,6 +175,137 @@ void PostgresWriter::append(const NewMessage& message, Poco::Int64 nowMs, Append
 	result.outcome = AppendResult::STORED;
 	result.msgId = id;
 	result.timestampMs = message.timestampMs;
+}
+
+
+void PostgresWriter::appendAll(const std::vector<const NewMessage*>& messages, Poco::Int64 nowMs, std::vector<AppendResult>& results)
+{
+	results.assign(messages.size(), AppendResult());
+	// The counts the 1:1 sends need, that the cache lacks: one query.
+	std::vector<std::string> uncounted;
+	{
+		std::set<std::string> seen;
+		for (const NewMessage* pMessage: messages)
+		{
+			if (pMessage->toGroup.empty() && !_pendingCounts.count(pMessage->toUid) && seen.insert(pMessage->toUid).second)
+				uncounted.push_back(pMessage->toUid);
+		}
+	}
+	if (!uncounted.empty()) countPending(uncounted);
+	// Each in order, as append() decides; the inserts wait for the pipeline.
+	enum Step { INSERT, INSERT_GROUP, REFUSE_FULL, REFUSE_NOT_MEMBER };
+	std::vector<Step> steps(messages.size(), INSERT);
+	std::vector<Poco::UInt64> ids(messages.size(), 0);
+	std::vector<PostgresParams> inserts;
+	std::vector<PostgresParams> groupInserts;
+	for (std::size_t i = 0; i < messages.size(); ++i)
+	{
+		const NewMessage& message = *messages[i];
+		if (!message.toGroup.empty())
+		{
+			const std::vector<std::string>* pMembers = members(message.toGroup);
+			if (!pMembers || !std::binary_search(pMembers->begin(), pMembers->end(), message.fromUid))
+			{
+				steps[i] = REFUSE_NOT_MEMBER;
+				continue;
+			}
+			steps[i] = INSERT_GROUP;
+		}
+		else
+		{
+			std::size_t pending = pendingCount(message.toUid);
+			if (pending >= _limits.maxPendingPerRecipient)
+			{
+				auto cached = _pendingCounts.find(message.toUid);
+				if (cached != _pendingCounts.end() && !cached->second.exact)
+				{
+					_pendingCounts.erase(cached);
+					pending = pendingCount(message.toUid);
+				}
+			}
+			if (pending >= _limits.maxPendingPerRecipient)
+			{
+				steps[i] = REFUSE_FULL;
+				continue;
+			}
+			_pendingCounts[message.toUid].count = pending + 1;
+		}
+		Poco::UInt64 id = msgIdAt(nowMs);
+		if (id <= _lastMsgId) id = _lastMsgId + 1;
+		_lastMsgId = ids[i] = id;
+		PostgresParams params;
+		params.int64(static_cast<Poco::Int64>(id)).text(message.fromUid).bytes(message.fromDevice)
+			.text(steps[i] == INSERT ? message.toUid : message.toGroup)
+			.int64(static_cast<Poco::Int64>(message.clientMsgId)).int64(message.timestampMs).bytes(message.payload)
+			.boolean(steps[i] == INSERT ? _limits.recordSent && message.fromUid != message.toUid : _limits.recordSent);
+		(steps[i] == INSERT ? inserts : groupInserts).push_back(std::move(params));
+	}
+	std::vector<std::size_t> inserted;
+	std::vector<std::size_t> groupInserted;
+	if (!inserts.empty()) _connection.runAll(_insert, inserts, inserted);
+	if (!groupInserts.empty()) _connection.runAll(_insertGroupMessage, groupInserts, groupInserted);
+	std::size_t next = 0;
+	std::size_t nextGroup = 0;
+	for (std::size_t i = 0; i < messages.size(); ++i)
+	{
+		const NewMessage& message = *messages[i];
+		AppendResult& result = results[i];
+		switch (steps[i])
+		{
+		case REFUSE_FULL:
+			if (!findSent(message, result)) result.outcome = AppendResult::RECIPIENT_FULL;
+			break;
+		case REFUSE_NOT_MEMBER:
+			if (!findSent(message, result)) result.outcome = AppendResult::NOT_MEMBER;
+			break;
+		case INSERT:
+			if (inserted[next++] == 0)
+			{
+				if (!findSent(message, result))
+					throw Poco::Data::DataException("messages: an insert was skipped without a conflicting row");
+				break;
+			}
+			result.outcome = AppendResult::STORED;
+			result.msgId = ids[i];
+			result.timestampMs = message.timestampMs;
+			break;
+		case INSERT_GROUP:
+			{
+				const std::vector<std::string>* pMembers = members(message.toGroup);
+				if (groupInserted[nextGroup++] == 0)
+				{
+					// No row: a resend, or (found under its new id) a group
+					// of the sender alone without recordSent.
+					if (!findSent(message, result))
+						throw Poco::Data::DataException("messages: an insert was skipped without a conflicting row");
+					if (result.msgId != ids[i]) break;
+					result = AppendResult();
+				}
+				for (const std::string& uid: *pMembers)
+				{
+					if (uid == message.fromUid) continue;
+					auto cached = _pendingCounts.find(uid);
+					if (cached != _pendingCounts.end()) ++cached->second.count;
+				}
+				result.outcome = AppendResult::STORED;
+				result.msgId = ids[i];
+				result.timestampMs = message.timestampMs;
+				result.members = *pMembers;
+			}
+			break;
+		}
+	}
+}
+
+
+void PostgresWriter::countPending(const std::vector<std::string>& uids)
+{
+	PostgresParams params;
+	params.textArray(uids);
+	PostgresResult counts = _connection.run(_countPendingOf, params);
+	if (_pendingCounts.size() + uids.size() > MAX_CACHED_COUNTS) _pendingCounts.clear();
+	for (int row = 0; row < counts.rows(); ++row)
+		_pendingCounts[counts.text(row, 0)] = PendingCount{static_cast<std::size_t>(counts.int64(row, 1)), true};
 }
 
 

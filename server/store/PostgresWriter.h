@@ -42,6 +42,10 @@ public:
 	void begin() override;
 		/// Reconnects if needed, BEGIN, and takes the lock.
 	void append(const NewMessage& message, Poco::Int64 nowMs, AppendResult& result) override;
+	void appendAll(const std::vector<const NewMessage*>& messages, Poco::Int64 nowMs, std::vector<AppendResult>& results) override;
+		/// The pending counts it lacks in one query, then every insert in
+		/// pipeline mode: a batch costs a few round trips, not one per
+		/// message. The outcomes are append()'s.
 	void acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position) override;
 	void openDevice(const std::string& uid, const std::string& device) override;
 	void commit() override;
@@ -60,6 +64,8 @@ private:
 		/// The group's members (sorted), from the cache or the database;
 		/// null if it does not exist. Valid until the next call.
 	bool readGroup(const std::string& gid, Group& group);
+	void countPending(const std::vector<std::string>& uids);
+		/// Reads the counts of uids into the cache, in one query.
 	std::size_t pendingCount(const std::string& uid);
 		/// From the cache or the database: never below the true count
 		/// (appends add to it, acknowledgements mark it inexact, another
@@ -97,6 +103,7 @@ private:
 	PostgresConnection::Statement _insertMembers;
 	PostgresConnection::Statement _deleteMembers;
 	PostgresConnection::Statement _countPending;
+	PostgresConnection::Statement _countPendingOf;
 	PostgresConnection::Statement _savePosition;
 	PostgresConnection::Statement _deleteAcknowledgedOf;
 	PostgresConnection::Statement _openDevice;

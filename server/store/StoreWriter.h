@@ -13,6 +13,7 @@
 #include "server/store/MessageStore.h"
 #include "Poco/Types.h"
 #include <string>
+#include <vector>
 
 namespace imgate {
 namespace store {
@@ -46,6 +47,11 @@ public:
 		/// Inside a transaction: result becomes DUPLICATE (with the first
 		/// copy's msgId and timestamp), RECIPIENT_FULL, NOT_MEMBER, or
 		/// STORED with a new msgId (durable only once commit() returns).
+
+	virtual void appendAll(const std::vector<const NewMessage*>& messages, Poco::Int64 nowMs, std::vector<AppendResult>& results);
+		/// append() of each message, in order: results[i] for messages[i]
+		/// (results is resized). A writer to a server batches the round
+		/// trips. Default: append() in a loop.
 
 	virtual void acknowledge(const std::string& uid, const std::string& device, Poco::UInt64 position) = 0;
 		/// Inside a transaction: moves device's position up to position

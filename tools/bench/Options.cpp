@@ -41,6 +41,7 @@ void Options::usage(const char* error)
 		"  --quiet                      no progress lines\n"
 		" conn: --sessions N (1000) --rate R per second (0: unthrottled) --hold S (10) --heartbeat S (20)\n"
 		" msg:  --pairs P (1) --window W (1) --payload B (64) --duration S (10) --warmup S (2) --drain S (15)\n"
+		"       --split-port P2: each pair's second session on --host:P2 (another cluster node)\n"
 		" mix:  --sessions N (1000) online, each sending one message every --interval S seconds (5;\n"
 		"       fractions allowed) to a random other session, the first at a random point of the\n"
 		"       first interval; --payload B (64, at least 32) --duration --warmup --drain as msg,\n"
@@ -92,6 +93,7 @@ Options Options::parse(int argc, char** argv)
 			o.port = number(1, 65535);
 			o.portGiven = true;
 		}
+		else if (a == "--split-port") o.splitPort = number(1, 65535);
 		else if (a == "--tls") o.tls = true;
 		else if (a == "--ca") o.ca = value();
 		else if (a == "--ws") o.ws = value();

@@ -21,6 +21,7 @@ struct Options
 	std::string host = "127.0.0.1";
 	unsigned port = 7700;
 	bool portGiven = false;
+	unsigned splitPort = 0;           /// msg: the second session of each pair connects to --host:splitPort (another cluster node); 0: --port.
 	std::vector<std::string> sources{"127.0.0.1"}; /// Local addresses, round robin.
 	// transport
 	bool tls = false;                 /// --tls: TLS to --host/--port.

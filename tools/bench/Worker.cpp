@@ -71,6 +71,7 @@ Worker::Worker(Run& run, unsigned number, Counters& counters):
 	_counters(counters),
 	_epoll(epoll_create1(EPOLL_CLOEXEC)),
 	_server(ipv4(run.options.host, run.options.port)),
+	_splitServer(ipv4(run.options.host, run.options.splitPort ? run.options.splitPort : run.options.port)),
 	_random(0x9E3779B97F4A7C15ull ^ (static_cast<std::uint64_t>(nowNs()) + number)),
 	_tls(run.options.secure()),
 	_ws(!run.options.ws.empty()),
@@ -184,7 +185,9 @@ void Worker::open(BenchSession& s)
 	e.data.u32 = s.index;
 	s.wantWrite = true;
 	::epoll_ctl(_epoll, EPOLL_CTL_ADD, s.fd, &e);
-	if (::connect(s.fd, reinterpret_cast<const sockaddr*>(&_server), sizeof(_server)) != 0 && errno != EINPROGRESS)
+	// --split-port: a pair's second session on another node of a cluster.
+	const sockaddr_in& server = s.index % 2 == 1 && _run.options.scenario == "msg" ? _splitServer : _server;
+	if (::connect(s.fd, reinterpret_cast<const sockaddr*>(&server), sizeof(server)) != 0 && errno != EINPROGRESS)
 		fail(s, false);
 }
 

@@ -100,6 +100,7 @@ private:
 	unsigned _pending = 0;             /// Connecting or logging in.
 	std::vector<unsigned> _dirty;      /// Sessions with output to write this turn.
 	sockaddr_in _server;
+	sockaddr_in _splitServer; /// --split-port (msg), else _server.
 	std::vector<sockaddr_in> _sources;
 	std::int64_t _lastHeartbeatScan = 0;
 	std::string _scratch;

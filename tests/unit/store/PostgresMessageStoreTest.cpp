@@ -310,10 +310,10 @@ class PostgresMessageStoreTest: public imgate::test::DurableStoreContract<Postgr
 	CPPUNIT_TEST(testFindAndListGroups);
 	// Known bugs of the PostgreSQL store (server/store), reported with a
 	// fix: each of these fails until its fix is in. Enable them with it.
-	// CPPUNIT_TEST(testPasswordNotShownForAMalformedUri);
-	// CPPUNIT_TEST(testFirstUseAfterAQuietRestart);
-	// CPPUNIT_TEST(testRoomMadeOnOneNodeIsSeenByTheOther);
-	// CPPUNIT_TEST(testHungServerDoesNotHoldUpAcknowledgements);
+	CPPUNIT_TEST(testPasswordNotShownForAMalformedUri);
+	CPPUNIT_TEST(testFirstUseAfterAQuietRestart);
+	// CPPUNIT_TEST(testRoomMadeOnOneNodeIsSeenByTheOther); // known, fails: issue 20 notes (stop 30), fix next
+	CPPUNIT_TEST(testHungServerDoesNotHoldUpAcknowledgements);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
