@@ -71,10 +71,13 @@ void PostgresWriter::prepare()
 	_deleteGroup = _connection.prepare("WITH m AS (DELETE FROM group_members WHERE gid = $1::text) DELETE FROM chat_groups WHERE gid = $1::text");
 	_insertMembers = _connection.prepare("INSERT INTO group_members(gid, uid) SELECT $1::text, unnest($2::text[]) ON CONFLICT DO NOTHING");
 	_deleteMembers = _connection.prepare("DELETE FROM group_members WHERE gid = $1::text AND uid = ANY($2::text[])");
-	_countPending = _connection.prepare("SELECT count(*) FROM inbox WHERE uid = $1::text AND NOT sent "
-		"AND msg_id > coalesce((SELECT max(acked) FROM positions WHERE uid = $1::text), 0)");
+	// A count and the highest position it was read under.
+	_countPending = _connection.prepare("WITH p AS (SELECT coalesce(max(acked), 0) AS acked FROM positions WHERE uid = $1::text) "
+		"SELECT (SELECT count(*) FROM inbox WHERE uid = $1::text AND NOT sent AND msg_id > p.acked), p.acked FROM p");
 	_countPendingOf = _connection.prepare("SELECT u, (SELECT count(*) FROM inbox WHERE uid = u AND NOT sent "
-		"AND msg_id > coalesce((SELECT max(acked) FROM positions WHERE uid = u), 0)) FROM unnest($1::text[]) AS u");
+		"AND msg_id > coalesce((SELECT max(acked) FROM positions WHERE uid = u), 0)), "
+		"coalesce((SELECT max(acked) FROM positions WHERE uid = u), 0) FROM unnest($1::text[]) AS u");
+	_highestPosition = _connection.prepare("SELECT coalesce(max(acked), 0) FROM positions WHERE uid = $1::text");
 	_savePosition = _connection.prepare("INSERT INTO positions(uid, device, acked) VALUES($1::text, $2::bytea, $3::bigint) "
 		"ON CONFLICT (uid, device) DO UPDATE SET acked = excluded.acked WHERE positions.acked < excluded.acked");
 	// Under deleteOnAcknowledge: the uid's rows every device of it has
@@ -136,45 +139,9 @@ void PostgresWriter::begin()
 
 void PostgresWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendResult& result)
 {
-	Poco::UInt64 id = msgIdAt(nowMs);
-	if (id <= _lastMsgId) id = _lastMsgId + 1;
-	if (!message.toGroup.empty())
-	{
-		appendToGroup(message, id, result);
-		return;
-	}
-	// As in SqliteWriter: a cached count at the limit is read again before
-	// a refusal, once per acknowledgement at most.
-	std::size_t pending = pendingCount(message.toUid);
-	if (pending >= _limits.maxPendingPerRecipient)
-	{
-		auto cached = _pendingCounts.find(message.toUid);
-		if (cached != _pendingCounts.end() && !cached->second.exact)
-		{
-			_pendingCounts.erase(cached);
-			pending = pendingCount(message.toUid);
-		}
-	}
-	if (pending >= _limits.maxPendingPerRecipient)
-	{
-		if (!findSent(message, result)) result.outcome = AppendResult::RECIPIENT_FULL;
-		return;
-	}
-	PostgresParams params;
-	params.int64(static_cast<Poco::Int64>(id)).text(message.fromUid).bytes(message.fromDevice).text(message.toUid)
-		.int64(static_cast<Poco::Int64>(message.clientMsgId)).int64(message.timestampMs).bytes(message.payload)
-		.boolean(_limits.recordSent && message.fromUid != message.toUid);
-	if (_connection.run(_insert, params).affected() == 0)
-	{
-		if (!findSent(message, result))
-			throw Poco::Data::DataException("messages: an insert was skipped without a conflicting row");
-		return;
-	}
-	_lastMsgId = id;
-	_pendingCounts[message.toUid].count = pending + 1;
-	result.outcome = AppendResult::STORED;
-	result.msgId = id;
-	result.timestampMs = message.timestampMs;
+	std::vector<AppendResult> results;
+	appendAll(std::vector<const NewMessage*>{&message}, nowMs, results);
+	result = std::move(results.front());
 }
 
 
@@ -216,12 +183,7 @@ void PostgresWriter::appendAll(const std::vector<const NewMessage*>& messages, P
 			std::size_t pending = pendingCount(message.toUid);
 			if (pending >= _limits.maxPendingPerRecipient)
 			{
-				auto cached = _pendingCounts.find(message.toUid);
-				if (cached != _pendingCounts.end() && !cached->second.exact)
-				{
-					_pendingCounts.erase(cached);
-					pending = pendingCount(message.toUid);
-				}
+				if (stale(message.toUid)) pending = pendingCount(message.toUid);
 			}
 			if (pending >= _limits.maxPendingPerRecipient)
 			{
@@ -305,7 +267,7 @@ void PostgresWriter::countPending(const std::vector<std::string>& uids)
 	PostgresResult counts = _connection.run(_countPendingOf, params);
 	if (_pendingCounts.size() + uids.size() > MAX_CACHED_COUNTS) _pendingCounts.clear();
 	for (int row = 0; row < counts.rows(); ++row)
-		_pendingCounts[counts.text(row, 0)] = PendingCount{static_cast<std::size_t>(counts.int64(row, 1)), true};
+		_pendingCounts[counts.text(row, 0)] = PendingCount{static_cast<std::size_t>(counts.int64(row, 1)), true, counts.int64(row, 2)};
 }
 
 
@@ -319,40 +281,6 @@ bool PostgresWriter::findSent(const NewMessage& message, AppendResult& result)
 	result.msgId = static_cast<Poco::UInt64>(found.int64(0, 0));
 	result.timestampMs = found.int64(0, 1);
 	return true;
-}
-
-
-void PostgresWriter::appendToGroup(const NewMessage& message, Poco::UInt64 id, AppendResult& result)
-{
-	const std::vector<std::string>* pMembers = members(message.toGroup);
-	if (!pMembers || !std::binary_search(pMembers->begin(), pMembers->end(), message.fromUid))
-	{
-		if (!findSent(message, result)) result.outcome = AppendResult::NOT_MEMBER;
-		return;
-	}
-	PostgresParams params;
-	params.int64(static_cast<Poco::Int64>(id)).text(message.fromUid).bytes(message.fromDevice).text(message.toGroup)
-		.int64(static_cast<Poco::Int64>(message.clientMsgId)).int64(message.timestampMs).bytes(message.payload)
-		.boolean(_limits.recordSent);
-	if (_connection.run(_insertGroupMessage, params).affected() == 0)
-	{
-		// Nothing inserted: a resend (or a group of the sender alone
-		// without recordSent, which stores the message and no row).
-		if (findSent(message, result)) return;
-		if (pMembers->size() > 1 || _limits.recordSent)
-			throw Poco::Data::DataException("messages: an insert was skipped without a conflicting row");
-	}
-	for (const std::string& uid: *pMembers)
-	{
-		if (uid == message.fromUid) continue;
-		auto cached = _pendingCounts.find(uid);
-		if (cached != _pendingCounts.end()) ++cached->second.count;
-	}
-	_lastMsgId = id;
-	result.outcome = AppendResult::STORED;
-	result.msgId = id;
-	result.timestampMs = message.timestampMs;
-	result.members = *pMembers;
 }
 
 
@@ -570,10 +498,27 @@ std::size_t PostgresWriter::pendingCount(const std::string& uid)
 	if (it != _pendingCounts.end()) return it->second.count;
 	PostgresParams params;
 	params.text(uid);
-	const std::size_t count = static_cast<std::size_t>(_connection.run(_countPending, params).int64(0, 0));
+	PostgresResult counted = _connection.run(_countPending, params);
+	const std::size_t count = static_cast<std::size_t>(counted.int64(0, 0));
 	if (_pendingCounts.size() >= MAX_CACHED_COUNTS) _pendingCounts.clear();
-	_pendingCounts.emplace(uid, PendingCount{count, true});
+	_pendingCounts.emplace(uid, PendingCount{count, true, counted.int64(0, 1)});
 	return count;
+}
+
+
+bool PostgresWriter::stale(const std::string& uid)
+{
+	auto cached = _pendingCounts.find(uid);
+	if (cached == _pendingCounts.end()) return false;
+	bool drop = !cached->second.exact;
+	if (!drop)
+	{
+		PostgresParams params;
+		params.text(uid);
+		drop = _connection.run(_highestPosition, params).int64(0, 0) != cached->second.position;
+	}
+	if (drop) _pendingCounts.erase(cached);
+	return drop;
 }
 
 } } // namespace imgate::store

@@ -42,6 +42,7 @@ public:
 	void begin() override;
 		/// Reconnects if needed, BEGIN, and takes the lock.
 	void append(const NewMessage& message, Poco::Int64 nowMs, AppendResult& result) override;
+		/// appendAll() of one message.
 	void appendAll(const std::vector<const NewMessage*>& messages, Poco::Int64 nowMs, std::vector<AppendResult>& results) override;
 		/// The pending counts it lacks in one query, then every insert in
 		/// pipeline mode: a batch costs a few round trips, not one per
@@ -59,13 +60,16 @@ public:
 private:
 	void prepare();
 	bool findSent(const NewMessage& message, AppendResult& result);
-	void appendToGroup(const NewMessage& message, Poco::UInt64 id, AppendResult& result);
 	const std::vector<std::string>* members(const std::string& gid);
 		/// The group's members (sorted), from the cache or the database;
 		/// null if it does not exist. Valid until the next call.
 	bool readGroup(const std::string& gid, Group& group);
 	void countPending(const std::vector<std::string>& uids);
 		/// Reads the counts of uids into the cache, in one query.
+	bool stale(const std::string& uid);
+		/// The cached count of uid (at the limit) may be too high: an
+		/// acknowledgement here since it was read, or one another node
+		/// committed (uid's highest position moved). Then it is dropped.
 	std::size_t pendingCount(const std::string& uid);
 		/// From the cache or the database: never below the true count
 		/// (appends add to it, acknowledgements mark it inexact, another
@@ -85,7 +89,8 @@ private:
 	struct PendingCount
 	{
 		std::size_t count = 0; /// Never below the true count.
-		bool exact = false;    /// Read from the database, and no acknowledgement since.
+		bool exact = false;    /// Read from the database, and no acknowledgement here since.
+		Poco::Int64 position = -1; /// The uid's highest position when it was read: another node's acknowledgement moves it.
 	};
 	std::unordered_map<std::string, PendingCount> _pendingCounts;
 	std::unordered_map<std::string, std::vector<std::string>> _members;
@@ -104,6 +109,7 @@ private:
 	PostgresConnection::Statement _deleteMembers;
 	PostgresConnection::Statement _countPending;
 	PostgresConnection::Statement _countPendingOf;
+	PostgresConnection::Statement _highestPosition;
 	PostgresConnection::Statement _savePosition;
 	PostgresConnection::Statement _deleteAcknowledgedOf;
 	PostgresConnection::Statement _openDevice;

@@ -312,7 +312,7 @@ class PostgresMessageStoreTest: public imgate::test::DurableStoreContract<Postgr
 	// fix: each of these fails until its fix is in. Enable them with it.
 	CPPUNIT_TEST(testPasswordNotShownForAMalformedUri);
 	CPPUNIT_TEST(testFirstUseAfterAQuietRestart);
-	// CPPUNIT_TEST(testRoomMadeOnOneNodeIsSeenByTheOther); // known, fails: issue 20 notes (stop 30), fix next
+	CPPUNIT_TEST(testRoomMadeOnOneNodeIsSeenByTheOther);
 	CPPUNIT_TEST(testHungServerDoesNotHoldUpAcknowledgements);
 	CPPUNIT_TEST_SUITE_END();
 
