@@ -6,6 +6,7 @@
 
 #include "server/cluster/ClusterNode.h"
 #include "server/cluster/NodeInbox.h"
+#include "server/cluster/Notice.h"
 #include "server/session/SessionManager.h"
 #include "Poco/DateTimeFormatter.h"
 #include "Poco/RandomStream.h"
@@ -245,24 +246,17 @@ bool ClusterNode::healthy(std::string& why) const
 
 void ClusterNode::noticeReceived(const std::string& line)
 {
-	if (!_pManager || line.size() < 3 || line[1] != ' ') return; // "h" (heartbeat) and unknown lines
-	if (line[0] == 'd')
+	if (!_pManager) return;
+	const Notice notice = Notice::parse(line);
+	if (notice.kind == Notice::DELIVER)
 	{
 		_metrics.noticesReceived.add();
-		_pManager->wake(line.substr(2));
+		_pManager->wake(notice.uid);
 	}
-	else if (line[0] == 'k')
+	else if (notice.kind == Notice::KICK)
 	{
-		// "k REASON UID MESSAGE"
-		const std::size_t uidStart = line.find(' ', 2);
-		if (uidStart == std::string::npos) return;
-		const std::size_t uidEnd = line.find(' ', uidStart + 1);
-		const unsigned reason = static_cast<unsigned>(std::atoi(line.substr(2, uidStart - 2).c_str()));
-		const std::string uid = line.substr(uidStart + 1, uidEnd == std::string::npos ? std::string::npos : uidEnd - uidStart - 1);
-		const std::string message = uidEnd == std::string::npos ? std::string() : line.substr(uidEnd + 1);
-		if (reason != static_cast<unsigned>(imgate::KickReason::DUPLICATE_LOGIN) && reason != static_cast<unsigned>(imgate::KickReason::ADMIN)) return;
 		_metrics.kicksReceived.add();
-		_pManager->kickUid(uid, static_cast<imgate::KickReason>(reason), message);
+		_pManager->kickUid(notice.uid, static_cast<imgate::KickReason>(notice.reason), notice.message);
 	}
 }
 
