@@ -98,6 +98,7 @@ std::unique_ptr<store::MessageStore> Server::makeStore(const Settings& settings)
 		static_cast<store::DurableMessageStore::Options&>(options) = common;
 		options.connection = settings.storePostgresql;
 		options.synchronousCommit = settings.storeSync == "full";
+		options.timeout = static_cast<int>(settings.storePostgresqlTimeout);
 		return std::unique_ptr<store::MessageStore>(new store::PostgresMessageStore(options));
 	}
 	store::SqliteMessageStore::Options options;

@@ -269,6 +269,8 @@ std::vector<SettingKey> table()
 			"SQLite database file of the sqlite store; its folder is created if missing, and PATH-wal, PATH-shm and PATH.lock sit beside it. Relative paths are resolved against the working directory at start-up."),
 		text("store.postgresql", "", RESTART, &Settings::storePostgresql,
 			"The postgresql store's server: a libpq connection string (host=... port=... dbname=... user=... passfile=..., or a postgresql:// URI). Put the password in a passfile, not here."),
+		integer("store.postgresqlTimeout", "30", 1, 3600, RESTART, &Settings::storePostgresqlTimeout,
+			"Seconds a PostgreSQL connection waits for an answer before it is dropped and its work fails as 'unavailable' (sends get SERVER_BUSY, /readyz 503): bounds a server that stopped answering without closing the connection."),
 		choice("store.sync", "full", "full|normal", RESTART, &Settings::storeSync,
 			"full: every commit is fsynced before its acks go out (survives a power cut). normal: no fsync per commit (survives a crash of imgated, not of the machine)."),
 		integer("store.maxDatabaseBytes", "0", 0, 1099511627776LL * 64, RESTART, &Settings::maxDatabaseBytes,
@@ -358,7 +360,7 @@ const std::vector<SettingRule>& Settings::rules()
 			if (s.storePostgresql.empty()) return std::string("postgresql needs store.postgresql, a libpq connection string (host=... dbname=... user=...)");
 			try
 			{
-				store::PostgresDatabase::safeName(s.storePostgresql);
+				store::PostgresDatabase::withDefaults(s.storePostgresql);
 			}
 			catch (store::StoreException& exc)
 			{

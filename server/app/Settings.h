@@ -84,6 +84,7 @@ public:
 	std::string storeType;                  /// store.type
 	std::string storePath;                  /// store.path
 	std::string storePostgresql;            /// store.postgresql
+	unsigned storePostgresqlTimeout = 0;    /// store.postgresqlTimeout
 	std::string storeSync;                  /// store.sync
 	Poco::UInt64 maxDatabaseBytes = 0;      /// store.maxDatabaseBytes
 	unsigned retention = 0;                 /// store.retention

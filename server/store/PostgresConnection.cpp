@@ -12,6 +12,8 @@
 #include "Poco/Data/PostgreSQL/SessionImpl.h"
 #include <libpq-fe.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <cerrno>
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -247,9 +249,10 @@ std::string PostgresResult::text(int row, int column) const
 }
 
 
-PostgresConnection::PostgresConnection(const std::string& connectionString, const std::string& name):
+PostgresConnection::PostgresConnection(const std::string& connectionString, const std::string& name, int timeoutMs):
 	_session(openSession(connectionString, name)),
-	_name(name)
+	_name(name),
+	_timeoutMs(std::max(timeoutMs, 1))
 {
 }
 
@@ -269,6 +272,13 @@ pg_conn* PostgresConnection::handle()
 }
 
 
+void PostgresConnection::setUp(const std::string& sql)
+{
+	execute(sql);
+	_setUp.push_back(sql);
+}
+
+
 PostgresConnection::Statement PostgresConnection::prepare(const std::string& sql)
 {
 	_statements.push_back(sql);
@@ -280,7 +290,9 @@ PostgresConnection::Statement PostgresConnection::prepare(const std::string& sql
 void PostgresConnection::prepareOnServer(Statement statement)
 {
 	const std::string name = "imgate_" + std::to_string(statement);
-	PGresult* pResult = PQprepare(handle(), name.c_str(), _statements[statement].c_str(), 0, nullptr);
+	pg_conn* pConn = handle();
+	if (PQsendPrepare(pConn, name.c_str(), _statements[statement].c_str(), 0, nullptr) != 1) fail(nullptr, "cannot prepare a statement");
+	PGresult* pResult = finish(pConn, deadline());
 	if (!pResult || PQresultStatus(pResult) != PGRES_COMMAND_OK) fail(pResult, "cannot prepare a statement");
 	PQclear(pResult);
 }
@@ -293,9 +305,11 @@ PostgresResult PostgresConnection::run(Statement statement, const PostgresParams
 	std::vector<int> formats;
 	params.resolve(values, lengths, formats);
 	const std::string name = "imgate_" + std::to_string(statement);
-	PGresult* pResult = PQexecPrepared(handle(), name.c_str(), params.count(),
+	pg_conn* pConn = handle();
+	if (PQsendQueryPrepared(pConn, name.c_str(), params.count(),
 		values.empty() ? nullptr : values.data(), lengths.empty() ? nullptr : lengths.data(),
-		formats.empty() ? nullptr : formats.data(), 1);
+		formats.empty() ? nullptr : formats.data(), 1) != 1) fail(nullptr, "");
+	PGresult* pResult = finish(pConn, deadline());
 	const ExecStatusType status = pResult ? PQresultStatus(pResult) : PGRES_FATAL_ERROR;
 	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(pResult, "");
 	return PostgresResult(pResult);
@@ -319,6 +333,7 @@ void PostgresConnection::runAll(Statement statement, const std::vector<PostgresP
 	for (std::size_t first = 0; first < runs.size(); first += PIPELINE_CHUNK)
 	{
 		const std::size_t last = std::min(runs.size(), first + PIPELINE_CHUNK);
+		const Deadline until = deadline();
 		if (PQenterPipelineMode(pConn) != 1) fail(nullptr, "cannot enter pipeline mode");
 		std::size_t sent = 0;
 		for (std::size_t i = first; i < last; ++i)
@@ -333,7 +348,7 @@ void PostgresConnection::runAll(Statement statement, const std::vector<PostgresP
 		PGresult* pError = nullptr;
 		for (std::size_t i = 0; i < sent; ++i)
 		{
-			PGresult* pResult = PQgetResult(pConn);
+			PGresult* pResult = nextResult(pConn, until);
 			if (!pResult) break; // connection lost
 			const ExecStatusType status = PQresultStatus(pResult);
 			if ((status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) && !pError)
@@ -349,11 +364,11 @@ void PostgresConnection::runAll(Statement statement, const std::vector<PostgresP
 			{
 				PQclear(pResult);
 			}
-			while ((pResult = PQgetResult(pConn)) != nullptr) PQclear(pResult); // the NULL after each query's results
+			while ((pResult = nextResult(pConn, until)) != nullptr) PQclear(pResult); // the NULL after each query's results
 		}
 		if (synced)
 		{
-			for (PGresult* pResult = PQgetResult(pConn); pResult; pResult = PQgetResult(pConn))
+			for (PGresult* pResult = nextResult(pConn, until); pResult; pResult = nextResult(pConn, until))
 			{
 				const bool sync = PQresultStatus(pResult) == PGRES_PIPELINE_SYNC;
 				PQclear(pResult);
@@ -369,7 +384,9 @@ void PostgresConnection::runAll(Statement statement, const std::vector<PostgresP
 
 void PostgresConnection::execute(const std::string& sql)
 {
-	PGresult* pResult = PQexec(handle(), sql.c_str());
+	pg_conn* pConn = handle();
+	if (PQsendQuery(pConn, sql.c_str()) != 1) fail(nullptr, "");
+	PGresult* pResult = finish(pConn, deadline());
 	const ExecStatusType status = pResult ? PQresultStatus(pResult) : PGRES_FATAL_ERROR;
 	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(pResult, "");
 	PQclear(pResult);
@@ -378,10 +395,72 @@ void PostgresConnection::execute(const std::string& sql)
 
 PostgresResult PostgresConnection::query(const std::string& sql)
 {
-	PGresult* pResult = PQexecParams(handle(), sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1);
+	pg_conn* pConn = handle();
+	if (PQsendQueryParams(pConn, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1) != 1) fail(nullptr, "");
+	PGresult* pResult = finish(pConn, deadline());
 	const ExecStatusType status = pResult ? PQresultStatus(pResult) : PGRES_FATAL_ERROR;
 	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(pResult, "");
 	return PostgresResult(pResult);
+}
+
+
+PostgresConnection::Deadline PostgresConnection::deadline() const
+{
+	return Clock::now() + std::chrono::milliseconds(_timeoutMs);
+}
+
+
+pg_result* PostgresConnection::nextResult(pg_conn* pConn, Deadline until)
+{
+	while (PQstatus(pConn) == CONNECTION_OK && PQisBusy(pConn))
+	{
+		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+		pollfd fd{PQsocket(pConn), POLLIN, 0};
+		const int ready = left > 0 ? ::poll(&fd, 1, static_cast<int>(std::min<Poco::Int64>(left, 60000))) : 0;
+		if (ready < 0 && errno == EINTR) continue;
+		if (ready == 0 && Clock::now() < until) continue;
+		if (ready <= 0) abandon(pConn);
+		if (PQconsumeInput(pConn) != 1) break; // lost: PQgetResult reports it
+	}
+	return PQgetResult(pConn);
+}
+
+
+pg_result* PostgresConnection::finish(pg_conn* pConn, Deadline until)
+{
+	// PQexec's choice: the first error, else the last result.
+	PGresult* pKept = nullptr;
+	try
+	{
+		for (PGresult* pResult = nextResult(pConn, until); pResult; pResult = nextResult(pConn, until))
+		{
+			if (pKept && PQresultStatus(pKept) == PGRES_FATAL_ERROR)
+			{
+				PQclear(pResult);
+				continue;
+			}
+			PQclear(pKept);
+			pKept = pResult;
+		}
+	}
+	catch (...)
+	{
+		PQclear(pKept);
+		throw;
+	}
+	return pKept;
+}
+
+
+void PostgresConnection::abandon(pg_conn* pConn)
+{
+	// The server neither answers nor closes (stopped, or a network that
+	// drops packets silently): shutting the socket makes libpq count the
+	// connection lost, and reconnect() opens a new one. The server rolls
+	// back whatever transaction the old one had open.
+	::shutdown(PQsocket(pConn), SHUT_RDWR);
+	PQconsumeInput(pConn);
+	throw PostgresException("no answer in " + std::to_string((_timeoutMs + 999) / 1000) + " s (store.postgresqlTimeout): dropped the connection", "", true);
 }
 
 
@@ -413,6 +492,7 @@ bool PostgresConnection::reconnect()
 	PQreset(pConn);
 	if (PQstatus(pConn) != CONNECTION_OK)
 		throw PostgresException("cannot connect: " + firstLine(PQerrorMessage(pConn)), "", true);
+	for (const std::string& sql: _setUp) execute(sql);
 	for (Statement i = 0; i < _statements.size(); ++i) prepareOnServer(i);
 	return true;
 }

@@ -11,6 +11,7 @@
 
 #include "Poco/Data/Session.h"
 #include "Poco/Types.h"
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -90,17 +91,30 @@ class PostgresConnection
 	/// connection that breaks (the server restarted, the network failed)
 	/// is opened again by reconnect(), which prepares the statements again.
 	/// Every failure throws PostgresException.
+	///
+	/// Every round trip has a deadline: a server that neither answers
+	/// nor closes the connection within timeoutMs (stopped, or behind a
+	/// network that silently drops packets) costs the connection, which
+	/// is shut and counted lost (PostgresException::connectionLost()), so
+	/// that the caller's transaction fails as "unavailable" and the next
+	/// reconnect() opens a new connection.
 {
 public:
-	PostgresConnection(const std::string& connectionString, const std::string& name);
-		/// Connects; name is what errors call the database.
+	PostgresConnection(const std::string& connectionString, const std::string& name, int timeoutMs);
+		/// Connects (bounded by the string's connect_timeout); name is what
+		/// errors call the database; timeoutMs bounds every later wait for
+		/// an answer.
 
 	~PostgresConnection();
 
+	PostgresConnection(PostgresConnection&& other) = default;
 	PostgresConnection(const PostgresConnection&) = delete;
 	PostgresConnection& operator = (const PostgresConnection&) = delete;
 
 	using Statement = std::size_t;
+
+	void setUp(const std::string& sql);
+		/// Runs sql (a SET) now, and again after each reconnect.
 
 	Statement prepare(const std::string& sql);
 		/// Prepares sql on the server (and again after each reconnect).
@@ -144,13 +158,27 @@ public:
 		/// The Poco session, for schema work.
 
 private:
+	using Clock = std::chrono::steady_clock;
+	using Deadline = Clock::time_point;
+
 	pg_conn* handle();
+	Deadline deadline() const;
+		/// Now plus the timeout.
+	pg_result* nextResult(pg_conn* pConn, Deadline until);
+		/// PQgetResult() that waits for the server until the deadline at
+		/// most, then abandon()s the connection.
+	pg_result* finish(pg_conn* pConn, Deadline until);
+		/// Every result of the query sent, up to libpq's closing null:
+		/// the first error, else the last result (what PQexec returns).
+	[[noreturn]] void abandon(pg_conn* pConn);
 	[[noreturn]] void fail(pg_result* pResult, const std::string& what);
 		/// Throws the error of pResult (frees it) or of the connection.
 	void prepareOnServer(Statement statement);
 
 	Poco::Data::Session _session;
 	std::string _name;
+	int _timeoutMs;
+	std::vector<std::string> _setUp;
 	std::vector<std::string> _statements;
 };
 

@@ -12,6 +12,7 @@
 #include "Poco/String.h"
 #include <libpq-fe.h>
 #include <map>
+#include <vector>
 
 namespace imgate {
 namespace store {
@@ -89,22 +90,77 @@ std::string quote(const std::string& value)
 } // namespace
 
 
-PostgresDatabase::PostgresDatabase(const std::string& connectionString, bool synchronousCommit):
+PostgresDatabase::PostgresDatabase(const std::string& connectionString, bool synchronousCommit, int timeoutSeconds):
+	_connectionString(withDefaults(connectionString)),
+	_sessionSettings(sessionSettings(connectionString)),
 	_name(safeName(connectionString)),
 	_synchronousCommit(synchronousCommit),
+	_timeoutMs(timeoutSeconds * 1000),
 	_logger(Poco::Logger::get("imgate.store"))
 {
-	// One keyword form for every connection, with the defaults a server
-	// needs: a bounded connect, and a name in pg_stat_activity.
+	prepareSchema();
+}
+
+
+std::string PostgresDatabase::withDefaults(const std::string& connectionString)
+{
 	std::map<std::string, std::string> options = parse(connectionString);
-	options.emplace("connect_timeout", "5");
-	options.emplace("fallback_application_name", "imgated");
 	for (const auto& option: options)
 	{
-		if (!_connectionString.empty()) _connectionString += ' ';
-		_connectionString += option.first + "=" + quote(option.second);
+		// Poco 1.11's PostgreSQL connector splits the string at every
+		// space, quoted or escaped: such a value would reach libpq cut.
+		if (option.second.find_first_of(" \t\n\r") == std::string::npos) continue;
+		if (option.first == "password")
+			throw StoreException("store.postgresql: the password holds a space, which the PostgreSQL connector (Poco 1.11) cannot pass on: put it in a passfile");
+		throw StoreException("store.postgresql: " + option.first + "'s value (" + option.second
+			+ ") holds a space, which the PostgreSQL connector (Poco 1.11) cannot pass on"
+			+ (option.first == "options" ? ": write one option without spaces (-cname=value), or set them for imgated's role (ALTER ROLE ... SET name = value)" : ""));
 	}
-	prepareSchema();
+	// A bounded connect, and a name in pg_stat_activity.
+	options.emplace("connect_timeout", "5");
+	options.emplace("fallback_application_name", "imgated");
+	// A peer that vanished (a host down, a network partition) is noticed
+	// in about 25 s on an idle connection, in 30 s with data unacknowledged.
+	options.emplace("keepalives", "1");
+	options.emplace("keepalives_idle", "10");
+	options.emplace("keepalives_interval", "5");
+	options.emplace("keepalives_count", "3");
+	options.emplace("tcp_user_timeout", "30000");
+	std::string keywords;
+	for (const auto& option: options)
+	{
+		if (!keywords.empty()) keywords += ' ';
+		keywords += option.first + "=" + quote(option.second);
+	}
+	return keywords;
+}
+
+
+std::vector<std::string> PostgresDatabase::sessionSettings(const std::string& connectionString)
+{
+	std::vector<std::string> settings;
+	// A node that stops mid-transaction (SIGSTOP, a frozen VM) would hold
+	// the lock every node's writer takes: the server ends its session.
+	const std::map<std::string, std::string> options = parse(connectionString);
+	auto it = options.find("options");
+	if (it == options.end() || it->second.find("idle_in_transaction_session_timeout") == std::string::npos)
+		settings.push_back("SET idle_in_transaction_session_timeout = 10000");
+	return settings;
+}
+
+
+PostgresConnection PostgresDatabase::connect() const
+{
+	try
+	{
+		PostgresConnection connection(_connectionString, _name, _timeoutMs);
+		for (const std::string& sql: _sessionSettings) connection.setUp(sql);
+		return connection;
+	}
+	catch (Poco::Exception& exc)
+	{
+		throw StoreException(exc.message());
+	}
 }
 
 
@@ -125,7 +181,7 @@ void PostgresDatabase::prepareSchema()
 {
 	try
 	{
-		PostgresConnection connection(_connectionString, _name);
+		PostgresConnection connection = connect();
 		connection.execute("BEGIN");
 		connection.execute(SCHEMA_LOCK);
 		PostgresResult found = connection.query("SELECT to_regclass('imgate_schema') IS NOT NULL, "
@@ -186,13 +242,13 @@ std::string PostgresDatabase::describe() const
 
 std::unique_ptr<StoreWriter> PostgresDatabase::openWriter(const StoreWriter::Limits& limits)
 {
-	return std::unique_ptr<StoreWriter>(new PostgresWriter(_connectionString, _name, _synchronousCommit, limits));
+	return std::unique_ptr<StoreWriter>(new PostgresWriter(connect(), _name, _synchronousCommit, limits));
 }
 
 
 std::unique_ptr<StoreReader> PostgresDatabase::openReader()
 {
-	return std::unique_ptr<StoreReader>(new PostgresReader(_connectionString, _name));
+	return std::unique_ptr<StoreReader>(new PostgresReader(connect(), _name));
 }
 
 

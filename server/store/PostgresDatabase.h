@@ -10,8 +10,10 @@
 #define imgate_store_PostgresDatabase_INCLUDED
 
 #include "server/store/StoreDatabase.h"
+#include "server/store/PostgresConnection.h"
 #include "Poco/Logger.h"
 #include <string>
+#include <vector>
 
 namespace imgate {
 namespace store {
@@ -39,14 +41,15 @@ class PostgresDatabase: public StoreDatabase
 public:
 	static constexpr int SCHEMA_VERSION = 1;
 
-	PostgresDatabase(const std::string& connectionString, bool synchronousCommit);
+	PostgresDatabase(const std::string& connectionString, bool synchronousCommit, int timeoutSeconds);
 		/// Connects once, creates the schema in an empty database (under
 		/// an advisory lock: nodes starting together create it once) or
 		/// checks the one there, and proves the database takes writes.
 		/// Throws StoreException naming the server and the cause: cannot
 		/// connect, tables of another application, a newer schema,
-		/// read-only. connectionString is libpq's (keywords or a URI);
-		/// connect_timeout defaults to 5 s.
+		/// read-only. connectionString is libpq's (keywords or a URI),
+		/// completed by withDefaults(); every connection waits
+		/// timeoutSeconds at most for an answer (PostgresConnection).
 
 	std::string name() const override;
 		/// "postgresql host=... port=... dbname=... user=...", never the password.
@@ -59,16 +62,33 @@ public:
 	bool isUnavailable(const Poco::Exception& exc) const override;
 		/// PostgresException::isUnavailable().
 
+	static std::string withDefaults(const std::string& connectionString);
+		/// connectionString in keyword form, with what it leaves unset
+		/// set as a server needs it: connect_timeout=5,
+		/// fallback_application_name=imgated, TCP keepalives (idle 10 s,
+		/// interval 5 s, count 3), tcp_user_timeout=30000 (ms). Throws
+		/// StoreException if libpq cannot parse it, or if a value holds
+		/// a space (Poco 1.11's connector splits the string at spaces).
+
+	static std::vector<std::string> sessionSettings(const std::string& connectionString);
+		/// The SETs every connection runs (again after a reconnect):
+		/// idle_in_transaction_session_timeout = 10 s, unless the
+		/// string's options set it.
+
 	static std::string safeName(const std::string& connectionString);
 		/// name() for connectionString; throws StoreException if libpq
 		/// cannot parse it (the message says where).
 
 private:
 	void prepareSchema();
+	PostgresConnection connect() const;
+		/// A connection for a writer or a reader; throws StoreException.
 
 	std::string _connectionString;
+	const std::vector<std::string> _sessionSettings;
 	const std::string _name;
 	const bool _synchronousCommit;
+	const int _timeoutMs;
 	Poco::Logger& _logger;
 };
 

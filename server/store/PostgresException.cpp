@@ -43,6 +43,8 @@ bool PostgresException::isUnavailable() const
 		|| _sqlState.compare(0, 4, "57P0") == 0
 		|| _sqlState == "53300"
 		|| _sqlState == "25006"
+		|| _sqlState == "55P03"
+		|| _sqlState == "57014"
 		|| _sqlState == "40001"
 		|| _sqlState == "40P01";
 }

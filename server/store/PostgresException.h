@@ -37,8 +37,10 @@ public:
 		/// The server cannot take this write now but may soon: a lost
 		/// connection, class 08 (connection exception), 57P0x (shutting
 		/// down, cannot connect now), 53300 (too many connections), 25006
-		/// (read-only: a standby, or default_transaction_read_only), 40001
-		/// and 40P01 (serialization failure, deadlock).
+		/// (read-only: a standby, or default_transaction_read_only), 55P03
+		/// (lock_timeout), 57014 (statement_timeout, or cancelled by an
+		/// administrator), 40001 and 40P01 (serialization failure,
+		/// deadlock).
 
 	const char* name() const noexcept override;
 	const char* className() const noexcept override;

@@ -11,7 +11,7 @@ namespace imgate {
 namespace store {
 
 PostgresMessageStore::PostgresMessageStore(const Options& options):
-	DurableMessageStore(std::unique_ptr<StoreDatabase>(new PostgresDatabase(options.connection, options.synchronousCommit)), options)
+	DurableMessageStore(std::unique_ptr<StoreDatabase>(new PostgresDatabase(options.connection, options.synchronousCommit, options.timeout)), options)
 {
 }
 

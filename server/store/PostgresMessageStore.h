@@ -22,6 +22,7 @@ public:
 	{
 		std::string connection;        /// store.postgresql: libpq's connection string.
 		bool synchronousCommit = true; /// store.sync = full (synchronous_commit on) or normal (off).
+		int timeout = 30;              /// store.postgresqlTimeout: seconds a connection waits for an answer.
 	};
 
 	explicit PostgresMessageStore(const Options& options);

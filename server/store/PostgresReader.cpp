@@ -71,18 +71,8 @@ private:
 };
 
 
-PostgresReader::PostgresReader(const std::string& connectionString, const std::string& name):
-	_connection([&]() -> PostgresConnection
-	{
-		try
-		{
-			return PostgresConnection(connectionString, name);
-		}
-		catch (Poco::Exception& exc)
-		{
-			throw StoreException(exc.message());
-		}
-	}())
+PostgresReader::PostgresReader(PostgresConnection&& connection, const std::string& name):
+	_connection(std::move(connection))
 {
 	try
 	{

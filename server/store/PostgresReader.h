@@ -23,8 +23,8 @@ class PostgresReader: public StoreReader
 	/// connection is opened again by the next read.
 {
 public:
-	PostgresReader(const std::string& connectionString, const std::string& name);
-		/// Connects and prepares the queries. Throws StoreException.
+	PostgresReader(PostgresConnection&& connection, const std::string& name);
+		/// Prepares the queries on connection. Throws StoreException.
 
 	void pending(const InboxReader& inbox, Poco::UInt64 afterMsgId, std::size_t limit, std::vector<StoredMessage>& messages) override;
 	void history(const HistoryQuery& query, HistoryPage& page) override;

@@ -14,25 +14,15 @@
 namespace imgate {
 namespace store {
 
-PostgresWriter::PostgresWriter(const std::string& connectionString, const std::string& name, bool synchronousCommit, const Limits& limits):
-	_connection([&]() -> PostgresConnection
-	{
-		try
-		{
-			return PostgresConnection(connectionString, name);
-		}
-		catch (Poco::Exception& exc)
-		{
-			throw StoreException(exc.message());
-		}
-	}()),
+PostgresWriter::PostgresWriter(PostgresConnection&& connection, const std::string& name, bool synchronousCommit, const Limits& limits):
+	_connection(std::move(connection)),
 	_limits(limits)
 {
 	try
 	{
 		// store.sync = normal: a commit returns before PostgreSQL's WAL
 		// reaches the disk (a server crash may lose the last moments).
-		_connection.execute(std::string("SET synchronous_commit TO ") + (synchronousCommit ? "on" : "off"));
+		_connection.setUp(std::string("SET synchronous_commit TO ") + (synchronousCommit ? "on" : "off"));
 		prepare();
 	}
 	catch (Poco::Exception& exc)

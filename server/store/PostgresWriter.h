@@ -35,8 +35,8 @@ class PostgresWriter: public StoreWriter
 	/// nothing of it is committed.
 {
 public:
-	PostgresWriter(const std::string& connectionString, const std::string& name, bool synchronousCommit, const Limits& limits);
-		/// Connects and prepares the statements; the schema must exist
+	PostgresWriter(PostgresConnection&& connection, const std::string& name, bool synchronousCommit, const Limits& limits);
+		/// Prepares the statements on connection; the schema must exist
 		/// (PostgresDatabase). Throws StoreException.
 
 	void begin() override;

@@ -22,6 +22,9 @@
 // the list): each fails until the fix reported with it is in.
 //
 
+#include "server/store/PostgresConnection.h"
+#include "server/store/PostgresDatabase.h"
+#include "server/store/PostgresException.h"
 #include "server/store/PostgresMessageStore.h"
 #include "tests/unit/store/DurableStoreContract.h"
 #include "tests/support/PostgresProcess.h"
@@ -298,6 +301,7 @@ class PostgresMessageStoreTest: public imgate::test::DurableStoreContract<Postgr
 	CPPUNIT_TEST(testNewerSchemaRefused);
 	CPPUNIT_TEST(testReadOnlyDatabaseRefused);
 	CPPUNIT_TEST(testMalformedConnectionString);
+	CPPUNIT_TEST(testConnectionDefaults);
 	CPPUNIT_TEST(testPasswordNeverShown);
 	CPPUNIT_TEST(testNodesStartingTogether);
 	CPPUNIT_TEST(testServerStoppedAndStarted);
@@ -308,12 +312,13 @@ class PostgresMessageStoreTest: public imgate::test::DurableStoreContract<Postgr
 	CPPUNIT_TEST(testTwoNodesShareTheRecipientLimit);
 	CPPUNIT_TEST(testPendingCount);
 	CPPUNIT_TEST(testFindAndListGroups);
-	// Known bugs of the PostgreSQL store (server/store), reported with a
-	// fix: each of these fails until its fix is in. Enable them with it.
+	// Bugs found in review, each failed before its fix.
 	CPPUNIT_TEST(testPasswordNotShownForAMalformedUri);
 	CPPUNIT_TEST(testFirstUseAfterAQuietRestart);
 	CPPUNIT_TEST(testRoomMadeOnOneNodeIsSeenByTheOther);
 	CPPUNIT_TEST(testHungServerDoesNotHoldUpAcknowledgements);
+	CPPUNIT_TEST(testHungServerTimesOut);
+	CPPUNIT_TEST(testFrozenNodeReleasesTheWriteLock);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -474,6 +479,61 @@ public:
 		e = openError(o);
 		CPPUNIT_ASSERT_MESSAGE(e, contains(e, "postgresql host=127.0.0.1 port=notaport dbname=" + _backend.database()));
 		CPPUNIT_ASSERT_MESSAGE(e, contains(e, "notaport\" for connection option \"port\""));
+	}
+
+	void testConnectionDefaults()
+	{
+		// What the string leaves unset gets a server's defaults; what it
+		// sets is kept.
+		const std::string d = PostgresDatabase::withDefaults("host=db1 dbname=imgate");
+		for (const char* expected: {"host='db1'", "dbname='imgate'", "connect_timeout='5'", "fallback_application_name='imgated'",
+			"keepalives='1'", "keepalives_idle='10'", "keepalives_interval='5'", "keepalives_count='3'", "tcp_user_timeout='30000'"})
+		{
+			CPPUNIT_ASSERT_MESSAGE(d + " lacks " + expected, contains(d, expected));
+		}
+		const std::string set = PostgresDatabase::withDefaults("postgresql://imgate@db1/imgate?connect_timeout=2&keepalives_idle=60&options=-csearch_path%3Dchat");
+		CPPUNIT_ASSERT_MESSAGE(set, contains(set, "connect_timeout='2'"));
+		CPPUNIT_ASSERT_MESSAGE(set, contains(set, "keepalives_idle='60'"));
+		CPPUNIT_ASSERT_MESSAGE(set, contains(set, "options='-csearch_path=chat'"));
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), PostgresDatabase::sessionSettings("host=db1").size());
+		CPPUNIT_ASSERT_EQUAL(std::string("SET idle_in_transaction_session_timeout = 10000"), PostgresDatabase::sessionSettings("host=db1")[0]);
+		CPPUNIT_ASSERT(PostgresDatabase::sessionSettings("host=db1 options=-cidle_in_transaction_session_timeout=0").empty());
+		// A value with a space would reach libpq cut (Poco 1.11 splits
+		// the string at spaces): refused, saying so; a password unshown.
+		std::string e = errorOf([] { PostgresDatabase::withDefaults("host=db1 options='-c search_path=chat'"); });
+		CPPUNIT_ASSERT_MESSAGE(e, contains(e, "store.postgresql: options's value (-c search_path=chat) holds a space"));
+		e = errorOf([] { PostgresDatabase::withDefaults("host=db1 password='two words'"); });
+		CPPUNIT_ASSERT_MESSAGE(e, contains(e, "password holds a space"));
+		CPPUNIT_ASSERT_MESSAGE(e, !contains(e, "two words"));
+		// The server takes them all: a store opens under imgated's name.
+		auto store = open(options());
+		CPPUNIT_ASSERT(append(*store, "alice", "bob", 1, "x").outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT(_backend.queryInt("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + _backend.database()
+			+ "' AND application_name = 'imgated'") >= 2);
+		// A connection's settings hold again after a reconnect.
+		PostgresConnection connection(PostgresDatabase::withDefaults(_backend.connection()), _backend.name(), 5000);
+		for (const std::string& sql: PostgresDatabase::sessionSettings(_backend.connection())) connection.setUp(sql);
+		CPPUNIT_ASSERT_EQUAL(std::string("10s"), connection.query("SHOW idle_in_transaction_session_timeout").text(0, 0));
+		const Poco::Int64 pid = connection.query("SELECT pg_backend_pid()::bigint").int64(0, 0);
+		CPPUNIT_ASSERT_EQUAL(Poco::Int64(1), _backend.queryInt("SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(pid)));
+		_backend.execute("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
+		CPPUNIT_ASSERT(waitUntil([&] { return connection.reconnect(); }, 5000));
+		CPPUNIT_ASSERT(connection.query("SELECT pg_backend_pid()::bigint").int64(0, 0) != pid);
+		CPPUNIT_ASSERT_EQUAL(std::string("10s"), connection.query("SHOW idle_in_transaction_session_timeout").text(0, 0));
+	}
+
+	template <class Action>
+	static std::string errorOf(Action action)
+	{
+		try
+		{
+			action();
+		}
+		catch (StoreException& exc)
+		{
+			return exc.message();
+		}
+		return "no error";
 	}
 
 	void testPasswordNeverShown()
@@ -711,6 +771,84 @@ public:
 		CPPUNIT_ASSERT(readDone.tryWait(10000));
 		CPPUNIT_ASSERT(readWaited);
 		CPPUNIT_ASSERT(acknowledgedAtOnce);
+	}
+
+	void testHungServerTimesOut()
+	{
+		// The server stops answering without closing the connections:
+		// after store.postgresqlTimeout the writer drops its connection,
+		// the sends of that batch are refused as busy (not acknowledged)
+		// and the store says it cannot write; once the server answers
+		// again, a new connection serves.
+		Options o = options();
+		o.timeout = 2;
+		auto store = open(o);
+		CPPUNIT_ASSERT(append(*store, "alice", "bob", 1, "before").outcome == AppendResult::STORED);
+		std::string why;
+		CPPUNIT_ASSERT(store->writable(why));
+		AppendResult hung;
+		Poco::Timestamp::TimeDiff waited = 0;
+		bool unwritable = false;
+		{
+			PausedBackends paused(_backend.database());
+			CPPUNIT_ASSERT(paused.count() >= 1);
+			const Poco::Timestamp started;
+			Poco::Event done;
+			store->append(message("alice", "bob", 2, "during"), [&](const AppendResult& r) { hung = r; done.set(); });
+			CPPUNIT_ASSERT(done.tryWait(15000));
+			waited = started.elapsed();
+			unwritable = !store->writable(why);
+		}
+		CPPUNIT_ASSERT_MESSAGE(hung.error, hung.outcome == AppendResult::STORE_FULL);
+		CPPUNIT_ASSERT_MESSAGE(hung.error, contains(hung.error, "no answer in 2 s"));
+		CPPUNIT_ASSERT_MESSAGE(std::to_string(waited) + " us", waited >= 1900000);
+		CPPUNIT_ASSERT(unwritable);
+		CPPUNIT_ASSERT_MESSAGE(why, contains(why, "no answer"));
+		AppendResult resent;
+		CPPUNIT_ASSERT(waitUntil([&]
+		{
+			resent = append(*store, "alice", "bob", 2, "during");
+			return resent.outcome == AppendResult::STORED;
+		}, 20000));
+		const PendingPage page = readAgain(*store, "bob", 10);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), page.messages.size());
+		CPPUNIT_ASSERT_EQUAL(std::string("during"), page.messages[1].payload);
+		CPPUNIT_ASSERT(store->writable(why));
+	}
+
+	void testFrozenNodeReleasesTheWriteLock()
+	{
+		// A node frozen in the middle of its write transaction (SIGSTOP,
+		// a paused VM) holds the rows every writer locks first. Its
+		// connection runs with the store's session settings, so the
+		// server ends its session after 10 s idle in the transaction and
+		// the other nodes write again: a send waits, then is stored.
+		auto store = open(options());
+		PostgresConnection frozen(PostgresDatabase::withDefaults(_backend.connection()), _backend.name(), 5000);
+		for (const std::string& sql: PostgresDatabase::sessionSettings(_backend.connection())) frozen.setUp(sql);
+		frozen.execute("BEGIN");
+		frozen.execute("SELECT key, value FROM imgate_state FOR UPDATE");
+		const Poco::Timestamp started;
+		AppendResult r;
+		Poco::Event done;
+		store->append(message("alice", "bob", 1, "x"), [&](const AppendResult& result) { r = result; done.set(); });
+		const bool heldBack = !done.tryWait(5000);
+		CPPUNIT_ASSERT(done.tryWait(25000));
+		const Poco::Timestamp::TimeDiff waited = started.elapsed();
+		CPPUNIT_ASSERT(heldBack);
+		CPPUNIT_ASSERT_MESSAGE(r.error, r.outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT_MESSAGE(std::to_string(waited) + " us", waited >= 9000000);
+		// The frozen node's transaction is gone: its next use fails.
+		std::string e = "no error";
+		try
+		{
+			frozen.execute("COMMIT");
+		}
+		catch (PostgresException& exc)
+		{
+			e = exc.message();
+		}
+		CPPUNIT_ASSERT_MESSAGE(e, e != "no error");
 	}
 
 	// Two nodes on one database.
