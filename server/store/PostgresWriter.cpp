@@ -100,8 +100,7 @@ void PostgresWriter::begin()
 	if (_connection.reconnect())
 	{
 		// What the caches knew may have changed while we were away.
-		_pendingCounts.clear();
-		_members.clear();
+		_caches.clear();
 	}
 	_connection.execute("BEGIN");
 	PostgresResult state = _connection.run(_lockState);
@@ -115,12 +114,12 @@ void PostgresWriter::begin()
 	if (last != _committedMsgId)
 	{
 		// Another node stored messages: counts may have grown.
-		_pendingCounts.clear();
+		_caches.forgetCounts();
 		if (last > _committedMsgId) _committedMsgId = last;
 	}
 	if (groupVersion != _groupVersion)
 	{
-		_members.clear();
+		_caches.forgetGroups();
 		_groupVersion = groupVersion;
 	}
 	if (_lastMsgId < _committedMsgId) _lastMsgId = _committedMsgId;
@@ -144,7 +143,7 @@ void PostgresWriter::appendAll(const std::vector<const NewMessage*>& messages, P
 		std::set<std::string> seen;
 		for (const NewMessage* pMessage: messages)
 		{
-			if (pMessage->toGroup.empty() && !_pendingCounts.count(pMessage->toUid) && seen.insert(pMessage->toUid).second)
+			if (pMessage->toGroup.empty() && !_caches.pending(pMessage->toUid) && seen.insert(pMessage->toUid).second)
 				uncounted.push_back(pMessage->toUid);
 		}
 	}
@@ -180,7 +179,7 @@ void PostgresWriter::appendAll(const std::vector<const NewMessage*>& messages, P
 				steps[i] = REFUSE_FULL;
 				continue;
 			}
-			_pendingCounts[message.toUid].count = pending + 1;
+			_caches.setCount(message.toUid, pending + 1);
 		}
 		Poco::UInt64 id = msgIdAt(nowMs);
 		if (id <= _lastMsgId) id = _lastMsgId + 1;
@@ -236,8 +235,7 @@ void PostgresWriter::appendAll(const std::vector<const NewMessage*>& messages, P
 				for (const std::string& uid: *pMembers)
 				{
 					if (uid == message.fromUid) continue;
-					auto cached = _pendingCounts.find(uid);
-					if (cached != _pendingCounts.end()) ++cached->second.count;
+					_caches.addOne(uid);
 				}
 				result.outcome = AppendResult::STORED;
 				result.msgId = ids[i];
@@ -255,9 +253,9 @@ void PostgresWriter::countPending(const std::vector<std::string>& uids)
 	PostgresParams params;
 	params.textArray(uids);
 	PostgresResult counts = _connection.run(_countPendingOf, params);
-	if (_pendingCounts.size() + uids.size() > MAX_CACHED_COUNTS) _pendingCounts.clear();
+	_caches.makeRoom(uids.size());
 	for (int row = 0; row < counts.rows(); ++row)
-		_pendingCounts[counts.text(row, 0)] = PendingCount{static_cast<std::size_t>(counts.int64(row, 1)), true, counts.int64(row, 2)};
+		_caches.remember(counts.text(row, 0), WriterCaches::PendingCount{static_cast<std::size_t>(counts.int64(row, 1)), true, counts.int64(row, 2)});
 }
 
 
@@ -276,12 +274,7 @@ bool PostgresWriter::findSent(const NewMessage& message, AppendResult& result)
 
 const std::vector<std::string>* PostgresWriter::members(const std::string& gid)
 {
-	auto it = _members.find(gid);
-	if (it != _members.end()) return &it->second;
-	Group group;
-	if (!readGroup(gid, group)) return nullptr;
-	if (_members.size() >= MAX_CACHED_GROUPS) _members.clear();
-	return &(_members[gid] = std::move(group.members));
+	return _caches.members(gid, [this](const std::string& id, Group& group) { return readGroup(id, group); });
 }
 
 
@@ -358,7 +351,7 @@ void PostgresWriter::changeGroup(const GroupChange& change, GroupResult& result)
 	const Poco::Int64 version = _connection.run(_bumpGroupVersion).int64(0, 0);
 	commit();
 	_groupVersion = version;
-	_members.erase(change.gid);
+	_caches.forgetGroup(change.gid);
 	result.outcome = GroupResult::OK;
 }
 
@@ -368,8 +361,7 @@ void PostgresWriter::acknowledge(const std::string& uid, const std::string& devi
 	PostgresParams params;
 	params.text(uid).bytes(device).int64(static_cast<Poco::Int64>(position));
 	if (_connection.run(_savePosition, params).affected() == 0) return; // not above the saved one
-	auto cached = _pendingCounts.find(uid);
-	if (cached != _pendingCounts.end()) cached->second.exact = false;
+	_caches.acknowledged(uid);
 	if (!_limits.deleteOnAcknowledge) return;
 	PostgresParams of;
 	of.text(uid);
@@ -381,7 +373,7 @@ void PostgresWriter::openDevice(const std::string& uid, const std::string& devic
 {
 	PostgresParams params;
 	params.text(uid).bytes(device);
-	if (_connection.run(_openDevice, params).affected() > 0) _pendingCounts.erase(uid);
+	if (_connection.run(_openDevice, params).affected() > 0) _caches.forgetCount(uid);
 }
 
 
@@ -412,8 +404,7 @@ void PostgresWriter::probe(std::size_t bytes)
 void PostgresWriter::rollback()
 {
 	_lastMsgId = _committedMsgId;
-	_pendingCounts.clear();
-	_members.clear();
+	_caches.clear();
 	if (!_connection.inTransaction()) return;
 	try
 	{
@@ -471,7 +462,7 @@ std::size_t PostgresWriter::deleteExpired(Poco::UInt64 belowMsgId, std::size_t l
 		params.int64(static_cast<Poco::Int64>(belowMsgId)).int64(static_cast<Poco::Int64>(limit));
 		const std::size_t deleted = _connection.run(_deleteExpired, params).affected();
 		commit();
-		if (deleted > 0) _pendingCounts.clear();
+		if (deleted > 0) _caches.forgetCounts();
 		return deleted;
 	}
 	catch (Poco::Exception&)
@@ -484,30 +475,28 @@ std::size_t PostgresWriter::deleteExpired(Poco::UInt64 belowMsgId, std::size_t l
 
 std::size_t PostgresWriter::pendingCount(const std::string& uid)
 {
-	auto it = _pendingCounts.find(uid);
-	if (it != _pendingCounts.end()) return it->second.count;
+	if (const WriterCaches::PendingCount* pCached = _caches.pending(uid)) return pCached->count;
 	PostgresParams params;
 	params.text(uid);
 	PostgresResult counted = _connection.run(_countPending, params);
 	const std::size_t count = static_cast<std::size_t>(counted.int64(0, 0));
-	if (_pendingCounts.size() >= MAX_CACHED_COUNTS) _pendingCounts.clear();
-	_pendingCounts.emplace(uid, PendingCount{count, true, counted.int64(0, 1)});
+	_caches.remember(uid, WriterCaches::PendingCount{count, true, counted.int64(0, 1)});
 	return count;
 }
 
 
 bool PostgresWriter::stale(const std::string& uid)
 {
-	auto cached = _pendingCounts.find(uid);
-	if (cached == _pendingCounts.end()) return false;
-	bool drop = !cached->second.exact;
+	const WriterCaches::PendingCount* pCached = _caches.pending(uid);
+	if (!pCached) return false;
+	bool drop = !pCached->exact;
 	if (!drop)
 	{
 		PostgresParams params;
 		params.text(uid);
-		drop = _connection.run(_highestPosition, params).int64(0, 0) != cached->second.position;
+		drop = _connection.run(_highestPosition, params).int64(0, 0) != pCached->position;
 	}
-	if (drop) _pendingCounts.erase(cached);
+	if (drop) _caches.forgetCount(uid);
 	return drop;
 }
 

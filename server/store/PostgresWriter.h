@@ -10,8 +10,8 @@
 
 #include "server/store/PostgresConnection.h"
 #include "server/store/StoreWriter.h"
+#include "server/store/WriterCaches.h"
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace imgate {
@@ -75,25 +75,12 @@ private:
 		/// (appends add to it, acknowledgements mark it inexact, another
 		/// node's writes clear it).
 
-	enum
-	{
-		MAX_CACHED_COUNTS = 65536,
-		MAX_CACHED_GROUPS = 4096
-	};
-
 	PostgresConnection _connection;
 	const Limits _limits;
 	Poco::UInt64 _lastMsgId = 0;
 	Poco::UInt64 _committedMsgId = 0;  /// imgate_state's last_msg_id as this writer last saw or saved it.
 	Poco::Int64 _groupVersion = -1;    /// imgate_state's group_version, likewise.
-	struct PendingCount
-	{
-		std::size_t count = 0; /// Never below the true count.
-		bool exact = false;    /// Read from the database, and no acknowledgement here since.
-		Poco::Int64 position = -1; /// The uid's highest position when it was read: another node's acknowledgement moves it.
-	};
-	std::unordered_map<std::string, PendingCount> _pendingCounts;
-	std::unordered_map<std::string, std::vector<std::string>> _members;
+	WriterCaches _caches; /// Cleared on rollback and reconnect; counts when another node stored, members when it changed a group.
 
 	PostgresConnection::Statement _lockState;
 	PostgresConnection::Statement _saveLastMsgId;

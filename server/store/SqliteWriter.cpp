@@ -10,6 +10,7 @@
 #include "Poco/Data/SQLite/Utility.h"
 #include <sqlite3.h>
 #include <algorithm>
+#include <unordered_map>
 #include <iterator>
 
 using namespace Poco::Data::Keywords;
@@ -105,10 +106,10 @@ void SqliteWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendRe
 	std::size_t pending = pendingCount(message.toUid);
 	if (pending >= _limits.maxPendingPerRecipient)
 	{
-		auto cached = _pendingCounts.find(message.toUid);
-		if (cached != _pendingCounts.end() && !cached->second.exact)
+		const WriterCaches::PendingCount* pCached = _caches.pending(message.toUid);
+		if (pCached && !pCached->exact)
 		{
-			_pendingCounts.erase(cached);
+			_caches.forgetCount(message.toUid);
 			pending = pendingCount(message.toUid);
 		}
 	}
@@ -130,7 +131,7 @@ void SqliteWriter::append(const NewMessage& message, Poco::Int64 nowMs, AppendRe
 	addToInbox(message.toUid, id, false);
 	if (_limits.recordSent && message.fromUid != message.toUid) addToInbox(message.fromUid, id, true);
 	_lastMsgId = id;
-	_pendingCounts[message.toUid].count = pending + 1; // exact stays as it was
+	_caches.setCount(message.toUid, pending + 1);
 	result.outcome = AppendResult::STORED;
 	result.msgId = id;
 	result.timestampMs = message.timestampMs;
@@ -181,8 +182,7 @@ void SqliteWriter::appendToGroup(const NewMessage& message, Poco::UInt64 id, App
 			addToInbox(uid, id, false);
 			// A member's cached count stays true (the limit of 1:1 messages
 			// to it counts what its groups sent too).
-			auto cached = _pendingCounts.find(uid);
-			if (cached != _pendingCounts.end()) ++cached->second.count;
+			_caches.addOne(uid);
 		}
 		else if (_limits.recordSent) addToInbox(uid, id, true);
 	}
@@ -196,12 +196,7 @@ void SqliteWriter::appendToGroup(const NewMessage& message, Poco::UInt64 id, App
 
 const std::vector<std::string>* SqliteWriter::members(const std::string& gid)
 {
-	auto it = _members.find(gid);
-	if (it != _members.end()) return &it->second;
-	Group group;
-	if (!readGroup(gid, group)) return nullptr;
-	if (_members.size() >= MAX_CACHED_GROUPS) _members.clear();
-	return &(_members[gid] = std::move(group.members));
+	return _caches.members(gid, [this](const std::string& id, Group& group) { return readGroup(id, group); });
 }
 
 
@@ -228,7 +223,7 @@ bool SqliteWriter::readGroup(const std::string& gid, Group& group)
 
 void SqliteWriter::changeGroup(const GroupChange& change, GroupResult& result)
 {
-	_members.erase(change.gid);
+	_caches.forgetGroup(change.gid);
 	begin();
 	Group group;
 	const bool exists = readGroup(change.gid, group);
@@ -305,8 +300,7 @@ void SqliteWriter::acknowledge(const std::string& uid, const std::string& device
 	if (_savePosition->run() == 0) return; // not above the saved one
 	// Its cached pending count may now be too high: that is allowed (a
 	// count at the limit is read again), and saves a count per message.
-	auto cached = _pendingCounts.find(uid);
-	if (cached != _pendingCounts.end()) cached->second.exact = false;
+	_caches.acknowledged(uid);
 	if (!_limits.deleteOnAcknowledge) return;
 	std::vector<Poco::UInt64> released;
 	_deleteAcknowledgedOf->reset();
@@ -321,7 +315,7 @@ void SqliteWriter::openDevice(const std::string& uid, const std::string& device)
 {
 	_openDevice->reset();
 	_openDevice->bind(1, uid).bind(2, device);
-	if (_openDevice->run() > 0) _pendingCounts.erase(uid);
+	if (_openDevice->run() > 0) _caches.forgetCount(uid);
 }
 
 
@@ -386,8 +380,7 @@ void SqliteWriter::rollback()
 {
 	_lastMsgId = _committedMsgId;
 	_deletedMessages = false;
-	_pendingCounts.clear();
-	_members.clear();
+	_caches.clear();
 	// Statements survive a failure; release any still in use.
 	for (auto* p: {&_begin, &_commit, &_findSent, &_insert, &_insertGroupMessage, &_selectMembers, &_selectGroup, &_insertGroup,
 		&_deleteGroup, &_insertMember, &_deleteMember, &_deleteMembers, &_insertInbox, &_countPending, &_savePosition, &_openDevice, &_lowestPosition,
@@ -467,7 +460,7 @@ std::size_t SqliteWriter::deleteExpired(Poco::UInt64 belowMsgId, std::size_t lim
 			if (_deleteMessage->run() > 0) _deletedMessages = true;
 		}
 		commit();
-		if (!ids.empty()) _pendingCounts.clear();
+		if (!ids.empty()) _caches.forgetCounts();
 		return ids.size();
 	}
 	catch (Poco::Exception&)
@@ -480,14 +473,12 @@ std::size_t SqliteWriter::deleteExpired(Poco::UInt64 belowMsgId, std::size_t lim
 
 std::size_t SqliteWriter::pendingCount(const std::string& uid)
 {
-	auto it = _pendingCounts.find(uid);
-	if (it != _pendingCounts.end()) return it->second.count;
+	if (const WriterCaches::PendingCount* pCached = _caches.pending(uid)) return pCached->count;
 	_countPending->reset();
 	_countPending->bind(1, uid);
 	const std::size_t count = _countPending->step() ? static_cast<std::size_t>(_countPending->int64(0)) : 0;
 	_countPending->reset();
-	if (_pendingCounts.size() >= MAX_CACHED_COUNTS) _pendingCounts.clear();
-	_pendingCounts.emplace(uid, PendingCount{count, true});
+	_caches.remember(uid, WriterCaches::PendingCount{count, true, -1});
 	return count;
 }
 

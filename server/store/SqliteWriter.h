@@ -10,11 +10,11 @@
 #define imgate_store_SqliteWriter_INCLUDED
 
 #include "server/store/StoreWriter.h"
+#include "server/store/WriterCaches.h"
 #include "Poco/Data/Session.h"
 #include "server/store/SqliteStatement.h"
 #include <string>
 #include <memory>
-#include <unordered_map>
 
 namespace imgate {
 namespace store {
@@ -62,25 +62,13 @@ private:
 		/// inexact), so an inexact count at the limit is read again before
 		/// a refusal.
 
-	enum
-	{
-		MAX_CACHED_COUNTS = 65536,
-		MAX_CACHED_GROUPS = 4096
-	};
-
 	Poco::Data::Session _session;
 	const Limits _limits;
 	Poco::UInt64 _lastMsgId = 0;
 	Poco::UInt64 _committedMsgId = 0;
 	Poco::UInt64 _savedMsgId = 0;     /// imgate_state's last_msg_id.
 	bool _deletedMessages = false;    /// This transaction deleted messages: commit() saves _lastMsgId.
-	struct PendingCount
-	{
-		std::size_t count = 0; /// Never below the true count.
-		bool exact = false;    /// Read from the database, and no acknowledgement since.
-	};
-	std::unordered_map<std::string, PendingCount> _pendingCounts; /// Cleared on rollback and expiry.
-	std::unordered_map<std::string, std::vector<std::string>> _members; /// A cache of group members; cleared on rollback and by each change.
+	WriterCaches _caches; /// Cleared on rollback.
 
 	std::unique_ptr<SqliteStatement> _begin;
 	std::unique_ptr<SqliteStatement> _commit;
