@@ -8,6 +8,7 @@
 #include "server/store/PostgresException.h"
 #include "Poco/Data/DataException.h"
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <set>
 
@@ -254,8 +255,9 @@ void PostgresWriter::countPending(const std::vector<std::string>& uids)
 	params.textArray(uids);
 	PostgresResult counts = _connection.run(_countPendingOf, params);
 	_caches.makeRoom(uids.size());
+	const Poco::Int64 now = monotonicMs();
 	for (int row = 0; row < counts.rows(); ++row)
-		_caches.remember(counts.text(row, 0), WriterCaches::PendingCount{static_cast<std::size_t>(counts.int64(row, 1)), true, counts.int64(row, 2)});
+		_caches.remember(counts.text(row, 0), WriterCaches::PendingCount{static_cast<std::size_t>(counts.int64(row, 1)), true, counts.int64(row, 2), now});
 }
 
 
@@ -480,7 +482,7 @@ std::size_t PostgresWriter::pendingCount(const std::string& uid)
 	params.text(uid);
 	PostgresResult counted = _connection.run(_countPending, params);
 	const std::size_t count = static_cast<std::size_t>(counted.int64(0, 0));
-	_caches.remember(uid, WriterCaches::PendingCount{count, true, counted.int64(0, 1)});
+	_caches.remember(uid, WriterCaches::PendingCount{count, true, counted.int64(0, 1), monotonicMs()});
 	return count;
 }
 
@@ -489,7 +491,7 @@ bool PostgresWriter::stale(const std::string& uid)
 {
 	const WriterCaches::PendingCount* pCached = _caches.pending(uid);
 	if (!pCached) return false;
-	bool drop = !pCached->exact;
+	bool drop = !pCached->exact || monotonicMs() - pCached->readAtMs >= RECOUNT_MS;
 	if (!drop)
 	{
 		PostgresParams params;
@@ -498,6 +500,12 @@ bool PostgresWriter::stale(const std::string& uid)
 	}
 	if (drop) _caches.forgetCount(uid);
 	return drop;
+}
+
+
+Poco::Int64 PostgresWriter::monotonicMs()
+{
+	return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 } } // namespace imgate::store

@@ -68,12 +68,21 @@ private:
 		/// Reads the counts of uids into the cache, in one query.
 	bool stale(const std::string& uid);
 		/// The cached count of uid (at the limit) may be too high: an
-		/// acknowledgement here since it was read, or one another node
-		/// committed (uid's highest position moved). Then it is dropped.
+		/// acknowledgement here since it was read, one another node
+		/// committed (uid's highest position moved), or it was read
+		/// RECOUNT_MS ago or more (another node's retention run may have
+		/// deleted messages: no position shows that). Then it is dropped.
 	std::size_t pendingCount(const std::string& uid);
 		/// From the cache or the database: never below the true count
 		/// (appends add to it, acknowledgements mark it inexact, another
 		/// node's writes clear it).
+
+	static Poco::Int64 monotonicMs();
+
+	enum
+	{
+		RECOUNT_MS = 1000 /// A full recipient's count is read again at most this often (besides acknowledgements).
+	};
 
 	PostgresConnection _connection;
 	const Limits _limits;

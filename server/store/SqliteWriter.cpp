@@ -478,7 +478,7 @@ std::size_t SqliteWriter::pendingCount(const std::string& uid)
 	_countPending->bind(1, uid);
 	const std::size_t count = _countPending->step() ? static_cast<std::size_t>(_countPending->int64(0)) : 0;
 	_countPending->reset();
-	_caches.remember(uid, WriterCaches::PendingCount{count, true, -1});
+	_caches.remember(uid, WriterCaches::PendingCount{count, true, -1, 0});
 	return count;
 }
 

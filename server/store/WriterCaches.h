@@ -36,6 +36,7 @@ public:
 		std::size_t count = 0;     /// Never below the true count.
 		bool exact = false;        /// Read from the database, and no acknowledgement since.
 		Poco::Int64 position = -1; /// What the writer read it under (PostgreSQL: the uid's highest position).
+		Poco::Int64 readAtMs = 0;  /// When it was read (PostgreSQL: on a monotonic clock).
 	};
 
 	enum

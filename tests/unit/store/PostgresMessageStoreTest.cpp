@@ -316,6 +316,7 @@ class PostgresMessageStoreTest: public imgate::test::DurableStoreContract<Postgr
 	CPPUNIT_TEST(testPasswordNotShownForAMalformedUri);
 	CPPUNIT_TEST(testFirstUseAfterAQuietRestart);
 	CPPUNIT_TEST(testRoomMadeOnOneNodeIsSeenByTheOther);
+	CPPUNIT_TEST(testRetentionOnOneNodeIsSeenByTheOther);
 	CPPUNIT_TEST(testHungServerDoesNotHoldUpAcknowledgements);
 	CPPUNIT_TEST(testHungServerTimesOut);
 	CPPUNIT_TEST(testFrozenNodeReleasesTheWriteLock);
@@ -1148,6 +1149,31 @@ public:
 		CPPUNIT_ASSERT_EQUAL(std::size_t(2), b->pendingCount("r"));
 		AppendResult after = append(*b, "x", "r", 2, "x");
 		CPPUNIT_ASSERT_MESSAGE(std::to_string(after.outcome), after.outcome == AppendResult::STORED);
+	}
+
+	void testRetentionOnOneNodeIsSeenByTheOther()
+	{
+		// r is full; node a's retention run deletes its messages, which
+		// moves no position and stores nothing. Node b refused a send to
+		// r before; within a second (PostgresWriter::RECOUNT_MS) it must
+		// count again and take the next one.
+		Options o = options();
+		o.maxPendingPerRecipient = 2;
+		o.retention = 3600;
+		o.historyRetention = 0;
+		auto a = open(o);
+		auto b = open(o);
+		const Poco::Int64 now = Poco::Timestamp().epochMicroseconds() / 1000;
+		for (Poco::UInt64 i = 1; i <= 2; ++i) CPPUNIT_ASSERT(append(*a, "y", "r", i, "x").outcome == AppendResult::STORED);
+		CPPUNIT_ASSERT(append(*b, "x", "r", 1, "x").outcome == AppendResult::RECIPIENT_FULL);
+		a->cleanup(now + 3700 * 1000);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(0), b->pendingCount("r"));
+		AppendResult after;
+		CPPUNIT_ASSERT(waitUntil([&]
+		{
+			after = append(*b, "x", "r", 2, "x");
+			return after.outcome == AppendResult::STORED;
+		}, 5000));
 	}
 
 	// Admin queries.
