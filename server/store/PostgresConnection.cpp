@@ -346,34 +346,42 @@ void PostgresConnection::runAll(Statement statement, const std::vector<PostgresP
 		const bool synced = PQpipelineSync(pConn) == 1;
 		// Read every answer up to the sync point, keeping the first error.
 		PGresult* pError = nullptr;
-		for (std::size_t i = 0; i < sent; ++i)
+		try
 		{
-			PGresult* pResult = nextResult(pConn, until);
-			if (!pResult) break; // connection lost
-			const ExecStatusType status = PQresultStatus(pResult);
-			if ((status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) && !pError)
+			for (std::size_t i = 0; i < sent; ++i)
 			{
-				PostgresResult result(pResult);
-				affected.push_back(result.affected());
+				PGresult* pResult = nextResult(pConn, until);
+				if (!pResult) break; // connection lost
+				const ExecStatusType status = PQresultStatus(pResult);
+				if ((status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) && !pError)
+				{
+					PostgresResult result(pResult);
+					affected.push_back(result.affected());
+				}
+				else if (status == PGRES_FATAL_ERROR && !pError)
+				{
+					pError = pResult;
+				}
+				else
+				{
+					PQclear(pResult);
+				}
+				while ((pResult = nextResult(pConn, until)) != nullptr) PQclear(pResult); // the NULL after each query's results
 			}
-			else if (status == PGRES_FATAL_ERROR && !pError)
+			if (synced)
 			{
-				pError = pResult;
+				for (PGresult* pResult = nextResult(pConn, until); pResult; pResult = nextResult(pConn, until))
+				{
+					const bool sync = PQresultStatus(pResult) == PGRES_PIPELINE_SYNC;
+					PQclear(pResult);
+					if (sync) break;
+				}
 			}
-			else
-			{
-				PQclear(pResult);
-			}
-			while ((pResult = nextResult(pConn, until)) != nullptr) PQclear(pResult); // the NULL after each query's results
 		}
-		if (synced)
+		catch (...)
 		{
-			for (PGresult* pResult = nextResult(pConn, until); pResult; pResult = nextResult(pConn, until))
-			{
-				const bool sync = PQresultStatus(pResult) == PGRES_PIPELINE_SYNC;
-				PQclear(pResult);
-				if (sync) break;
-			}
+			PQclear(pError); // no answer in time: the connection is gone
+			throw;
 		}
 		PQexitPipelineMode(pConn);
 		if (pError) fail(pError, "");
