@@ -29,6 +29,7 @@
 // 4 = an address for canonicalAddressOrBlock.
 //
 
+#include "tests/fuzz/FuzzCheck.h"
 #include "server/admin/AdminApi.h"
 #include "server/admin/AdminContext.h"
 #include "server/net/LoopPool.h"
@@ -62,11 +63,7 @@ namespace {
 const std::string TOKEN = "fuzz-admin-token-0123456789";
 
 
-[[noreturn]] void fail(const std::string& what)
-{
-	std::fprintf(stderr, "admin-api: broken promise: %s\n", what.c_str());
-	std::abort();
-}
+const imgate::fuzz::FuzzCheck check("admin-api");
 
 
 bool quietLogs()
@@ -119,12 +116,12 @@ void checkResponse(const admin::AdminRequest& request, const admin::AdminRespons
 	case 200: case 204: case 400: case 401: case 403: case 404: case 405: case 409: case 503:
 		break;
 	case 507:
-		fail("507 with an empty ban table: " + what);
+		check.fail("507 with an empty ban table: " + what);
 	default:
-		fail("an unexpected status: " + what);
+		check.fail("an unexpected status: " + what);
 	}
-	if (r.status == 405 && r.allow.empty()) fail("405 without Allow: " + what);
-	if (r.status == 401 && !r.challenge) fail("401 without a challenge: " + what);
+	if (r.status == 405 && r.allow.empty()) check.fail("405 without Allow: " + what);
+	if (r.status == 401 && !r.challenge) check.fail("401 without a challenge: " + what);
 	if (r.contentType != "application/json") return;
 	try
 	{
@@ -132,7 +129,7 @@ void checkResponse(const admin::AdminRequest& request, const admin::AdminRespons
 	}
 	catch (Poco::Exception& exc)
 	{
-		fail("a JSON answer that is not a JSON object (" + exc.displayText() + "): " + what);
+		check.fail("a JSON answer that is not a JSON object (" + exc.displayText() + "): " + what);
 	}
 }
 
@@ -148,7 +145,7 @@ void checkBanListed(Server& server, const admin::AdminResponse& r)
 		addressListed = addressListed || ban.address == address || ban.address == addressBlock(address);
 		uidListed = uidListed || ban.uid == uid;
 	}
-	if (!addressListed || !uidListed) fail("a ban answered 200 is not listed: " + r.body);
+	if (!addressListed || !uidListed) check.fail("a ban answered 200 is not listed: " + r.body);
 }
 
 
@@ -160,9 +157,9 @@ void liftAll(Server& server)
 		lift.address = ban.address;
 		lift.uid = ban.uid;
 		lift.origin = "fuzz";
-		if (!server.filters.unban(lift)) fail("a listed ban cannot be lifted: address=" + ban.address + " uid=" + ban.uid);
+		if (!server.filters.unban(lift)) check.fail("a listed ban cannot be lifted: address=" + ban.address + " uid=" + ban.uid);
 	}
-	if (!server.filters.listBans().empty()) fail("bans listed after each was lifted");
+	if (!server.filters.listBans().empty()) check.fail("bans listed after each was lifted");
 }
 
 
@@ -177,9 +174,9 @@ void removeGroups(Server& server)
 		remove.gid = gid;
 		bool done = false;
 		server.store.changeGroup(remove, [&done](const store::GroupResult& r) { done = r.outcome == store::GroupResult::OK; });
-		if (!done) fail("a listed group cannot be deleted: " + gid);
+		if (!done) check.fail("a listed group cannot be deleted: " + gid);
 	}
-	if (!server.store.listGroups("", 1, truncated).empty()) fail("groups listed after each was deleted");
+	if (!server.store.listGroups("", 1, truncated).empty()) check.fail("groups listed after each was deleted");
 }
 
 
@@ -192,15 +189,15 @@ void checkGroupAnswer(Server& server, const admin::AdminRequest& request, const 
 	if (!pAnswer->has("gid")) return; // the list ("/v1/groups/" is "/v1/groups")
 	const std::string gid = pAnswer->optValue<std::string>("gid", "");
 	store::Group group;
-	if (!server.store.findGroup(gid, group)) fail("a group answered 200 is not stored: " + r.body);
+	if (!server.store.findGroup(gid, group)) check.fail("a group answered 200 is not stored: " + r.body);
 	Poco::JSON::Array::Ptr pMembers = pAnswer->getArray("members");
-	if (!pMembers || pMembers->size() != group.members.size()) fail("a group's answer and store differ: " + r.body);
-	if (group.members.size() > server.config.maxGroupMembers) fail("more members than group.maxMembers: " + r.body);
+	if (!pMembers || pMembers->size() != group.members.size()) check.fail("a group's answer and store differ: " + r.body);
+	if (group.members.size() > server.config.maxGroupMembers) check.fail("more members than group.maxMembers: " + r.body);
 	for (std::size_t i = 0; i < group.members.size(); ++i)
 	{
-		if (pMembers->getElement<std::string>(static_cast<unsigned>(i)) != group.members[i]) fail("a group's answer and store differ: " + r.body);
-		if (i > 0 && !(group.members[i - 1] < group.members[i])) fail("members not sorted and unique: " + r.body);
-		if (!protocol::isValidUid(group.members[i])) fail("a malformed member was stored: " + r.body);
+		if (pMembers->getElement<std::string>(static_cast<unsigned>(i)) != group.members[i]) check.fail("a group's answer and store differ: " + r.body);
+		if (i > 0 && !(group.members[i - 1] < group.members[i])) check.fail("members not sorted and unique: " + r.body);
+		if (!protocol::isValidUid(group.members[i])) check.fail("a malformed member was stored: " + r.body);
 	}
 }
 
@@ -210,12 +207,12 @@ void checkAddress(const std::string& text)
 	std::string canonical, error;
 	if (!admin::AdminApi::canonicalAddressOrBlock(text, canonical, error))
 	{
-		if (error.empty()) fail("an address refused without a reason: " + text);
+		if (error.empty()) check.fail("an address refused without a reason: " + text);
 		return;
 	}
 	std::string again;
 	if (!admin::AdminApi::canonicalAddressOrBlock(canonical, again, error) || again != canonical)
-		fail("the canonical form of " + text + " is " + canonical + ", whose canonical form is " + again);
+		check.fail("the canonical form of " + text + " is " + canonical + ", whose canonical form is " + again);
 }
 
 } // namespace
@@ -285,11 +282,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 	}
 	catch (Poco::Exception& exc)
 	{
-		fail("handle() threw " + exc.displayText() + " for " + request.method + " " + request.path);
+		check.fail("handle() threw " + exc.displayText() + " for " + request.method + " " + request.path);
 	}
 	catch (std::exception& exc)
 	{
-		fail(std::string("handle() threw ") + exc.what() + " for " + request.method + " " + request.path);
+		check.fail(std::string("handle() threw ") + exc.what() + " for " + request.method + " " + request.path);
 	}
 	checkResponse(request, response);
 	if (request.method == "POST" && request.path == "/v1/bans" && response.status == 200) checkBanListed(server, response);

@@ -16,6 +16,7 @@
 // Input: the file's text.
 //
 
+#include "tests/fuzz/FuzzCheck.h"
 #include "plugins/blacklist/BanList.h"
 #include "imgate/Address.h"
 #include <arpa/inet.h>
@@ -35,19 +36,7 @@ namespace {
 const std::string FILE_NAME = "fuzz.txt";
 
 
-void require(bool condition, const std::string& what)
-{
-	if (condition) return;
-	std::string printable;
-	for (unsigned char c: what)
-	{
-		char hex[5];
-		std::snprintf(hex, sizeof(hex), "\\x%02x", c);
-		printable += c < 0x20 || c >= 0x7F || c == '\\' ? std::string(hex) : std::string(1, static_cast<char>(c));
-	}
-	std::fprintf(stderr, "ban-list: broken promise: %s\n", printable.c_str());
-	std::abort();
-}
+const imgate::fuzz::FuzzCheck require("ban-list");
 
 
 bool plainAddress(const std::string& text)

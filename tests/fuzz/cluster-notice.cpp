@@ -8,6 +8,7 @@
 // line written back the way ClusterNode writes it parses the same.
 //
 
+#include "tests/fuzz/FuzzCheck.h"
 #include "server/cluster/Notice.h"
 #include "server/protocol/Uid.h"
 #include <cstdint>
@@ -17,12 +18,7 @@
 
 namespace {
 
-void require(bool condition, const char* what)
-{
-	if (condition) return;
-	std::fprintf(stderr, "cluster-notice: broken promise: %s\n", what);
-	std::abort();
-}
+const imgate::fuzz::FuzzCheck require("cluster-notice");
 
 } // namespace
 

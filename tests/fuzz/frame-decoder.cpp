@@ -15,6 +15,7 @@
 // length byte L and L bytes each (L = 0, or more than is left: the rest).
 //
 
+#include "tests/fuzz/FuzzCheck.h"
 #include "server/protocol/FrameDecoder.h"
 #include <cstdint>
 #include <cstdio>
@@ -29,12 +30,7 @@ using imgate::protocol::Status;
 
 namespace {
 
-void require(bool condition, const char* what)
-{
-	if (condition) return;
-	std::fprintf(stderr, "frame-decoder: broken promise: %s\n", what);
-	std::abort();
-}
+const imgate::fuzz::FuzzCheck require("frame-decoder");
 
 
 struct Event

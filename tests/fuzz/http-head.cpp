@@ -9,6 +9,7 @@
 // refuse.
 //
 
+#include "tests/fuzz/FuzzCheck.h"
 #include "server/admin/HttpRequestHead.h"
 #include <cstdint>
 #include <cstdio>
@@ -19,12 +20,7 @@ using imgate::admin::HttpRequestHead;
 
 namespace {
 
-void require(bool condition, const char* what)
-{
-	if (condition) return;
-	std::fprintf(stderr, "http-head: broken promise: %s\n", what);
-	std::abort();
-}
+const imgate::fuzz::FuzzCheck require("http-head");
 
 } // namespace
 

@@ -17,6 +17,7 @@
 // (the raw text then). The uid is "alice"; now is 2023-11-14 22:13:20 UTC.
 //
 
+#include "tests/fuzz/FuzzCheck.h"
 #include "plugins/auth-jwt/JwtVerifier.h"
 #include "Poco/Base64Encoder.h"
 #include "Poco/Exception.h"
@@ -35,6 +36,7 @@ namespace {
 
 const std::string SECRET = "fuzz-secret-0123456789abcdef0123456789";
 const Poco::Timestamp NOW = Poco::Timestamp::fromEpochTime(1700000000);
+const imgate::fuzz::FuzzCheck require("jwt-verifier");
 
 // A 2048-bit RSA public key (its private half was thrown away): the
 // fuzzer cannot sign for it, so RS256 tokens test the parsing and the
@@ -138,24 +140,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 	}
 	catch (Poco::Exception& exc)
 	{
-		std::fprintf(stderr, "jwt-verifier: verify() threw %s\n", exc.displayText().c_str());
-		std::abort();
+		require.fail("verify() threw " + exc.displayText());
 	}
 	catch (std::exception& exc)
 	{
-		std::fprintf(stderr, "jwt-verifier: verify() threw %s\n", exc.what());
-		std::abort();
+		require.fail(std::string("verify() threw ") + exc.what());
 	}
-	if (token.empty() != (result == JwtVerifier::NO_TOKEN))
-	{
-		std::fprintf(stderr, "jwt-verifier: \"no token\" %s\n", token.empty() ? "not said for an empty token" : "said for a token");
-		std::abort();
-	}
+	require(token.empty() == (result == JwtVerifier::NO_TOKEN), token.empty() ? "\"no token\" not said for an empty token" : "\"no token\" said for a token");
 	const char* pText = JwtVerifier::describe(result);
-	if (!pText || !*pText)
-	{
-		std::fprintf(stderr, "jwt-verifier: result %d has no description\n", static_cast<int>(result));
-		std::abort();
-	}
+	if (!pText || !*pText) require.fail("result " + std::to_string(static_cast<int>(result)) + " has no description");
 	return 0;
 }

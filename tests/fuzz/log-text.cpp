@@ -10,6 +10,7 @@
 // back unchanged.
 //
 
+#include "tests/fuzz/FuzzCheck.h"
 #include "server/protocol/LogText.h"
 #include <cstdint>
 #include <cstdio>
@@ -18,12 +19,7 @@
 
 namespace {
 
-void require(bool condition, const char* what)
-{
-	if (condition) return;
-	std::fprintf(stderr, "log-text: broken promise: %s\n", what);
-	std::abort();
-}
+const imgate::fuzz::FuzzCheck require("log-text");
 
 
 bool wellFormed(const std::string& text)

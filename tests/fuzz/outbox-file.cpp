@@ -9,6 +9,7 @@
 // same delivered ids. Nothing crashes.
 //
 
+#include "tests/fuzz/FuzzCheck.h"
 #include "clients/cpp/src/OutboxFile.h"
 #include "Poco/Exception.h"
 #include "Poco/File.h"
@@ -25,12 +26,7 @@ using imgate::client::OutboxFile;
 
 namespace {
 
-void require(bool condition, const char* what)
-{
-	if (condition) return;
-	std::fprintf(stderr, "outbox-file: broken promise: %s\n", what);
-	std::abort();
-}
+const imgate::fuzz::FuzzCheck require("outbox-file");
 
 
 const std::string& folder()

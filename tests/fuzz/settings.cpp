@@ -13,6 +13,7 @@
 // the file again to find the line of a bad key).
 //
 
+#include "tests/fuzz/FuzzCheck.h"
 #include "server/app/Settings.h"
 #include "Poco/AutoPtr.h"
 #include "Poco/Exception.h"
@@ -58,11 +59,7 @@ struct Unlink
 };
 
 
-[[noreturn]] void fail(const std::string& what)
-{
-	std::fprintf(stderr, "settings: %s\n", what.c_str());
-	std::abort();
-}
+const imgate::fuzz::FuzzCheck check("settings");
 
 } // namespace
 
@@ -87,16 +84,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 	}
 	catch (ConfigException& exc)
 	{
-		if (exc.message().compare(0, path.size(), path) != 0) fail("an error that does not name the file: " + exc.displayText());
+		if (exc.message().compare(0, path.size(), path) != 0) check.fail("an error that does not name the file: " + exc.displayText());
 		return 0;
 	}
 	catch (Poco::Exception& exc)
 	{
-		fail("load() threw " + exc.displayText() + " instead of a ConfigException");
+		check.fail("load() threw " + exc.displayText() + " instead of a ConfigException");
 	}
 	catch (std::exception& exc)
 	{
-		fail(std::string("load() threw ") + exc.what() + " instead of a ConfigException");
+		check.fail(std::string("load() threw ") + exc.what() + " instead of a ConfigException");
 	}
 
 	// Again from the values in force, for the keys the file set (a default
@@ -109,11 +106,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 	}
 	try
 	{
-		if (Settings::load(*pAgain, "").values() != values) fail("values() load as other settings");
+		if (Settings::load(*pAgain, "").values() != values) check.fail("values() load as other settings");
 	}
 	catch (Poco::Exception& exc)
 	{
-		fail("values() do not load again: " + exc.displayText());
+		check.fail("values() do not load again: " + exc.displayText());
 	}
 	return 0;
 }

@@ -11,6 +11,7 @@
 // escapes); rest() is exactly what follows the head in what was fed.
 //
 
+#include "tests/fuzz/FuzzCheck.h"
 #include "tools/imgate-cli/WebSocketUpgrade.h"
 #include "Poco/Exception.h"
 #include <cstdint>
@@ -22,12 +23,7 @@ using imgate::client::WebSocketUpgrade;
 
 namespace {
 
-void require(bool condition, const char* what)
-{
-	if (condition) return;
-	std::fprintf(stderr, "websocket-upgrade: broken promise: %s\n", what);
-	std::abort();
-}
+const imgate::fuzz::FuzzCheck require("websocket-upgrade");
 
 } // namespace
 

@@ -14,6 +14,7 @@
 // usable for the next input.
 //
 
+#include "tests/fuzz/FuzzCheck.h"
 #include "server/net/WebSocketChannel.h"
 #include <cstdint>
 #include <cstdio>
@@ -24,12 +25,7 @@ using namespace imgate::net;
 
 namespace {
 
-void require(bool condition, const char* what)
-{
-	if (condition) return;
-	std::fprintf(stderr, "websocket: broken promise: %s\n", what);
-	std::abort();
-}
+const imgate::fuzz::FuzzCheck require("websocket");
 
 
 const unsigned char PAGE[] = "<!doctype html><title>x</title>";
