@@ -254,6 +254,7 @@ PostgresConnection::PostgresConnection(const std::string& connectionString, cons
 	_name(name),
 	_timeoutMs(std::max(timeoutMs, 1))
 {
+	makeNonBlocking();
 }
 
 
@@ -422,8 +423,13 @@ pg_result* PostgresConnection::nextResult(pg_conn* pConn, Deadline until)
 {
 	while (PQstatus(pConn) == CONNECTION_OK && PQisBusy(pConn))
 	{
+		// The connection is non-blocking: what libpq could not send yet
+		// goes out here, within the same deadline as the answer (a
+		// server that stopped reading fills the socket buffers).
+		const int unsent = PQflush(pConn);
+		if (unsent < 0) break; // lost: PQgetResult reports it
 		const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
-		pollfd fd{PQsocket(pConn), POLLIN, 0};
+		pollfd fd{PQsocket(pConn), static_cast<short>(unsent ? POLLIN | POLLOUT : POLLIN), 0};
 		const int ready = left > 0 ? ::poll(&fd, 1, static_cast<int>(std::min<Poco::Int64>(left, 60000))) : 0;
 		if (ready < 0 && errno == EINTR) continue;
 		if (ready == 0 && Clock::now() < until) continue;
@@ -500,9 +506,20 @@ bool PostgresConnection::reconnect()
 	PQreset(pConn);
 	if (PQstatus(pConn) != CONNECTION_OK)
 		throw PostgresException("cannot connect: " + firstLine(PQerrorMessage(pConn)), "", true);
+	makeNonBlocking();
 	for (const std::string& sql: _setUp) execute(sql);
 	for (Statement i = 0; i < _statements.size(); ++i) prepareOnServer(i);
 	return true;
+}
+
+
+void PostgresConnection::makeNonBlocking()
+{
+	// Sends then never wait on a full socket buffer: libpq keeps what it
+	// could not write, and nextResult() sends it within the deadline.
+	// libpq's own synchronous calls (Poco's, for the schema) still wait.
+	if (PQsetnonblocking(handle(), 1) != 0)
+		throw PostgresException(_name + ": cannot switch to non-blocking mode: " + firstLine(PQerrorMessage(handle())), "", true);
 }
 
 

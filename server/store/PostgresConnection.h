@@ -92,9 +92,11 @@ class PostgresConnection
 	/// is opened again by reconnect(), which prepares the statements again.
 	/// Every failure throws PostgresException.
 	///
-	/// Every round trip has a deadline: a server that neither answers
-	/// nor closes the connection within timeoutMs (stopped, or behind a
-	/// network that silently drops packets) costs the connection, which
+	/// Every round trip has a deadline, sending included (the connection
+	/// is in libpq's non-blocking mode, so a server that stopped reading
+	/// cannot hold a send on a full socket buffer): a server that neither
+	/// answers nor closes the connection within timeoutMs (stopped, or
+	/// behind a network that silently drops packets) costs the connection, which
 	/// is shut and counted lost (PostgresException::connectionLost()), so
 	/// that the caller's transaction fails as "unavailable" and the next
 	/// reconnect() opens a new connection.
@@ -165,8 +167,9 @@ private:
 	Deadline deadline() const;
 		/// Now plus the timeout.
 	pg_result* nextResult(pg_conn* pConn, Deadline until);
-		/// PQgetResult() that waits for the server until the deadline at
-		/// most, then abandon()s the connection.
+		/// PQgetResult() that sends what libpq still holds and waits for
+		/// the server until the deadline at most, then abandon()s the
+		/// connection.
 	pg_result* finish(pg_conn* pConn, Deadline until);
 		/// Every result of the query sent, up to libpq's closing null:
 		/// the first error, else the last result (what PQexec returns).
@@ -174,6 +177,8 @@ private:
 	[[noreturn]] void fail(pg_result* pResult, const std::string& what);
 		/// Throws the error of pResult (frees it) or of the connection.
 	void prepareOnServer(Statement statement);
+	void makeNonBlocking();
+		/// libpq's non-blocking mode, on each new connection.
 
 	Poco::Data::Session _session;
 	std::string _name;

@@ -319,6 +319,7 @@ class PostgresMessageStoreTest: public imgate::test::DurableStoreContract<Postgr
 	CPPUNIT_TEST(testRetentionOnOneNodeIsSeenByTheOther);
 	CPPUNIT_TEST(testHungServerDoesNotHoldUpAcknowledgements);
 	CPPUNIT_TEST(testHungServerTimesOut);
+	CPPUNIT_TEST(testHungServerTimesOutWhileSending);
 	CPPUNIT_TEST(testFrozenNodeReleasesTheWriteLock);
 	CPPUNIT_TEST_SUITE_END();
 
@@ -815,6 +816,45 @@ public:
 		CPPUNIT_ASSERT_EQUAL(std::size_t(2), page.messages.size());
 		CPPUNIT_ASSERT_EQUAL(std::string("during"), page.messages[1].payload);
 		CPPUNIT_ASSERT(store->writable(why));
+	}
+
+	void testHungServerTimesOutWhileSending()
+	{
+		// The server stops reading in the middle of a pipeline larger
+		// than both sides' socket buffers: sending, not only waiting for
+		// the answer, is bounded by the timeout.
+		PostgresConnection connection(PostgresDatabase::withDefaults(_backend.connection()), _backend.name(), 2000);
+		connection.execute("CREATE TABLE big(body text)");
+		const PostgresConnection::Statement insert = connection.prepare("INSERT INTO big VALUES ($1)");
+		const std::string body(64 * 1024, 'x');
+		std::vector<PostgresParams> runs(PostgresConnection::PIPELINE_CHUNK);
+		for (PostgresParams& run: runs) run.text(body);
+		std::vector<std::size_t> affected;
+		connection.runAll(insert, std::vector<PostgresParams>(runs.begin(), runs.begin() + 2), affected);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(2), affected.size());
+		std::string e;
+		bool lost = false;
+		Poco::Timestamp::TimeDiff waited = 0;
+		{
+			PausedBackends paused(_backend.database());
+			CPPUNIT_ASSERT(paused.count() >= 1);
+			const Poco::Timestamp started;
+			try
+			{
+				connection.runAll(insert, runs, affected);
+			}
+			catch (PostgresException& exc)
+			{
+				e = exc.message();
+				lost = exc.connectionLost();
+			}
+			waited = started.elapsed();
+		}
+		CPPUNIT_ASSERT_MESSAGE(e, contains(e, "no answer in 2 s"));
+		CPPUNIT_ASSERT(lost);
+		CPPUNIT_ASSERT_MESSAGE(std::to_string(waited) + " us", waited >= 1900000 && waited < 10000000);
+		CPPUNIT_ASSERT(connection.reconnect());
+		CPPUNIT_ASSERT_EQUAL(Poco::Int64(2), connection.query("SELECT count(*) FROM big").int64(0, 0));
 	}
 
 	void testFrozenNodeReleasesTheWriteLock()
