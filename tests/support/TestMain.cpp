@@ -2,10 +2,14 @@
 // TestMain.cpp
 //
 // Runs every CppUnit test registered in the executable, or the one named
-// on the command line. Exit code 0 only if all passed.
+// on the command line. Exit code 0 only if all passed. A Poco::Exception
+// a test lets out is reported with its message, not only its name.
 //
 
+#include "Poco/Exception.h"
 #include <cppunit/CompilerOutputter.h>
+#include <cppunit/Message.h>
+#include <cppunit/Protector.h>
 #include <cppunit/TestResult.h>
 #include <cppunit/TestResultCollector.h>
 #include <cppunit/TestRunner.h>
@@ -14,11 +18,38 @@
 #include <csignal>
 #include <iostream>
 
+namespace {
+
+class PocoExceptionProtector: public CppUnit::Protector
+	/// CppUnit's own protector reports a std::exception by what(), which
+	/// for a Poco::Exception is only its name ("Runtime exception"): this
+	/// one, inside it, reports displayText() (name and message: the
+	/// server's log when a ServerProcess did not start, for instance).
+{
+public:
+	bool protect(const CppUnit::Functor& functor, const CppUnit::ProtectorContext& context) override
+	{
+		try
+		{
+			return functor();
+		}
+		catch (Poco::Exception& exc)
+		{
+			reportError(context, CppUnit::Message("uncaught Poco::Exception", exc.displayText()));
+			return false;
+		}
+	}
+};
+
+} // namespace
+
+
 int main(int argc, char** argv)
 {
 	std::signal(SIGPIPE, SIG_IGN); // a test's peer may close first
 	CppUnit::Test* pSuite = CppUnit::TestFactoryRegistry::getRegistry().makeTest();
 	CppUnit::TestResult controller;
+	controller.pushProtector(new PocoExceptionProtector); // owned by controller
 	CppUnit::TestResultCollector result;
 	controller.addListener(&result);
 	CppUnit::BriefTestProgressListener progress;
