@@ -43,8 +43,8 @@ PACKAGES=(g++ cmake make pkg-config libpoco-dev libprotobuf-dev protobuf-compile
 # The package test (ctest PackageTest) builds, lints and installs the packages.
 PACKAGE_TEST_PACKAGES=(dpkg-dev fakeroot gzip rpm lintian rpmlint adduser systemd util-linux curl)
 # The cluster's engines (store.type = postgresql, cluster.*): the tests
-# start their own PostgreSQL and Redis servers on loopback (docs/cluster.md).
-ENGINE_PACKAGES=(postgresql redis-server)
+# start their own PostgreSQL, Redis and HAProxy on loopback (docs/cluster.md).
+ENGINE_PACKAGES=(postgresql redis-server haproxy)
 # The JavaScript client and the chat page (clients/js, web/): Node and npm
 # for every configure (npm ci fetches protobufjs from the npm registry).
 # Installed only when node or npm is missing: NodeSource's nodejs, where

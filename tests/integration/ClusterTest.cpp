@@ -6,10 +6,12 @@
 // own (RedisProcess) for presence and notices. 1:1 and group messages
 // across nodes, a LOGIN on another node, a node killed mid-stream, Redis
 // and PostgreSQL going away and coming back, a duplicate cluster.nodeId,
-// a clean stop, the admin API's view of the cluster, and Redis's password.
+// a clean stop, the admin API's view of the cluster, Redis's password, and
+// the shipped HAProxy configuration in front of three nodes.
 //
 
 #include "tests/support/AdminHttp.h"
+#include "tests/support/HaproxyProcess.h"
 #include "tests/support/PostgresProcess.h"
 #include "tests/support/RedisProcess.h"
 #include "tests/support/ServerProcess.h"
@@ -37,6 +39,8 @@ using imgate::client::ImgateClient;
 using imgate::client::Reply;
 using imgate::protocol::Command;
 using imgate::protocol::Status;
+using imgate::test::ChildProcess;
+using imgate::test::HaproxyProcess;
 using imgate::test::Http;
 using imgate::test::PostgresProcess;
 using imgate::test::RedisProcess;
@@ -121,6 +125,7 @@ class ClusterTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testCleanStopLeavesRedis);
 	CPPUNIT_TEST(testAdminAcrossNodes);
 	CPPUNIT_TEST(testRedisPassword);
+	CPPUNIT_TEST(testOneAddressThroughHaproxy);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -137,6 +142,7 @@ public:
 	void testCleanStopLeavesRedis();
 	void testAdminAcrossNodes();
 	void testRedisPassword();
+	void testOneAddressThroughHaproxy();
 
 private:
 	ServerProcess::Settings nodeSettings(const std::string& nodeId) const;
@@ -163,6 +169,16 @@ private:
 	void waitPresent(const std::string& uid, const std::string& nodeId);
 		/// Asserts that Redis has uid's presence on nodeId within 5 s: a
 		/// message stored after it is routed there.
+
+	std::string nodeOf(const std::string& uid, const std::vector<std::string>& nodeIds) const;
+		/// The one of nodeIds where Redis has uid's presence, within 5 s;
+		/// "" if none has it, or more than one.
+
+	std::string haproxyConfig() const;
+		/// etc/haproxy-cluster.cfg with its three servers moved to this
+		/// test's nodes n1, n2, n3 (service and admin ports), its frontend
+		/// to HaproxyProcess's, maxconn to what this machine's open-file
+		/// limit allows, its log to stderr, and a stats socket added.
 
 	static Seqs sendAll(ImgateClient& c, const std::string& toUid, const std::string& toGroup, const std::string& from,
 		Poco::UInt64 firstClientId, Poco::UInt64 count);
@@ -309,6 +325,47 @@ void ClusterTest::waitPresent(const std::string& uid, const std::string& nodeId)
 {
 	CPPUNIT_ASSERT_MESSAGE(uid + " has no presence on " + nodeId + " in Redis",
 		waitUntil([&]() { return present(uid, nodeId); }, 5000));
+}
+
+
+std::string ClusterTest::nodeOf(const std::string& uid, const std::vector<std::string>& nodeIds) const
+{
+	std::string found;
+	waitUntil([&]()
+	{
+		found.clear();
+		for (const std::string& nodeId: nodeIds)
+		{
+			if (!present(uid, nodeId)) continue;
+			if (!found.empty()) return false;
+			found = nodeId;
+		}
+		return !found.empty();
+	}, 5000);
+	return found;
+}
+
+
+std::string ClusterTest::haproxyConfig() const
+{
+	std::string text = ChildProcess::readFile(std::string(IMGATE_SOURCE_DIR) + "/etc/haproxy-cluster.cfg");
+	const auto replace = [&text](const std::string& from, const std::string& to)
+	{
+		const std::size_t at = text.find(from);
+		CPPUNIT_ASSERT_MESSAGE("etc/haproxy-cluster.cfg has no \"" + from + "\"", at != std::string::npos && text.find(from, at + 1) == std::string::npos);
+		text.replace(at, from.size(), to);
+	};
+	replace("\tlog /dev/log local0\n", "\tlog stderr format raw local0\n\tstats socket ${STATS} mode 600 level admin\n");
+	// Each connection costs HAProxy two files; this machine allows 20,000.
+	replace("\tmaxconn 200000\n", "\tmaxconn 1000\n");
+	replace("\tbind :7700\n", "\tbind ${FRONTEND}\n");
+	for (const std::string nodeId: {"n1", "n2", "n3"})
+	{
+		const ServerProcess& n = *_nodes.at(nodeId);
+		replace("10.0.0.1" + nodeId.substr(1) + ":7700 check port 7780",
+			"127.0.0.1:" + std::to_string(n.port()) + " check port " + std::to_string(n.adminPort()));
+	}
+	return text;
 }
 
 
@@ -890,6 +947,132 @@ void ClusterTest::testRedisPassword()
 	CPPUNIT_ASSERT_MESSAGE(output, output.find(open) != std::string::npos);
 	CPPUNIT_ASSERT_MESSAGE(output, output.find(password) == std::string::npos);
 	CPPUNIT_ASSERT(!nodeKeyExists("n4"));
+}
+
+
+void ClusterTest::testOneAddressThroughHaproxy()
+{
+	// etc/haproxy-cluster.cfg as shipped is valid; run with its servers
+	// moved to this test's nodes, it gives clients one address: leastconn
+	// spreads them, they talk across nodes, and HAProxy's HTTP check reads
+	// each node's /readyz. A node that cannot write (PostgreSQL refuses its
+	// role) answers 503 and gets no new client until it writes again. A
+	// node that drains kicks its clients, and they come back through the
+	// same address to the other nodes at once, with what was sent to them
+	// meanwhile.
+	const std::string BACKEND = "imgate_nodes";
+	std::string output;
+	CPPUNIT_ASSERT_EQUAL_MESSAGE(output, 0, ServerProcess::runProgram(HaproxyProcess::findBinary(),
+		{"-c", "-f", std::string(IMGATE_SOURCE_DIR) + "/etc/haproxy-cluster.cfg"}, output, 10000));
+	// n3 connects to PostgreSQL as a role of its own, which the test can
+	// turn away without touching the other nodes.
+	const std::string role = "imgate_" + _database;
+	postgres().execute("CREATE ROLE " + role + " LOGIN IN ROLE imgate");
+	std::string n3Connection = _connection;
+	n3Connection.replace(n3Connection.find("user=imgate "), 12, "user=" + role + " ");
+	const std::vector<std::string> nodes{"n1", "n2", "n3"};
+	startNode("n1");
+	ServerProcess& n2 = startNode("n2");
+	ServerProcess& n3 = startNode("n3", {{"store.postgresql", n3Connection}});
+	HaproxyProcess proxy(haproxyConfig());
+	const auto ready = [&](const std::string& nodeId)
+	{
+		return proxy.serverStatus(BACKEND, nodeId) == "UP" && proxy.checkStatus(BACKEND, nodeId) == "L7OK";
+	};
+	CPPUNIT_ASSERT_MESSAGE(proxy.log(), waitUntil([&]() { return ready("n1") && ready("n2") && ready("n3"); }, 10000));
+	const auto loginThrough = [&](const std::string& uid)
+	{
+		std::unique_ptr<ImgateClient> pClient(new ImgateClient("127.0.0.1", proxy.port()));
+		std::string status;
+		try
+		{
+			status = protocol::statusName(pClient->login(uid, "", "phone").result());
+		}
+		catch (Poco::Exception& exc)
+		{
+			status = exc.displayText();
+		}
+		CPPUNIT_ASSERT_EQUAL_MESSAGE(uid + " through HAProxy:\n" + proxy.log(), std::string("OK"), status);
+		return pClient;
+	};
+
+	// Six clients, two on each node, all through one address.
+	std::map<std::string, std::unique_ptr<ImgateClient>> clients;
+	std::map<std::string, std::vector<std::string>> on; // node -> its uids
+	for (int i = 0; i < 6; ++i)
+	{
+		const std::string uid = "u" + std::to_string(i);
+		clients[uid] = loginThrough(uid);
+		on[nodeOf(uid, nodes)].push_back(uid);
+	}
+	for (const std::string& nodeId: nodes)
+		CPPUNIT_ASSERT_EQUAL_MESSAGE(nodeId + ":\n" + proxy.log(), std::size_t(2), on[nodeId].size());
+	const std::string sender = on["n1"].front();
+	Poco::UInt64 next = 1;
+	for (const auto& kv: clients)
+	{
+		if (kv.first == sender) continue;
+		const Sent sent = sendAndWait(*clients[sender], kv.first, "", sender, next++, 1);
+		std::vector<Delivery> got;
+		receive(*kv.second, got, 1, 10000);
+		assertExactly(got, sent.okIds, kv.first);
+	}
+
+	// PostgreSQL turns n3 away: its sends are refused as busy, its
+	// /readyz answers 503, and HAProxy takes it out.
+	const std::string writer = on["n3"].front();
+	postgres().execute("ALTER ROLE " + role + " NOLOGIN");
+	postgres().queryOne("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '" + role + "'");
+	const Sent refused = sendAndWait(*clients[writer], sender, "", writer, 1, 1);
+	CPPUNIT_ASSERT(refused.okIds.empty());
+	CPPUNIT_ASSERT_EQUAL(std::size_t(1), refused.refused.size());
+	CPPUNIT_ASSERT_EQUAL(std::string("SERVER_BUSY"), refused.refused.front());
+	CPPUNIT_ASSERT_EQUAL(503, request(n3.adminPort(), "GET", "/readyz").status);
+	CPPUNIT_ASSERT_MESSAGE(proxy.log(), waitUntil([&]() { return proxy.serverStatus(BACKEND, "n3") == "DOWN"; }, 10000));
+	CPPUNIT_ASSERT_EQUAL(std::string("L7STS"), proxy.checkStatus(BACKEND, "n3")); // the 503, not a refused connection
+	for (int i = 0; i < 3; ++i)
+	{
+		const std::string uid = "v" + std::to_string(i);
+		clients[uid] = loginThrough(uid);
+		CPPUNIT_ASSERT_MESSAGE(uid, nodeOf(uid, nodes) != "n3");
+	}
+
+	// Let in again: n3 writes (its next probe), says ready, HAProxy puts
+	// it back; the refused send, sent again, is stored and delivered.
+	postgres().execute("ALTER ROLE " + role + " LOGIN");
+	CPPUNIT_ASSERT_MESSAGE(proxy.log(), waitUntil([&]() { return ready("n3"); }, 15000));
+	const Sent resent = sendAndWait(*clients[writer], sender, "", writer, 1, 1);
+	CPPUNIT_ASSERT_EQUAL(std::size_t(1), resent.okIds.size());
+	std::vector<Delivery> got;
+	receive(*clients[sender], got, 1, 10000);
+	assertExactly(got, resent.okIds, sender);
+
+	// n2 drains (SIGTERM, drainTime 0): its clients are kicked and log in
+	// again through the same address at once. HAProxy still counts n2 up
+	// and, by leastconn, tries it first: refused, the retry goes to another
+	// node (option redispatch). They get what was sent to them meanwhile.
+	n2.signal(SIGTERM);
+	std::map<std::string, Poco::UInt64> sentWhileAway;
+	for (const std::string& uid: on["n2"])
+	{
+		Reply kick;
+		CPPUNIT_ASSERT_MESSAGE(uid, clients[uid]->receiveCommand(kick, Command::KICK, Poco::Timespan(10, 0)));
+		CPPUNIT_ASSERT_EQUAL(Poco::UInt32(4), kick.parse<imgate::v1::Kick>().reason()); // SHUTDOWN
+		CPPUNIT_ASSERT(clients[uid]->waitClosed(Poco::Timespan(5, 0)));
+		const Sent sent = sendAndWait(*clients[sender], uid, "", sender, next++, 1);
+		CPPUNIT_ASSERT_EQUAL(std::size_t(1), sent.okIds.size());
+		sentWhileAway[uid] = sent.okIds.front();
+		clients[uid] = loginThrough(uid);
+	}
+	for (const std::string& uid: on["n2"])
+	{
+		const std::string now = nodeOf(uid, {"n1", "n3"});
+		CPPUNIT_ASSERT_MESSAGE(uid + " is on no node but n2", !now.empty());
+		std::vector<Delivery> got;
+		receive(*clients[uid], got, 1, 10000);
+		assertExactly(got, {sentWhileAway[uid]}, uid);
+	}
+	CPPUNIT_ASSERT_EQUAL_MESSAGE(n2.log(), 0, n2.waitExit(10000));
 }
 
 

@@ -2,13 +2,14 @@
 // EnginesTest.cpp
 //
 // The engine fixtures the PostgreSQL store's and the cluster's tests stand
-// on: PostgresProcess and RedisProcess start real servers on 127.0.0.1
-// only, keep (PostgreSQL) or lose (Redis) data across stop(), kill() and
-// start() as documented, never run PostgreSQL as root, and leave no process
-// and no folder behind.
+// on: PostgresProcess, RedisProcess and HaproxyProcess start real servers
+// on 127.0.0.1 only, keep (PostgreSQL) or lose (Redis) data across stop(),
+// kill() and start() as documented, never run PostgreSQL as root, and
+// leave no process and no folder behind.
 //
 
 #include "tests/support/ChildProcess.h"
+#include "tests/support/HaproxyProcess.h"
 #include "tests/support/PostgresProcess.h"
 #include "tests/support/RedisProcess.h"
 #include "Poco/Data/Session.h"
@@ -16,6 +17,7 @@
 #include "Poco/Exception.h"
 #include "Poco/File.h"
 #include "Poco/Net/NetException.h"
+#include "Poco/Net/ServerSocket.h"
 #include "Poco/Net/SocketAddress.h"
 #include "Poco/Net/StreamSocket.h"
 #include "Poco/Redis/Array.h"
@@ -32,6 +34,7 @@
 #include <sstream>
 
 using imgate::test::ChildProcess;
+using imgate::test::HaproxyProcess;
 using imgate::test::PostgresProcess;
 using imgate::test::RedisProcess;
 using namespace Poco::Data::Keywords;
@@ -54,6 +57,8 @@ class EnginesTest: public CppUnit::TestFixture
 	CPPUNIT_TEST(testRedisRequirePass);
 	CPPUNIT_TEST(testRedisLeavesNothing);
 	CPPUNIT_TEST(testRedisFailureThrowsWithLog);
+	CPPUNIT_TEST(testHaproxyForwards);
+	CPPUNIT_TEST(testHaproxyRefusesBadConfig);
 	CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -70,6 +75,8 @@ public:
 	void testRedisRequirePass();
 	void testRedisLeavesNothing();
 	void testRedisFailureThrowsWithLog();
+	void testHaproxyForwards();
+	void testHaproxyRefusesBadConfig();
 
 private:
 	class EnvironmentOverride
@@ -545,6 +552,68 @@ void EnginesTest::testRedisFailureThrowsWithLog()
 	}
 	EnvironmentOverride binary("IMGATE_REDIS_SERVER", "/nonexistent/redis-server");
 	CPPUNIT_ASSERT_THROW(RedisProcess(), Poco::NotFoundException);
+}
+
+
+void EnginesTest::testHaproxyForwards()
+{
+	// One backend server, the test's own socket: a client's bytes reach it
+	// through the frontend, the stats socket reports it, and nothing is
+	// left listening once the fixture is gone.
+	Poco::Net::ServerSocket backend(Poco::Net::SocketAddress("127.0.0.1", 0));
+	const std::string config =
+		"global\n"
+		"\tstats socket ${STATS} mode 600 level admin\n"
+		"defaults\n"
+		"\tmode tcp\n"
+		"\ttimeout connect 5s\n"
+		"\ttimeout client 30s\n"
+		"\ttimeout server 30s\n"
+		"frontend f\n"
+		"\tbind ${FRONTEND}\n"
+		"\tdefault_backend b\n"
+		"backend b\n"
+		"\tserver s1 127.0.0.1:" + std::to_string(backend.address().port()) + "\n";
+	Poco::UInt16 port = 0;
+	{
+		HaproxyProcess proxy(config);
+		port = proxy.port();
+		CPPUNIT_ASSERT(listeners(port) == std::set<std::string>{"127.0.0.1"});
+		CPPUNIT_ASSERT_EQUAL(std::string("no check"), proxy.serverStatus("b", "s1"));
+		CPPUNIT_ASSERT_EQUAL(std::string(), proxy.serverStatus("b", "s2"));
+		Poco::Net::StreamSocket client(Poco::Net::SocketAddress("127.0.0.1", port));
+		client.sendBytes("hello", 5);
+		backend.setReceiveTimeout(Poco::Timespan(10, 0));
+		Poco::Net::StreamSocket served = backend.acceptConnection();
+		served.setReceiveTimeout(Poco::Timespan(10, 0));
+		char bytes[5];
+		int got = 0;
+		while (got < 5)
+		{
+			const int n = served.receiveBytes(bytes + got, 5 - got);
+			CPPUNIT_ASSERT(n > 0);
+			got += n;
+		}
+		CPPUNIT_ASSERT_EQUAL(std::string("hello"), std::string(bytes, 5));
+	}
+	CPPUNIT_ASSERT(listeners(port).empty());
+}
+
+
+void EnginesTest::testHaproxyRefusesBadConfig()
+{
+	try
+	{
+		HaproxyProcess proxy("frontend f\n\tbind ${FRONTEND}\n\tno-such-keyword\n");
+		CPPUNIT_FAIL("haproxy started on a broken configuration");
+	}
+	catch (Poco::RuntimeException& exc)
+	{
+		CPPUNIT_ASSERT_MESSAGE(exc.message(), exc.message().find("haproxy refuses the configuration") != std::string::npos);
+		CPPUNIT_ASSERT_MESSAGE(exc.message(), exc.message().find("no-such-keyword") != std::string::npos);
+	}
+	EnvironmentOverride binary("IMGATE_HAPROXY", "/nonexistent/haproxy");
+	CPPUNIT_ASSERT_THROW(HaproxyProcess("frontend f\n"), Poco::NotFoundException);
 }
 
 

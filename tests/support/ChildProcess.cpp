@@ -4,7 +4,9 @@
 
 #include "tests/support/ChildProcess.h"
 #include "tests/support/Wait.h"
+#include "Poco/Environment.h"
 #include "Poco/Exception.h"
+#include "Poco/Path.h"
 #include "Poco/Thread.h"
 #include "Poco/Timestamp.h"
 #include <dirent.h>
@@ -317,6 +319,22 @@ std::string ChildProcess::readFile(const std::string& path, std::size_t offset)
 	std::stringstream ss;
 	ss << in.rdbuf();
 	return ss.str();
+}
+
+
+std::string ChildProcess::findProgram(const std::string& variable, const std::string& usual, const std::string& name)
+{
+	const std::string fromEnvironment = Poco::Environment::get(variable, "");
+	if (!fromEnvironment.empty())
+	{
+		if (::access(fromEnvironment.c_str(), X_OK) != 0) throw Poco::NotFoundException(variable + " is not executable", fromEnvironment);
+		return fromEnvironment;
+	}
+	if (::access(usual.c_str(), X_OK) == 0) return usual;
+	Poco::Path found;
+	if (Poco::Path::find(Poco::Environment::get("PATH", ""), name, found)) return found.toString();
+	const std::string folder = Poco::Path(usual).parent().toString();
+	throw Poco::NotFoundException(name + ": looked in $" + variable + ", " + folder.substr(0, folder.size() - 1) + " and PATH");
 }
 
 } } // namespace imgate::test

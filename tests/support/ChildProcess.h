@@ -104,6 +104,12 @@ public:
 	static std::string readFile(const std::string& path, std::size_t offset = 0);
 		/// The file's content from offset on; empty if it cannot be read.
 
+	static std::string findProgram(const std::string& variable, const std::string& usual, const std::string& name);
+		/// The program a fixture runs: $variable if set (Poco::NotFoundException
+		/// if it is not executable), else usual if executable (Debian's
+		/// place, e.g. /usr/sbin/haproxy), else name on PATH. Throws
+		/// Poco::NotFoundException saying where it looked.
+
 private:
 	pid_t _pid = -1;
 	mutable int _status = 0;

@@ -5,14 +5,11 @@
 #include "tests/support/RedisProcess.h"
 #include "tests/support/TestCertificates.h"
 #include "tests/support/Wait.h"
-#include "Poco/Environment.h"
 #include "Poco/Exception.h"
-#include "Poco/Path.h"
 #include "Poco/Redis/Client.h"
 #include "Poco/Redis/Command.h"
 #include <signal.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 namespace imgate {
 namespace test {
@@ -163,16 +160,7 @@ bool RedisProcess::running() const
 
 std::string RedisProcess::findBinary()
 {
-	const std::string fromEnvironment = Poco::Environment::get("IMGATE_REDIS_SERVER", "");
-	if (!fromEnvironment.empty())
-	{
-		if (::access(fromEnvironment.c_str(), X_OK) != 0) throw Poco::NotFoundException("IMGATE_REDIS_SERVER is not executable", fromEnvironment);
-		return fromEnvironment;
-	}
-	if (::access("/usr/bin/redis-server", X_OK) == 0) return "/usr/bin/redis-server";
-	Poco::Path found;
-	if (Poco::Path::find(Poco::Environment::get("PATH", ""), "redis-server", found)) return found.toString();
-	throw Poco::NotFoundException("redis-server: looked in $IMGATE_REDIS_SERVER, /usr/bin and PATH");
+	return ChildProcess::findProgram("IMGATE_REDIS_SERVER", "/usr/bin/redis-server", "redis-server");
 }
 
 } } // namespace imgate::test
