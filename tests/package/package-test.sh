@@ -103,6 +103,7 @@ for f in /usr/sbin/imgated /usr/bin/imgate-cli /usr/bin/imgate-bench; do check "
 for p in blacklist ratelimit auth-jwt; do check "$PLUGIN_DIR/$p.so" test -f "$PLUGIN_DIR/$p.so"; done
 for f in /lib/systemd/system/imgate.service /usr/share/man/man8/imgated.8.gz /usr/share/man/man1/imgate-cli.1.gz /usr/share/man/man1/imgate-bench.1.gz \
 	/usr/share/doc/imgate/copyright /usr/share/doc/imgate/changelog.Debian.gz \
+	/usr/share/doc/imgate/cluster.md /usr/share/doc/imgate/examples/haproxy-cluster.cfg \
 	/usr/include/imgate/Plugin.h /usr/include/imgate/Config.h /usr/share/cmake/imgate/imgateConfig.cmake \
 	/usr/include/imgate/client/Client.h /usr/lib/$MULTIARCH/libimgate-client.a /usr/share/cmake/imgate/imgateClientTargets.cmake \
 	/usr/lib/python3/dist-packages/imgate/__init__.py /usr/lib/python3/dist-packages/imgate/imgate_pb2.py \
